@@ -1,0 +1,1 @@
+"""lokaldemokrati-eval."""

@@ -1,0 +1,78 @@
+"""Stage ``estimate``: design-based estimates of every outcome by every group, area type and wave.
+
+One survey design spans all waves (strata = municipality, PSU = respondent,
+nested), so panel respondents who answer several waves are one cluster and
+contrasts between waves get the right covariance. Domains (wave × area type ×
+group) are estimated on the full design, never by subsetting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from evaluation.disclosure import suppress_small_cells
+from evaluation.survey import SurveyDesign
+
+ESTIMATE_COLUMNS = [
+    "outcome", "family", "kind", "group_variable", "group", "area_type", "municipality_code", "wave",
+    "estimate", "se", "ci_low", "ci_high", "n", "deff", "suppressed",
+]
+ALL = "all"
+
+
+
+def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str) -> SurveyDesign:
+    """The all-waves design with the area type (pilot/control) of each respondent's municipality."""
+    roles = areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"]
+    data = survey.assign(area_type=survey["municipality_code"].map(roles), **{ALL: ALL})
+    return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
+
+
+def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_variables: list[str], level: float) -> pd.DataFrame:
+    """Means of every outcome by wave × area type × group, plus per-municipality series.
+
+    Proportions (binary items) are reported in percent, scales in their own points.
+    """
+    frames = []
+    for group_variable in [ALL, *group_variables]:
+        for area in ("area_type", ALL):
+            by = ["wave", area, group_variable]
+            table = design.mean(list(outcomes), by=by, level=level)
+            frames.append(
+                table.rename(columns={"variable": "outcome", area: "area_type", group_variable: "group"}).assign(
+                    group_variable=group_variable, municipality_code=ALL, **({"area_type": ALL} if area == ALL else {})
+                )
+            )
+        per_municipality = design.mean(list(outcomes), by=["wave", "municipality_code", group_variable], level=level)
+        frames.append(
+            per_municipality.rename(columns={"variable": "outcome", group_variable: "group"}).assign(
+                group_variable=group_variable, area_type="municipality"
+            )
+        )
+    table = pd.concat(frames, ignore_index=True)
+    table["group"] = table["group"].astype(str)
+    table["family"] = table["outcome"].map({k: v["family"] for k, v in outcomes.items()})
+    table["kind"] = table["outcome"].map({k: v["kind"] for k, v in outcomes.items()})
+    return _as_percent(table)
+
+
+def _as_percent(table: pd.DataFrame) -> pd.DataFrame:
+    binary = table["kind"] == "binary"
+    for column in ("estimate", "se", "ci_low", "ci_high"):
+        table.loc[binary, column] = table.loc[binary, column] * 100
+    return table
+
+
+def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_settings: dict[str, Any]) -> None:
+    """Run the stage: write the disclosure-checked estimates table."""
+    variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
+    estimation = config_settings["estimation"]
+    design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation.get("lonely_psu", "adjust"))
+    table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
+    table = suppress_small_cells(table, config_settings["disclosure"]["min_n"])
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]).to_csv(out_path, index=False)

@@ -1,0 +1,129 @@
+"""Stage ``ingest``: read every raw input through its codebook into canonical Parquet tables.
+
+Every raw row is accounted for: rows read = rows kept + rows quarantined, per file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evaluation.codebook import Codebook, apply_codebook, load_codebook
+from evaluation.errors import ConfigError
+from evaluation.pseudonymise import pseudonymisation_key, pseudonymise
+from evaluation.readers import read_file
+from evaluation.stage_settings import survey_files
+
+OUTPUT_FILES = {
+    "areas": "areas.parquet",
+    "turnout": "turnout.parquet",
+    "survey": "survey.parquet",
+    "nonresponse": "item_nonresponse.parquet",
+    "quarantine": "quarantine.parquet",
+    "accounting": "row_accounting.csv",
+}
+
+
+@dataclass
+class SourceResult:
+    """Canonical rows of one source with their quarantine and accounting records."""
+
+    data: pd.DataFrame
+    quarantine: pd.DataFrame
+    accounting: pd.DataFrame
+    nonresponse: pd.DataFrame | None = None
+
+
+
+def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
+    """Run the stage: read areas, turnout and survey waves, write the canonical tables.
+
+    Returns the paths written (keys of ``OUTPUT_FILES``).
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sources = config_settings["sources"]
+    areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"])))
+    turnout = ingest_single(raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"])))
+    key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
+    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key)
+    paths = {name: out_dir / file for name, file in OUTPUT_FILES.items()}
+    areas.data.to_parquet(paths["areas"], index=False)
+    turnout.data.drop(columns=["district_number"], errors="ignore").to_parquet(paths["turnout"], index=False)
+    survey.data.to_parquet(paths["survey"], index=False)
+    survey.nonresponse.to_parquet(paths["nonresponse"], index=False)
+    pd.concat([areas.quarantine, turnout.quarantine, survey.quarantine], ignore_index=True).astype(str).to_parquet(
+        paths["quarantine"], index=False
+    )
+    pd.concat([areas.accounting, turnout.accounting, survey.accounting], ignore_index=True).to_csv(
+        paths["accounting"], index=False
+    )
+    return paths
+
+
+def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
+    """Read one file through its codebook."""
+    raw, metadata = read_file(path, codebook.read)
+    result = apply_codebook(raw, metadata, codebook, source_file=path.name)
+    data = _with_provenance(result.data, path.name)
+    return SourceResult(data, result.quarantine, _accounting(path.name, len(raw), result.quarantine))
+
+
+def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> SourceResult:
+    """Read every survey wave, pseudonymise ids and attach the design columns."""
+    frames, quarantines, accounts, nonresponse = [], [], [], []
+    for wave, path in sorted(files.items()):
+        raw, metadata = read_file(path, codebook.read)
+        result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
+        data = result.data
+        pseudonyms = pseudonymise(raw[_id_spec(codebook).source_variable(wave)], key)
+        data["respondent_id"] = pseudonyms.loc[data.index]
+        data.insert(1, "wave", wave)
+        frames.append(_with_provenance(data, path.name))
+        item_missing = result.nonresponse.assign(respondent_id=pseudonyms.iloc[result.nonresponse["row"]].to_numpy(), wave=wave)
+        nonresponse.append(item_missing[["respondent_id", "wave", "variable", "reason"]])
+        quarantines.append(_without_raw_ids(result.quarantine, codebook))
+        accounts.append(_accounting(path.name, len(raw), result.quarantine))
+    survey = pd.concat(frames, ignore_index=True)
+    design = codebook.design
+    survey["stratum"] = survey[design.get("stratum", "municipality_code")].astype(str)
+    survey["psu"] = survey[design.get("psu", "respondent_id")].astype(str)
+    return SourceResult(
+        data=survey,
+        quarantine=pd.concat(quarantines, ignore_index=True),
+        accounting=pd.concat(accounts, ignore_index=True),
+        nonresponse=pd.concat(nonresponse, ignore_index=True),
+    )
+
+
+def _with_provenance(data: pd.DataFrame, source_file: str) -> pd.DataFrame:
+    """Record where each row came from (file and 1-based data row) so later quarantines can name it."""
+    return data.assign(source_file=source_file, source_row=data.index.to_numpy() + 1).reset_index(drop=True)
+
+
+def _id_spec(codebook: Codebook):
+    for spec in codebook.columns:
+        if spec.name == "respondent_id":
+            return spec
+    raise ConfigError(f"{codebook.path}: a survey codebook needs a column respondent_id")
+
+
+def _without_raw_ids(quarantine: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Blank the offending value when it is the original respondent id (it must not be stored)."""
+    spec = _id_spec(codebook)
+    id_variables = {spec.variable} if isinstance(spec.variable, str) else set(spec.variable.values())
+    quarantine = quarantine.copy()
+    quarantine.loc[quarantine["column"].isin(id_variables), "value"] = "(id withheld)"
+    return quarantine
+
+
+def _accounting(source_file: str, rows_read: int, quarantine: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"source_file": source_file, "stage": "ingest", "rows_read": rows_read,
+          "rows_kept": rows_read - len(quarantine), "rows_quarantined": len(quarantine)}]
+    )
+
+

@@ -1,0 +1,46 @@
+"""Provenance of a run: pipeline version, git commit, config hash, input checksums, date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    """The current commit (with ``-dirty`` when the tree has changes), or ``unknown``."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def write_provenance(out: Path, inputs: list[Path], config_path: Path) -> None:
+    """Write provenance JSON for the reports to print."""
+    try:
+        pipeline_version = version("lokaldemokrati-eval")
+    except PackageNotFoundError:
+        pipeline_version = "unknown"
+    record = {
+        "pipeline_version": pipeline_version,
+        "git_commit": git_commit(),
+        "config_sha256": sha256(config_path) if Path(config_path).exists() else "unknown",
+        "inputs": {Path(p).name: sha256(Path(p)) for p in sorted(inputs)},
+        "run_date": dt.date.today().isoformat(),
+    }
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(record, indent=2), encoding="utf-8")

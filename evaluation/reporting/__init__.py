@@ -1,0 +1,1 @@
+"""Helpers that reports use to word, format and draw result tables (no statistics here)."""

@@ -1,0 +1,47 @@
+"""Everything a report reads, loaded once: result tables, translations, provenance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.reporting.i18n import Translator
+
+RESULT_TABLES = ("estimates", "effects", "event_study", "pilot_effects", "turnout_trends", "pilots", "weighting_summary")
+
+
+@dataclass
+class ReportContext:
+    """Result tables and words for one report language."""
+
+    t: Translator
+    tables: dict[str, pd.DataFrame]
+    provenance: dict
+    accounting: pd.DataFrame
+    min_n: int
+    demo: bool
+
+    @classmethod
+    def load(cls, results: str, variables: str, lang: str, min_n: str | int, demo: str | bool, translations: str = "translations.yaml") -> "ReportContext":
+        """Read the result folder written by the pipeline (``data/processed/results``)."""
+        folder = Path(results)
+        tables = {
+            name: pd.read_csv(folder / f"{name}.csv", dtype={"municipality_code": str, "sample": str, "group": str})
+            for name in RESULT_TABLES
+        }
+        return cls(
+            t=Translator.load(lang, Path(translations), Path(variables)),
+            tables=tables,
+            provenance=json.loads((folder / "provenance.json").read_text(encoding="utf-8")),
+            accounting=pd.read_csv(folder.parent / "validated" / "row_accounting.csv"),
+            min_n=int(min_n),
+            demo=str(demo).lower() == "true",
+        )
+
+    def pilot(self, code: str) -> pd.Series:
+        """The register entry of one pilot municipality."""
+        pilots = self.tables["pilots"].set_index("municipality_code")
+        return pilots.loc[str(code)]

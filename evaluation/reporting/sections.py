@@ -1,0 +1,196 @@
+"""Report sections as pandoc Markdown, built from result tables only.
+
+Each function returns Markdown text (headings, sentences, figures as embedded
+images, pipe tables) so the same sections render through Quarto and through the
+built-in renderer, in any report language.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from evaluation.reporting.context import ReportContext
+from evaluation.reporting.figures import PALETTE, event_study_plot, figure_markdown, series_with_intervals
+from evaluation.reporting.tables import markdown_table
+from evaluation.reporting.text import effect_sentence
+
+PRIMARY_INFERENCE = ("permutation", "wild_bootstrap_webb", "crv1")
+SURVEY_FIGURE_OUTCOMES = ("trust_local_politicians", "took_part_consultation", "voted_local")
+TABLE_OUTCOMES = ("voted_local", "took_part_consultation", "trust_local_politicians")
+
+
+def title(ctx: ReportContext, text: str) -> str:
+    """The report heading, with the synthetic-data notice for demo runs."""
+    notice = f"\n::: {{.callout-warning}}\n**{ctx.t('demo_notice')}**\n:::\n" if ctx.demo else ""
+    return f"# {text}\n{notice}"
+
+
+def _primary(effects: pd.DataFrame) -> pd.Series | None:
+    """The row with the most trustworthy inference method available for an estimate."""
+    for inference in PRIMARY_INFERENCE:
+        rows = effects[effects["inference"] == inference]
+        if len(rows):
+            return rows.iloc[0]
+    return None
+
+
+def _effect_rows(ctx: ReportContext, sample: str) -> pd.DataFrame:
+    table = ctx.tables["effects"] if sample == "programme" else ctx.tables["pilot_effects"]
+    return table[table["sample"].astype(str) == str(sample)]
+
+
+def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
+    t = ctx.t
+    if row["outcome"] == "turnout":
+        what, unit = t("turnout_what"), "unit_pp"
+    else:
+        kind = t.variables["outcomes"][row["outcome"]]["kind"]
+        what, unit = t.outcome(row["outcome"]), ("unit_pp" if kind == "binary" else "unit_scale")
+    return effect_sentence(t, what, where, row["estimate"], row["ci_low"], row["ci_high"], unit)
+
+
+def _summary(ctx: ReportContext, sample: str, where: str) -> str:
+    effects = _effect_rows(ctx, sample)
+    sentences = []
+    for outcome, rows in effects.groupby("outcome", sort=False):
+        main = rows[rows["estimand"].str.startswith("att")] if "estimand" in rows else rows
+        row = _primary(main.iloc[:0] if main.empty else main[main["estimand"] == main["estimand"].iloc[0]])
+        if row is not None:
+            sentences.append(f"- {_sentence(ctx, row, where)}")
+    body = "\n".join(sentences) if sentences else "-"
+    return f"## {ctx.t('summary')}\n\n{body}\n\n{ctx.t('primary_inference_note')}\n"
+
+
+def programme_summary(ctx: ReportContext) -> str:
+    """Plain-language summary of the programme-level effects."""
+    return _summary(ctx, "programme", ctx.t("where_programme"))
+
+
+def pilot_summary(ctx: ReportContext, code: str) -> str:
+    """Plain-language summary of one pilot municipality's effects."""
+    return _summary(ctx, code, ctx.pilot(code)["municipality_name"])
+
+
+def turnout_section(ctx: ReportContext, sample: str) -> str:
+    """Turnout over elections in pilots (or this pilot) and controls, and the event study."""
+    t = ctx.t
+    trends = ctx.tables["turnout_trends"]
+    fig, ax = plt.subplots()
+    lines = [("pilot", t("pilot"), PALETTE["pilot"])] if sample == "programme" else [(str(sample), t("this_pilot"), PALETTE["this"])]
+    for key, label, colour in [*lines, ("control", t("control"), PALETTE["control"])]:
+        for election_type, marker in (("local", "o"), ("parliamentary", "s")):
+            rows = trends[(trends["group"].astype(str) == key) & (trends["election_type"] == election_type)]
+            series_with_intervals(ax, rows.rename(columns={"turnout_pp": "estimate"}), "election_year", f"{label}, {t(election_type)}", colour, marker)
+    ax.set_xlabel(t("election"))
+    ax.set_ylabel(t("turnout_axis"))
+    ax.legend(fontsize=8, frameon=False)
+    n_districts = int(trends["n_areas"].max()) if "n_areas" in trends else 0
+    parts = [f"## {t('turnout_heading')}\n", figure_markdown(fig, t("fig_turnout_cap", n=n_districts), t("fig_turnout_cap", n=n_districts))]
+    events = ctx.tables["event_study"]
+    events = events[(events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout")]
+    if len(events):
+        caption = t("fig_event_cap")
+        parts.append(figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, caption))
+    return "\n".join(parts)
+
+
+def survey_section(ctx: ReportContext, sample: str) -> str:
+    """Participation and trust per wave: pilots (or this pilot) against controls."""
+    t = ctx.t
+    estimates = ctx.tables["estimates"]
+    overall = estimates[estimates["group_variable"] == "all"]
+    parts = [f"## {t('survey_heading')}\n"]
+    for outcome in SURVEY_FIGURE_OUTCOMES:
+        rows = overall[overall["outcome"] == outcome]
+        if sample == "programme":
+            ours = rows[(rows["area_type"] == "pilot") & (rows["municipality_code"] == "all")]
+            label, colour = t("pilot"), PALETTE["pilot"]
+        else:
+            ours = rows[(rows["area_type"] == "municipality") & (rows["municipality_code"] == str(sample))]
+            label, colour = t("this_pilot"), PALETTE["this"]
+        controls = rows[(rows["area_type"] == "control") & (rows["municipality_code"] == "all")]
+        fig, ax = plt.subplots()
+        series_with_intervals(ax, ours.dropna(subset=["estimate"]), "wave", label, colour)
+        series_with_intervals(ax, controls.dropna(subset=["estimate"]), "wave", t("control"), PALETTE["control"], "s")
+        ax.set_xlabel(t("wave"))
+        ax.set_ylabel(t.outcome(outcome))
+        ax.legend(fontsize=8, frameon=False)
+        caption = t("fig_survey_cap", what=t.outcome(outcome), min_n=ctx.min_n)
+        parts.append(figure_markdown(fig, caption, caption))
+    return "\n".join(parts)
+
+
+def groups_section(ctx: ReportContext, sample: str) -> str:
+    """Estimates by socioeconomic group in the latest wave, small cells suppressed."""
+    t = ctx.t
+    estimates = ctx.tables["estimates"]
+    latest = int(estimates["wave"].max())
+    if sample == "programme":
+        rows = estimates[(estimates["area_type"] == "pilot") & (estimates["municipality_code"] == "all")]
+    else:
+        rows = estimates[(estimates["area_type"] == "municipality") & (estimates["municipality_code"] == str(sample))]
+    rows = rows[(rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(TABLE_OUTCOMES)]
+    table = pd.DataFrame(
+        {
+            t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in zip(rows["group_variable"], rows["group"])],
+            t("outcome"): [t.outcome(o) for o in rows["outcome"]],
+            t("estimate"): [t.number(v) for v in rows["estimate"]],
+            t("interval"): [_interval(t, lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
+            t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in rows["n"]],
+        }
+    )
+    return (
+        f"## {t('groups_heading')}\n\n{markdown_table(table, 'llrrr')}\n: {t('table_groups_cap', wave=latest)}\n\n"
+        f"{t('suppressed_note', min_n=ctx.min_n)}\n"
+    )
+
+
+def _interval(t, low: float, high: float) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return t("suppressed_mark")
+    return f"{t.number(low)} – {t.number(high)}"
+
+
+def methods_section(ctx: ReportContext, sample: str) -> str:
+    """Every estimate of the sample under every inference method, side by side."""
+    t = ctx.t
+    rows = _effect_rows(ctx, sample)
+    table = pd.DataFrame(
+        {
+            t("outcome"): [t("turnout_what") if o == "turnout" else t.outcome(o) for o in rows["outcome"]],
+            t("method"): rows["estimand"].str.replace("_", " ") + " (" + rows["method"] + ")",
+            t("inference"): rows["inference"].str.replace("_", " "),
+            t("estimate"): [t.number(v, 2, signed=True) for v in rows["estimate"]],
+            t("interval"): [_interval(t, lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
+            t("p_value"): [t.p_value(p) for p in rows["p_value"]],
+        }
+    )
+    return f"## {t('methods_heading')}\n\n{markdown_table(table, 'lllrrr')}\n"
+
+
+def quality_section(ctx: ReportContext) -> str:
+    """Rows read, kept and quarantined per input file."""
+    t = ctx.t
+    acc = ctx.accounting
+    table = pd.DataFrame(
+        {
+            t("source_file"): acc["source_file"],
+            t("rows_read"): [t.number(v, 0) for v in acc["rows_read"]],
+            t("rows_kept"): [t.number(v, 0) for v in acc["rows_kept"]],
+            t("rows_quarantined"): [t.number(v, 0) for v in acc["rows_quarantined"]],
+        }
+    )
+    return f"## {t('quality_heading')}\n\n{markdown_table(table, 'lrrr')}\n"
+
+
+def provenance(ctx: ReportContext) -> str:
+    """Version, commit, config hash, input checksums and run date."""
+    t = ctx.t
+    p = ctx.provenance
+    inputs = "\n".join(f"  - `{name}`: `{digest[:16]}…`" for name, digest in p["inputs"].items())
+    return (
+        f"## {t('provenance_heading')}\n\n"
+        f"- {t('pipeline_version')}: {p['pipeline_version']}\n- {t('git_commit')}: `{p['git_commit']}`\n"
+        f"- {t('config_hash')}: `{p['config_sha256'][:16]}…`\n- {t('run_date')}: {p['run_date']}\n- {t('inputs')}:\n{inputs}\n"
+    )

@@ -1,0 +1,59 @@
+# Raw data in, canonical validated tables out.
+
+RAW_FILES = [str(p) for p in stage_settings.raw_inputs(RAW, config["sources"])]
+CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey")]
+INGESTED = f"{PROCESSED}/ingested"
+VALIDATED = f"{PROCESSED}/validated"
+
+if config["demo"]["enabled"]:
+
+    rule demo_data:
+        output:
+            RAW_FILES,
+            truth=f"{RAW}/truth.json",
+        params:
+            settings=settings_json("demo"),
+        log:
+            f"{LOGS}/demo_data.log",
+        shell:
+            "{PY} demo --out {RAW} --settings {params.settings} > {log} 2>&1"
+
+
+rule ingest:
+    input:
+        RAW_FILES,
+        CODEBOOKS,
+        config["variables"],
+    output:
+        areas=f"{INGESTED}/areas.parquet",
+        turnout=f"{INGESTED}/turnout.parquet",
+        survey=f"{INGESTED}/survey.parquet",
+        nonresponse=f"{INGESTED}/item_nonresponse.parquet",
+        quarantine=f"{INGESTED}/quarantine.parquet",
+        accounting=f"{INGESTED}/row_accounting.csv",
+    params:
+        settings=settings_json("ingest"),
+    log:
+        f"{LOGS}/ingest.log",
+    shell:
+        "{PY} ingest --raw {RAW} --out {INGESTED} --settings {params.settings} > {log} 2>&1"
+
+
+rule validate:
+    input:
+        rules.ingest.output,
+        config["variables"],
+    output:
+        areas=f"{VALIDATED}/areas.parquet",
+        turnout=f"{VALIDATED}/turnout.parquet",
+        survey=f"{VALIDATED}/survey.parquet",
+        quarantine=f"{VALIDATED}/quarantine.parquet",
+        accounting=f"{VALIDATED}/row_accounting.csv",
+        summary=f"{VALIDATED}/validation_summary.json",
+    params:
+        settings=settings_json("validate"),
+    log:
+        f"{LOGS}/validate.log",
+    shell:
+        "{PY} validate --input {INGESTED} --out {VALIDATED} --settings {params.settings} > {log} 2>&1 "
+        "|| (cat {log} >&2; exit 1)"

@@ -1,0 +1,66 @@
+# Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
+
+REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("*.qmd")) + sorted(
+    str(p) for p in Path("reports").glob("*.yaml")
+)
+RESULT_TABLES = [
+    rules.estimate.output[0],
+    rules.provenance.output[0],
+    rules.weight.output.summary,
+    rules.validate.output.accounting,
+    rules.validate.output.summary,
+    *checkpoints.compare.rule.output,
+]
+
+
+def report_params(**extra):
+    params = {
+        "results": str(Path(RESULTS).resolve()),
+        "lang": LANG,
+        "demo": str(config["demo"]["enabled"] and config["report"].get("demo_notice", True)),
+        **extra,
+    }
+    return " ".join(f"--param '{key}={value}'" for key, value in params.items())
+
+
+def pilot_reports(wildcards):
+    """One report per pilot municipality, known once the area register has been read."""
+    import csv
+
+    with open(checkpoints.compare.get().output.pilots, encoding="utf-8") as handle:
+        codes = [row["municipality_code"] for row in csv.DictReader(handle)]
+    return expand(f"{REPORTS}/{LANG}/pilot_{{code}}.{{ext}}", code=codes, ext=["html", "pdf"])
+
+
+rule programme_report:
+    input:
+        REPORT_SOURCES,
+        RESULT_TABLES,
+    output:
+        html=f"{REPORTS}/{LANG}/programme.html",
+        pdf=f"{REPORTS}/{LANG}/programme.pdf",
+    params:
+        args=report_params(),
+        engine=config["report"].get("engine", "auto"),
+    log:
+        f"{LOGS}/report_programme_{LANG}.log",
+    shell:
+        "{PY} render reports/programme.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine} > {log} 2>&1"
+
+
+rule pilot_report:
+    input:
+        REPORT_SOURCES,
+        RESULT_TABLES,
+    output:
+        html=f"{REPORTS}/{LANG}/pilot_{{code}}.html",
+        pdf=f"{REPORTS}/{LANG}/pilot_{{code}}.pdf",
+    params:
+        args=lambda wc: report_params(municipality=wc.code),
+        engine=config["report"].get("engine", "auto"),
+    log:
+        f"{LOGS}/report_pilot_{{code}}_{LANG}.log",
+    shell:
+        "{PY} render reports/pilot.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine} > {log} 2>&1"
