@@ -184,7 +184,7 @@ def _convert(
     if spec.type in {"category", "outcome"}:
         codes = {**codebook.missing_codes, **{float(v): codebook.missing_codes.get(float(v), f"missing_code_{v}") for v in user_missing}}
         is_code = numbers.isin(list(codes))
-        reasons = numbers.where(is_code).map(codes)
+        reasons = numbers.where(is_code).map(codes).astype(object)
         reasons[numbers.isna() & source.notna()] = "unreadable"
         reasons[source.isna()] = "system_missing"
         numbers = numbers.mask(is_code)

@@ -52,7 +52,17 @@ class Check:
         import great_expectations as gx
 
         expectation_class = getattr(gx.expectations, _class_name(self.expectation))
-        return expectation_class(**self.kwargs, meta={"check_id": self.check_id, "severity": self.severity})
+        kwargs = dict(self.kwargs)
+        if "row_condition" in kwargs:
+            kwargs["row_condition"] = _row_condition(kwargs["row_condition"])
+        return expectation_class(**kwargs, meta={"check_id": self.check_id, "severity": self.severity})
+
+
+def _row_condition(spec: dict[str, Any]):
+    """A GX row condition from its data form ``{"column": ..., "equals": ...}``."""
+    from great_expectations.expectations.row_conditions import Column
+
+    return Column(spec["column"]) == spec["equals"]
 
 
 @dataclass
@@ -88,7 +98,7 @@ def _area_checks() -> list[Check]:
         Check(
             "areas.pilot_has_start",
             "expect_column_values_to_not_be_null",
-            {"column": "pilot_start", "row_condition": 'role=="pilot"', "condition_parser": "pandas"},
+            {"column": "pilot_start", "row_condition": {"column": "role", "equals": "pilot"}},
             "fail",
             "every pilot has a pilot_start date",
         ),

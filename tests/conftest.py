@@ -1,0 +1,46 @@
+"""Shared fixtures: a small demo scenario, generated once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4)
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """Raw files of a small demo scenario (20 municipalities, 4 waves of 600)."""
+    from evaluation.demo import DemoConfig, generate_demo
+
+    folder = tmp_path_factory.mktemp("demo_raw")
+    generate_demo(folder, DemoConfig(**SMALL_DEMO))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def ingest_settings() -> dict:
+    """Ingest settings of the default config, for the small demo's four waves."""
+    from evaluation.config import load_config
+    from evaluation.stage_settings import ingest
+
+    settings = ingest(load_config(REPO / "config" / "config.yaml"))
+    settings["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
+    for source in ("areas", "turnout", "survey"):
+        settings["sources"][source]["codebook"] = str(REPO / settings["sources"][source]["codebook"])
+    return settings
+
+
+@pytest.fixture(scope="session")
+def ingested(small_demo, ingest_settings, tmp_path_factory) -> Path:
+    """The small demo after the ingest stage."""
+    from evaluation.ingest import ingest
+
+    out = tmp_path_factory.mktemp("ingested")
+    ingest(small_demo, out, ingest_settings)
+    return out

@@ -1,0 +1,105 @@
+"""Codebooks: schema errors name file and key; recodes, missing reasons and per-wave names work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from evaluation.codebook import apply_codebook, load_codebook
+from evaluation.errors import ConfigError, InputFileError
+from evaluation.readers import FileMetadata
+
+
+def write_codebook(tmp_path, document):
+    path = tmp_path / "codebook.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+CODEBOOK = {
+    "source": "test panel",
+    "kind": "survey",
+    "missing_codes": {97: "dont_know", 98: "refused"},
+    "columns": {
+        "respondent_id": {"variable": "id", "type": "text", "required": True},
+        "interview_date": {"variable": "dato", "type": "date", "required": True},
+        "gender": {"variable": "kjonn", "type": "category", "recode": {1: "male", 2: "female"}},
+        "age": {"variable": "fodt", "type": "integer", "transform": "age_from_birth_year"},
+        "income_quintile": {"variable": "desil", "type": "category", "transform": "deciles_to_quintiles", "recode": {i: str(i) for i in range(1, 6)}},
+        "trust": {"variable": {"1-2": "tillit", "3": "k12a"}, "type": "outcome"},
+        "reversed": {"variable": "omvendt", "type": "outcome", "transform": "reverse"},
+    },
+    "derived": {"age_group": {"rule": "cut", "from": ["age"], "breaks": [18, 30, 45, 60], "labels": ["18-29", "30-44", "45-59", "60+"]}},
+}
+
+
+def raw_frame(trust_name="tillit"):
+    return pd.DataFrame(
+        {
+            "id": ["a", "b", None, "d"],
+            "dato": pd.to_datetime(["2020-03-01", "2020-03-02", "2020-03-03", "2020-03-04"]),
+            "kjonn": [1.0, 2.0, 97.0, 5.0],
+            "fodt": [1990.0, 1950.0, 2000.0, 1975.0],
+            "desil": [1.0, 10.0, 4.0, np.nan],
+            trust_name: [3.0, 98.0, 10.0, 97.0],
+            "omvendt": [1.0, 4.0, 2.0, 3.0],
+        }
+    )
+
+
+def test_codebook_schema_error_names_file_and_key(tmp_path):
+    broken = {**CODEBOOK, "columns": {"x": {"variable": "x", "type": "colour"}}}
+    with pytest.raises(ConfigError, match=r"(?s)codebook.yaml.*columns/x/type"):
+        load_codebook(write_codebook(tmp_path, broken))
+
+
+def test_recodes_missing_reasons_and_quarantine(tmp_path):
+    codebook = load_codebook(write_codebook(tmp_path, CODEBOOK))
+    result = apply_codebook(raw_frame(), FileMetadata(), codebook, "w1.sav", wave=1)
+    data = result.data
+    assert list(data.index) == [0, 1, 3]  # row 3 (id missing) quarantined
+    assert result.quarantine[["source_file", "row_number", "column"]].values.tolist() == [["w1.sav", 3, "id"]]
+    assert data["gender"].tolist() == ["male", "female", "unknown:5"]  # unknown code flagged for validation
+    assert data["age"].tolist() == [30, 70, 45]
+    assert data["age_group"].tolist() == ["30-44", "60+", "45-59"]
+    assert data["income_quintile"].tolist()[:2] == ["1", "5"]
+    assert data["trust"].isna().tolist() == [False, True, True]
+    assert data["reversed"].tolist() == [4.0, 1.0, 2.0]
+    reasons = result.nonresponse.sort_values(["variable", "row"])[["row", "variable", "reason"]].values.tolist()
+    assert [2, "gender", "dont_know"] in reasons
+    assert [1, "trust", "refused"] in reasons and [3, "trust", "dont_know"] in reasons
+    assert [3, "income_quintile", "system_missing"] in reasons
+
+
+def test_per_wave_variable_names(tmp_path):
+    codebook = load_codebook(write_codebook(tmp_path, CODEBOOK))
+    result = apply_codebook(raw_frame("k12a"), FileMetadata(), codebook, "w3.sav", wave=3)
+    assert result.data["trust"].tolist()[0] == 3.0
+    with pytest.raises(InputFileError, match=r"w2.sav: column\(s\) 'tillit'"):
+        apply_codebook(raw_frame("k12a"), FileMetadata(), codebook, "w2.sav", wave=2)
+
+
+def test_user_missing_codes_from_file_metadata(tmp_path):
+    document = {**CODEBOOK, "missing_codes": {}}
+    codebook = load_codebook(write_codebook(tmp_path, document))
+    result = apply_codebook(raw_frame(), FileMetadata(missing_values={"tillit": [97, 98]}), codebook, "w1.sav", wave=1)
+    trust = result.nonresponse[result.nonresponse["variable"] == "trust"]
+    assert set(trust["reason"]) == {"missing_code_97", "missing_code_98"}
+
+
+def test_text_numbers_with_decimal_comma_and_thousands(tmp_path):
+    document = {
+        "source": "turnout", "kind": "turnout", "read": {"decimal": ",", "thousands": " "},
+        "columns": {
+            "eligible": {"variable": "Stemmeberettigede", "type": "integer", "required": True},
+            "share": {"variable": "Prosent", "type": "number", "transform": "percent_to_share"},
+        },
+    }
+    codebook = load_codebook(write_codebook(tmp_path, document))
+    raw = pd.DataFrame({"Stemmeberettigede": ["1 234", "x"], "Prosent": ["63,4", "50,0"]})
+    result = apply_codebook(raw, FileMetadata(), codebook, "valg.csv")
+    assert result.data["eligible"].tolist() == [1234]
+    assert result.data["share"].tolist() == [pytest.approx(0.634)]
+    assert result.quarantine["reason"].iloc[0].startswith("missing or unreadable required value for eligible")
