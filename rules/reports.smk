@@ -1,8 +1,6 @@
 # Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
 
-REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("*.qmd")) + sorted(
-    str(p) for p in Path("reports").glob("*.yaml")
-)
+SHARED_REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("_*.qmd")) + ["reports/translations.yaml"]
 RESULT_TABLES = [
     rules.estimate.output[0],
     rules.provenance.output[0],
@@ -17,7 +15,9 @@ def report_params(**extra):
     params = {
         "results": str(Path(RESULTS).resolve()),
         "lang": LANG,
-        "demo": str(config["demo"]["enabled"] and config["report"].get("demo_notice", True)),
+        "variables": str(Path(config["variables"]).resolve()),
+        "min_n": config["disclosure"]["min_n"],
+        "demo": str(config["demo"]["enabled"] and config["report"].get("demo_notice", True)).lower(),
         **extra,
     }
     return " ".join(f"--param '{key}={value}'" for key, value in params.items())
@@ -34,7 +34,8 @@ def pilot_reports(wildcards):
 
 rule programme_report:
     input:
-        REPORT_SOURCES,
+        "reports/programme.qmd",
+        SHARED_REPORT_SOURCES,
         RESULT_TABLES,
     output:
         html=f"{REPORTS}/{LANG}/programme.html",
@@ -51,7 +52,8 @@ rule programme_report:
 
 rule pilot_report:
     input:
-        REPORT_SOURCES,
+        "reports/pilot.qmd",
+        SHARED_REPORT_SOURCES,
         RESULT_TABLES,
     output:
         html=f"{REPORTS}/{LANG}/pilot_{{code}}.html",

@@ -1,0 +1,84 @@
+"""End to end: the Snakemake workflow on a small demo scenario in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, SMALL_DEMO
+
+pytestmark = pytest.mark.e2e
+
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports")
+
+
+def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--directory", str(folder), "--snakefile", str(folder / "Snakefile"), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory):
+    """Copy the workflow to a temporary folder, shrink the demo, run everything once."""
+    folder = tmp_path_factory.mktemp("workflow")
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
+    config = yaml.safe_load((folder / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config["demo"].update(
+        seed=SMALL_DEMO["seed"], municipalities=SMALL_DEMO["n_municipalities"], pilots=SMALL_DEMO["n_pilots"],
+        respondents_per_wave=SMALL_DEMO["respondents_per_wave"], waves=SMALL_DEMO["n_waves"],
+    )
+    config["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
+    config["compare"].update(n_permutations=199, n_bootstrap=199)
+    config["report"]["language"] = "en"
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    result = snakemake(folder)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return folder
+
+
+def test_every_expected_output(pipeline_run):
+    folder = pipeline_run
+    results = folder / "data" / "processed" / "results"
+    for name in ("estimates.csv", "effects.csv", "event_study.csv", "pilot_effects.csv", "turnout_trends.csv", "pilots.csv", "provenance.json", "weighting_summary.csv"):
+        assert (results / name).stat().st_size > 0, name
+    pilots = pd.read_csv(results / "pilots.csv", dtype={"municipality_code": str})
+    assert len(pilots) == SMALL_DEMO["n_pilots"]
+    reports = folder / "reports" / "_output" / "en"
+    for name in ["programme", *(f"pilot_{code}" for code in pilots["municipality_code"])]:
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        assert "Synthetic demo data" in html
+        assert (reports / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    assert (folder / "logs" / "estimate.log").exists()
+
+
+def test_turnout_effect_recovered(pipeline_run):
+    folder = pipeline_run
+    truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
+    effects = pd.read_csv(folder / "data" / "processed" / "results" / "effects.csv")
+    row = effects[(effects["estimand"] == "att_turnout") & (effects["sample"] == "programme") & (effects["inference"] == "crv1")].iloc[0]
+    true_att = truth["turnout"]["att_realised_pp"]
+    assert row["ci_low"] <= true_att <= row["ci_high"]
+
+
+def test_nothing_to_do_after_a_full_run(pipeline_run):
+    result = snakemake(pipeline_run, "-n")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_touching_a_template_reruns_only_renders(pipeline_run):
+    (pipeline_run / "reports" / "pilot.qmd").touch()
+    result = snakemake(pipeline_run, "-n", "--quiet", "rules")
+    output = result.stdout + result.stderr
+    assert "pilot_report" in output
+    for rule in ("ingest", "validate", "weight", "estimate", "compare", "programme_report"):
+        assert f"\n{rule} " not in output and f"{rule}  " not in output, output
