@@ -76,9 +76,9 @@ def _run_provenance(args: argparse.Namespace) -> None:
 
 
 def _run_render(args: argparse.Namespace) -> None:
-    from evaluation.render import render_report
+    from evaluation.render import parse_param, render_report
 
-    params = dict(item.split("=", 1) for item in args.param)
+    params = dict(parse_param(item) for item in args.param)
     render_report(Path(args.source), params, Path(args.html), Path(args.pdf) if args.pdf else None, engine=args.engine)
 
 

@@ -1,0 +1,167 @@
+"""Render a parameterised Quarto report to self-contained HTML and PDF.
+
+With the Quarto CLI on ``PATH`` the report is rendered by ``quarto render``;
+without it, a built-in engine (jupytext, nbclient, pandoc, Typst) renders it
+with the Quarto features our reports use (see
+:mod:`evaluation.rendering.builtin`).
+
+Command line::
+
+    python -m evaluation.render reports/report.qmd --param municipality=0301 \\
+        --param year=2024 --html out/report.html --pdf out/report.pdf
+
+A ``--param`` value is read as JSON when it is valid JSON (``2024``,
+``true``, ``"0301"``, ``[1, 2]``) and as a string otherwise (``nb``, ``no``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.errors import RenderError
+from evaluation.rendering.builtin import render_builtin
+from evaluation.rendering.params import normalise_params
+from evaluation.rendering.quarto import render_quarto
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("auto", "quarto", "builtin")
+
+
+def render_report(
+    source: Path,
+    params: dict[str, Any],
+    html_out: Path,
+    pdf_out: Path | None,
+    engine: str = "auto",
+    workdir: Path | None = None,
+    timeout: int = 300,
+) -> str:
+    """Render one parameterised Quarto document to self-contained HTML and, optionally, PDF.
+
+    Parameters
+    ----------
+    source : Path
+        The ``.qmd`` file; its ``{python}`` cell tagged ``parameters`` holds
+        the defaults that ``params`` override.
+    params : dict
+        Parameter values (``None``, bool, int, float, str, paths, or lists and
+        dicts of those), keyed by Python identifiers.
+    html_out : Path
+        HTML file to write (images and styles embedded; no network needed to view it).
+    pdf_out : Path or None
+        PDF file to write, or ``None`` for HTML only.
+    engine : {"auto", "quarto", "builtin"}
+        ``auto`` uses Quarto if ``quarto`` is on ``PATH`` and the built-in
+        engine otherwise.
+    workdir : Path, optional
+        Working directory of the report's code; defaults to the folder of
+        ``source`` (as with Quarto).
+    timeout : int
+        Seconds the code execution (built-in) or all Quarto runs may take.
+
+    Returns
+    -------
+    str
+        The engine used: ``"quarto"`` or ``"builtin"``.
+
+    Raises
+    ------
+    RenderError
+        If the engine is unknown or unavailable, a parameter is invalid, the
+        report's code fails (the message names the file and cell) or
+        conversion fails.
+    """
+    source = Path(source)
+    workdir = source.parent if workdir is None else Path(workdir)
+    checked = normalise_params(params, source)
+    chosen = resolve_engine(engine)
+    pdf = None if pdf_out is None else Path(pdf_out)
+    if chosen == "quarto":
+        render_quarto(shutil.which("quarto"), source, checked, Path(html_out), pdf, workdir, timeout)
+    else:
+        render_builtin(source, checked, Path(html_out), pdf, workdir, timeout)
+    return chosen
+
+
+def resolve_engine(engine: str) -> str:
+    """Return ``"quarto"`` or ``"builtin"`` for a requested engine.
+
+    Raises
+    ------
+    RenderError
+        If ``engine`` is unknown, or is ``"quarto"`` and Quarto is not on ``PATH``.
+    """
+    if engine not in ENGINES:
+        raise RenderError(f"unknown render engine {engine!r}; use one of {', '.join(ENGINES)}")
+    has_quarto = shutil.which("quarto") is not None
+    if engine == "quarto" and not has_quarto:
+        raise RenderError("engine 'quarto' requested but the quarto command is not on PATH")
+    if engine == "auto":
+        return "quarto" if has_quarto else "builtin"
+    return engine
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse a ``name=value`` command-line parameter (value as JSON if valid, else string).
+
+    Raises
+    ------
+    RenderError
+        If there is no ``=``.
+    """
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise RenderError(f"parameter {text!r} is not of the form name=value")
+    try:
+        return name.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return name.strip(), raw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface of :func:`main`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.render",
+        description="Render a parameterised Quarto report to self-contained HTML and PDF.",
+    )
+    parser.add_argument("source", type=Path, help="the .qmd file")
+    parser.add_argument(
+        "--param", "-P", action="append", default=[], metavar="NAME=VALUE",
+        help="report parameter; VALUE is JSON if valid, else a string (repeatable)",
+    )
+    parser.add_argument("--html", type=Path, required=True, help="HTML file to write")
+    parser.add_argument("--pdf", type=Path, help="PDF file to write (optional)")
+    parser.add_argument("--engine", choices=ENGINES, default="auto")
+    parser.add_argument(
+        "--workdir", type=Path, help="working directory of the code (default: the source's folder)"
+    )
+    parser.add_argument("--timeout", type=int, default=300, help="seconds the execution may take")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (1 on a RenderError)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        params = dict(parse_param(text) for text in args.param)
+        engine = render_report(
+            args.source, params, args.html, args.pdf, args.engine, args.workdir, args.timeout
+        )
+    except RenderError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("%s rendered with the %s engine", args.source, engine)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Convert a report's pandoc Markdown to self-contained HTML (pandoc) and to PDF (pandoc, Typst)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import pypandoc
+import typst
+import yaml
+
+from evaluation.errors import RenderError
+
+STYLESHEET = Path(__file__).with_name("style.css")
+LUA_FILTER = Path(__file__).with_name("quarto-conventions.lua")
+
+#: Front-matter keys passed on to pandoc, and defaults for some of them.
+METADATA_KEYS = ("title", "subtitle", "pagetitle", "author", "date", "lang", "abstract", "papersize")
+METADATA_DEFAULTS = {"lang": "en", "papersize": "a4"}
+
+
+def metadata_block(front_matter: dict[str, Any], source: Path, target: str, lang: str | None) -> str:
+    """Return a pandoc YAML metadata block with the report's title block and language.
+
+    Parameters
+    ----------
+    front_matter : dict
+        The report's front matter; options under ``format: {target: ...}``
+        override the document-level ones, as in Quarto.
+    source : Path
+        The report (its name is the page title if there is no title; its
+        modification date replaces ``date: last-modified``).
+    target : {"html", "typst"}
+        The output format.
+    lang : str or None
+        Language that overrides the front matter (from a ``lang`` parameter).
+
+    Returns
+    -------
+    str
+        ``---`` delimited YAML. Quarto author objects are reduced to names;
+        ``date: today`` and ``date: last-modified`` become ISO dates; ``lang``
+        defaults to ``en`` and ``papersize`` (PDF) to ``a4``.
+    """
+    formats = front_matter.get("format")
+    overrides = formats.get(target) if isinstance(formats, dict) else None
+    merged = {**front_matter, **overrides} if isinstance(overrides, dict) else front_matter
+    present = {key: merged[key] for key in METADATA_KEYS if merged.get(key) is not None}
+    metadata = {**METADATA_DEFAULTS, **present}
+    metadata["lang"] = str(lang or metadata["lang"])
+    if "title" not in metadata and "pagetitle" not in metadata:
+        metadata["pagetitle"] = source.stem
+    if "author" in metadata:
+        metadata["author"] = _author_names(metadata["author"])
+    if "date" in metadata:
+        metadata["date"] = _resolve_date(metadata["date"], source)
+    return "---\n" + yaml.safe_dump(metadata, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+def write_html(markdown: str, build_dir: Path, source_dir: Path, output: Path) -> None:
+    """Convert Markdown to one self-contained HTML file (figures, CSS embedded as data).
+
+    Images get their ``fig-alt`` attribute as alt text (see ``quarto-conventions.lua``).
+
+    Parameters
+    ----------
+    markdown : str
+        Pandoc Markdown with metadata block.
+    build_dir : Path
+        Folder holding the figure files the Markdown refers to.
+    source_dir : Path
+        The report's folder, where images named in its text are looked up.
+    output : Path
+        HTML file to write.
+    """
+    args = ["--standalone", "--embed-resources", "--mathml", f"--css={STYLESHEET}"]
+    _pandoc(markdown, "html", args, build_dir, source_dir, output)
+
+
+def write_pdf(markdown: str, build_dir: Path, source_dir: Path, output: Path) -> None:
+    """Convert Markdown to Typst with pandoc, then compile it to PDF with Typst.
+
+    Only the fonts bundled with Typst are used (Libertinus Serif, DejaVu Sans
+    Mono), so the PDF is the same on every machine; they cover the Nordic
+    letters. Images given as ``data:`` URIs are written to ``media/``, and
+    figures keep their alt text in the tagged PDF (see ``quarto-conventions.lua``).
+
+    Parameters
+    ----------
+    markdown : str
+        Pandoc Markdown with metadata block.
+    build_dir : Path
+        Folder holding the figure files; the ``.typ`` file is written there.
+    source_dir : Path
+        The report's folder, where images named in its text are looked up
+        (they are copied to ``media/``, as Typst reads only below its root).
+    output : Path
+        PDF file to write.
+    """
+    typ = build_dir / f"{output.stem}.typ"
+    _pandoc(markdown, "typst", ["--standalone", "--extract-media=media"], build_dir, source_dir, typ)
+    try:
+        typst.compile(str(typ), output=str(output), root=str(build_dir), ignore_system_fonts=True)
+    except typst.TypstError as exc:
+        raise RenderError(f"Typst could not compile the PDF ({typ.name}): {exc}") from exc
+
+
+def _pandoc(markdown: str, to: str, args: list[str], build_dir: Path, source_dir: Path, output: Path) -> None:
+    """Run pandoc with our Lua filter on Markdown text in ``build_dir``."""
+    resource_path = os.pathsep.join([".", str(source_dir.resolve())])
+    try:
+        pypandoc.convert_text(
+            markdown,
+            to,
+            format="markdown",
+            extra_args=[*args, f"--lua-filter={LUA_FILTER}", f"--resource-path={resource_path}"],
+            outputfile=str(output),
+            cworkdir=str(build_dir),
+            verify_format=False,
+        )
+    except RuntimeError as exc:
+        raise RenderError(f"pandoc could not convert the report to {to}: {exc}") from exc
+
+
+def _author_names(author: Any) -> list[str]:
+    """Names from a Quarto ``author`` field (a string, a mapping or a list of either)."""
+    authors = author if isinstance(author, list) else [author]
+    names = []
+    for entry in authors:
+        name = entry.get("name", "") if isinstance(entry, dict) else entry
+        if isinstance(name, dict):
+            name = " ".join(str(name[part]) for part in ("given", "family") if part in name)
+        names.append(str(name))
+    return names
+
+
+def _resolve_date(date: Any, source: Path) -> str:
+    """Replace Quarto's date keywords by ISO dates."""
+    if date in ("today", "now"):
+        return dt.date.today().isoformat()
+    if date == "last-modified":
+        return dt.date.fromtimestamp(source.stat().st_mtime).isoformat()
+    return str(date)
