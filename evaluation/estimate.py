@@ -27,13 +27,14 @@ ALL = "all"
 
 def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str) -> SurveyDesign:
     """The all-waves design with the area type (pilot/control) of each respondent's municipality."""
-    roles = areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"]
-    data = survey.assign(area_type=survey["municipality_code"].map(roles), **{ALL: ALL})
+    roles = survey["municipality_code"].map(areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"])
+    pilot_municipality = survey["municipality_code"].where(roles == "pilot")
+    data = survey.assign(area_type=roles, pilot_municipality=pilot_municipality, **{ALL: ALL})
     return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
 
 
 def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_variables: list[str], level: float) -> pd.DataFrame:
-    """Means of every outcome by wave × area type × group, plus per-municipality series.
+    """Means of every outcome by wave × area type × group, plus series for each pilot municipality.
 
     Proportions (binary items) are reported in percent, scales in their own points.
     """
@@ -47,9 +48,9 @@ def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_varia
                     group_variable=group_variable, municipality_code=ALL, **({"area_type": ALL} if area == ALL else {})
                 )
             )
-        per_municipality = design.mean(list(outcomes), by=["wave", "municipality_code", group_variable], level=level)
+        per_pilot = design.mean(list(outcomes), by=["wave", "pilot_municipality", group_variable], level=level)
         frames.append(
-            per_municipality.rename(columns={"variable": "outcome", group_variable: "group"}).assign(
+            per_pilot.rename(columns={"variable": "outcome", "pilot_municipality": "municipality_code", group_variable: "group"}).assign(
                 group_variable=group_variable, area_type="municipality"
             )
         )

@@ -69,6 +69,7 @@ def weight(survey_path: Path, margins_path: Path, out_path: Path, summary_path: 
     summary = pd.DataFrame(
         [{"wave": wave, **weight_summary(rows["weight"].to_numpy())} for wave, rows in survey.groupby("wave")]
     )
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    for path in (out_path, summary_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     survey.to_parquet(out_path, index=False)
     summary.to_csv(summary_path, index=False)

@@ -1,0 +1,26 @@
+"""Design-based estimation for complex survey samples (modelled on R ``survey``).
+
+Public API
+----------
+SurveyDesign
+    Design object (strata, clusters, fpc, weights) with ``mean``, ``total``,
+    ``ratio``, ``proportion``, ``mean_vcov`` and ``contrast_means``.
+rake, poststratify
+    Calibrate the weights of a design to population margins.
+weight_summary
+    Kish effective sample size and design effect of a set of weights.
+capped_cell_weights
+    Cell weights capped and rescaled (Norwegian Citizen Panel style).
+ReplicateDesign, jackknife, bootstrap
+    Replicate-weight variance estimation.
+svyglm
+    Linear and logistic regression with design-based standard errors.
+"""
+
+from evaluation.survey.design import SurveyDesign
+from evaluation.survey.regression import SurveyGLMResult, svyglm
+from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
+from evaluation.survey.weighting import capped_cell_weights, poststratify, rake, weight_summary
+
+__all__ = ["ReplicateDesign", "SurveyDesign", "SurveyGLMResult", "bootstrap", "capped_cell_weights", "jackknife",
+           "poststratify", "rake", "svyglm", "weight_summary"]

@@ -1,0 +1,69 @@
+"""Contrasts of domain estimates using their design covariance (R ``svycontrast``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import EstimationError
+from evaluation.survey.estimators import column, domain_statistic
+from evaluation.survey.intervals import t_interval
+
+if TYPE_CHECKING:
+    from evaluation.survey.design import SurveyDesign
+
+CONTRAST_KINDS = ("difference", "ratio")
+
+
+def _domain_index(labels: pd.DataFrame) -> pd.Index:
+    if labels.shape[1] == 1:
+        return pd.Index(labels.iloc[:, 0], name=labels.columns[0])
+    return pd.MultiIndex.from_frame(labels)
+
+
+def mean_vcov(design: "SurveyDesign", variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
+    """Domain means of ``variable`` and their covariance matrix (see SurveyDesign.mean_vcov)."""
+    if not by:
+        raise EstimationError("mean_vcov needs at least one `by` column")
+    keys = design.domain_keys(by)
+    y = column(design, variable)
+    ok = keys.domains.valid & ~np.isnan(y)
+    stat = domain_statistic(design, keys, y, np.ones_like(y), ok)
+    index = _domain_index(keys.domains.labels)
+    return (pd.Series(stat.estimate, index=index, name=variable),
+            pd.DataFrame(stat.covariance, index=index, columns=index))
+
+
+def contrast(estimate_a: float, estimate_b: float, var_a: float, var_b: float, cov_ab: float,
+             kind: str) -> tuple[float, float]:
+    """Difference or ratio of two estimates and its delta-method standard error.
+
+    Estimand: ``theta_a - theta_b`` or ``theta_a / theta_b``.
+    """
+    if kind == "difference":
+        return estimate_a - estimate_b, float(np.sqrt(var_a + var_b - 2 * cov_ab))
+    if kind == "ratio":
+        gradient = np.array([1 / estimate_b, -estimate_a / estimate_b**2])
+        vcov = np.array([[var_a, cov_ab], [cov_ab, var_b]])
+        return estimate_a / estimate_b, float(np.sqrt(gradient @ vcov @ gradient))
+    raise EstimationError(f"kind={kind!r}; use one of {CONTRAST_KINDS}")
+
+
+def contrast_means(design: "SurveyDesign", variable: str, by: Sequence[str], a: object, b: object,
+                   kind: str, level: float) -> pd.DataFrame:
+    """Contrast of the means of two domains (see SurveyDesign.contrast_means)."""
+    estimates, vcov = mean_vcov(design, variable, by)
+    for label in (a, b):
+        if label not in estimates.index:
+            raise EstimationError(f"domain {label!r} of {list(by)} not found; "
+                                  f"domains are {list(estimates.index)[:10]}")
+    est, se = contrast(estimates[a], estimates[b], vcov.loc[a, a], vcov.loc[b, b], vcov.loc[a, b], kind)
+    low, high = t_interval(np.array(est), np.array(se), level, design.df)
+    symbol = "-" if kind == "difference" else "/"
+    return pd.DataFrame({
+        "variable": [variable], "contrast": [f"{a} {symbol} {b}"], "estimate": [est], "se": [se],
+        "ci_low": [float(low)], "ci_high": [float(high)], "df": [design.df],
+        "estimate_a": [estimates[a]], "estimate_b": [estimates[b]], "covariance": [vcov.loc[a, b]],
+    })

@@ -1,0 +1,216 @@
+"""The survey design object: data, weights and sampling structure (R ``svydesign``)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import DesignError
+from evaluation.survey import contrasts, estimators
+from evaluation.survey.domains import make_domains
+from evaluation.survey.estimators import DomainKeys
+from evaluation.survey.structure import build_stages
+from evaluation.survey.variance import Calibration, Linearization
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+class SurveyDesign:
+    """A probability sample: data, sampling weights, strata, clusters and fpc.
+
+    Variances are Taylor-linearisation (ultimate-cluster, or multistage when an fpc
+    is given for every stage), as R ``svydesign(ids, strata, weights, fpc)``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per respondent. Not copied; do not modify it while the design is used.
+    weights : str
+        Column of sampling weights (inverse inclusion probabilities, or calibrated
+        weights scaled to the population): the number of population units a
+        respondent represents.
+    strata : str, optional
+        Column of first-stage strata.
+    psu : str or list of str, optional
+        Column of primary sampling units (clusters); a list gives the units of
+        successive stages (e.g. ``["district", "school"]``). Each row is its own
+        PSU when omitted.
+    fpc : str or list of str, optional
+        Finite population correction per stage: population number of units in the
+        stratum (or cluster, for later stages), or the sampling fraction if every
+        value is <= 1. With fpc at every stage the variance is multistage (as R);
+        otherwise only the first stage counts (ultimate cluster, with replacement).
+    nest : bool, default False
+        PSU labels are only unique within strata (relabel them as stratum x PSU).
+    lonely_psu : {"fail", "remove", "certainty", "adjust", "average"}
+        Handling of strata with a single sampled PSU, as R ``survey.lonely.psu``.
+        ``"fail"`` raises DesignError when the design is created.
+
+    Attributes
+    ----------
+    df : int
+        Design degrees of freedom: number of PSUs minus number of strata.
+    """
+
+    def __init__(self, data: pd.DataFrame, weights: str, strata: str | None = None,
+                 psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
+                 nest: bool = False, lonely_psu: str = "fail") -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DesignError("data must be a pandas DataFrame")
+        if weights not in data.columns:
+            raise DesignError(f"weights column `{weights}` not in the data")
+        w = data[weights].to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(w).any() or (w < 0).any() or np.isinf(w).any():
+            bad = int((np.isnan(w) | (w < 0) | np.isinf(w)).sum())
+            raise DesignError(f"weights column `{weights}`: {bad} rows are missing, negative or infinite")
+        stages, n_psu, n_strata = build_stages(data, strata, _as_list(psu), _as_list(fpc), nest, lonely_psu)
+        self.data = data
+        self.weights_column = weights
+        self.strata, self.psu, self.fpc = strata, _as_list(psu), _as_list(fpc)
+        self.nest, self.lonely_psu = nest, lonely_psu
+        self.weights: np.ndarray = w
+        self.design_weights: np.ndarray = w
+        self.df: int = n_psu - n_strata
+        self.linearization = Linearization(tuple(stages))
+        self._margins: list[tuple[np.ndarray, int]] = []
+        self._keys: dict[tuple[str, ...], DomainKeys] = {}
+
+    def __repr__(self) -> str:
+        stage1 = self.linearization.stages[0]
+        cal = f", calibrated on {len(self._margins)} margin(s)" if self._margins else ""
+        return (f"SurveyDesign(n={len(self.data)}, strata={stage1.n_groups}, psu={stage1.n_units}, "
+                f"stages={len(self.linearization.stages)}, df={self.df}{cal})")
+
+    def domain_keys(self, by: Sequence[str] | None) -> DomainKeys:
+        """Domain codes and (unit, domain) keys for ``by`` (cached)."""
+        key = tuple(_as_list(by))
+        if key not in self._keys:
+            domains = make_domains(self.data, key)
+            dom = np.maximum(domains.codes, 0)
+            stage_keys = tuple(s.unit * domains.n_domains + dom for s in self.linearization.stages)
+            self._keys[key] = DomainKeys(domains, dom, stage_keys)
+        return self._keys[key]
+
+    def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> "SurveyDesign":
+        """A copy with calibrated ``weights`` whose variances remove the calibration margins.
+
+        Parameters
+        ----------
+        weights : ndarray
+            New (calibrated) weights.
+        margins : sequence of (codes, n_categories)
+            Category codes per row of each margin the weights were calibrated to;
+            they are added to any margins of earlier calibrations.
+        """
+        new = copy.copy(self)
+        new.weights = np.asarray(weights, dtype=float)
+        new._margins = [*self._margins, *margins]
+        stages = self.linearization.stages
+        calibration = Calibration.build([c for c, _ in new._margins], [k for _, k in new._margins],
+                                        new.weights, self.design_weights, stages)
+        new.linearization = Linearization(stages, calibration)
+        return new
+
+    def mean(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95,
+             deff_reference: str = "srswor") -> pd.DataFrame:
+        """Population means of ``variables`` in each domain of ``by``.
+
+        Estimand: ``sum_{i in d} w_i y_i / sum_{i in d} w_i`` over respondents with
+        non-missing ``y`` (R ``svyby(~y, ~by, design, svymean, na.rm = TRUE)``).
+
+        Parameters
+        ----------
+        variables : list of str
+            Numeric columns (binary 0/1 outcomes give proportions).
+        by : list of str, optional
+            Domain columns; domains are all observed combinations, estimated on the
+            full design. Rows with a missing ``by`` value belong to no domain.
+        level : float
+            Confidence level of the t interval with ``df`` design degrees of freedom.
+        deff_reference : {"srswor", "srswr"}
+            Design effect relative to simple random sampling without replacement
+            (R ``deff = TRUE``) or with replacement (R ``deff = "replace"``).
+
+        Returns
+        -------
+        DataFrame
+            One row per variable x domain: ``variable``, the ``by`` columns,
+            ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n`` (unweighted
+            non-missing count), ``deff``, ``df``.
+        """
+        return estimators.means(self, _as_list(variables), by, level, deff_reference)
+
+    def total(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95,
+              deff_reference: str = "srswor") -> pd.DataFrame:
+        """Population totals ``sum_{i in d} w_i y_i`` of ``variables`` per domain (R ``svytotal``).
+
+        Same columns as :meth:`mean`; missing values count as not in the domain.
+        """
+        return estimators.totals(self, _as_list(variables), by, level, deff_reference)
+
+    def ratio(self, numerator: str, denominator: str, by: Sequence[str] | None = None,
+              level: float = 0.95, deff_reference: str = "srswor") -> pd.DataFrame:
+        """Ratio of population totals ``sum_d w y / sum_d w x`` per domain (R ``svyratio``).
+
+        Rows missing either variable are dropped. ``variable`` is ``"numerator/denominator"``.
+        """
+        return estimators.ratios(self, numerator, denominator, by, level, deff_reference)
+
+    def proportion(self, variable: str, by: Sequence[str] | None = None, level: float = 0.95,
+                   ci_method: str = "logit", deff_reference: str = "srswor") -> pd.DataFrame:
+        """Population share of each category of ``variable`` per domain.
+
+        Estimand: ``sum_{i in d} w_i 1[y_i = k] / sum_{i in d} w_i`` over non-missing ``y``.
+
+        Parameters
+        ----------
+        ci_method : {"logit", "xlogit", "wilson", "beta", "mean", "asin"}
+            Interval for a proportion (see :func:`intervals.proportion_interval`);
+            ``beta`` is Korn-Graubard, as R ``svyciprop(method = "beta")``.
+
+        Returns
+        -------
+        DataFrame
+            Columns of :meth:`mean` plus ``category`` (after the ``by`` columns) and
+            ``n_category`` (unweighted respondents in the category).
+        """
+        return estimators.proportions(self, variable, by, level, ci_method, deff_reference)
+
+    def mean_vcov(self, variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
+        """Domain means of ``variable`` and their design covariance matrix (R ``svyby(covmat = TRUE)``).
+
+        Returns
+        -------
+        estimates : Series indexed by domain label (tuple for several ``by`` columns)
+        vcov : DataFrame, the same index on both axes
+        """
+        return contrasts.mean_vcov(self, variable, _as_list(by))
+
+    def contrast_means(self, variable: str, by: Sequence[str], a: object, b: object,
+                       kind: str = "difference", level: float = 0.95) -> pd.DataFrame:
+        """Difference ``mean_a - mean_b`` (or ratio ``mean_a / mean_b``) of two domain means.
+
+        The two domains may share PSUs (e.g. two waves of a panel, or two groups in
+        the same municipalities); their covariance is included (R ``svycontrast`` on
+        ``svyby(..., covmat = TRUE)``, delta method for the ratio).
+
+        Parameters
+        ----------
+        variable : str
+        by : list of str
+        a, b : domain labels (a tuple when ``by`` has several columns)
+        kind : {"difference", "ratio"}
+
+        Returns
+        -------
+        DataFrame with one row: ``variable``, ``contrast``, ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``df``, ``estimate_a``, ``estimate_b``, ``covariance``.
+        """
+        return contrasts.contrast_means(self, variable, _as_list(by), a, b, kind, level)

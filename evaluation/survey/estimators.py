@@ -1,0 +1,267 @@
+"""Domain means, totals, ratios and proportions with linearisation standard errors.
+
+Every estimator here is a ratio of weighted domain totals,
+``theta_d = sum_{i in d} w_i a_i / sum_{i in d} w_i b_i`` (``b = 1`` for means,
+no denominator for totals). Its influence value is
+``z_i = 1[i in d] w_i (a_i - theta_d b_i) / sum_{i in d} w_i b_i``; unit totals
+of ``z`` are formed with ``numpy.bincount`` over (unit, domain) pairs, so all
+domains of a variable cost a few passes over the data. Domains are estimated on
+the full design (R ``svyby``); missing values are dropped per variable, which
+is the same domain estimation (R ``na.rm = TRUE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import EstimationError
+from evaluation.survey.domains import Domains
+from evaluation.survey.intervals import proportion_interval, t_interval
+
+if TYPE_CHECKING:
+    from evaluation.survey.design import SurveyDesign
+
+DEFF_REFERENCES = ("srswor", "srswr")
+
+
+@dataclass(frozen=True)
+class DomainKeys:
+    """Row keys ``unit * n_domains + domain`` for every stage (computed once per ``by``)."""
+
+    domains: Domains
+    dom: np.ndarray
+    stage_keys: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class DomainStatistic:
+    """Estimates of one statistic in every domain, with what the outputs need.
+
+    Attributes
+    ----------
+    estimate, n, weight_sum, unit_variance : ndarray, shape (n_domains,)
+        Estimate, unweighted count of non-missing rows, sum of weights, and the
+        weighted variance (R ``svyvar``) of the linearised variable
+        ``(a_i - theta_d b_i) / sum_d w b`` (``a_i`` for totals).
+    scores : ndarray, shape (n_score_rows, n_domains)
+        Score matrix: ``scores.T @ scores`` is the covariance of the estimates.
+    """
+
+    estimate: np.ndarray
+    n: np.ndarray
+    weight_sum: np.ndarray
+    unit_variance: np.ndarray
+    scores: np.ndarray
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Design variance (NaN where the estimate is undefined, e.g. an empty domain)."""
+        v = np.einsum("ij,ij->j", self.scores, self.scores)
+        return np.where(np.isfinite(self.estimate), v, np.nan)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        return self.scores.T @ self.scores
+
+
+def column(design: "SurveyDesign", name: str) -> np.ndarray:
+    """A data column as float (missing as NaN); EstimationError if absent or not numeric."""
+    if name not in design.data.columns:
+        raise EstimationError(f"variable `{name}` not in the survey data")
+    try:
+        return design.data[name].to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise EstimationError(f"variable `{name}` is not numeric ({design.data[name].dtype}); "
+                              "use proportion() for categorical variables") from exc
+
+
+def _sum_by(keys: DomainKeys, values: np.ndarray) -> np.ndarray:
+    return np.bincount(keys.dom, weights=values, minlength=keys.domains.n_domains)
+
+
+def _unit_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
+                 coef: np.ndarray, inverse: np.ndarray) -> list[np.ndarray]:
+    """Per stage, (unit x domain) totals of the influence ``1[d] (a - coef_d b) inverse_d``."""
+    n_dom = keys.domains.n_domains
+    totals = []
+    for stage, key in zip(design.linearization.stages, keys.stage_keys):
+        size = stage.n_units * n_dom
+        t = np.bincount(key, weights=a, minlength=size).reshape(stage.n_units, n_dom)
+        if b is not None:
+            t = t - coef * np.bincount(key, weights=b, minlength=size).reshape(stage.n_units, n_dom)
+        totals.append(t * inverse)
+    return totals
+
+
+def _category_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
+                     coef: np.ndarray, inverse: np.ndarray) -> np.ndarray | None:
+    """``X' D e`` of the influence for the calibration margins (None for uncalibrated designs)."""
+    cal = design.linearization.calibration
+    if cal is None:
+        return None
+    n_dom = keys.domains.n_domains
+    cat = cal.category_totals(a, keys.dom, n_dom)
+    if b is not None:
+        cat = cat - coef * cal.category_totals(b, keys.dom, n_dom)
+    return cat * inverse
+
+
+def _strata_present(design: "SurveyDesign", keys: DomainKeys, ok_float: np.ndarray) -> np.ndarray | None:
+    """Strata with respondents in each domain (only needed for ``lonely_psu="average"``)."""
+    first = design.linearization.stages[0]
+    if first.averaged is None:
+        return None
+    n_dom = keys.domains.n_domains
+    key = first.group[first.unit] * n_dom + keys.dom
+    return np.bincount(key, weights=ok_float, minlength=first.n_groups * n_dom).reshape(first.n_groups, n_dom) > 0
+
+
+def _unit_variance(keys: DomainKeys, linear: np.ndarray, w: np.ndarray, ok: np.ndarray,
+                   weight_sum: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Weighted variance ``n / (n - 1) sum w (x - xbar)^2 / sum w`` per domain (R ``svyvar``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.nan_to_num(_sum_by(keys, w * linear) / weight_sum)
+        resid = np.where(ok, linear - centre[keys.dom], 0.0)
+        return _sum_by(keys, w * resid**2) / weight_sum * n / (n - 1)
+
+
+def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray,
+                     denom: np.ndarray | None, ok: np.ndarray) -> DomainStatistic:
+    """Ratio (or total when ``denom`` is None) of weighted domain totals, with scores.
+
+    Estimand: ``sum_{i in d} w_i a_i / sum_{i in d} w_i b_i`` (``sum_{i in d} w_i a_i``).
+
+    Parameters
+    ----------
+    numer, denom : ndarray
+        Row values ``a_i`` and ``b_i`` (NaN allowed where ``ok`` is False).
+    ok : ndarray of bool
+        Rows that count: in some domain and non-missing.
+    """
+    n_dom = keys.domains.n_domains
+    ok_float = ok.astype(float)
+    n = _sum_by(keys, ok_float)
+    w = design.weights * ok_float
+    a = w * np.where(ok, numer, 0.0)
+    b = None if denom is None else w * np.where(ok, denom, 0.0)
+    weight_sum = _sum_by(keys, w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if b is None:
+            estimate, coef, inverse = np.where(n > 0, _sum_by(keys, a), np.nan), np.zeros(n_dom), np.ones(n_dom)
+        else:
+            b_sum = _sum_by(keys, b)
+            estimate = _sum_by(keys, a) / b_sum
+            coef, inverse = np.nan_to_num(estimate), np.where(b_sum != 0, 1.0 / b_sum, 0.0)
+    scores = design.linearization.scores(_unit_totals(design, keys, a, b, coef, inverse),
+                                         _category_totals(design, keys, a, b, coef, inverse),
+                                         _strata_present(design, keys, ok_float))
+    linear = numer if denom is None else numer - coef[keys.dom] * denom
+    linear = np.where(ok, linear * inverse[keys.dom], 0.0)
+    unit_variance = _unit_variance(keys, linear, w, ok, weight_sum, n)
+    return DomainStatistic(estimate, n, weight_sum, unit_variance, np.nan_to_num(scores))
+
+
+def design_effect(stat: DomainStatistic, reference: str) -> np.ndarray:
+    """Design effect: design variance over the variance under simple random sampling of the same size.
+
+    ``reference="srswor"`` is R ``deff = TRUE`` (without replacement from a population
+    of size ``sum(w)``); ``"srswr"`` is R ``deff = "replace"``. The SRS variance of
+    the linearised variable's total is ``svyvar * N^2 / n`` (times ``(N - n) / N``).
+    """
+    if reference not in DEFF_REFERENCES:
+        raise EstimationError(f"deff_reference={reference!r}; use one of {DEFF_REFERENCES}")
+    n, big_n = stat.n, stat.weight_sum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        srs = stat.unit_variance * big_n**2 / n
+        if reference == "srswor":
+            srs = np.where(big_n >= n, srs * (big_n - n) / big_n, np.nan)
+        return stat.variance / srs
+
+
+def tidy_frame(labels: pd.DataFrame, variable: str, estimate: np.ndarray, se: np.ndarray, n: np.ndarray,
+               deff: np.ndarray, df: float, level: float) -> pd.DataFrame:
+    """The tidy result rows of one variable: variable, by columns, estimate, se, ci, n, deff, df."""
+    low, high = t_interval(estimate, se, level, df)
+    columns = {"variable": np.full(len(labels), variable, dtype=object)}
+    columns.update({c: labels[c].to_numpy() for c in labels.columns})
+    columns.update({"estimate": estimate, "se": se, "ci_low": low, "ci_high": high,
+                    "n": n.astype(np.int64), "deff": deff, "df": np.full(len(labels), df)})
+    return pd.DataFrame(columns)
+
+
+def tidy(design: "SurveyDesign", keys: DomainKeys, names: Sequence[str], stats: Sequence[DomainStatistic],
+         level: float, deff_reference: str) -> pd.DataFrame:
+    """One row per statistic x domain (see :func:`tidy_frame`)."""
+    frames = [tidy_frame(keys.domains.labels, name, stat.estimate, np.sqrt(stat.variance), stat.n,
+                         design_effect(stat, deff_reference), design.df, level)
+              for name, stat in zip(names, stats)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def means(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
+          deff_reference: str) -> pd.DataFrame:
+    """Domain means ``sum_d w y / sum_d w`` of each variable (see SurveyDesign.mean)."""
+    keys = design.domain_keys(by)
+    stats = []
+    for name in variables:
+        y = column(design, name)
+        ok = keys.domains.valid & ~np.isnan(y)
+        stats.append(domain_statistic(design, keys, y, np.ones_like(y), ok))
+    return tidy(design, keys, variables, stats, level, deff_reference)
+
+
+def totals(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
+           deff_reference: str) -> pd.DataFrame:
+    """Domain totals ``sum_d w y`` of each variable (see SurveyDesign.total)."""
+    keys = design.domain_keys(by)
+    stats = []
+    for name in variables:
+        y = column(design, name)
+        ok = keys.domains.valid & ~np.isnan(y)
+        stats.append(domain_statistic(design, keys, y, None, ok))
+    return tidy(design, keys, variables, stats, level, deff_reference)
+
+
+def ratios(design: "SurveyDesign", numerator: str, denominator: str, by: Sequence[str] | None,
+           level: float, deff_reference: str) -> pd.DataFrame:
+    """Domain ratios ``sum_d w y / sum_d w x`` (see SurveyDesign.ratio)."""
+    keys = design.domain_keys(by)
+    y, x = column(design, numerator), column(design, denominator)
+    ok = keys.domains.valid & ~np.isnan(y) & ~np.isnan(x)
+    stat = domain_statistic(design, keys, y, x, ok)
+    return tidy(design, keys, [f"{numerator}/{denominator}"], [stat], level, deff_reference)
+
+
+def proportions(design: "SurveyDesign", variable: str, by: Sequence[str] | None, level: float,
+                ci_method: str, deff_reference: str) -> pd.DataFrame:
+    """Shares of each category of ``variable`` in each domain (see SurveyDesign.proportion)."""
+    if variable not in design.data.columns:
+        raise EstimationError(f"variable `{variable}` not in the survey data")
+    keys = design.domain_keys(by)
+    codes, categories = pd.factorize(design.data[variable], sort=True)
+    ok = keys.domains.valid & (codes >= 0)
+    frames = []
+    for k, category in enumerate(categories):
+        indicator = (codes == k).astype(float)
+        stat = domain_statistic(design, keys, indicator, np.ones_like(indicator), ok)
+        frame = tidy(design, keys, [variable], [stat], level, deff_reference)
+        frame.insert(1 + len(keys.domains.labels.columns), "category", category)
+        frame["n_category"] = np.bincount(keys.dom, weights=(ok & (codes == k)).astype(float),
+                                          minlength=keys.domains.n_domains).astype(np.int64)
+        frame["ci_low"], frame["ci_high"] = proportion_interval(
+            frame["estimate"].to_numpy(), frame["se"].to_numpy(), frame["n"].to_numpy(),
+            level, design.df, ci_method)
+        frames.append(frame)
+    if not frames:
+        raise EstimationError(f"variable `{variable}` has no non-missing values")
+    out = pd.concat(frames, ignore_index=True)
+    order = [*keys.domains.labels.columns, "category"]
+    return out.sort_values(order, kind="stable", key=_sort_key).reset_index(drop=True)
+
+
+def _sort_key(values: pd.Series) -> pd.Series:
+    return pd.Series(pd.factorize(values, sort=True)[0], index=values.index)

@@ -1,0 +1,196 @@
+"""Replicate-weight designs: jackknife (JK1, JKn), rescaled bootstrap, or supplied weights (R ``svrepdesign``).
+
+The variance of an estimate ``theta`` is
+``scale * sum_r rscale_r (theta_r - centre)^2`` where ``theta_r`` uses the
+``r``-th replicate weights and ``centre`` is the mean of the replicates (or the
+full-sample estimate when ``mse=True``), as R ``svrVar``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import DesignError, EstimationError
+from evaluation.survey.domains import make_domains
+from evaluation.survey.estimators import tidy_frame
+
+if TYPE_CHECKING:
+    from evaluation.survey.design import SurveyDesign
+
+
+class ReplicateDesign:
+    """A sample with full-sample and replicate weights.
+
+    Parameters
+    ----------
+    data : DataFrame
+    weights : str or ndarray
+        Full-sample weights (column name or array).
+    replicate_weights : list of str or ndarray of shape (n_rows, n_replicates)
+        Replicate weights (analysis weights, not multipliers).
+    scale : float
+        Overall variance multiplier (e.g. ``(n - 1) / n`` for JK1).
+    rscales : ndarray, optional
+        Per-replicate multipliers (default 1).
+    mse : bool
+        Centre the replicates at the full-sample estimate instead of their mean.
+    df : float, optional
+        Degrees of freedom for intervals; default rank of the replicate weights minus 1.
+    """
+
+    def __init__(self, data: pd.DataFrame, weights: str | np.ndarray, replicate_weights: Sequence[str] | np.ndarray,
+                 scale: float, rscales: np.ndarray | None = None, mse: bool = False, df: float | None = None) -> None:
+        self.data = data
+        self.weights = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
+        if isinstance(replicate_weights, np.ndarray):
+            rep = np.asarray(replicate_weights, dtype=float)
+        else:
+            rep = data[list(replicate_weights)].to_numpy(dtype=float)
+        if rep.ndim != 2 or rep.shape[0] != len(data) or self.weights.shape[0] != len(data):
+            raise DesignError(f"replicate weights must have one row per respondent ({len(data)}); got {rep.shape}")
+        if np.isnan(rep).any() or np.isnan(self.weights).any():
+            raise DesignError("replicate or full-sample weights contain missing values")
+        self.replicate_weights = rep
+        self.scale = float(scale)
+        self.rscales = np.ones(rep.shape[1]) if rscales is None else np.asarray(rscales, dtype=float)
+        self.mse = mse
+        self.df = float(df) if df is not None else float(np.linalg.matrix_rank(np.unique(rep, axis=0)) - 1)
+
+    def __repr__(self) -> str:
+        return f"ReplicateDesign(n={len(self.data)}, replicates={self.replicate_weights.shape[1]}, df={self.df:g})"
+
+    def _variance(self, full: np.ndarray, replicates: np.ndarray) -> np.ndarray:
+        """Replicate variance of estimates; ``replicates`` has shape (n_replicates, k)."""
+        if self.mse:
+            centre = full
+        else:
+            centre = replicates[self.rscales > 0].mean(axis=0)
+        return self.scale * np.einsum("r,rk->k", self.rscales, (replicates - centre) ** 2)
+
+    def _domain_sums(self, dom: np.ndarray, n_dom: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Domain sums of ``w * values`` for the full-sample and every replicate weight."""
+        full = np.bincount(dom, weights=self.weights * values, minlength=n_dom)
+        rep = np.stack([np.bincount(dom, weights=self.replicate_weights[:, r] * values, minlength=n_dom)
+                        for r in range(self.replicate_weights.shape[1])])
+        return full, rep
+
+    def _column(self, name: str) -> np.ndarray:
+        if name not in self.data.columns:
+            raise EstimationError(f"variable `{name}` not in the survey data")
+        return self.data[name].to_numpy(dtype=float, na_value=np.nan)
+
+    def _ratio_frame(self, name: str, numer: np.ndarray, denom: np.ndarray | None, by: Sequence[str] | None,
+                     level: float) -> pd.DataFrame:
+        domains = make_domains(self.data, by)
+        ok = domains.valid & ~np.isnan(numer) & (np.ones_like(numer, bool) if denom is None else ~np.isnan(denom))
+        dom = np.maximum(domains.codes, 0)
+        top_full, top_rep = self._domain_sums(dom, domains.n_domains, np.where(ok, numer, 0.0))
+        if denom is None:
+            est, reps = top_full, top_rep
+        else:
+            bottom_full, bottom_rep = self._domain_sums(dom, domains.n_domains, np.where(ok, denom, 0.0))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                est, reps = top_full / bottom_full, top_rep / bottom_rep
+        se = np.sqrt(self._variance(est, reps))
+        n = np.bincount(dom, weights=ok.astype(float), minlength=domains.n_domains)
+        return tidy_frame(domains.labels, name, est, se, n, np.full(domains.n_domains, np.nan), self.df, level)
+
+    def mean(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Domain means ``sum_d w y / sum_d w`` with replicate standard errors (columns as SurveyDesign.mean; deff NaN)."""
+        frames = []
+        for name in [variables] if isinstance(variables, str) else variables:
+            y = self._column(name)
+            frames.append(self._ratio_frame(name, y, np.ones_like(y), by, level))
+        return pd.concat(frames, ignore_index=True)
+
+    def total(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Domain totals ``sum_d w y`` with replicate standard errors."""
+        frames = [self._ratio_frame(name, self._column(name), None, by, level)
+                  for name in ([variables] if isinstance(variables, str) else variables)]
+        return pd.concat(frames, ignore_index=True)
+
+    def ratio(self, numerator: str, denominator: str, by: Sequence[str] | None = None,
+              level: float = 0.95) -> pd.DataFrame:
+        """Domain ratios ``sum_d w y / sum_d w x`` with replicate standard errors."""
+        return self._ratio_frame(f"{numerator}/{denominator}", self._column(numerator),
+                                 self._column(denominator), by, level)
+
+
+def _stage1(design: "SurveyDesign"):
+    if design.linearization.calibration is not None:
+        raise DesignError("replicate weights from a calibrated design would not repeat the calibration; "
+                          "convert the uncalibrated design")
+    return design.linearization.stages[0]
+
+
+def jackknife(design: "SurveyDesign") -> ReplicateDesign:
+    """Delete-one-PSU jackknife replicates (JK1 if unstratified, JKn if stratified), as R ``as.svrepdesign``.
+
+    Replicate ``r`` drops PSU ``r`` and multiplies the other PSUs of its stratum by
+    ``n_h / (n_h - 1)``; ``rscale_r = (1 - f_h)(n_h - 1) / n_h`` (first-stage fpc
+    only). Lonely strata follow ``design.lonely_psu`` as R ``jknweights``.
+    """
+    stage = _stage1(design)
+    w = design.weights
+    n_h = stage.n_in_group
+    lonely = n_h == 1
+    replicates, rscales = [], []
+    row_group = stage.group[stage.unit]
+    for unit in range(stage.n_units):
+        h = stage.group[unit]
+        if lonely[h] or stage.fpc_factor[h] == 0:
+            continue
+        multiplier = np.where(row_group == h, n_h[h] / (n_h[h] - 1), 1.0)
+        multiplier[stage.unit == unit] = 0.0
+        replicates.append(w * multiplier)
+        rscales.append(stage.fpc_factor[h] * (n_h[h] - 1) / n_h[h])
+    scale = 1.0
+    n_strata = stage.n_groups
+    if lonely.any() and design.lonely_psu == "adjust":
+        for h in np.flatnonzero(lonely):
+            replicates.append(w * np.where(row_group == h, 0.0, n_strata / (n_strata - 1)))
+            rscales.append((n_strata - 1) / n_strata)
+    elif lonely.any() and design.lonely_psu == "average":
+        scale = stage.n_units / len(replicates)
+    if not replicates:
+        raise DesignError("every stratum is sampled exhaustively or has one PSU: no jackknife replicates")
+    if n_strata == 1:  # JK1: R puts the (n-1)/n factor in `scale`
+        return ReplicateDesign(design.data, w, np.column_stack(replicates), scale=rscales[0],
+                               rscales=np.ones(len(rscales)), df=design.df)
+    return ReplicateDesign(design.data, w, np.column_stack(replicates), scale=scale,
+                           rscales=np.array(rscales), df=design.df)
+
+
+def bootstrap(design: "SurveyDesign", replicates: int, rng: np.random.Generator) -> ReplicateDesign:
+    """Rao-Wu rescaled bootstrap of PSUs within strata (``n_h - 1`` draws with replacement).
+
+    Replicate multiplier of PSU ``j`` in stratum ``h``:
+    ``1 - lam + lam * n_h / (n_h - 1) * m_j`` with ``m_j`` the times it was drawn and
+    ``lam = sqrt(1 - f_h)`` (Rao, Wu and Yue 1992; ``lam = 1`` without fpc, as R
+    ``bootweights``). Lonely strata keep multiplier 1. ``scale = 1 / (R - 1)``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    replicates : int
+    rng : numpy.random.Generator
+        Seeded generator (the only source of randomness).
+    """
+    if replicates < 2:
+        raise DesignError("bootstrap needs at least 2 replicates")
+    stage = _stage1(design)
+    multipliers = np.ones((stage.n_units, replicates))
+    for h in range(stage.n_groups):
+        units = np.flatnonzero(stage.group == h)
+        n = units.size
+        if n < 2:
+            continue
+        lam = np.sqrt(stage.fpc_factor[h])
+        draws = rng.integers(0, n, size=(n - 1, replicates))
+        counts = np.stack([np.bincount(draws[:, r], minlength=n) for r in range(replicates)], axis=1)
+        multipliers[units] = 1 - lam + lam * n / (n - 1) * counts
+    rep = design.weights[:, None] * multipliers[stage.unit]
+    return ReplicateDesign(design.data, design.weights, rep, scale=1.0 / (replicates - 1), df=design.df)

@@ -1,0 +1,237 @@
+"""Taylor-linearisation variance for multistage stratified cluster designs.
+
+The estimand of every function here is the design-based variance of a
+linear(ised) statistic ``sum_i z_i`` where ``z_i`` is a weighted influence
+value. The formulas follow R ``survey::svyrecvar`` (``onestrat``/``multistage``):
+at each stage, unit totals are centred within their variance group (stratum at
+stage 1, parent unit later), scaled by ``(1 - f) n / (n - 1)`` and summed; later
+stages are multiplied by the sampling fractions of the earlier stages. Every
+statistic is turned into a *score matrix* ``S`` (one row per sampling unit over
+all stages, one column per statistic) such that ``cov = S.T @ S``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One sampling stage, with everything needed to centre and scale unit totals.
+
+    Attributes
+    ----------
+    unit : ndarray of int64, shape (n_rows,)
+        Code ``0 .. n_units - 1`` of the sampling unit of each row at this stage.
+    group : ndarray of int64, shape (n_units,)
+        Variance group of each unit (stratum at stage 1, parent unit later).
+    n_in_group : ndarray of int64, shape (n_groups,)
+        Number of sampled units in each group (from the whole design).
+    root_scale : ndarray of float, shape (n_units,)
+        Square root of the variance multiplier of each unit's group.
+    centre : ndarray of bool, shape (n_groups,)
+        False for lonely groups under ``lonely_psu="adjust"`` (their unit total is
+        not centred, as in R).
+    fpc_factor : ndarray of float, shape (n_groups,)
+        ``(N - n) / N`` of each group (1 without a finite population correction).
+    averaged : ndarray of bool, shape (n_groups,), or None
+        Lonely groups under ``lonely_psu="average"`` at stage 1: they contribute
+        nothing and the variance is inflated by (groups) / (groups not lonely),
+        counting only groups with respondents in the domain (as R ``svyby``).
+    """
+
+    unit: np.ndarray
+    group: np.ndarray
+    n_in_group: np.ndarray
+    root_scale: np.ndarray
+    centre: np.ndarray
+    fpc_factor: np.ndarray
+    averaged: np.ndarray | None = None
+
+    @property
+    def n_units(self) -> int:
+        return int(self.group.shape[0])
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.n_in_group.shape[0])
+
+
+def group_scale(n_sampled: np.ndarray, pop_size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Variance multiplier ``(1 - f) n / (n - 1)`` and finite-population factor per group.
+
+    Parameters
+    ----------
+    n_sampled : ndarray of int
+        Sampled units per group.
+    pop_size : ndarray of float
+        Population units per group (``inf`` without a finite population correction).
+
+    Returns
+    -------
+    scale, fpc_factor : ndarray
+        ``fpc_factor = (N - n) / N`` (1 when ``N`` is infinite) and the scale
+        (``fpc_factor`` alone for groups with one unit).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(np.isinf(pop_size), 1.0, (pop_size - n_sampled) / pop_size)
+        ratio = np.where(n_sampled > 1, n_sampled / np.maximum(n_sampled - 1, 1), 1.0)
+    return factor * ratio, factor
+
+
+def group_sum(codes: np.ndarray, n_codes: int, values: np.ndarray) -> np.ndarray:
+    """Sum the rows of ``values`` (shape (n,) or (n, k)) within integer codes."""
+    if values.ndim == 1:
+        return np.bincount(codes, weights=values, minlength=n_codes)
+    out = np.empty((n_codes, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_codes)
+    return out
+
+
+def stage_scores(stage: Stage, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+    """Centre unit totals within groups and scale them: rows of the score matrix.
+
+    Parameters
+    ----------
+    stage : Stage
+    totals : ndarray, shape (n_units, k)
+        Totals of the (calibration-adjusted) influence values per unit.
+    present : ndarray of bool, shape (n_groups, k), optional
+        Groups with respondents for each column (for ``lonely_psu="average"``;
+        all groups when omitted).
+    """
+    group_totals = group_sum(stage.group, stage.n_groups, totals)
+    means = group_totals / stage.n_in_group[:, None]
+    means[~stage.centre] = 0.0
+    scores = (totals - means[stage.group]) * stage.root_scale[:, None]
+    if stage.averaged is not None:
+        if present is None:
+            present = np.ones((stage.n_groups, totals.shape[1]), dtype=bool)
+        ok = (present & ~stage.averaged[:, None]).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = scores * np.sqrt(present.sum(axis=0) / ok)
+    return scores
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Linear projection that removes the calibration margins from influence values.
+
+    For calibrated weights ``w = g d`` (design weights ``d``) and margin indicators
+    ``X``, the calibrated residual of an influence ``z = w e`` is ``w (e - X beta)``
+    with ``beta = (X' D X)^+ X' D e``: the residual of the design-weighted
+    regression of ``e`` on the margins (Deville and Saerndal 1992). This is R
+    ``postStratify`` exactly, and the limit of R ``rake``'s ten backfitting sweeps
+    when the design weights are constant within margin categories (R uses
+    unweighted category means there).
+
+    Attributes
+    ----------
+    codes : list of ndarray
+        Category code of each row for each margin.
+    sizes : list of int
+        Number of categories of each margin.
+    projector : ndarray, shape (n_cat, n_cat)
+        Pseudo-inverse of ``X' D X``.
+    row_factor : ndarray, shape (n_rows,)
+        ``d / w``: turns an influence ``w e`` into ``d e``.
+    unit_weight_totals : list of scipy.sparse matrices, shape (n_units, n_cat)
+        ``U_s W X`` for every stage ``s``.
+    """
+
+    codes: list[np.ndarray]
+    sizes: list[int]
+    projector: np.ndarray
+    row_factor: np.ndarray
+    unit_weight_totals: list[sp.csr_matrix]
+
+    @classmethod
+    def build(cls, codes: Sequence[np.ndarray], sizes: Sequence[int], weights: np.ndarray,
+              design_weights: np.ndarray, stages: Sequence[Stage]) -> "Calibration":
+        """Precompute the projection for final ``weights`` and uncalibrated ``design_weights``."""
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        rows = np.repeat(np.arange(weights.shape[0]), len(codes))
+        cols = np.stack([c + offsets[m] for m, c in enumerate(codes)], axis=1).ravel()
+        indicator = sp.csr_matrix((np.ones(cols.shape[0]), (rows, cols)),
+                                  shape=(weights.shape[0], int(offsets[-1])))
+        weighted = sp.diags(weights) @ indicator
+        gram = (indicator.T @ (sp.diags(design_weights) @ indicator)).toarray()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            row_factor = np.where(weights > 0, design_weights / weights, 0.0)
+        unit_totals = []
+        for stage in stages:
+            aggregate = sp.csr_matrix((np.ones(weights.shape[0]),
+                                       (stage.unit, np.arange(weights.shape[0]))),
+                                      shape=(stage.n_units, weights.shape[0]))
+            unit_totals.append((aggregate @ weighted).tocsr())
+        return cls(list(codes), list(sizes), np.linalg.pinv(gram), row_factor, unit_totals)
+
+    def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None,
+                        n_dom: int = 1) -> np.ndarray:
+        """``X' D e`` for row influence values ``z = w e`` (by domain when ``dom`` is given).
+
+        Returns shape (n_cat, n_dom), or (n_cat, k) for a (n, k) matrix.
+        """
+        values = values * (self.row_factor if values.ndim == 1 else self.row_factor[:, None])
+        blocks = []
+        for codes, size in zip(self.codes, self.sizes):
+            if dom is None:
+                blocks.append(group_sum(codes, size, values).reshape(size, -1))
+            else:
+                blocks.append(group_sum(codes * n_dom + dom, size * n_dom, values)
+                              .reshape(size, n_dom))
+        return np.vstack(blocks)
+
+    def adjust(self, stage_index: int, totals: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """Unit totals of the calibrated residual: ``T - (U W X) beta``."""
+        return totals - np.asarray(self.unit_weight_totals[stage_index] @ coef)
+
+
+@dataclass(frozen=True)
+class Linearization:
+    """Stages plus optional calibration: turns unit totals into score matrices."""
+
+    stages: tuple[Stage, ...]
+    calibration: Calibration | None = None
+
+    def scores(self, unit_totals: Sequence[np.ndarray], category_totals: np.ndarray | None,
+               present: np.ndarray | None = None) -> np.ndarray:
+        """Score matrix from per-stage unit totals and (for calibrated designs) ``X' z``.
+
+        Parameters
+        ----------
+        unit_totals : sequence of ndarray, one (n_units_s, k) array per stage
+        category_totals : ndarray (n_cat, k) or None
+        present : ndarray of bool (n_strata, k), optional
+            Strata with respondents per column (see :func:`stage_scores`).
+        """
+        coef = None
+        if self.calibration is not None:
+            coef = self.calibration.projector @ category_totals
+        parts = []
+        for index, (stage, totals) in enumerate(zip(self.stages, unit_totals)):
+            if coef is not None:
+                totals = self.calibration.adjust(index, totals, coef)
+            parts.append(stage_scores(stage, totals, present if index == 0 else None))
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+    def row_scores(self, influence: np.ndarray) -> np.ndarray:
+        """Score matrix for a dense row influence matrix ``influence`` (n_rows, k)."""
+        influence = influence.reshape(influence.shape[0], -1)
+        totals = [group_sum(stage.unit, stage.n_units, influence) for stage in self.stages]
+        cat = None
+        if self.calibration is not None:
+            cat = self.calibration.category_totals(influence)
+        return self.scores(totals, cat)
+
+    def covariance(self, influence: np.ndarray) -> np.ndarray:
+        """Design covariance matrix of the totals of the columns of ``influence``."""
+        s = self.row_scores(influence)
+        return s.T @ s
