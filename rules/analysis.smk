@@ -45,6 +45,8 @@ checkpoint compare:
         event_study=f"{RESULTS}/event_study.csv",
         pilot_effects=f"{RESULTS}/pilot_effects.csv",
         turnout_trends=f"{RESULTS}/turnout_trends.csv",
+        placebo_size=f"{RESULTS}/placebo_size.csv",
+        power=f"{RESULTS}/power.csv",
         pilots=f"{RESULTS}/pilots.csv",
     params:
         settings=settings_json("compare"),

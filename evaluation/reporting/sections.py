@@ -51,11 +51,12 @@ def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
 
 
 def _summary(ctx: ReportContext, sample: str, where: str) -> str:
+    """One sentence per headline estimand, using its most trustworthy inference."""
     effects = _effect_rows(ctx, sample)
+    headline = effects[effects["estimand"] == "att_" + effects["outcome"]]
     sentences = []
-    for outcome, rows in effects.groupby("outcome", sort=False):
-        main = rows[rows["estimand"].str.startswith("att")] if "estimand" in rows else rows
-        row = _primary(main.iloc[:0] if main.empty else main[main["estimand"] == main["estimand"].iloc[0]])
+    for _, rows in headline.groupby("estimand", sort=False):
+        row = _primary(rows[rows["method"] == rows["method"].iloc[0]])
         if row is not None:
             sentences.append(f"- {_sentence(ctx, row, where)}")
     body = "\n".join(sentences) if sentences else "-"
@@ -77,18 +78,20 @@ def turnout_section(ctx: ReportContext, sample: str) -> str:
     t = ctx.t
     trends = ctx.tables["turnout_trends"]
     fig, ax = plt.subplots()
-    lines = [("pilot", t("pilot"), PALETTE["pilot"])] if sample == "programme" else [(str(sample), t("this_pilot"), PALETTE["this"])]
-    for key, label, colour in [*lines, ("control", t("control"), PALETTE["control"])]:
+    ours = ("pilot", t("pilot"), PALETTE["pilot"]) if sample == "programme" else ("pilot", t("this_pilot"), PALETTE["this"])
+    lines = [(str(sample), *ours), ("programme", "control", t("control"), PALETTE["control"])]
+    for key, role, label, colour in lines:
         for election_type, marker in (("local", "o"), ("parliamentary", "s")):
-            rows = trends[(trends["group"].astype(str) == key) & (trends["election_type"] == election_type)]
+            rows = trends[(trends["sample"] == key) & (trends["role"] == role) & (trends["election_type"] == election_type)]
             series_with_intervals(ax, rows.rename(columns={"turnout_pp": "estimate"}), "election_year", f"{label}, {t(election_type)}", colour, marker)
     ax.set_xlabel(t("election"))
     ax.set_ylabel(t("turnout_axis"))
     ax.legend(fontsize=8, frameon=False)
-    n_districts = int(trends["n_areas"].max()) if "n_areas" in trends else 0
+    shown = trends[trends["sample"].isin([str(sample), "programme"]) & ((trends["sample"] == str(sample)) | (trends["role"] == "control"))]
+    n_districts = int(shown.groupby(["sample", "role"])["n_areas"].max().sum())
     parts = [f"## {t('turnout_heading')}\n", figure_markdown(fig, t("fig_turnout_cap", n=n_districts), t("fig_turnout_cap", n=n_districts))]
     events = ctx.tables["event_study"]
-    events = events[(events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout")]
+    events = events[(events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout") & (events["method"] == "twfe")]
     if len(events):
         caption = t("fig_event_cap")
         parts.append(figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, caption))

@@ -1,0 +1,280 @@
+"""Stage ``compare``: did pilots raise turnout, participation and trust more than controls?
+
+Reads the canonical ``turnout``, ``areas`` and (optionally) ``survey`` tables
+and returns the tidy tables the reports draw.  All statistics live in
+:mod:`evaluation.comparison`; this module only assembles rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation.comparison.did import DidProblem, infer
+from evaluation.comparison.event_study import event_study
+from evaluation.comparison.inference import Inference, crv1, crv3, t_inference, wald_test
+from evaluation.comparison.panel import TurnoutPanel, build_turnout_panel
+from evaluation.comparison.placebo import placebo_size, single_pilot_effect
+from evaluation.comparison.power import minimum_detectable_effects
+from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
+from evaluation.comparison.staggered import CallawaySantAnna, influence
+from evaluation.comparison.survey import SurveyFrame, survey_outcomes
+from evaluation.comparison.twfe import fit_within
+from evaluation.comparison.wild_bootstrap import WildClusterBootstrap, webb_weights
+from evaluation.comparison.within import WithinProjector
+from evaluation.errors import EstimationError
+
+EFFECT_COLUMNS = ["estimand", "outcome", "sample", "method", "inference", "estimate", "se", "ci_low", "ci_high", "p_value",
+                  "n_obs", "n_clusters", "n_treated_clusters"]
+
+
+def _row(estimand: str, outcome: str, sample: str, method: str, inference: str, inf: Inference, n_obs: int,
+         n_clusters: int, n_treated: int) -> dict:
+    return {"estimand": estimand, "outcome": outcome, "sample": sample, "method": method, "inference": inference,
+            "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high, "p_value": inf.p_value,
+            "n_obs": n_obs, "n_clusters": n_clusters, "n_treated_clusters": n_treated}
+
+
+def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
+    """TWFE DiD of turnout (pp) with district and election effects, eligible-voter weights.
+
+    With ``triple=True`` the election effects are interacted with the
+    low-education indicator and the regressors are ``D`` and ``D x low``
+    (triple difference).
+    """
+    d = panel.data
+    low = d["low_education"].to_numpy()
+    period = d["election_index"].to_numpy() * (2 if triple else 1) + (low.astype(int) if triple else 0)
+    proj = WithinProjector.build(d["area_code"].to_numpy(), period, d["eligible_voters"].to_numpy())
+    mult = np.column_stack([np.ones(len(d)), low]) if triple else np.ones((len(d), 1))
+    return DidProblem(proj, d["turnout_pp"].to_numpy(), d["treated"].to_numpy(), mult,
+                      ("treated", "treated_x_low_education") if triple else ("treated",), d["muni"].to_numpy(),
+                      panel.exposure(), CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts)),
+                      panel.municipalities["size"].to_numpy())
+
+
+def _did_rows(problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: str, kw: dict) -> list[dict]:
+    fit = problem.fit()
+    rows = []
+    for estimand, c in contrasts.items():
+        for method, inf in infer(problem, c, fit=fit, **kw).items():
+            rows.append(_row(estimand, outcome, "programme", "twfe", method, inf, fit.n_obs, fit.n_clusters,
+                             problem.n_treated_clusters))
+    return rows
+
+
+def _staggered(panel: TurnoutPanel, n_permutations: int, level: float, rng: np.random.Generator) -> tuple[list[dict], pd.DataFrame]:
+    """Callaway-Sant'Anna on the balanced district panel: effect rows and dynamic event-study rows."""
+    d = panel.data
+    n_t = len(panel.elections)
+    complete = d.groupby("area_code")["election_index"].transform("nunique") == n_t
+    b = d.loc[complete].sort_values(["area_code", "election_index"])
+    n_a = len(b) // n_t
+    y = b["turnout_pp"].to_numpy().reshape(n_a, n_t)
+    w = b["eligible_voters"].to_numpy().reshape(n_a, n_t).mean(axis=1)
+    rel = b["rel_time"].to_numpy().reshape(n_a, n_t)[:, 0]
+    groups = np.where(np.isfinite(rel), -rel, -1).astype(int)  # first treated election index
+    muni = b["muni"].to_numpy().reshape(n_a, n_t)[:, 0]
+    first = b["election_date"].to_numpy("datetime64[ns]").reshape(n_a, n_t)[0]
+    cohort_group = np.searchsorted(first, panel.cohort_starts.to_numpy("datetime64[ns]"))
+    proj = WithinProjector.build(b["area_code"].to_numpy(), b["election_index"].to_numpy(), b["eligible_voters"].to_numpy())
+    model = SizeVarianceModel(proj, b["muni"].to_numpy(), panel.municipalities["size"].to_numpy())
+    assignment = CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts))
+    present = np.isin(np.arange(len(assignment.observed)), muni)
+    draws, exhaustive = assignment.draw(n_permutations, rng, present)
+    draw_groups = np.where(draws[:, muni] >= 0, cohort_group[np.clip(draws[:, muni], 0, None)], -1)
+    d_obs = b["treated"].to_numpy()
+    rows, dyn = [], []
+    n_treated = int(np.unique(muni[groups >= 0]).size)
+    for control, method in (("never_treated", "callaway_santanna"), ("not_yet_treated", "callaway_santanna_not_yet_treated")):
+        cs = CallawaySantAnna(y, w, groups, muni, control=control)
+        est, se = cs.aggregate("simple")
+        n_cl = int(np.unique(muni).size)
+        rows.append(_row("att_turnout", "turnout", "programme", method, "influence_function",
+                         t_inference(est, se**2, n_cl - 1, level), len(b), n_cl, n_treated))
+        h_all = influence(np.vstack([groups, draw_groups]), w, n_t, control=control).reshape(len(draws) + 1, -1).T
+        test = StudentisedRandomizationTest(est, proj.transform(b["turnout_pp"].to_numpy()), -proj.transform(d_obs),
+                                            h_all[:, 0], h_all[:, 1:], model, exhaustive)
+        rows.append(_row("att_turnout", "turnout", "programme", method, "permutation", test.result(level).inference,
+                         len(b), n_cl, n_treated))
+        if control == "never_treated":
+            # event study with the universal base (every lead and lag against the last election before the pilot)
+            universal = CallawaySantAnna(y, w, groups, muni, control=control, base="universal")
+            times, coef, cov = universal.dynamic()
+            leads = [i for i, e in enumerate(times) if e < -1]
+            f_stat, p = wald_test(coef, cov, np.eye(len(times))[leads], n_cl - 1) if leads else (np.nan, np.nan)
+            dyn.append({"rel_time": -1, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0})
+            for e, c, v in zip(times, coef, np.diag(cov)):
+                inf = t_inference(float(c), float(v), n_cl - 1, level)
+                dyn.append({"rel_time": e, "estimate": c, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high})
+            dyn = [dict(r, pretrend_p_value=p, pretrend_f=f_stat, pretrend_df=len(leads)) for r in dyn]
+    es = pd.DataFrame(dyn).sort_values("rel_time")
+    es.insert(0, "method", "callaway_santanna")
+    return rows, es
+
+
+def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
+    d = panel.data.assign(votes=lambda x: x["turnout_pp"] * x["eligible_voters"])
+    d["role_group"] = np.where(d["pilot_start"].notna(), "pilot", "control")
+    by_role = d.groupby(["election_index", "role_group"]).agg(votes=("votes", "sum"), eligible=("eligible_voters", "sum"),
+                                                               n_areas=("area_code", "nunique")).reset_index()
+    by_role = by_role.rename(columns={"role_group": "group"}).assign(sample="programme")
+    pilots = d.loc[d["pilot_start"].notna()]
+    by_muni = pilots.groupby(["election_index", "municipality_code"]).agg(
+        votes=("votes", "sum"), eligible=("eligible_voters", "sum"), n_areas=("area_code", "nunique")).reset_index()
+    by_muni = by_muni.rename(columns={"municipality_code": "sample"}).assign(group="pilot")
+    out = pd.concat([by_role, by_muni], ignore_index=True)
+    out["turnout_pp"] = out["votes"] / out["eligible"]
+    out = out.merge(panel.elections, on="election_index")
+    return out[["sample", "group", "election_index", "election_type", "election_year", "election_date", "turnout_pp",
+                "eligible", "n_areas"]].rename(columns={"group": "role", "eligible": "eligible_voters"})
+
+
+def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand: str, level: float) -> list[dict]:
+    rows = []
+    for j in np.flatnonzero(problem.assignment.observed >= 0):
+        if not np.any(problem.row_cluster == j):
+            continue
+        try:
+            inf, n_obs, n_placebo = single_pilot_effect(problem, int(j), level)
+        except EstimationError:
+            continue
+        row = _row(estimand, outcome, panel.municipalities["municipality_code"].iloc[j], "twfe", "permutation", inf,
+                   n_obs, n_placebo + 1, 1)
+        row["interval"] = "conley_taber_ferman_pinto"
+        row["n_placebos"] = n_placebo
+        rows.append(row)
+    return rows
+
+
+def compare(
+    turnout: pd.DataFrame,
+    areas: pd.DataFrame,
+    survey: pd.DataFrame | None = None,
+    *,
+    n_permutations: int = 999,
+    n_bootstrap: int = 999,
+    level: float = 0.95,
+    rng: np.random.Generator,
+    n_placebo_replications: int = 100,
+    n_placebo_draws: int = 199,
+    n_power_draws: int = 299,
+) -> dict[str, pd.DataFrame]:
+    """Compare pilot with control municipalities.
+
+    Parameters
+    ----------
+    turnout, areas : pd.DataFrame
+        Canonical ``turnout`` and ``areas`` tables.
+    survey : pd.DataFrame, optional
+        Canonical ``survey`` table; adds survey outcomes.
+    n_permutations, n_bootstrap : int
+        Randomization draws and wild-bootstrap draws.
+    level : float
+        Interval coverage.
+    rng : np.random.Generator
+        Source of all randomness.
+    n_placebo_replications, n_placebo_draws : int
+        Fake-pilot replications of the placebo-size check and the draws each
+        of its bootstrap/randomization tests uses.
+    n_power_draws : int
+        Fake-pilot draws per number of pilots in the power table.
+
+    Returns
+    -------
+    dict of pd.DataFrame
+        ``effects``, ``event_study``, ``pilot_effects``, ``turnout_trends``,
+        ``placebo_size``, ``power`` (see docs/comparison.md).  Turnout effects
+        are in percentage points, survey scales in scale points, binary items
+        in percentage points.
+    """
+    panel = build_turnout_panel(turnout, areas)
+    if panel.n_pilot_municipalities == 0:
+        raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
+    kw = dict(n_permutations=n_permutations, n_bootstrap=n_bootstrap, level=level, rng=rng)
+    base = turnout_problem(panel)
+    effects = _did_rows(base, {"att_turnout": np.array([1.0])}, "turnout", kw)
+    triple = turnout_problem(panel, triple=True)
+    effects += _did_rows(triple, {"att_turnout_low_education": np.array([1.0, 1.0]),
+                                  "att_turnout_other_education": np.array([1.0, 0.0]),
+                                  "gap_change_low_vs_high_education": np.array([0.0, 1.0])}, "turnout", kw)
+    cs_rows, cs_es = _staggered(panel, n_permutations, level, rng)
+    effects += cs_rows
+    d = panel.data
+    es = event_study(base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level)
+    es.insert(0, "method", "twfe")
+    event = pd.concat([es, cs_es], ignore_index=True)
+    event.insert(0, "sample", "programme")
+    event.insert(0, "outcome", "turnout")
+    pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
+    if survey is not None:
+        frame = SurveyFrame.build(survey, panel)
+        for outcome in survey_outcomes(frame.data):
+            problem = frame.cell_problem(outcome)
+            effects += _did_rows(problem, {f"att_{outcome}": np.array([1.0])}, outcome, kw)
+            effects += _respondent_fe_rows(frame, outcome, level, n_bootstrap, rng)
+            pilot_rows += _pilot_rows(problem, panel, outcome, f"att_{outcome}", level)
+    n_controls = int((base.assignment.observed < 0).sum())
+    sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
+    return {
+        "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
+        "event_study": event,
+        "pilot_effects": pd.DataFrame(pilot_rows),
+        "turnout_trends": _turnout_trends(panel),
+        "placebo_size": placebo_size(base, n_replications=n_placebo_replications, n_draws=n_placebo_draws, rng=rng).assign(
+            estimand="att_turnout", outcome="turnout", method="twfe"),
+        "power": minimum_detectable_effects(base, sizes, n_draws=n_power_draws, rng=rng).assign(outcome="turnout"),
+    }
+
+
+def _respondent_fe_rows(frame: SurveyFrame, outcome: str, level: float, n_bootstrap: int, rng: np.random.Generator) -> list[dict]:
+    """Panel DiD with respondent fixed effects: CRV1, CRV3 and WCR rows."""
+    try:
+        proj, y, treated, muni = frame.respondent_panel(outcome)
+        fit = fit_within(proj, y, treated[:, None], ("treated",), muni)
+    except EstimationError:
+        return []
+    c = np.array([1.0])
+    df = fit.n_clusters - 1
+    n_treated = int(np.unique(muni[treated > 0]).size)
+    infs = {"crv1": t_inference(float(fit.coef[0]), float(crv1(fit)[0, 0]), df, level),
+            "crv3": t_inference(float(fit.coef[0]), float(crv3(fit)[0, 0]), df, level),
+            "wild_bootstrap_webb": WildClusterBootstrap(fit, c, webb_weights(n_bootstrap, fit.n_clusters, rng)).inference(level)}
+    return [_row(f"att_{outcome}", outcome, "programme", "twfe_respondent_fe", m, inf, fit.n_obs, fit.n_clusters, n_treated)
+            for m, inf in infs.items()]
+
+
+PILOT_COLUMNS = ["municipality_code", "municipality_name", "pilot_type", "pilot_start", "cohort"]
+
+
+def pilot_register(areas: pd.DataFrame) -> pd.DataFrame:
+    """One row per pilot municipality: code, name, type, start and cohort (public register facts)."""
+    pilots = areas[areas["role"] == "pilot"].drop_duplicates("municipality_code")
+    return pilots[PILOT_COLUMNS].sort_values("municipality_code").reset_index(drop=True)
+
+
+def run(turnout_path: Path, areas_path: Path, survey_path: Path, out_dir: Path, config_settings: dict) -> None:
+    """Run the stage: read the validated tables, compare, write one CSV per result table.
+
+    The survey comparison uses the final (raked) weights of the ``weight`` stage.
+    """
+    areas = pd.read_parquet(areas_path)
+    survey = pd.read_parquet(survey_path)
+    survey = survey.assign(design_weight=survey["weight"])
+    settings = config_settings["compare"]
+    tables = compare(
+        pd.read_parquet(turnout_path),
+        areas,
+        survey,
+        n_permutations=settings.get("n_permutations", 999),
+        n_bootstrap=settings.get("n_bootstrap", 999),
+        level=config_settings["estimation"]["level"],
+        rng=np.random.default_rng(settings.get("seed", 0)),
+    )
+    tables["pilots"] = pilot_register(areas)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_csv(out_dir / f"{name}.csv", index=False)

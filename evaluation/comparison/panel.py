@@ -1,0 +1,145 @@
+"""The area x election turnout panel with treatment timing.
+
+One row per voting district and election, built from the canonical
+``turnout`` and ``areas`` tables (docs/data-contracts.md).  A district is
+treated in an election when ``election_date >= pilot_start``.  Event time
+counts *elections* (local and parliamentary alike) from the first election on
+or after the start: ``rel_time = 0`` is the first treated election and
+``rel_time = -1`` the last election before the pilot (the reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import EstimationError
+
+TURNOUT_COLUMNS = ("area_code", "municipality_code", "election_type", "election_year", "election_date", "eligible_voters", "turnout")
+AREA_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start", "share_higher_education")
+
+
+def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise EstimationError(f"{name}: missing column(s) {', '.join(missing)}")
+
+
+@dataclass(frozen=True)
+class TurnoutPanel:
+    """Area x election panel ready for estimation.
+
+    Attributes
+    ----------
+    data : pd.DataFrame
+        One row per area and election: ``area_code``, ``municipality_code``,
+        ``election_index`` (0 = first election by date), ``election_date``,
+        ``eligible_voters``, ``turnout_pp`` (turnout x 100), ``pilot_start``,
+        ``treated`` (0/1), ``rel_time`` (NaN for controls), ``low_education``
+        (district in the lowest tercile of ``share_higher_education`` over all
+        districts), ``muni`` (municipality index ``0..J-1``).
+    elections : pd.DataFrame
+        ``election_index``, ``election_type``, ``election_year``, ``election_date``.
+    municipalities : pd.DataFrame
+        ``municipality_code``, ``pilot_start`` (earliest pilot start, NaT for
+        controls), ``cohort`` (index into :attr:`cohort_starts`, -1 never),
+        ``size`` (mean eligible voters per election).
+    cohort_starts : pd.DatetimeIndex
+        Distinct pilot start dates, sorted.
+    """
+
+    data: pd.DataFrame
+    elections: pd.DataFrame
+    municipalities: pd.DataFrame
+    cohort_starts: pd.DatetimeIndex
+
+    def exposure(self, rows: pd.DataFrame | None = None) -> np.ndarray:
+        """``n x C`` matrix: would the row be treated if its municipality were in cohort ``c``."""
+        rows = self.data if rows is None else rows
+        dates = rows["election_date"].to_numpy("datetime64[ns]")
+        return (dates[:, None] >= self.cohort_starts.to_numpy("datetime64[ns]")[None, :]).astype(float)
+
+    @property
+    def n_pilot_municipalities(self) -> int:
+        """Number of municipalities with at least one pilot district."""
+        return int((self.municipalities["cohort"] >= 0).sum())
+
+
+def _start_dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
+
+
+def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
+    """Join turnout to the area register and derive treatment timing.
+
+    Parameters
+    ----------
+    turnout : pd.DataFrame
+        Canonical ``turnout.parquet``.
+    areas : pd.DataFrame
+        Canonical ``areas.parquet``.
+
+    Raises
+    ------
+    EstimationError
+        When columns are missing, an area in ``turnout`` is not in the register,
+        a pilot area has no start date, or eligible voters / turnout are invalid.
+    """
+    _require(turnout, TURNOUT_COLUMNS, "turnout")
+    _require(areas, AREA_COLUMNS, "areas")
+    reg = areas[list(AREA_COLUMNS)].copy()
+    reg["area_code"] = reg["area_code"].astype(str)
+    reg["pilot_start"] = _start_dates(reg["pilot_start"])
+    if reg["area_code"].duplicated().any():
+        dup = reg.loc[reg["area_code"].duplicated(), "area_code"].iloc[0]
+        raise EstimationError(f"areas: area_code {dup} appears more than once")
+    is_pilot = reg["role"].astype(str).eq("pilot")
+    if reg.loc[is_pilot, "pilot_start"].isna().any():
+        bad = reg.loc[is_pilot & reg["pilot_start"].isna(), "area_code"].iloc[0]
+        raise EstimationError(f"areas: pilot area {bad} has no pilot_start")
+    reg.loc[~is_pilot, "pilot_start"] = pd.NaT
+    cut = reg["share_higher_education"].quantile(1 / 3)
+    reg["low_education"] = (reg["share_higher_education"] <= cut).astype(float)
+
+    t = turnout[list(TURNOUT_COLUMNS)].copy()
+    t["area_code"] = t["area_code"].astype(str)
+    t["election_date"] = _start_dates(t["election_date"])
+    unknown = sorted(set(t["area_code"]) - set(reg["area_code"]))
+    if unknown:
+        raise EstimationError(f"turnout: {len(unknown)} area_code(s) not in the area register, e.g. {unknown[0]}")
+    bad = ~(t["eligible_voters"].gt(0) & t["turnout"].between(0, 1))
+    if bad.any():
+        row = t.loc[bad].iloc[0]
+        raise EstimationError(
+            f"turnout: area {row['area_code']} election {row['election_year']}: eligible_voters must be > 0 and turnout in 0-1 "
+            f"({int(bad.sum())} row(s))"
+        )
+    elections = (
+        t[["election_type", "election_year", "election_date"]].drop_duplicates().sort_values("election_date").reset_index(drop=True)
+    )
+    if elections["election_date"].duplicated().any():
+        raise EstimationError("turnout: two elections share one election_date")
+    elections["election_index"] = np.arange(len(elections))
+    data = t.drop(columns="municipality_code").merge(reg, on="area_code", how="left", validate="many_to_one")
+    data = data.merge(elections[["election_date", "election_index"]], on="election_date")
+    data["turnout_pp"] = 100.0 * data["turnout"].astype(float)
+    data["eligible_voters"] = data["eligible_voters"].astype(float)
+    data["treated"] = (data["election_date"] >= data["pilot_start"]).astype(float)
+    first = elections["election_date"].to_numpy("datetime64[ns]")
+    starts = data["pilot_start"].to_numpy("datetime64[ns]")
+    first_treated = np.searchsorted(first, starts, side="left").astype(float)
+    first_treated[np.isnat(starts)] = np.nan
+    data["rel_time"] = data["election_index"] - first_treated
+    munis = (
+        data.groupby("municipality_code", sort=True)
+        .agg(pilot_start=("pilot_start", "min"), voters=("eligible_voters", "sum"), n_elections=("election_index", "nunique"))
+        .reset_index()
+    )
+    munis["size"] = munis["voters"] / munis["n_elections"]
+    cohort_starts = pd.DatetimeIndex(np.sort(munis["pilot_start"].dropna().unique()))
+    munis["cohort"] = np.where(munis["pilot_start"].isna(), -1, cohort_starts.get_indexer(munis["pilot_start"]))
+    data["muni"] = pd.Categorical(data["municipality_code"], categories=munis["municipality_code"]).codes.astype(np.int64)
+    data = data.sort_values(["area_code", "election_index"]).reset_index(drop=True)
+    return TurnoutPanel(data, elections, munis[["municipality_code", "pilot_start", "cohort", "size"]], cohort_starts)
