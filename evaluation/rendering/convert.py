@@ -15,6 +15,7 @@ from evaluation.errors import RenderError
 
 STYLESHEET = Path(__file__).with_name("style.css")
 LUA_FILTER = Path(__file__).with_name("quarto-conventions.lua")
+TYPST_HEADER = Path(__file__).with_name("typst-header.typ")
 
 #: Front-matter keys passed on to pandoc, and defaults for some of them.
 METADATA_KEYS = ("title", "subtitle", "pagetitle", "author", "date", "lang", "abstract", "papersize")
@@ -100,7 +101,8 @@ def write_pdf(markdown: str, build_dir: Path, source_dir: Path, output: Path) ->
         PDF file to write.
     """
     typ = build_dir / f"{output.stem}.typ"
-    _pandoc(markdown, "typst", ["--standalone", "--extract-media=media"], build_dir, source_dir, typ)
+    args = ["--standalone", "--extract-media=media", f"--include-in-header={TYPST_HEADER}"]
+    _pandoc(markdown, "typst", args, build_dir, source_dir, typ)
     try:
         typst.compile(str(typ), output=str(output), root=str(build_dir), ignore_system_fonts=True)
     except typst.TypstError as exc:

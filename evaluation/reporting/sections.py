@@ -44,9 +44,11 @@ def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
     t = ctx.t
     if row["outcome"] == "turnout":
         what, unit = t("turnout_what"), "unit_pp"
+    elif t.variables["outcomes"][row["outcome"]]["kind"] == "binary":
+        label = t.outcome(row["outcome"])
+        what, unit = t("share_who", what=label[:1].lower() + label[1:]), "unit_pp"
     else:
-        kind = t.variables["outcomes"][row["outcome"]]["kind"]
-        what, unit = t.outcome(row["outcome"]), ("unit_pp" if kind == "binary" else "unit_scale")
+        what, unit = t.outcome(row["outcome"]), "unit_scale"
     return effect_sentence(t, what, where, row["estimate"], row["ci_low"], row["ci_high"], unit)
 
 
@@ -125,7 +127,7 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
 
 
 def groups_section(ctx: ReportContext, sample: str) -> str:
-    """Estimates by socioeconomic group in the latest wave, small cells suppressed."""
+    """Estimates by socioeconomic group in the latest wave (one column per outcome), small cells suppressed."""
     t = ctx.t
     estimates = ctx.tables["estimates"]
     latest = int(estimates["wave"].max())
@@ -134,19 +136,26 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
     else:
         rows = estimates[(estimates["area_type"] == "municipality") & (estimates["municipality_code"] == str(sample))]
     rows = rows[(rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(TABLE_OUTCOMES)]
+    rows = rows.assign(cell=[_estimate_cell(t, e, lo, hi) for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])])
+    wide = rows.pivot_table(index=["group_variable", "group"], columns="outcome", values="cell", aggfunc="first", sort=False)
+    smallest_n = rows.groupby(["group_variable", "group"], sort=False)["n"].min()
     table = pd.DataFrame(
         {
-            t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in zip(rows["group_variable"], rows["group"])],
-            t("outcome"): [t.outcome(o) for o in rows["outcome"]],
-            t("estimate"): [t.number(v) for v in rows["estimate"]],
-            t("interval"): [_interval(t, lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
-            t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in rows["n"]],
+            t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in wide.index],
+            **{t.outcome(o): wide[o].fillna(t("suppressed_mark")).to_numpy() for o in TABLE_OUTCOMES if o in wide},
+            t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in smallest_n.reindex(wide.index)],
         }
     )
     return (
-        f"## {t('groups_heading')}\n\n{markdown_table(table, 'llrrr')}\n: {t('table_groups_cap', wave=latest)}\n\n"
-        f"{t('suppressed_note', min_n=ctx.min_n)}\n"
+        f"## {t('groups_heading')}\n\n{markdown_table(table, 'l' + 'r' * (len(table.columns) - 1))}\n"
+        f": {t('table_groups_cap', wave=latest)}\n\n{t('suppressed_note', min_n=ctx.min_n)}\n"
     )
+
+
+def _estimate_cell(t, estimate: float, low: float, high: float) -> str:
+    if pd.isna(estimate):
+        return t("suppressed_mark")
+    return f"{t.number(estimate)} ({_interval(t, low, high)})"
 
 
 def _interval(t, low: float, high: float) -> str:
@@ -155,21 +164,43 @@ def _interval(t, low: float, high: float) -> str:
     return f"{t.number(low)} – {t.number(high)}"
 
 
+REPORTED_METHODS = ("twfe", "callaway_santanna")
+INFERENCE_COLUMNS = {
+    "cluster_robust": ("crv1", "influence_function"),
+    "wild_bootstrap": ("wild_bootstrap_webb",),
+    "permutation": ("permutation",),
+}
+
+
 def methods_section(ctx: ReportContext, sample: str) -> str:
-    """Every estimate of the sample under every inference method, side by side."""
+    """Each headline estimate once, with its interval and p-value under three inference methods."""
     t = ctx.t
     rows = _effect_rows(ctx, sample)
-    table = pd.DataFrame(
-        {
-            t("outcome"): [t("turnout_what") if o == "turnout" else t.outcome(o) for o in rows["outcome"]],
-            t("method"): rows["estimand"].str.replace("_", " ") + " (" + rows["method"] + ")",
-            t("inference"): rows["inference"].str.replace("_", " "),
-            t("estimate"): [t.number(v, 2, signed=True) for v in rows["estimate"]],
-            t("interval"): [_interval(t, lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])],
-            t("p_value"): [t.p_value(p) for p in rows["p_value"]],
+    rows = rows[rows["method"].isin(REPORTED_METHODS)]
+    records = []
+    for (estimand, method), group in rows.groupby(["estimand", "method"], sort=False):
+        by_inference = group.set_index("inference")
+        outcome = group["outcome"].iloc[0]
+        record = {
+            t("outcome"): t("turnout_what") if outcome == "turnout" else t.outcome(outcome),
+            t("method"): f"{t('method_' + method)}: {_estimand_label(t, estimand, outcome)}",
+            t("estimate"): t.number(group["estimate"].iloc[0], 2, signed=True),
         }
-    )
-    return f"## {t('methods_heading')}\n\n{markdown_table(table, 'lllrrr')}\n"
+        for column, inferences in INFERENCE_COLUMNS.items():
+            present = [i for i in inferences if i in by_inference.index]
+            r = by_inference.loc[present[0]] if present else None
+            record[t(column)] = "–" if r is None else f"{_interval(t, r['ci_low'], r['ci_high'])} ({t.p_value(r['p_value'])})"
+        records.append(record)
+    table = pd.DataFrame(records)
+    return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n"
+
+
+def _estimand_label(t, estimand: str, outcome: str) -> str:
+    """Short words for an estimand: ``att_turnout_low_education`` -> "low education"."""
+    if estimand == f"att_{outcome}":
+        return t("estimand_all")
+    suffix = estimand.removeprefix(f"att_{outcome}_")
+    return t("estimand_gap_change") if estimand.startswith("gap_change") else t(f"estimand_{suffix}")
 
 
 def quality_section(ctx: ReportContext) -> str:

@@ -6,10 +6,16 @@ import pandas as pd
 
 
 def markdown_table(frame: pd.DataFrame, align: str | None = None) -> str:
-    """A pandoc pipe table; ``align`` is one letter per column (l, r, c)."""
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    marks = {"l": ":---", "r": "---:", "c": ":---:"}
+    """A pandoc pipe table; ``align`` is one letter per column (l, r, c).
+
+    The dashes of the separator line are proportional to each column's widest
+    cell, which pandoc uses as relative column widths when a row is long.
+    """
+    cells = frame.astype(str).map(lambda v: v.replace("|", "\\|"))
+    widths = [max([len(str(c)), *cells[c].str.len()]) for c in frame.columns]
+    marks = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     align = align or "l" + "r" * (len(frame.columns) - 1)
-    rule = "| " + " | ".join(marks[a] for a in align) + " |"
-    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join(marks[a].format("-" * max(3, w)) for a, w in zip(align, widths)) + " |"
+    body = ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
     return "\n".join([header, rule, *body]) + "\n"
