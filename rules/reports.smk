@@ -17,10 +17,11 @@ def report_params(**extra):
         "lang": LANG,
         "variables": str(Path(config["variables"]).resolve()),
         "min_n": config["disclosure"]["min_n"],
-        "demo": str(config["demo"]["enabled"] and config["report"].get("demo_notice", True)).lower(),
+        "demo": config["demo"]["enabled"] and config["report"].get("demo_notice", True),
         **extra,
     }
-    return " ".join(f"--param '{key}={value}'" for key, value in params.items())
+    # values as JSON, so that a municipality code such as "0301" stays text
+    return " ".join(shlex.quote(f"--param={key}={json.dumps(value)}") for key, value in params.items())
 
 
 def pilot_reports(wildcards):
