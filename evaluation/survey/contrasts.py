@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError
-from evaluation.survey.estimators import column, domain_statistic
+from evaluation.survey.estimators import column, domain_statistic, subset_keys
 from evaluation.survey.intervals import t_interval
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def mean_vcov(design: "SurveyDesign", variable: str, by: Sequence[str]) -> tuple
     keys = design.domain_keys(by)
     y = column(design, variable)
     ok = keys.domains.valid & ~np.isnan(y)
-    stat = domain_statistic(design, keys, y, np.ones_like(y), ok)
+    stat = domain_statistic(design, keys, y, np.ones_like(y), ok, covariance=True)
     index = _domain_index(keys.domains.labels)
     return (pd.Series(stat.estimate, index=index, name=variable),
             pd.DataFrame(stat.covariance, index=index, columns=index))
@@ -53,12 +53,28 @@ def contrast(estimate_a: float, estimate_b: float, var_a: float, var_b: float, c
 
 def contrast_means(design: "SurveyDesign", variable: str, by: Sequence[str], a: object, b: object,
                    kind: str, level: float) -> pd.DataFrame:
-    """Contrast of the means of two domains (see SurveyDesign.contrast_means)."""
-    estimates, vcov = mean_vcov(design, variable, by)
+    """Contrast of the means of two domains (see SurveyDesign.contrast_means).
+
+    Only the rows of the two domains are used (their estimates and covariance
+    do not depend on other domains), so the cost does not grow with the number
+    of domains.
+    """
+    if not by:
+        raise EstimationError("contrast_means needs at least one `by` column")
+    keys = design.domain_keys(by)
+    index = _domain_index(keys.domains.labels)
     for label in (a, b):
-        if label not in estimates.index:
+        if label not in index:
             raise EstimationError(f"domain {label!r} of {list(by)} not found; "
-                                  f"domains are {list(estimates.index)[:10]}")
+                                  f"domains are {list(index)[:10]}")
+    chosen = sorted({int(index.get_loc(a)), int(index.get_loc(b))})
+    pair = subset_keys(design.linearization.stages, keys, chosen)
+    y = column(design, variable)
+    ok = pair.domains.valid & ~np.isnan(y)
+    stat = domain_statistic(design, pair, y, np.ones_like(y), ok, covariance=True)
+    sub_index = index[chosen]
+    estimates = pd.Series(stat.estimate, index=sub_index, name=variable)
+    vcov = pd.DataFrame(stat.covariance, index=sub_index, columns=sub_index)
     est, se = contrast(estimates[a], estimates[b], vcov.loc[a, a], vcov.loc[b, b], vcov.loc[a, b], kind)
     low, high = t_interval(np.array(est), np.array(se), level, design.df)
     symbol = "-" if kind == "difference" else "/"

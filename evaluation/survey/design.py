@@ -11,7 +11,7 @@ import pandas as pd
 from evaluation.errors import DesignError
 from evaluation.survey import contrasts, estimators
 from evaluation.survey.domains import make_domains
-from evaluation.survey.estimators import DomainKeys
+from evaluation.survey.estimators import DomainKeys, make_keys
 from evaluation.survey.structure import build_stages
 from evaluation.survey.variance import Calibration, Linearization
 
@@ -92,10 +92,7 @@ class SurveyDesign:
         """Domain codes and (unit, domain) keys for ``by`` (cached)."""
         key = tuple(_as_list(by))
         if key not in self._keys:
-            domains = make_domains(self.data, key)
-            dom = np.maximum(domains.codes, 0)
-            stage_keys = tuple(s.unit * domains.n_domains + dom for s in self.linearization.stages)
-            self._keys[key] = DomainKeys(domains, dom, stage_keys)
+            self._keys[key] = make_keys(self.linearization.stages, make_domains(self.data, key))
         return self._keys[key]
 
     def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> "SurveyDesign":

@@ -4,15 +4,19 @@ Every estimator here is a ratio of weighted domain totals,
 ``theta_d = sum_{i in d} w_i a_i / sum_{i in d} w_i b_i`` (``b = 1`` for means,
 no denominator for totals). Its influence value is
 ``z_i = 1[i in d] w_i (a_i - theta_d b_i) / sum_{i in d} w_i b_i``; unit totals
-of ``z`` are formed with ``numpy.bincount`` over (unit, domain) pairs, so all
-domains of a variable cost a few passes over the data. Domains are estimated on
-the full design (R ``svyby``); missing values are dropped per variable, which
+of ``z`` are formed with ``numpy.bincount`` over the (unit, domain) pairs that
+occur, so all domains of a variable cost a few passes over the data whatever the
+number of domains x units: each row is in at most one domain, and the variance
+of every domain comes from pair and (stratum, domain) sums
+(:func:`variance.sparse_stage_variance`). Calibrated designs and domain
+covariances use the dense (unit x domain) score matrix. Domains are estimated
+on the full design (R ``svyby``); missing values are dropped per variable, which
 is the same domain estimation (R ``na.rm = TRUE``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -20,6 +24,7 @@ import pandas as pd
 
 from evaluation.errors import EstimationError
 from evaluation.survey.domains import Domains
+from evaluation.survey.variance import Stage, StagePairs, sparse_stage_variance
 from evaluation.survey.intervals import proportion_interval, t_interval
 
 if TYPE_CHECKING:
@@ -30,11 +35,42 @@ DEFF_REFERENCES = ("srswor", "srswr")
 
 @dataclass(frozen=True)
 class DomainKeys:
-    """Row keys ``unit * n_domains + domain`` for every stage (computed once per ``by``)."""
+    """Row keys ``unit * n_domains + domain`` for every stage (computed once per ``by``).
+
+    ``pairs`` (the (unit, domain) pairs of every stage, for the sparse variance)
+    are built on first use and kept in ``cache``.
+    """
 
     domains: Domains
     dom: np.ndarray
     stage_keys: tuple[np.ndarray, ...]
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def pairs(self, stages: Sequence[Stage]) -> tuple[StagePairs, ...]:
+        """(unit, domain) pairs of every stage."""
+        if "pairs" not in self.cache:
+            n_dom = self.domains.n_domains
+            self.cache["pairs"] = tuple(StagePairs.build(stage, self.dom, n_dom) for stage in stages)
+        return self.cache["pairs"]
+
+
+def make_keys(stages: Sequence[Stage], domains: Domains) -> DomainKeys:
+    """Domain keys of ``domains`` for the sampling ``stages``."""
+    dom = np.maximum(domains.codes, 0)
+    return DomainKeys(domains, dom, tuple(s.unit * domains.n_domains + dom for s in stages))
+
+
+def subset_keys(stages: Sequence[Stage], keys: DomainKeys, chosen: Sequence[int]) -> DomainKeys:
+    """Keys of the domains ``chosen`` (codes of ``keys``) only; other rows belong to no domain.
+
+    Every domain statistic depends only on the rows of its domain, so estimates and
+    (co)variances of the chosen domains are unchanged.
+    """
+    lookup = np.full(keys.domains.n_domains + 1, -1, dtype=np.int64)
+    lookup[np.asarray(chosen)] = np.arange(len(chosen))
+    codes = lookup[keys.domains.codes]  # code -1 reads the last entry, -1
+    labels = keys.domains.labels.iloc[list(chosen)].reset_index(drop=True)
+    return make_keys(stages, Domains(codes, labels))
 
 
 @dataclass(frozen=True)
@@ -47,24 +83,29 @@ class DomainStatistic:
         Estimate, unweighted count of non-missing rows, sum of weights, and the
         weighted variance (R ``svyvar``) of the linearised variable
         ``(a_i - theta_d b_i) / sum_d w b`` (``a_i`` for totals).
-    scores : ndarray, shape (n_score_rows, n_domains)
-        Score matrix: ``scores.T @ scores`` is the covariance of the estimates.
+    design_variance : ndarray, shape (n_domains,)
+        Design variance of each estimate (0 for empty domains).
+    scores : ndarray, shape (n_score_rows, n_domains), or None
+        Dense score matrix (``scores.T @ scores`` is the covariance of the
+        estimates); only kept when the covariance was asked for.
     """
 
     estimate: np.ndarray
     n: np.ndarray
     weight_sum: np.ndarray
     unit_variance: np.ndarray
-    scores: np.ndarray
+    design_variance: np.ndarray
+    scores: np.ndarray | None = None
 
     @property
     def variance(self) -> np.ndarray:
         """Design variance (NaN where the estimate is undefined, e.g. an empty domain)."""
-        v = np.einsum("ij,ij->j", self.scores, self.scores)
-        return np.where(np.isfinite(self.estimate), v, np.nan)
+        return np.where(np.isfinite(self.estimate), self.design_variance, np.nan)
 
     @property
     def covariance(self) -> np.ndarray:
+        if self.scores is None:
+            raise EstimationError("domain covariances need domain_statistic(..., covariance=True)")
         return self.scores.T @ self.scores
 
 
@@ -129,9 +170,32 @@ def _unit_variance(keys: DomainKeys, linear: np.ndarray, w: np.ndarray, ok: np.n
         return _sum_by(keys, w * resid**2) / weight_sum * n / (n - 1)
 
 
+def _sparse_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
+                     coef: np.ndarray, inverse: np.ndarray, ok_float: np.ndarray) -> np.ndarray:
+    """Design variance per domain from (unit, domain) pair totals (uncalibrated designs).
+
+    Cost O(n_rows) per statistic after the pairs are built (once per ``by``).
+    """
+    n_dom = keys.domains.n_domains
+    stages = design.linearization.stages
+    variance = np.zeros(n_dom)
+    for index, (stage, pairs) in enumerate(zip(stages, keys.pairs(stages))):
+        t = pairs.totals(a)
+        if b is not None:
+            t = t - coef[pairs.pair_domain] * pairs.totals(b)
+        t = t * inverse[pairs.pair_domain]
+        present = None
+        if index == 0 and stage.averaged is not None:
+            present = np.bincount(pairs.pair_cell[pairs.pair_of_row], weights=ok_float,
+                                  minlength=pairs.cell_group.shape[0]) > 0
+        variance += sparse_stage_variance(stage, pairs, t, n_dom, present)
+    return variance
+
+
 def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray,
-                     denom: np.ndarray | None, ok: np.ndarray) -> DomainStatistic:
-    """Ratio (or total when ``denom`` is None) of weighted domain totals, with scores.
+                     denom: np.ndarray | None, ok: np.ndarray, covariance: bool = False,
+                     dense: bool | None = None) -> DomainStatistic:
+    """Ratio (or total when ``denom`` is None) of weighted domain totals, with its variance.
 
     Estimand: ``sum_{i in d} w_i a_i / sum_{i in d} w_i b_i`` (``sum_{i in d} w_i a_i``).
 
@@ -141,6 +205,12 @@ def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray
         Row values ``a_i`` and ``b_i`` (NaN allowed where ``ok`` is False).
     ok : ndarray of bool
         Rows that count: in some domain and non-missing.
+    covariance : bool
+        Keep the dense score matrix (n_units x n_domains) for domain covariances.
+    dense : bool, optional
+        Force the dense (True) or sparse (False) variance; by default sparse unless
+        the design is calibrated. ``covariance=True`` always uses the dense one.
+        Both give the same numbers up to rounding.
     """
     n_dom = keys.domains.n_domains
     ok_float = ok.astype(float)
@@ -156,13 +226,24 @@ def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray
             b_sum = _sum_by(keys, b)
             estimate = _sum_by(keys, a) / b_sum
             coef, inverse = np.nan_to_num(estimate), np.where(b_sum != 0, 1.0 / b_sum, 0.0)
-    scores = design.linearization.scores(_unit_totals(design, keys, a, b, coef, inverse),
-                                         _category_totals(design, keys, a, b, coef, inverse),
-                                         _strata_present(design, keys, ok_float))
+    if dense is None:
+        dense = design.linearization.calibration is not None
+    dense = dense or covariance
+    if not dense and design.linearization.calibration is not None:
+        raise EstimationError("the sparse domain variance does not handle calibrated designs")
+    scores = None
+    if dense:
+        scores = np.nan_to_num(design.linearization.scores(_unit_totals(design, keys, a, b, coef, inverse),
+                                                           _category_totals(design, keys, a, b, coef, inverse),
+                                                           _strata_present(design, keys, ok_float)))
+        variance = np.einsum("ij,ij->j", scores, scores)
+    else:
+        variance = _sparse_variance(design, keys, a, b, coef, inverse, ok_float)
     linear = numer if denom is None else numer - coef[keys.dom] * denom
     linear = np.where(ok, linear * inverse[keys.dom], 0.0)
     unit_variance = _unit_variance(keys, linear, w, ok, weight_sum, n)
-    return DomainStatistic(estimate, n, weight_sum, unit_variance, np.nan_to_num(scores))
+    return DomainStatistic(estimate, n, weight_sum, unit_variance, variance,
+                           scores if covariance else None)
 
 
 def design_effect(stat: DomainStatistic, reference: str) -> np.ndarray:

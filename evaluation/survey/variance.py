@@ -8,6 +8,11 @@ stage 1, parent unit later), scaled by ``(1 - f) n / (n - 1)`` and summed; later
 stages are multiplied by the sampling fractions of the earlier stages. Every
 statistic is turned into a *score matrix* ``S`` (one row per sampling unit over
 all stages, one column per statistic) such that ``cov = S.T @ S``.
+
+For domain statistics the dense ``n_units x n_domains`` score matrix is mostly
+the group means of units without rows in the domain: :class:`StagePairs` and
+:func:`sparse_stage_variance` give the same variances from the (unit, domain)
+pairs and (group, domain) cells that occur, at a cost linear in the rows.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
@@ -235,3 +241,103 @@ class Linearization:
         """Design covariance matrix of the totals of the columns of ``influence``."""
         s = self.row_scores(influence)
         return s.T @ s
+
+
+@dataclass(frozen=True)
+class StagePairs:
+    """The (unit, domain) pairs that occur at one stage, and their (group, domain) cells.
+
+    Each row belongs to at most one domain, so of the ``n_units x n_domains`` unit
+    totals of a domain statistic at most ``n_rows`` are non-zero: the *pairs*. A
+    unit of a group with no rows in a domain has total 0, and contributes only
+    through the group mean; the *cells* (group x domain with rows) count the
+    units with rows, so the variance is formed without the dense matrix.
+
+    Attributes
+    ----------
+    pair_of_row : ndarray of intp, shape (n_rows,)
+        Pair of each row.
+    pair_domain, pair_cell : ndarray, shape (n_pairs,)
+        Domain and cell of each pair.
+    cell_group, cell_domain, cell_units : ndarray, shape (n_cells,)
+        Group, domain and number of units with rows (pairs) of each cell.
+    """
+
+    pair_of_row: np.ndarray
+    pair_domain: np.ndarray
+    pair_cell: np.ndarray
+    cell_group: np.ndarray
+    cell_domain: np.ndarray
+    cell_units: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pair_domain.shape[0])
+
+    @classmethod
+    def build(cls, stage: Stage, dom: np.ndarray, n_domains: int) -> "StagePairs":
+        """Pairs of ``stage`` units and domain codes ``dom`` (0 .. n_domains - 1, every row), by hashing."""
+        pair_of_row, pair_key = pd.factorize(stage.unit * n_domains + dom)
+        pair_unit, pair_domain = np.divmod(pair_key, n_domains)
+        pair_cell, cell_key = pd.factorize(stage.group[pair_unit] * n_domains + pair_domain)
+        cell_group, cell_domain = np.divmod(cell_key, n_domains)
+        cell_units = np.bincount(pair_cell, minlength=cell_key.shape[0])
+        return cls(pair_of_row, pair_domain, pair_cell, cell_group, cell_domain, cell_units)
+
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        """Pair totals of row ``values``."""
+        return np.bincount(self.pair_of_row, weights=values, minlength=self.n_pairs)
+
+
+def group_root_scale(stage: Stage) -> np.ndarray:
+    """Square root of the variance multiplier of each group (``root_scale`` is constant within groups)."""
+    root = np.zeros(stage.n_groups)
+    root[stage.group] = stage.root_scale
+    return root
+
+
+def sparse_stage_variance(stage: Stage, pairs: StagePairs, totals: np.ndarray, n_domains: int,
+                          present: np.ndarray | None = None) -> np.ndarray:
+    """Per-domain variance contribution of one stage from pair totals (no calibration).
+
+    Equals the column sums of squares of :func:`stage_scores` on the dense
+    ``n_units x n_domains`` totals: within group ``h`` (``n_h`` units, all of them,
+    also those without rows in the domain), with centring mean
+    ``m_hd = sum_{u in h} t_ud / n_h`` (0 for uncentred lonely groups),
+    ``scale_h [sum_{pairs in h} (t_ud - m_hd)^2 + (n_h - k_hd) m_hd^2]`` where
+    ``k_hd`` units of ``h`` have rows in ``d``.
+
+    Parameters
+    ----------
+    stage : Stage
+    pairs : StagePairs
+        Pairs of this stage.
+    totals : ndarray, shape (n_pairs,)
+        Influence totals of the pairs.
+    n_domains : int
+    present : ndarray of bool, shape (n_cells,), optional
+        Cells with respondents (stage 1 under ``lonely_psu="average"``; every
+        group counts when omitted).
+    """
+    group = pairs.cell_group
+    units = stage.n_in_group[group]
+    cell_total = np.bincount(pairs.pair_cell, weights=totals, minlength=group.shape[0])
+    mean = np.where(stage.centre[group], cell_total / units, 0.0)
+    root = group_root_scale(stage)[group]
+    dev = (totals - mean[pairs.pair_cell]) * root[pairs.pair_cell]
+    absent = (units - pairs.cell_units) * (mean * root) ** 2
+    variance = (np.bincount(pairs.pair_domain, weights=dev * dev, minlength=n_domains)
+                + np.bincount(pairs.cell_domain, weights=absent, minlength=n_domains))
+    if stage.averaged is not None:
+        if present is None:  # every group counts, as stage_scores without ``present``
+            n_present = np.full(n_domains, float(stage.n_groups))
+            n_ok = n_present - stage.averaged.sum()
+        else:
+            n_present = np.bincount(pairs.cell_domain, weights=present.astype(float), minlength=n_domains)
+            n_ok = np.bincount(pairs.cell_domain, weights=(present & ~stage.averaged[group]).astype(float),
+                               minlength=n_domains)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inflated = variance * (n_present / n_ok)
+        # as the dense scores after nan_to_num: 0 * inf -> 0, x * inf -> inf
+        variance = np.where(n_ok > 0, inflated, np.where((variance > 0) & (n_present > 0), np.inf, 0.0))
+    return variance
