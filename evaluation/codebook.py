@@ -8,6 +8,7 @@ and the rows that cannot be used (quarantined with a reason, never dropped).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,20 @@ from evaluation.readers import FileMetadata, ReadOptions
 from evaluation.schemas import load_yaml, validate_against
 
 QUARANTINE_COLUMNS = ["source_file", "row_number", "stage", "column", "value", "reason"]
+NONRESPONSE_COLUMNS = ["row", "variable", "reason"]
+RANGE_KEY = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
+ZERO_PAD = re.compile(r"^zero_pad_(\d+)$")
+NUMERIC_TYPES = {"integer", "number", "category", "outcome"}
 
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """How one canonical column is made from a source variable."""
+    """How one canonical column is made from a source variable.
+
+    ``scale`` is the source scale ``[low, high]`` that ``reverse`` mirrors and
+    ``rescale`` maps linearly onto ``to``. ``missing_codes``, when given,
+    replaces the codebook-wide missing codes for this column.
+    """
 
     name: str
     variable: str | dict[str, str]
@@ -32,6 +42,9 @@ class ColumnSpec:
     required: bool = False
     recode: dict[Any, Any] | None = None
     transform: str | None = None
+    scale: tuple[float, float] | None = None
+    to: tuple[float, float] | None = None
+    missing_codes: dict[Any, str] | None = None
 
     def source_variable(self, wave: int | None) -> str:
         """The source variable name, for the given wave when names differ between waves."""
@@ -45,6 +58,10 @@ class ColumnSpec:
                 return name
         raise ConfigError(f"column {self.name!r}: no variable name given for wave {wave}")
 
+    def source_variables(self) -> set[str]:
+        """Every source variable name this column may come from (any wave)."""
+        return {self.variable} if isinstance(self.variable, str) else set(self.variable.values())
+
 
 @dataclass(frozen=True)
 class Codebook:
@@ -54,15 +71,24 @@ class Codebook:
     source: str
     kind: str
     read: ReadOptions
-    missing_codes: dict[float, str]
+    missing_codes: dict[Any, str]
     columns: tuple[ColumnSpec, ...]
     derived: dict[str, dict[str, Any]] = field(default_factory=dict)
     design: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    register: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, name: str) -> ColumnSpec:
+        """The spec of canonical column ``name``; ConfigError naming the codebook when absent."""
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise ConfigError(f"{self.path}: columns/{name} is required for a codebook of kind {self.kind}")
 
 
 @dataclass
 class Harmonised:
-    """The result of applying a codebook to one file."""
+    """The result of applying a codebook to one file (or one chunk of it)."""
 
     data: pd.DataFrame
     nonresponse: pd.DataFrame
@@ -70,31 +96,81 @@ class Harmonised:
 
 
 def load_codebook(path: Path) -> Codebook:
-    """Read and validate a codebook YAML file."""
+    """Read and validate a codebook YAML file; errors name the file and key."""
     path = Path(path)
     doc = load_yaml(path)
     validate_against(doc, "codebook.schema.yaml", path)
-    columns = tuple(
-        ColumnSpec(
-            name=name,
-            variable=spec["variable"],
-            type=spec["type"],
-            required=spec.get("required", False),
-            recode=spec.get("recode"),
-            transform=spec.get("transform"),
-        )
-        for name, spec in doc["columns"].items()
-    )
+    columns = tuple(_column_spec(name, spec, path) for name, spec in doc["columns"].items())
     return Codebook(
         path=path,
         source=doc["source"],
         kind=doc["kind"],
         read=ReadOptions.from_mapping(doc.get("read")),
-        missing_codes={float(code): reason for code, reason in (doc.get("missing_codes") or {}).items()},
+        missing_codes={_code_key(code): reason for code, reason in (doc.get("missing_codes") or {}).items()},
         columns=columns,
         derived=doc.get("derived") or {},
         design=doc.get("design") or {},
+        constants=doc.get("constants") or {},
+        register=doc.get("register") or {},
     )
+
+
+def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
+    where = f"{path}: columns/{name}"
+    if spec.get("transform") == "rescale" and not ("scale" in spec and "to" in spec):
+        raise ConfigError(f"{where}: transform rescale needs scale: [low, high] and to: [low, high]")
+    recode = spec.get("recode")
+    if recode and spec["type"] in NUMERIC_TYPES:
+        _numeric_recode(recode, where)  # fail early on keys that are neither codes nor ranges
+    return ColumnSpec(
+        name=name,
+        variable=spec["variable"],
+        type=spec["type"],
+        required=spec.get("required", False),
+        recode=recode,
+        transform=spec.get("transform"),
+        scale=tuple(spec["scale"]) if "scale" in spec else None,
+        to=tuple(spec["to"]) if "to" in spec else None,
+        missing_codes={_code_key(c): r for c, r in spec["missing_codes"].items()} if "missing_codes" in spec else None,
+    )
+
+
+def _code_key(code: Any) -> Any:
+    """Missing codes are numbers (97) or Stata/SAS extended missing tags (``.a``)."""
+    try:
+        return float(code)
+    except (TypeError, ValueError):
+        return str(code).lower()
+
+
+def source_columns(codebook: Codebook, available: list[str], wave: int | None = None) -> dict[str, str]:
+    """Map each canonical column to the file's column name (exact, else case-insensitive match).
+
+    SPSS portable files upper-case variable names and exports change case, so
+    ``kjonn`` in a codebook finds ``KJONN`` when no exact match exists.
+
+    Raises
+    ------
+    InputFileError
+        Naming the codebook and the columns it asks for that the file lacks.
+    """
+    by_lower: dict[str, list[str]] = {}
+    for name in available:
+        by_lower.setdefault(str(name).lower(), []).append(name)
+    resolved, absent = {}, []
+    for spec in codebook.columns:
+        wanted = spec.source_variable(wave)
+        matches = [wanted] if wanted in available else by_lower.get(wanted.lower(), [])
+        if len(matches) == 1:
+            resolved[spec.name] = matches[0]
+        else:
+            absent.append(wanted)
+    if absent:
+        raise InputFileError(
+            f"column(s) {', '.join(map(repr, absent))} named in codebook {codebook.path} "
+            f"not found; the file has {', '.join(map(str, available[:30]))}"
+        )
+    return resolved
 
 
 def apply_codebook(
@@ -109,9 +185,10 @@ def apply_codebook(
     Parameters
     ----------
     raw
-        The file as read, with its own column names.
+        The file as read, with its own column names; the index is the 0-based
+        row position in the file (chunks keep their offset).
     metadata
-        Value labels and user-missing codes from the file.
+        Value labels, user-missing codes and extended missing tags from the file.
     codebook
         The codebook of the source.
     source_file
@@ -122,85 +199,141 @@ def apply_codebook(
     Returns
     -------
     Harmonised
-        ``data`` has one row per usable raw row (index = 0-based raw row position),
-        ``nonresponse`` has one row per missing item answer with its reason,
-        ``quarantine`` one row per unusable raw row with the first reason found.
+        ``data`` has one row per usable raw row (same index as ``raw``),
+        ``nonresponse`` one row per missing item answer with its reason (``row``
+        is the raw index), ``quarantine`` one row per unusable raw row with the
+        first reason found (``row_number`` is 1-based).
     """
-    missing = [spec.source_variable(wave) for spec in codebook.columns if spec.source_variable(wave) not in raw.columns]
-    if missing:
-        raise InputFileError(
-            f"{source_file}: column(s) {', '.join(map(repr, missing))} named in codebook {codebook.path} "
-            f"not found; the file has {', '.join(map(str, raw.columns[:30]))}"
-        )
+    try:
+        names = source_columns(codebook, list(raw.columns), wave)
+    except InputFileError as exc:
+        raise InputFileError(f"{source_file}: {exc}") from None
     out: dict[str, pd.Series] = {}
     problems: list[pd.DataFrame] = []
     nonresponse: list[pd.DataFrame] = []
     for spec in codebook.columns:
-        source = raw[spec.source_variable(wave)]
-        values, reasons = _convert(source, spec, codebook, metadata.missing_values.get(spec.source_variable(wave), []))
+        variable = names[spec.name]
+        source = raw[variable]
+        values, reasons = _convert(source, spec, codebook, metadata, variable)
         out[spec.name] = values
-        if reasons is not None:
-            nonresponse.append(_reason_frame(reasons, spec.name))
+        if reasons is not None and len(reasons):
+            nonresponse.append(pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()}))
         if spec.required:
-            bad = values.isna() if values.dtype != object else values.isna() | values.astype(str).str.startswith("unknown:")
+            bad = _unusable(values)
             if bad.any():
                 problems.append(
                     pd.DataFrame(
                         {
-                            "row": np.flatnonzero(bad.to_numpy()),
-                            "column": spec.source_variable(wave),
-                            "value": source[bad.to_numpy()].astype(str).to_numpy(),
+                            "row": raw.index[bad],
+                            "column": variable,
+                            "value": source[bad].astype(str).to_numpy(),
                             "reason": f"missing or unreadable required value for {spec.name} ({spec.type})",
                         }
                     )
                 )
     data = pd.DataFrame(out, index=raw.index)
+    for name, value in codebook.constants.items():
+        data[name] = value
     data = _derive(data, codebook)
+    if codebook.kind != "register":  # registers are counted by category; other tables hold text
+        data = _plain(data)
     quarantine = _quarantine_frame(problems, source_file)
-    keep = ~data.index.isin(quarantine["row_number"] - 1)
-    nonresponse_frame = (
-        pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=["row", "variable", "reason"])
-    )
+    keep = ~data.index.isin(quarantine["row_number"].to_numpy(dtype=np.int64) - 1)
+    nonresponse_frame = pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
     return Harmonised(data=data[keep], nonresponse=nonresponse_frame, quarantine=quarantine)
 
 
+def _unusable(values: pd.Series) -> np.ndarray:
+    """Missing values, and values flagged ``unknown:`` by a recode."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        flagged = np.append(values.cat.categories.astype(str).str.startswith("unknown:"), True)
+        return flagged[values.cat.codes.to_numpy()]
+    return values.isna().to_numpy()
+
+
+def _plain(data: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to text (object, ``None`` when missing), as the canonical tables hold them."""
+    for name in data.columns[[isinstance(t, pd.CategoricalDtype) for t in data.dtypes]]:
+        values = data[name].astype(object).to_numpy(copy=True)
+        values[pd.isna(values)] = None
+        data[name] = pd.Series(values, index=data.index, dtype=object)
+    return data
+
+
 def _convert(
-    source: pd.Series, spec: ColumnSpec, codebook: Codebook, user_missing: list[Any]
+    source: pd.Series, spec: ColumnSpec, codebook: Codebook, metadata: FileMetadata, variable: str
 ) -> tuple[pd.Series, pd.Series | None]:
-    """Convert one source column; returns the values and, for items, the missing reasons."""
+    """Convert one source column; returns the values and, for items, the missing reasons (sparse)."""
     if spec.type == "text":
-        text = source.astype("string").str.strip()
-        if spec.transform == "zero_pad_4":
-            text = text.str.zfill(4)
-        if spec.recode:
-            mapped = text.map({str(k): str(v) for k, v in spec.recode.items()})
-            unknown = text.notna() & mapped.isna()
-            text = mapped.mask(unknown, "unknown:" + text)
-        return text.astype(object).where(text.notna(), None), None
+        return _convert_text(source, spec), None
     if spec.type == "date":
         return pd.to_datetime(source, errors="coerce").dt.normalize(), None
     numbers = _to_number(source, codebook.read)
     reasons = None
     if spec.type in {"category", "outcome"}:
-        codes = {**codebook.missing_codes, **{float(v): codebook.missing_codes.get(float(v), f"missing_code_{v}") for v in user_missing}}
-        is_code = numbers.isin(list(codes))
-        reasons = numbers.where(is_code).map(codes).astype(object)
-        reasons[numbers.isna() & source.notna()] = "unreadable"
-        reasons[source.isna()] = "system_missing"
-        numbers = numbers.mask(is_code)
+        own_codes = codebook.missing_codes if spec.missing_codes is None else spec.missing_codes
+        numbers, reasons = _missing_reasons(source, numbers, own_codes, metadata, variable)
     if spec.transform:
-        numbers = TRANSFORMS[spec.transform](numbers)
+        numbers = _transform(numbers, spec)
     if spec.type == "category":
-        recode = {float(k): str(v) for k, v in (spec.recode or {}).items()}
-        mapped = numbers.map(recode)
-        unknown = numbers.notna() & mapped.isna()
-        mapped[unknown] = "unknown:" + numbers[unknown].map(_format_code).astype(str)
-        return mapped.astype(object).where(mapped.notna(), None), reasons
+        return _recode_categories(numbers, spec), reasons
     if spec.recode:
-        numbers = numbers.map({float(k): float(v) for k, v in spec.recode.items()}).where(numbers.notna())
+        recoded = pd.to_numeric(_map_values(numbers, _numeric_recode(spec.recode, spec.name)).astype(object))
+        if spec.type == "outcome":
+            unmapped = numbers.notna() & recoded.isna()
+            if unmapped.any():
+                extra = pd.Series("not_in_recode", index=numbers.index[unmapped], dtype=object)
+                reasons = extra if reasons is None else pd.concat([reasons, extra]).sort_index()
+        numbers = recoded.astype(float)
     if spec.type == "integer":
         return numbers.round().astype("Int64") if (numbers.dropna() % 1 == 0).all() else numbers, reasons
     return numbers.astype(float), reasons
+
+
+def _convert_text(source: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Strip, pad and recode the distinct values only; returns a categorical column."""
+    codes, uniques = pd.factorize(source, use_na_sentinel=True)
+    if pd.api.types.is_float_dtype(uniques) and (uniques % 1 == 0).all():
+        text = pd.Series(uniques).astype("Int64").astype("string")  # numeric codes from a statistical file: 301.0 -> "301"
+    else:
+        text = pd.Series(uniques).astype("string").str.strip()
+        text = text.mask(text == "")  # SPSS and CSV store a missing text value as empty
+    pad = ZERO_PAD.match(spec.transform or "")
+    if pad:
+        text = text.str.zfill(int(pad.group(1)))
+    if spec.recode:
+        mapped = text.map({str(k): str(v) for k, v in spec.recode.items()})
+        unknown = text.notna() & mapped.isna()
+        text = mapped.mask(unknown, "unknown:" + text)
+    return _spread(codes, text.astype(object).where(text.notna(), None).to_numpy(), source.index)
+
+
+def _spread(codes: np.ndarray, values: np.ndarray, index: pd.Index) -> pd.Series:
+    """A categorical column whose row ``i`` is ``values[codes[i]]`` (code -1 or value None: missing)."""
+    value_codes, categories = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    row_codes = np.append(value_codes, -1)[codes]
+    return pd.Series(pd.Categorical.from_codes(row_codes, categories=pd.Index(categories, dtype=object)), index=index)
+
+
+def _missing_reasons(
+    source: pd.Series, numbers: pd.Series, missing_codes: dict[Any, str], metadata: FileMetadata, variable: str
+) -> tuple[pd.Series, pd.Series]:
+    """Blank missing codes; return the numbers and the reason of each missing answer (sparse)."""
+    user_missing = metadata.missing_values.get(variable, [])
+    codes = {**{float(v): f"missing_code_{_format_code(v)}" for v in user_missing}, **missing_codes}
+    numeric_codes = [c for c in codes if isinstance(c, float)]
+    is_code = numbers.isin(numeric_codes).to_numpy()
+    empty = numbers.isna().to_numpy()
+    if not (is_code.any() or empty.any()):
+        return numbers, pd.Series(dtype=object)
+    reasons = pd.Series(np.nan, index=numbers.index, dtype=object)
+    reasons[is_code] = numbers[is_code].map(codes)
+    reasons[empty] = np.where(source[empty].isna().to_numpy(), "system_missing", "unreadable")
+    tags = metadata.missing_tags.get(variable)
+    if tags is not None and len(tags):
+        tags = tags[tags.index.isin(reasons.index)]
+        reasons[tags.index] = [codes.get(tag, f"missing_code_{tag}") for tag in tags]
+    return numbers.mask(is_code), reasons.dropna()
 
 
 def _to_number(source: pd.Series, read: ReadOptions) -> pd.Series:
@@ -218,29 +351,72 @@ def _format_code(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _reverse(values: pd.Series) -> pd.Series:
-    return values.max() + values.min() - values
+def _numeric_recode(recode: dict[Any, Any], where: str) -> list[tuple[float, float, Any]]:
+    """Recode keys as inclusive intervals: a code ``3`` is ``[3, 3]``, a range ``"10-12"`` is ``[10, 12]``."""
+    rules = []
+    for key, value in recode.items():
+        match = RANGE_KEY.match(str(key))
+        try:
+            low, high = (float(match.group(1)), float(match.group(2))) if match else (float(key), float(key))
+        except ValueError:
+            raise ConfigError(f"{where}: recode key {key!r} is neither a numeric code nor a range such as '10-12'") from None
+        rules.append((low, high, value))
+    return rules
+
+
+def _map_values(numbers: pd.Series, rules: list[tuple[float, float, Any]]) -> pd.Series:
+    """Apply interval rules to the distinct values only (fast on millions of rows); categorical result."""
+    codes, uniques = pd.factorize(numbers, use_na_sentinel=True)
+    mapped = np.array([_first_match(value, rules) for value in uniques], dtype=object)
+    return _spread(codes, mapped, numbers.index)
+
+
+def _first_match(value: float, rules: list[tuple[float, float, Any]]) -> Any:
+    return next((target for low, high, target in rules if low <= value <= high), None)
+
+
+def _recode_categories(numbers: pd.Series, spec: ColumnSpec) -> pd.Series:
+    rules = [(low, high, str(value)) for low, high, value in _numeric_recode(spec.recode or {}, spec.name)]
+    rules += [(value, value, "unknown:" + _format_code(value)) for value in pd.unique(numbers.dropna())]
+    return _map_values(numbers, rules)
+
+
+def _transform(numbers: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if spec.transform == "reverse":
+        low, high = spec.scale or (numbers.min(), numbers.max())
+        return low + high - numbers
+    if spec.transform == "rescale":
+        (low, high), (new_low, new_high) = spec.scale, spec.to
+        return new_low + (numbers - low) * (new_high - new_low) / (high - low)
+    return TRANSFORMS.get(spec.transform, lambda v: v)(numbers)
 
 
 TRANSFORMS = {
-    "zero_pad_4": lambda v: v,
-    "reverse": _reverse,
-    "age_from_birth_year": lambda v: v,  # completed in _derive, which knows the interview date
     "deciles_to_quintiles": lambda v: np.ceil(v / 2),
     "percent_to_share": lambda v: v / 100.0,
+    # zero_pad_N applies to text; age_from_birth_year is completed in _derive, which knows the date
 }
 
 
 def _derive(data: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Add derived columns (age from birth year, age groups, area codes, election dates)."""
-    age_specs = [s for s in codebook.columns if s.transform == "age_from_birth_year"]
-    for spec in age_specs:
-        if "interview_date" not in data:
-            raise ConfigError(f"{codebook.path}: columns/{spec.name}: age_from_birth_year needs an interview_date column")
-        data[spec.name] = data["interview_date"].dt.year - data[spec.name]
+    for spec in (s for s in codebook.columns if s.transform == "age_from_birth_year"):
+        year = _reference_year(data, codebook, spec)
+        data[spec.name] = year - data[spec.name]
     for name, rule in codebook.derived.items():
         data[name] = _derived_column(data, rule, f"{codebook.path}: derived/{name}")
     return data
+
+
+def _reference_year(data: pd.DataFrame, codebook: Codebook, spec: ColumnSpec) -> pd.Series | float:
+    """The year age is counted at: the interview date, else the election year."""
+    if "interview_date" in data:
+        return data["interview_date"].dt.year
+    if "election_year" in data:
+        return pd.to_numeric(data["election_year"], errors="coerce").astype(float)
+    raise ConfigError(
+        f"{codebook.path}: columns/{spec.name}: age_from_birth_year needs an interview_date or election_year column (or constant)"
+    )
 
 
 def _derived_column(data: pd.DataFrame, rule: dict[str, Any], where: str) -> pd.Series:
@@ -258,26 +434,31 @@ def _derived_column(data: pd.DataFrame, rule: dict[str, Any], where: str) -> pd.
         if "breaks" not in rule or "labels" not in rule or len(rule["labels"]) != len(rule["breaks"]):
             raise ConfigError(f"{where}: rule cut needs breaks (lower bounds) and as many labels")
         bins = [*rule["breaks"], np.inf]
-        cut = pd.cut(data[sources[0]], bins=bins, labels=rule["labels"], right=False)
-        return cut.astype(object).where(cut.notna(), None)
-    if kind == "second_monday_of_september":
-        return data[sources[0]].map(_second_monday_of_september).astype("datetime64[ns]")
+        cut = pd.cut(data[sources[0]].astype(float), bins=bins, labels=rule["labels"], right=False)
+        return cut
+    if kind in ELECTION_DAYS:
+        return data[sources[0]].map(ELECTION_DAYS[kind]).astype("datetime64[ns]")
     if kind == "ratio":
         return data[sources[0]] / data[sources[1]]
     raise ConfigError(f"{where}: unknown rule {kind!r}")
 
 
-def _second_monday_of_september(year: Any) -> pd.Timestamp:
-    if pd.isna(year):
-        return pd.NaT
-    first = dt.date(int(year), 9, 1)
-    first_monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
-    return pd.Timestamp(first_monday + dt.timedelta(days=7))
+def _second_weekday_of_september(weekday: int):
+    def day(year: Any) -> pd.Timestamp:
+        if pd.isna(year):
+            return pd.NaT
+        first = dt.date(int(year), 9, 1)
+        first_match = first + dt.timedelta(days=(weekday - first.weekday()) % 7)
+        return pd.Timestamp(first_match + dt.timedelta(days=7))
+
+    return day
 
 
-def _reason_frame(reasons: pd.Series, variable: str) -> pd.DataFrame:
-    present = reasons.dropna()
-    return pd.DataFrame({"row": np.flatnonzero(reasons.notna().to_numpy()), "variable": variable, "reason": present.to_numpy()})
+# Norwegian elections: second Monday of September; Swedish (since 2014): second Sunday.
+ELECTION_DAYS = {
+    "second_monday_of_september": _second_weekday_of_september(0),
+    "second_sunday_of_september": _second_weekday_of_september(6),
+}
 
 
 def _quarantine_frame(problems: list[pd.DataFrame], source_file: str) -> pd.DataFrame:

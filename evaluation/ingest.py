@@ -1,6 +1,11 @@
 """Stage ``ingest``: read every raw input through its codebook into canonical Parquet tables.
 
 Every raw row is accounted for: rows read = rows kept + rows quarantined, per file.
+Optional sources: a code crosswalk (``sources.crosswalk.file``) carries turnout
+area codes and survey municipality codes into today's codes (see
+:mod:`evaluation.crosswalk`), and an electoral-roll register
+(``sources.register``) is aggregated to area x group cells (see
+:mod:`evaluation.register`).
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation import crosswalk as cw
 from evaluation.codebook import Codebook, apply_codebook, load_codebook
 from evaluation.errors import ConfigError
 from evaluation.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.readers import read_file
+from evaluation.register import aggregate_register
 from evaluation.stage_settings import survey_files
 
 OUTPUT_FILES = {
@@ -25,6 +32,7 @@ OUTPUT_FILES = {
     "quarantine": "quarantine.parquet",
     "accounting": "row_accounting.csv",
 }
+REGISTER_FILE = "register_turnout.parquet"
 
 
 @dataclass
@@ -39,9 +47,9 @@ class SourceResult:
 
 
 def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
-    """Run the stage: read areas, turnout and survey waves, write the canonical tables.
+    """Run the stage: read areas, turnout, survey waves (and a register), write the canonical tables.
 
-    Returns the paths written (keys of ``OUTPUT_FILES``).
+    Returns the paths written (keys of ``OUTPUT_FILES``, plus ``register`` when configured).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,18 +58,47 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     turnout = ingest_single(raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"])))
     key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
     survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key)
+    if sources.get("crosswalk"):
+        crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
+        turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
+        survey = crosswalk_survey(survey, crosswalk, areas.data)
     paths = {name: out_dir / file for name, file in OUTPUT_FILES.items()}
     areas.data.to_parquet(paths["areas"], index=False)
     turnout.data.drop(columns=["district_number"], errors="ignore").to_parquet(paths["turnout"], index=False)
     survey.data.to_parquet(paths["survey"], index=False)
     survey.nonresponse.to_parquet(paths["nonresponse"], index=False)
-    pd.concat([areas.quarantine, turnout.quarantine, survey.quarantine], ignore_index=True).astype(str).to_parquet(
-        paths["quarantine"], index=False
-    )
-    pd.concat([areas.accounting, turnout.accounting, survey.accounting], ignore_index=True).to_csv(
-        paths["accounting"], index=False
-    )
+    results = [areas, turnout, survey]
+    if sources.get("register"):
+        register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
+        paths["register"] = out_dir / REGISTER_FILE
+        register.cells.to_parquet(paths["register"], index=False)
+        results.append(SourceResult(register.cells, register.quarantine, register.accounting))
+    pd.concat([r.quarantine for r in results], ignore_index=True).astype(str).to_parquet(paths["quarantine"], index=False)
+    pd.concat([r.accounting for r in results], ignore_index=True).to_csv(paths["accounting"], index=False)
     return paths
+
+
+def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
+    """Carry turnout into today's area codes; rows with unknown codes are quarantined and counted."""
+    if "election_date" not in turnout.data:
+        raise ConfigError("the turnout codebook must derive election_date for the crosswalk to know which reforms follow")
+    data, quarantine = cw.apply_to_turnout(turnout.data, crosswalk, areas)
+    return SourceResult(data, *_with_quarantine(turnout, quarantine))
+
+
+def crosswalk_survey(survey: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
+    """Carry respondents' municipality codes into today's codes; split or unknown codes are quarantined."""
+    data, quarantine = cw.apply_to_survey(survey.data, crosswalk, set(areas["municipality_code"]))
+    return SourceResult(data.reset_index(drop=True), *_with_quarantine(survey, quarantine), nonresponse=survey.nonresponse)
+
+
+def _with_quarantine(result: SourceResult, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The source's quarantine plus ``extra``, and its accounting with the extra rows moved from kept to quarantined."""
+    accounting = result.accounting.set_index("source_file")
+    moved = extra["source_file"].value_counts().reindex(accounting.index, fill_value=0)
+    accounting["rows_kept"] -= moved
+    accounting["rows_quarantined"] += moved
+    return pd.concat([result.quarantine, extra], ignore_index=True), accounting.reset_index()
 
 
 def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
@@ -83,7 +120,7 @@ def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> Sou
         data["respondent_id"] = pseudonyms.loc[data.index]
         data.insert(1, "wave", wave)
         frames.append(_with_provenance(data, path.name))
-        item_missing = result.nonresponse.assign(respondent_id=pseudonyms.iloc[result.nonresponse["row"]].to_numpy(), wave=wave)
+        item_missing = result.nonresponse.assign(respondent_id=pseudonyms.loc[result.nonresponse["row"]].to_numpy(), wave=wave)
         nonresponse.append(item_missing[["respondent_id", "wave", "variable", "reason"]])
         quarantines.append(_without_raw_ids(result.quarantine, codebook))
         accounts.append(_accounting(path.name, len(raw), result.quarantine))
@@ -114,9 +151,9 @@ def _id_spec(codebook: Codebook):
 def _without_raw_ids(quarantine: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Blank the offending value when it is the original respondent id (it must not be stored)."""
     spec = _id_spec(codebook)
-    id_variables = {spec.variable} if isinstance(spec.variable, str) else set(spec.variable.values())
+    id_variables = {name.lower() for name in spec.source_variables()}  # names match case-insensitively
     quarantine = quarantine.copy()
-    quarantine.loc[quarantine["column"].isin(id_variables), "value"] = "(id withheld)"
+    quarantine.loc[quarantine["column"].astype(str).str.lower().isin(id_variables), "value"] = "(id withheld)"
     return quarantine
 
 

@@ -4,15 +4,24 @@ Every reader returns the data with the file's own column names and a
 :class:`FileMetadata` holding variable labels, value labels and user-defined
 missing values, so that codebooks can map codes to canonical categories and
 keep the reason an answer is missing.
+
+Formats: SPSS (``.sav``, compressed ``.zsav``, portable ``.por``), Stata
+(``.dta``), SAS (``.sas7bdat``, transport ``.xpt``), text (``.csv``, ``.txt``,
+``.tsv``), Excel (``.xlsx``) and Parquet. Stata and SAS extended missing values
+(``.a``-``.z``, SAS ``.A``-``.Z`` and ``._``) become missing, and their tag is
+kept in :attr:`FileMetadata.missing_tags` so a codebook can give the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pyreadstat
 
 from evaluation.errors import InputFileError
@@ -26,15 +35,28 @@ STATISTICAL_FORMATS = {
     ".xpt": "sas_xport",
 }
 TABLE_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".parquet": "parquet"}
+# pyreadstat readers; user_missing keeps SPSS user-missing codes and Stata/SAS tagged missing values.
+PYREADSTAT_READERS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "spss": (pyreadstat.read_sav, {"user_missing": True}),
+    "spss_por": (pyreadstat.read_por, {}),
+    "stata": (pyreadstat.read_dta, {"user_missing": True}),
+    "sas": (pyreadstat.read_sas7bdat, {"user_missing": True}),
+    "sas_xport": (pyreadstat.read_xport, {}),
+}
 
 
 @dataclass
 class FileMetadata:
-    """What a file says about its variables beyond the values themselves."""
+    """What a file says about its variables beyond the values themselves.
+
+    ``missing_tags`` holds, per column, the Stata/SAS extended missing tag
+    (``".a"``, ``".b"``, ...) of each row that had one, indexed by row position.
+    """
 
     column_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
     missing_values: dict[str, list[Any]] = field(default_factory=dict)
+    missing_tags: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,43 +102,123 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pd.Data
         statistical files keep numeric codes, with user-defined missing codes left
         in place (``user_missing=True``) so their reason can be recorded.
     """
+    path, fmt = _checked(path)
+    with _naming(path, fmt):
+        if fmt in {"csv", "excel", "parquet"}:
+            return _read_table(path, fmt, options), FileMetadata()
+        reader, kwargs = PYREADSTAT_READERS[fmt]
+        data, meta = reader(str(path), **kwargs)
+        return _with_metadata(data, meta, offset=0)
+
+
+def iter_chunks(
+    path: Path,
+    options: ReadOptions = ReadOptions(),
+    columns: list[str] | None = None,
+    chunksize: int = 500_000,
+) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    """Read ``path`` in chunks of ``chunksize`` rows, keeping only ``columns``.
+
+    Each chunk's index is the 0-based row position in the whole file, so row
+    numbers in quarantine records stay right. Statistical files are read with
+    ``pyreadstat.read_file_in_chunks``, CSV with ``pandas.read_csv(chunksize=)``,
+    Parquet by row group batches; Excel is read whole (sheets are small).
+    """
+    path, fmt = _checked(path)
+    with _naming(path, fmt):
+        if fmt in PYREADSTAT_READERS:
+            yield from _statistical_chunks(path, fmt, columns, chunksize)
+        elif fmt == "csv":
+            yield from _csv_chunks(path, options, columns, chunksize)
+        elif fmt == "parquet":
+            yield from _parquet_chunks(path, columns, chunksize)
+        else:
+            data = _read_table(path, fmt, options)
+            yield (data[columns] if columns else data), FileMetadata()
+
+
+def available_columns(path: Path, options: ReadOptions = ReadOptions()) -> list[str]:
+    """The column names of ``path`` without reading its rows (header or metadata only)."""
+    path, fmt = _checked(path)
+    with _naming(path, fmt):
+        if fmt in PYREADSTAT_READERS:
+            reader, _ = PYREADSTAT_READERS[fmt]
+            return list(reader(str(path), metadataonly=True)[1].column_names)
+        if fmt == "parquet":
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        return list(_read_table(path, fmt, options, nrows=0).columns)
+
+
+def _checked(path: Path) -> tuple[Path, str]:
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise InputFileError(f"{path}: file is empty (0 bytes)")
-    fmt = file_format(path)
+    return path, file_format(path)
+
+
+@contextmanager
+def _naming(path: Path, fmt: str) -> Iterator[None]:
+    """Turn any reader exception into an InputFileError naming the file and format."""
     try:
-        if fmt in {"csv", "excel", "parquet"}:
-            return _read_table(path, fmt, options), FileMetadata()
-        return _read_statistical(path, fmt)
+        yield
     except InputFileError:
         raise
     except Exception as exc:  # readers raise many types; name the file in one of ours
         raise InputFileError(f"{path}: cannot be read as {fmt}: {exc}") from exc
 
 
-def _read_statistical(path: Path, fmt: str) -> tuple[pd.DataFrame, FileMetadata]:
-    readers = {
-        "spss": lambda p: pyreadstat.read_sav(p, user_missing=True),
-        "spss_por": lambda p: pyreadstat.read_por(p),
-        "stata": lambda p: pyreadstat.read_dta(p, user_missing=True),
-        "sas": lambda p: pyreadstat.read_sas7bdat(p, user_missing=True),
-        "sas_xport": lambda p: pyreadstat.read_xport(p),
-    }
-    data, meta = readers[fmt](str(path))
+def _statistical_chunks(
+    path: Path, fmt: str, columns: list[str] | None, chunksize: int
+) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    reader, kwargs = PYREADSTAT_READERS[fmt]
+    offset = 0
+    for data, meta in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunksize, usecols=columns, **kwargs):
+        yield _with_metadata(data, meta, offset)
+        offset += len(data)
+
+
+def _with_metadata(data: pd.DataFrame, meta: Any, offset: int) -> tuple[pd.DataFrame, FileMetadata]:
+    """Index rows by file position, move extended missing tags out of the data, collect labels."""
+    data.index = pd.RangeIndex(offset, offset + len(data))
+    tags = _extract_missing_tags(data, getattr(meta, "missing_user_values", None) or {})
     missing = {
         name: [value for rng in ranges for value in _range_values(rng)]
         for name, ranges in (getattr(meta, "missing_ranges", None) or {}).items()
     }
-    for name, values in (getattr(meta, "missing_user_values", None) or {}).items():
-        missing.setdefault(name, []).extend(values)
+    if not tags:  # SPSS discrete user-missing values (Stata/SAS tags are handled above)
+        for name, values in (getattr(meta, "missing_user_values", None) or {}).items():
+            missing.setdefault(name, []).extend(values)
     labels = dict(zip(meta.column_names, meta.column_labels or [None] * len(meta.column_names)))
+    value_labels = {
+        name: {_tag_key(code): label for code, label in codes.items()}
+        for name, codes in (meta.variable_value_labels or {}).items()
+    }
     return data, FileMetadata(
         column_labels={k: v for k, v in labels.items() if v},
-        value_labels=dict(meta.variable_value_labels or {}),
+        value_labels=value_labels,
         missing_values=missing,
+        missing_tags=tags,
     )
+
+
+def _extract_missing_tags(data: pd.DataFrame, user_values: dict[str, list[Any]]) -> dict[str, pd.Series]:
+    """Replace Stata/SAS extended missing letters by NaN in place; return their tags per column."""
+    tags: dict[str, pd.Series] = {}
+    for name, letters in user_values.items():
+        if name not in data or not any(isinstance(v, str) for v in letters):
+            continue
+        column = data[name]
+        is_tag = column.isin(letters)
+        tags[name] = ("." + column[is_tag].astype(str).str.lower()).astype(object)
+        data[name] = pd.to_numeric(column.mask(is_tag), errors="coerce").astype(float)
+    return tags
+
+
+def _tag_key(code: Any) -> Any:
+    """Stata/SAS tagged-missing value labels are keyed by letter; key them as ``.a`` like the tags."""
+    return "." + code.lower() if isinstance(code, str) and len(code) == 1 and (code.isalpha() or code == "_") else code
 
 
 def _range_values(rng: dict[str, Any]) -> list[Any]:
@@ -128,22 +230,71 @@ def _range_values(rng: dict[str, Any]) -> list[Any]:
     return [low, high]
 
 
-def _read_table(path: Path, fmt: str, options: ReadOptions) -> pd.DataFrame:
+def _read_table(path: Path, fmt: str, options: ReadOptions, nrows: int | None = None) -> pd.DataFrame:
     if fmt == "parquet":
         return pd.read_parquet(path)
     if fmt == "excel":
-        return pd.read_excel(path, sheet_name=options.sheet, header=options.header_row, dtype=str)
-    encoding = options.encoding or _detect_encoding(path)
-    return pd.read_csv(
-        path,
+        return _read_excel(path, options, nrows)
+    data = pd.read_csv(path, **_csv_arguments(path, options), nrows=nrows)
+    _check_separator(path, data, options)
+    return data
+
+
+def _read_excel(path: Path, options: ReadOptions, nrows: int | None) -> pd.DataFrame:
+    sheets = pd.ExcelFile(path).sheet_names
+    sheet = options.sheet
+    if (isinstance(sheet, str) and sheet not in sheets) or (isinstance(sheet, int) and not 0 <= sheet < len(sheets)):
+        raise InputFileError(f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} (read.sheet takes a name or a 0-based number)")
+    data = pd.read_excel(path, sheet_name=sheet, header=options.header_row, dtype=str, nrows=nrows)
+    unnamed = [str(c) for c in data.columns if str(c).startswith("Unnamed:")]
+    if unnamed and len(unnamed) == len(data.columns):
+        raise InputFileError(
+            f"{path}, sheet {sheet!r}: row {options.header_row + 1} has no column names; "
+            "set read.header_row to the 0-based row that holds the header"
+        )
+    return data
+
+
+def _csv_arguments(path: Path, options: ReadOptions) -> dict[str, Any]:
+    return dict(
         sep=options.sep,
         engine="python" if options.sep is None else "c",
-        encoding=encoding,
+        encoding=options.encoding or _detect_encoding(path),
         dtype=str,
         keep_default_na=False,
         na_values=[""],
         skiprows=options.header_row,
     )
+
+
+def _csv_chunks(
+    path: Path, options: ReadOptions, columns: list[str] | None, chunksize: int
+) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    with pd.read_csv(path, **_csv_arguments(path, options), usecols=columns, chunksize=chunksize) as reader:
+        for chunk in reader:
+            yield chunk, FileMetadata()
+
+
+def _parquet_chunks(path: Path, columns: list[str] | None, chunksize: int) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    offset = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
+        data = batch.to_pandas()
+        data.index = pd.RangeIndex(offset, offset + len(data))
+        offset += len(data)
+        yield data, FileMetadata()
+
+
+def _check_separator(path: Path, data: pd.DataFrame, options: ReadOptions) -> None:
+    """A declared separator that leaves one column, while the header has another, is a wrong separator."""
+    if options.sep is None or len(data.columns) != 1:
+        return
+    header = str(data.columns[0])
+    others = [s for s in (";", ",", "\t", "|") if s != options.sep and s in header]
+    if others:
+        raise InputFileError(
+            f"{path}: read.sep is {options.sep!r} but the header line {header[:80]!r} has no such separator; "
+            f"it looks separated by {others[0]!r}"
+        )
 
 
 def _detect_encoding(path: Path) -> str:

@@ -17,7 +17,12 @@ def demo(config: Config) -> dict[str, Any]:
 
 
 def ingest(config: Config) -> dict[str, Any]:
-    return {"sources": config["sources"], "pseudonymisation": config["pseudonymisation"], "demo": config["demo"]["enabled"]}
+    return {
+        "sources": config["sources"],
+        "pseudonymisation": config["pseudonymisation"],
+        "demo": config["demo"]["enabled"],
+        "inject_faults": config["demo"].get("inject_faults", False),
+    }
 
 
 def validate(config: Config) -> dict[str, Any]:
@@ -53,5 +58,6 @@ def survey_files(raw_dir: Path, survey_source: dict[str, Any]) -> dict[int, Path
 
 def raw_inputs(raw_dir: Path, sources: dict[str, Any]) -> list[Path]:
     """Every raw file the pipeline reads (Snakemake's inputs; checksummed for provenance)."""
-    singles = [Path(raw_dir) / sources[name]["file"] for name in ("areas", "turnout", "margins")]
+    optional = [name for name in ("crosswalk", "register") if sources.get(name)]
+    singles = [Path(raw_dir) / sources[name]["file"] for name in ("areas", "turnout", "margins", *optional)]
     return singles + list(survey_files(raw_dir, sources["survey"]).values())

@@ -33,16 +33,22 @@ rule ingest:
         accounting=f"{INGESTED}/row_accounting.csv",
     params:
         settings=settings_json("ingest"),
+        faults=(
+            f" && {PY.replace(' -m evaluation', '')} -m evaluation.faults --ingested {INGESTED} --seed {config['demo']['seed']}"
+            if config["demo"].get("inject_faults")
+            else ""
+        ),
     log:
         f"{LOGS}/ingest.log",
     shell:
-        "{PY} ingest --raw {RAW} --out {INGESTED} --settings {params.settings} > {log} 2>&1"
+        "({PY} ingest --raw {RAW} --out {INGESTED} --settings {params.settings}{params.faults}) > {log} 2>&1"
 
 
 rule validate:
     input:
         rules.ingest.output,
         config["variables"],
+        "config/validation.yaml",
     output:
         areas=f"{VALIDATED}/areas.parquet",
         turnout=f"{VALIDATED}/turnout.parquet",

@@ -6,11 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from shared import REPO, SMALL_DEMO
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-REPO = Path(__file__).resolve().parent.parent
-SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4)
 
 
 @pytest.fixture(scope="session")

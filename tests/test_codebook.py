@@ -103,3 +103,44 @@ def test_text_numbers_with_decimal_comma_and_thousands(tmp_path):
     assert result.data["eligible"].tolist() == [1234]
     assert result.data["share"].tolist() == [pytest.approx(0.634)]
     assert result.quarantine["reason"].iloc[0].startswith("missing or unreadable required value for eligible")
+
+
+def test_range_recode_rescale_constants_and_case_insensitive_names(tmp_path):
+    document = {
+        "source": "other survey", "kind": "survey", "missing_codes": {8: "dont_know", 9: "refused", ".a": "not_asked"},
+        "constants": {"wave_label": "spring"},
+        "columns": {
+            "education": {"variable": "skolar", "type": "category",
+                          "recode": {"0-9": "compulsory", "10-12": "upper_secondary", "13-30": "higher"}},
+            "trust": {"variable": "tillit", "type": "outcome", "transform": "rescale", "scale": [7, 1], "to": [0, 10]},
+            "reversed": {"variable": "omvendt", "type": "outcome", "transform": "reverse", "scale": [1, 4]},
+        },
+    }
+    codebook = load_codebook(write_codebook(tmp_path, document))
+    raw = pd.DataFrame({"SKOLAR": [7.0, 12.0, 16.0, 40.0], "TILLIT": [1.0, 7.0, 8.0, np.nan], "OMVENDT": [1.0, 1.0, 2.0, 2.0]})
+    tags = {"TILLIT": pd.Series([".a"], index=[3])}
+    result = apply_codebook(raw, FileMetadata(missing_tags=tags), codebook, "other.sav")
+    assert result.data["education"].tolist() == ["compulsory", "upper_secondary", "higher", "unknown:40"]
+    assert result.data["trust"].tolist()[:2] == [10.0, 0.0]
+    assert result.data["reversed"].tolist() == [4.0, 4.0, 3.0, 3.0]  # declared scale, not the observed range
+    assert result.data["wave_label"].unique().tolist() == ["spring"]
+    reasons = result.nonresponse.set_index(["variable", "row"])["reason"].to_dict()
+    assert reasons == {("trust", 2): "dont_know", ("trust", 3): "not_asked"}
+
+
+def test_bad_recode_key_and_rescale_without_scale_name_the_key(tmp_path):
+    bad = {"source": "s", "kind": "survey", "columns": {"education": {"variable": "e", "type": "category", "recode": {"low": "x"}}}}
+    with pytest.raises(ConfigError, match="columns/education: recode key 'low'"):
+        load_codebook(write_codebook(tmp_path, bad))
+    bad = {"source": "s", "kind": "survey", "columns": {"trust": {"variable": "t", "type": "outcome", "transform": "rescale"}}}
+    with pytest.raises(ConfigError, match="columns/trust: transform rescale needs scale"):
+        load_codebook(write_codebook(tmp_path, bad))
+
+
+def test_shipped_codebooks_are_valid():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "config" / "codebooks"
+    for path in folder.glob("*.yaml"):
+        if not path.name.startswith("TEMPLATE_"):
+            load_codebook(path)

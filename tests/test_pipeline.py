@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SMALL_DEMO
+from shared import REPO, SMALL_DEMO
 
 pytestmark = pytest.mark.e2e
 

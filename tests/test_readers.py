@@ -84,3 +84,68 @@ def test_errors_name_the_file(tmp_path):
         read_file(tmp_path / "missing.csv")
     with pytest.raises(InputFileError, match="unsupported file extension '.doc'"):
         file_format(tmp_path / "x.doc")
+
+
+def test_zsav_and_por(tmp_path):
+    frame = pd.DataFrame({"kjonn": [1.0, 2.0, 97.0]})
+    zsav = tmp_path / "panel.zsav"
+    pyreadstat.write_sav(frame, str(zsav), compress=True, missing_ranges={"kjonn": [97]}, variable_value_labels={"kjonn": {2: "Kvinne"}})
+    data, meta = read_file(zsav)
+    assert data["kjonn"].tolist() == [1.0, 2.0, 97.0] and meta.missing_values["kjonn"] == [97.0]
+    assert meta.value_labels["kjonn"][2] == "Kvinne"
+    por = tmp_path / "panel.por"
+    pyreadstat.write_por(frame, str(por))
+    data, _ = read_file(por)
+    assert data["KJONN"].tolist() == [1.0, 2.0, 97.0]  # portable files upper-case names
+
+
+def test_stata_extended_missing_values_become_missing_with_tag(tmp_path):
+    frame = pd.DataFrame({"tillit": pd.Series([3.0, "a", "b", 7.0], dtype=object)})
+    path = tmp_path / "survey.dta"
+    pyreadstat.write_dta(frame, str(path), missing_user_values={"tillit": ["a", "b"]},
+                         variable_value_labels={"tillit": {3: "tre", "a": "vet ikke"}})
+    data, meta = read_file(path)
+    assert data["tillit"].isna().tolist() == [False, True, True, False]
+    assert meta.missing_tags["tillit"].to_dict() == {1: ".a", 2: ".b"}
+    assert meta.value_labels["tillit"][".a"] == "vet ikke"
+
+
+HAVEN_SAS = "/usr/lib/R/site-library/haven/examples/iris.sas7bdat"
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(HAVEN_SAS), reason="no .sas7bdat on this machine (pyreadstat cannot write one)")
+def test_sas7bdat_from_haven_examples():
+    data, _ = read_file(HAVEN_SAS)
+    assert len(data) == 150 and "Species" in data.columns
+
+
+def test_broken_sas7bdat_names_file(tmp_path):
+    path = tmp_path / "register.sas7bdat"
+    path.write_bytes(b"not a sas file" * 10)
+    with pytest.raises(InputFileError, match="register.sas7bdat: cannot be read as sas"):
+        read_file(path)
+
+
+def test_excel_missing_sheet_and_wrong_separator_are_clear(tmp_path):
+    path = tmp_path / "book.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(path, sheet_name="data", index=False)
+    with pytest.raises(InputFileError, match=r"book.xlsx: sheet 'valg' not found; the workbook has sheets \['data'\]"):
+        read_file(path, ReadOptions(sheet="valg"))
+    csv = tmp_path / "valg.csv"
+    csv.write_text("Kommunenummer;Antall\n0301;5\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="valg.csv: read.sep is ',' .* separated by ';'"):
+        read_file(csv, ReadOptions(sep=","))
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".csv", ".parquet"])
+def test_chunks_keep_file_row_positions(tmp_path, suffix):
+    from evaluation.readers import available_columns, iter_chunks
+
+    frame = pd.DataFrame({"a": [float(i) for i in range(7)], "b": ["x"] * 7})
+    path = tmp_path / f"f{suffix}"
+    {".sav": lambda: pyreadstat.write_sav(frame, str(path)), ".csv": lambda: frame.to_csv(path, index=False),
+     ".parquet": lambda: frame.to_parquet(path)}[suffix]()
+    assert available_columns(path) == ["a", "b"]
+    chunks = list(iter_chunks(path, columns=["a"], chunksize=3))
+    assert [list(c.index) for c, _ in chunks] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert all(list(c.columns) == ["a"] for c, _ in chunks)

@@ -12,7 +12,7 @@ from evaluation.reporting.i18n import LANGUAGES, Translator
 from evaluation.reporting.tables import markdown_table
 from evaluation.reporting.text import effect_sentence
 
-from conftest import REPO
+from shared import REPO
 
 
 def translator(lang: str) -> Translator:

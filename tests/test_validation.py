@@ -12,7 +12,7 @@ import pytest
 from evaluation.errors import ValidationFailed
 from evaluation.validation import validate
 
-from conftest import REPO
+from shared import REPO
 
 SETTINGS = {"validation": {"max_missing_share": 0.25, "fail_on_quarantine_share": 0.05}, "variables": str(REPO / "config" / "variables.yaml")}
 
@@ -42,7 +42,7 @@ def faulty(ingested, tmp_path):
 def test_clean_demo_passes_untouched(ingested, tmp_path):
     validate(ingested, tmp_path / "out", SETTINGS)
     summary = json.loads((tmp_path / "out" / "validation_summary.json").read_text())
-    assert all(check["success"] for table in summary.values() for check in table["checks"] if check["severity"] != "warn")
+    assert all(check["success"] for table in summary["tables"].values() for check in table["checks"] if check["severity"] != "warn")
     kept = pd.read_parquet(tmp_path / "out" / "survey.parquet")
     assert len(kept) == len(pd.read_parquet(ingested / "survey.parquet"))
 
@@ -101,3 +101,53 @@ def test_severity_override_from_config(faulty, tmp_path):
     settings = {**SETTINGS, "validation": {**SETTINGS["validation"], "severity": {"turnout.votes_at_most_eligible": "fail"}}}
     with pytest.raises(ValidationFailed, match="votes cast <= eligible voters"):
         validate(folder, tmp_path / "out", settings)
+
+
+def test_data_docs_and_summary_per_input(ingested, tmp_path):
+    validate(ingested, tmp_path / "out", SETTINGS)
+    docs = tmp_path / "out" / "data_docs"
+    assert (docs / "index.html").exists()
+    assert {p.stem for p in docs.glob("validations/*/*/*/*.html")} == {"areas", "turnout", "survey", "pilot_coverage"}
+    summary = json.loads((tmp_path / "out" / "validation_summary.json").read_text())
+    wave1 = summary["inputs"]["innbyggerpanel_bolge01.sav"]
+    assert wave1["table"] == "survey" and wave1["rows_quarantined"] == 0 and "survey.weight_positive" in wave1["checks"]
+
+
+def test_injected_faults_are_quarantined(ingested, tmp_path):
+    from evaluation.config import load_config
+    from evaluation.faults import inject_faults
+    from evaluation.stage_settings import validate as validate_settings
+
+    folder = tmp_path / "ingested"
+    shutil.copytree(ingested, folder)
+    faults = inject_faults(folder, np.random.default_rng(3))
+    settings = validate_settings(load_config(REPO / "config" / "config.yaml"))
+    settings["variables"] = str(REPO / "config" / "variables.yaml")
+    validate(folder, tmp_path / "out", {**settings, "validation": {**settings["validation"], "data_docs": False}})
+    quarantine = pd.read_parquet(tmp_path / "out" / "quarantine.parquet")
+    assert sorted(zip(quarantine["source_file"], quarantine["row_number"].astype(int))) == sorted(zip(faults["source_file"], faults["source_row"]))
+    assert {r.split(":")[0] for r in quarantine["reason"]} == {
+        "survey.trust_local_politicians.range", "survey.weight_positive", "survey.gender.categories",
+        "survey.interview_date.field_period_end", "survey.respondent_wave_unique",
+        "turnout.votes_at_most_eligible", "turnout.area_in_register",
+    }
+
+
+def test_cli_exits_1_with_message_on_failed_validation(ingested, tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "ingested"
+    shutil.copytree(ingested, folder)
+    areas = pd.read_parquet(folder / "areas.parquet")
+    areas.loc[areas.index[areas["role"] == "pilot"][0], "pilot_start"] = pd.NaT
+    areas.to_parquet(folder / "areas.parquet", index=False)
+    settings = json.dumps({**SETTINGS, "validation": {**SETTINGS["validation"], "data_docs": False}})
+    done = subprocess.run(
+        [sys.executable, "-m", "evaluation", "validate", "--input", str(folder), "--out", str(tmp_path / "out"), "--settings", settings],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert done.returncode == 1
+    assert "error: validation of" in done.stderr
+    assert "areas (areas.pilot_has_start, expect_column_values_to_not_be_null on pilot_start)" in done.stderr
+    assert not (tmp_path / "out" / "survey.parquet").exists()
