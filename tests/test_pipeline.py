@@ -64,8 +64,9 @@ def test_turnout_effect_recovered(pipeline_run):
     folder = pipeline_run
     truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
     effects = pd.read_csv(folder / "data" / "processed" / "results" / "effects.csv")
-    row = effects[(effects["estimand"] == "att_turnout") & (effects["sample"] == "programme") & (effects["inference"] == "crv1")].iloc[0]
-    true_att = truth["turnout"]["att_realised_pp"]
+    primary = (effects["estimand"] == "att_turnout") & (effects["method"] == "twfe") & (effects["inference"] == "permutation")
+    row = effects[primary & (effects["sample"] == "programme")].iloc[0]
+    true_att = truth["turnout"]["realised_att_pp"]
     assert row["ci_low"] <= true_att <= row["ci_high"]
 
 
