@@ -283,28 +283,28 @@ def tidy(design: "SurveyDesign", keys: DomainKeys, names: Sequence[str], stats: 
     return pd.concat(frames, ignore_index=True)
 
 
-def means(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
-          deff_reference: str) -> pd.DataFrame:
-    """Domain means ``sum_d w y / sum_d w`` of each variable (see SurveyDesign.mean)."""
+def _per_variable(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
+                  deff_reference: str, mean: bool) -> pd.DataFrame:
+    """Domain means (``mean=True``) or totals of each variable, missing values dropped per variable."""
     keys = design.domain_keys(by)
     stats = []
     for name in variables:
         y = column(design, name)
         ok = keys.domains.valid & ~np.isnan(y)
-        stats.append(domain_statistic(design, keys, y, np.ones_like(y), ok))
+        stats.append(domain_statistic(design, keys, y, np.ones_like(y) if mean else None, ok))
     return tidy(design, keys, variables, stats, level, deff_reference)
+
+
+def means(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
+          deff_reference: str) -> pd.DataFrame:
+    """Domain means ``sum_d w y / sum_d w`` of each variable (see SurveyDesign.mean)."""
+    return _per_variable(design, variables, by, level, deff_reference, mean=True)
 
 
 def totals(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
            deff_reference: str) -> pd.DataFrame:
     """Domain totals ``sum_d w y`` of each variable (see SurveyDesign.total)."""
-    keys = design.domain_keys(by)
-    stats = []
-    for name in variables:
-        y = column(design, name)
-        ok = keys.domains.valid & ~np.isnan(y)
-        stats.append(domain_statistic(design, keys, y, None, ok))
-    return tidy(design, keys, variables, stats, level, deff_reference)
+    return _per_variable(design, variables, by, level, deff_reference, mean=False)
 
 
 def ratios(design: "SurveyDesign", numerator: str, denominator: str, by: Sequence[str] | None,
