@@ -41,3 +41,4 @@ rule all:
     input:
         rules.programme_report.output,
         pilot_reports,
+        APPENDIX_REPORTS,

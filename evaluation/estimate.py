@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from evaluation.disclosure import suppress_small_cells
+from evaluation.disclosure import disclosure_control
+from evaluation.gaps import published_gaps
 from evaluation.survey import SurveyDesign
 
 ESTIMATE_COLUMNS = [
@@ -69,11 +70,12 @@ def _as_percent(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_settings: dict[str, Any]) -> None:
-    """Run the stage: write the disclosure-checked estimates table."""
+    """Run the stage: write the disclosure-checked estimates table, and the group gaps next to it (``gaps.csv``)."""
     variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
     estimation = config_settings["estimation"]
     design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation.get("lonely_psu", "adjust"))
     table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
-    table = suppress_small_cells(table, config_settings["disclosure"]["min_n"])
+    table = disclosure_control(table, config_settings["disclosure"]["min_n"])
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]).to_csv(out_path, index=False)
+    published_gaps(design, variables, table, estimation["level"]).to_csv(Path(out_path).with_name("gaps.csv"), index=False)

@@ -26,12 +26,13 @@ rule estimate:
         variables=config["variables"],
     output:
         f"{RESULTS}/estimates.csv",
+        gaps=f"{RESULTS}/gaps.csv",
     params:
         settings=settings_json("estimate"),
     log:
         f"{LOGS}/estimate.log",
     shell:
-        "{PY} estimate --survey {input.survey} --areas {input.areas} --out {output} "
+        "{PY} estimate --survey {input.survey} --areas {input.areas} --out {output[0]} "
         "--settings {params.settings} > {log} 2>&1"
 
 

@@ -1,14 +1,37 @@
 # Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
 
 SHARED_REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("_*.qmd")) + ["reports/translations.yaml"]
+QUALITY_TABLE = f"{RESULTS}/data_quality.csv"
+APPENDICES = ("data_quality", "methods")
+# Reports beside the programme and pilot reports; `rule all` lists them.
+APPENDIX_REPORTS = expand(f"{REPORTS}/{LANG}/{{document}}.{{ext}}", document=APPENDICES, ext=["html", "pdf"])
 RESULT_TABLES = [
     rules.estimate.output[0],
+    rules.estimate.output.gaps,
+    QUALITY_TABLE,
     rules.provenance.output[0],
     rules.weight.output.summary,
     rules.validate.output.accounting,
     rules.validate.output.summary,
     *checkpoints.compare.rule.output,
 ]
+
+
+rule data_quality_table:
+    input:
+        quarantine=rules.ingest.output.quarantine,
+        nonresponse=rules.ingest.output.nonresponse,
+        survey=rules.ingest.output.survey,
+        validated=[rules.validate.output.quarantine, rules.validate.output.accounting, rules.validate.output.summary],
+    output:
+        QUALITY_TABLE,
+    params:
+        ingested=INGESTED,
+        validated=VALIDATED,
+    log:
+        f"{LOGS}/data_quality_table.log",
+    shell:
+        "{PY}.reporting.publish --ingested {params.ingested} --validated {params.validated} --out {output} > {log} 2>&1"
 
 
 def report_params(**extra):
@@ -66,4 +89,24 @@ rule pilot_report:
         f"{LOGS}/report_pilot_{{code}}_{LANG}.log",
     shell:
         "{PY} render reports/pilot.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine} > {log} 2>&1"
+
+
+rule appendix_report:
+    input:
+        "reports/{document}.qmd",
+        SHARED_REPORT_SOURCES,
+        RESULT_TABLES,
+    output:
+        html=f"{REPORTS}/{LANG}/{{document}}.html",
+        pdf=f"{REPORTS}/{LANG}/{{document}}.pdf",
+    wildcard_constraints:
+        document="|".join(APPENDICES),
+    params:
+        args=report_params(),
+        engine=config["report"].get("engine", "auto"),
+    log:
+        f"{LOGS}/report_{{document}}_{LANG}.log",
+    shell:
+        "{PY} render reports/{wildcards.document}.qmd {params.args} --html {output.html} --pdf {output.pdf} "
         "--engine {params.engine} > {log} 2>&1"

@@ -64,3 +64,41 @@ def test_markdown_table_escapes_pipes_and_sizes_columns():
     lines = text.splitlines()
     assert lines[2] == "| x\\|y | 1 |"
     assert lines[1] == "| :---- | -----------: |"
+
+
+def test_percent_in_words():
+    assert translator("nb").percent(12.5) == "12,5\u00a0prosent"
+    assert translator("sv").percent(3) == "3,0\u00a0procent"
+    assert translator("en").percent(3) == "3.0\u00a0per cent"
+
+
+def test_tick_labels_follow_the_locale():
+    import matplotlib.pyplot as plt
+
+    from evaluation.reporting.figures import localise_ticks, series_with_intervals
+
+    fig, ax = plt.subplots()
+    series_with_intervals(ax, pd.DataFrame({"year": [2019, 2020, 2021], "estimate": [0.25, 0.5, 1.0]}), "year", "", "#000000")
+    localise_ticks(fig, translator("nb").number)
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert "0,5" in labels and not any("." in label for label in labels)
+    assert not any("\u00a0" in label.get_text() for label in ax.get_xticklabels())  # years keep no separator
+    plt.close(fig)
+
+
+def test_data_quality_counts_hold_no_row_level_values():
+    from evaluation.reporting.publish import check_counts, nonresponse_counts, quarantine_counts
+
+    quarantine = pd.DataFrame(
+        {"stage": ["ingest", "validate", "validate"], "value": ["IP0000452", "14", "14"],
+         "reason": ["crosswalk.split: municipality_code 1507 was split (1577 0.40)", "survey.trust.range: value outside 0-10", "survey.trust.range: value outside 0-10"]}
+    )
+    counts = quarantine_counts(quarantine)
+    assert set(counts["item"]) == {"crosswalk.split", "survey.trust.range"}
+    assert counts.set_index("item")["count"].to_dict() == {"crosswalk.split": 1, "survey.trust.range": 2}
+    assert not counts.astype(str).apply(lambda c: c.str.contains("IP0000452|1507")).any().any()
+    summary = {"tables": {"survey": {"checks": [{"severity": "fail", "success": True}, {"severity": "warn", "success": False}, {"severity": "quarantine", "success": False}]}}}
+    checks = check_counts(summary).set_index("item")["count"]
+    assert (checks["checks_run"], checks["checks_passed"], checks["checks_warned"], checks["checks_quarantined"], checks["checks_failed"]) == (3, 1, 1, 1, 0)
+    missing = nonresponse_counts(pd.DataFrame({"respondent_id": ["a", "b", "c"], "variable": ["trust", "trust", "voted"], "reason": ["refused", "refused", "dont_know"]}), 100)
+    assert "respondent_id" not in missing and missing["count"].sum() == 3 and (missing["total"] == 100).all()

@@ -10,7 +10,10 @@ import pandas as pd
 
 from evaluation.reporting.i18n import Translator
 
-RESULT_TABLES = ("estimates", "effects", "event_study", "pilot_effects", "turnout_trends", "pilots", "weighting_summary")
+RESULT_TABLES = (
+    "estimates", "gaps", "effects", "event_study", "pilot_effects", "turnout_trends", "pilots",
+    "placebo_size", "power", "weighting_summary", "data_quality",
+)
 
 
 @dataclass
@@ -20,7 +23,6 @@ class ReportContext:
     t: Translator
     tables: dict[str, pd.DataFrame]
     provenance: dict
-    accounting: pd.DataFrame
     min_n: int
     demo: bool
 
@@ -29,17 +31,26 @@ class ReportContext:
         """Read the result folder written by the pipeline (``data/processed/results``)."""
         folder = Path(results)
         tables = {
-            name: pd.read_csv(folder / f"{name}.csv", dtype={"municipality_code": str, "sample": str, "group": str})
+            name: pd.read_csv(folder / f"{name}.csv", dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str})
             for name in RESULT_TABLES
         }
         return cls(
             t=Translator.load(lang, Path(translations), Path(variables)),
             tables=tables,
             provenance=json.loads((folder / "provenance.json").read_text(encoding="utf-8")),
-            accounting=pd.read_csv(folder.parent / "validated" / "row_accounting.csv"),
             min_n=int(min_n),
             demo=str(demo).lower() == "true",
         )
+
+    def quality(self, section: str) -> pd.DataFrame:
+        """One section of ``data_quality.csv`` (``rows``, ``quarantine``, ``checks``, ``nonresponse``)."""
+        table = self.tables["data_quality"]
+        return table[table["section"] == section]
+
+    def accounting(self) -> pd.DataFrame:
+        """Rows read, kept and quarantined per input file, one column per count."""
+        rows = self.quality("rows")
+        return rows.pivot(index="source", columns="item", values="count").reindex(rows["source"].unique())
 
     def pilot(self, code: str) -> pd.Series:
         """The register entry of one pilot municipality."""

@@ -58,6 +58,10 @@ class Translator:
             return text.replace("-", "\u2212")
         return text.replace(",", NO_BREAK_SPACE).replace(".", ",").replace("-", "\u2212")
 
+    def percent(self, value: float | None, decimals: int = 1) -> str:
+        """A share already in per cent, in words: "12,5 prosent", "12.5 per cent"."""
+        return f"{self.number(value, decimals)}{NO_BREAK_SPACE}{self('percent_unit')}"
+
     def p_value(self, value: float | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "–"

@@ -11,13 +11,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from evaluation.reporting.context import ReportContext
-from evaluation.reporting.figures import PALETTE, event_study_plot, figure_markdown, series_with_intervals
+from evaluation.reporting.figures import PALETTE, event_study_plot, figure_markdown, gap_plot, series_with_intervals
 from evaluation.reporting.tables import markdown_table
 from evaluation.reporting.text import effect_sentence
 
 PRIMARY_INFERENCE = ("permutation", "wild_bootstrap_webb", "crv1")
 SURVEY_FIGURE_OUTCOMES = ("trust_local_politicians", "took_part_consultation", "voted_local")
 TABLE_OUTCOMES = ("voted_local", "took_part_consultation", "trust_local_politicians")
+GAP_FIGURES = (("trust_local_politicians", "education"), ("took_part_consultation", "education"))
 
 
 def title(ctx: ReportContext, text: str) -> str:
@@ -40,16 +41,21 @@ def _effect_rows(ctx: ReportContext, sample: str) -> pd.DataFrame:
     return table[table["sample"].astype(str) == str(sample)]
 
 
+def _what(t, outcome: str) -> str:
+    """An outcome as the subject of a sentence: "Turnout", "The share who voted ...", "Trust in ..."."""
+    if outcome == "turnout":
+        return t("turnout_what")
+    label = t.outcome(outcome)
+    if t.variables["outcomes"][outcome]["kind"] == "binary":
+        return t("share_who", what=label[:1].lower() + label[1:])
+    return label
+
+
 def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
     t = ctx.t
-    if row["outcome"] == "turnout":
-        what, unit = t("turnout_what"), "unit_pp"
-    elif t.variables["outcomes"][row["outcome"]]["kind"] == "binary":
-        label = t.outcome(row["outcome"])
-        what, unit = t("share_who", what=label[:1].lower() + label[1:]), "unit_pp"
-    else:
-        what, unit = t.outcome(row["outcome"]), "unit_scale"
-    return effect_sentence(t, what, where, row["estimate"], row["ci_low"], row["ci_high"], unit)
+    scale = row["outcome"] != "turnout" and t.variables["outcomes"][row["outcome"]]["kind"] != "binary"
+    unit = "unit_scale" if scale else "unit_pp"
+    return effect_sentence(t, _what(t, row["outcome"]), where, row["estimate"], row["ci_low"], row["ci_high"], unit)
 
 
 def _summary(ctx: ReportContext, sample: str, where: str) -> str:
@@ -91,13 +97,21 @@ def turnout_section(ctx: ReportContext, sample: str) -> str:
     ax.legend(fontsize=8, frameon=False)
     shown = trends[trends["sample"].isin([str(sample), "programme"]) & ((trends["sample"] == str(sample)) | (trends["role"] == "control"))]
     n_districts = int(shown.groupby(["sample", "role"])["n_areas"].max().sum())
-    parts = [f"## {t('turnout_heading')}\n", figure_markdown(fig, t("fig_turnout_cap", n=n_districts), t("fig_turnout_cap", n=n_districts))]
+    series = _and(t, [ours[1], t("control")])
+    alt = t("alt_lines", what=t("turnout_axis"), x=t("election").lower(), series=series)
+    parts = [f"## {t('turnout_heading')}\n", figure_markdown(fig, t("fig_turnout_cap", n=t.number(n_districts, 0)), alt, t.number)]
     events = ctx.tables["event_study"]
     events = events[(events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout") & (events["method"] == "twfe")]
     if len(events):
-        caption = t("fig_event_cap")
-        parts.append(figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, caption))
+        caption = t("fig_event_cap", n=t.number(n_districts, 0))
+        alt = t("alt_lines", what=t("effect_axis"), x=t("elections_relative").lower(), series=ours[1])
+        parts.append(figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, alt, t.number))
     return "\n".join(parts)
+
+
+def _and(t, items: list[str]) -> str:
+    """Words joined as a list: "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {t('and_word')} {items[-1]}"
 
 
 def survey_section(ctx: ReportContext, sample: str) -> str:
@@ -115,14 +129,17 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
             ours = rows[(rows["area_type"] == "municipality") & (rows["municipality_code"] == str(sample))]
             label, colour = t("this_pilot"), PALETTE["this"]
         controls = rows[(rows["area_type"] == "control") & (rows["municipality_code"] == "all")]
+        ours, controls = ours.dropna(subset=["estimate"]), controls.dropna(subset=["estimate"])
         fig, ax = plt.subplots()
-        series_with_intervals(ax, ours.dropna(subset=["estimate"]), "wave", label, colour)
-        series_with_intervals(ax, controls.dropna(subset=["estimate"]), "wave", t("control"), PALETTE["control"], "s")
+        series_with_intervals(ax, ours, "wave", label, colour)
+        series_with_intervals(ax, controls, "wave", t("control"), PALETTE["control"], "s")
         ax.set_xlabel(t("wave"))
         ax.set_ylabel(t.outcome(outcome))
         ax.legend(fontsize=8, frameon=False)
-        caption = t("fig_survey_cap", what=t.outcome(outcome), min_n=ctx.min_n)
-        parts.append(figure_markdown(fig, caption, caption))
+        n = int(ours["n"].sum() + controls["n"].sum())
+        caption = t("fig_survey_cap", what=t.outcome(outcome), n=t.number(n, 0), min_n=ctx.min_n)
+        alt = t("alt_lines", what=t.outcome(outcome), x=t("wave").lower(), series=_and(t, [label, t("control")]))
+        parts.append(figure_markdown(fig, caption, alt, t.number))
     return "\n".join(parts)
 
 
@@ -138,7 +155,8 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
     rows = rows[(rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(TABLE_OUTCOMES)]
     rows = rows.assign(cell=[_estimate_cell(t, e, lo, hi) for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])])
     wide = rows.pivot_table(index=["group_variable", "group"], columns="outcome", values="cell", aggfunc="first", sort=False)
-    smallest_n = rows.groupby(["group_variable", "group"], sort=False)["n"].min()
+    # the smallest n of a row, hidden when any of its cells is suppressed
+    smallest_n = rows.groupby(["group_variable", "group"], sort=False)["n"].agg(lambda n: n.min(skipna=False))
     table = pd.DataFrame(
         {
             t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in wide.index],
@@ -146,10 +164,26 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
             t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in smallest_n.reindex(wide.index)],
         }
     )
+    gaps = [_gap_figure(ctx, outcome, variable) for outcome, variable in GAP_FIGURES] if sample == "programme" else []
     return (
         f"## {t('groups_heading')}\n\n{markdown_table(table, 'l' + 'r' * (len(table.columns) - 1))}\n"
-        f": {t('table_groups_cap', wave=latest)}\n\n{t('suppressed_note', min_n=ctx.min_n)}\n"
+        f": {t('table_groups_cap', wave=latest)}\n\n{t('suppressed_note', min_n=ctx.min_n)}\n\n" + "\n".join(gaps)
     )
+
+
+def _gap_figure(ctx: ReportContext, outcome: str, variable: str) -> str:
+    """The gap between the configured pair of groups over waves, pilots against controls."""
+    t = ctx.t
+    gaps = ctx.tables["gaps"]
+    rows = gaps[(gaps["outcome"] == outcome) & (gaps["group_variable"] == variable)].dropna(subset=["estimate"])
+    pilots, controls = rows[rows["area_type"] == "pilot"], rows[rows["area_type"] == "control"]
+    unit = t("unit_pp") if t.variables["outcomes"][outcome]["kind"] == "binary" else t("unit_scale")
+    fig = gap_plot([(pilots, t("pilot"), PALETTE["pilot"], "o"), (controls, t("control"), PALETTE["control"], "s")], t("wave"), t("gap_axis", unit=unit))
+    group_a, group_b = (t.group(variable, g).lower() for g in t.variables["gaps"][variable])
+    what = _what(t, outcome)
+    caption = t("fig_gap_cap", what=what[:1].lower() + what[1:], a=group_a, b=group_b, unit=unit, n=t.number(int(pilots["n"].sum() + controls["n"].sum()), 0))
+    alt = t("alt_lines", what=t("gap_axis", unit=unit), x=t("wave").lower(), series=_and(t, [t("pilot"), t("control")]))
+    return figure_markdown(fig, caption, alt, t.number)
 
 
 def _estimate_cell(t, estimate: float, low: float, high: float) -> str:
@@ -206,10 +240,10 @@ def _estimand_label(t, estimand: str, outcome: str) -> str:
 def quality_section(ctx: ReportContext) -> str:
     """Rows read, kept and quarantined per input file."""
     t = ctx.t
-    acc = ctx.accounting
+    acc = ctx.accounting()
     table = pd.DataFrame(
         {
-            t("source_file"): acc["source_file"],
+            t("source_file"): acc.index,
             t("rows_read"): [t.number(v, 0) for v in acc["rows_read"]],
             t("rows_kept"): [t.number(v, 0) for v in acc["rows_kept"]],
             t("rows_quarantined"): [t.number(v, 0) for v in acc["rows_quarantined"]],

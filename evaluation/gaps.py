@@ -1,0 +1,78 @@
+"""Gaps between two groups (e.g. higher minus compulsory education) per wave and area type.
+
+A gap is the difference of two domain means in the same wave and area type,
+``mean(group_a) - mean(group_b)``, with the design covariance of the two means
+included (:meth:`evaluation.survey.SurveyDesign.contrast_means`). The pairs come
+from ``gaps:`` in ``config/variables.yaml``. Binary outcomes are in percentage
+points, scales in scale points (as ``estimates.csv``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from evaluation.disclosure import suppress_contrasts
+from evaluation.survey import SurveyDesign
+
+GAP_COLUMNS = [
+    "outcome", "family", "kind", "group_variable", "group_a", "group_b", "area_type", "wave",
+    "estimate", "se", "ci_low", "ci_high", "n", "suppressed",
+]
+AREA_TYPES = ("pilot", "control", "all")
+
+
+def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str, list[str]], level: float) -> pd.DataFrame:
+    """Gap of every outcome for every configured pair, by wave × area type (pilot, control, all).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        The all-waves design of :func:`evaluation.estimate.survey_design` (columns
+        ``wave``, ``area_type`` and ``all``).
+    outcomes : dict
+        ``outcomes:`` of ``config/variables.yaml`` (``family``, ``kind``).
+    gaps : dict
+        Group variable -> ``[group_a, group_b]``; the gap is a minus b.
+    level : float
+        Confidence level of the t interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per outcome × pair × area type × wave observed in both groups,
+        columns of :data:`GAP_COLUMNS` except ``n`` and ``suppressed``.
+    """
+    rows = []
+    for group_variable, (group_a, group_b) in gaps.items():
+        for area_type in AREA_TYPES:
+            area_column = "area_type" if area_type != "all" else "all"
+            by = ["wave", area_column, group_variable]
+            observed = set(design.domain_keys(by).domains.labels.itertuples(index=False, name=None))
+            for wave in sorted({label[0] for label in observed}):
+                a, b = (wave, area_type, group_a), (wave, area_type, group_b)
+                if a not in observed or b not in observed:
+                    continue
+                for outcome, spec in outcomes.items():
+                    gap = design.contrast_means(outcome, by, a, b, level=level).iloc[0]
+                    scale = 100 if spec["kind"] == "binary" else 1
+                    rows.append({
+                        "outcome": outcome, "family": spec["family"], "kind": spec["kind"],
+                        "group_variable": group_variable, "group_a": group_a, "group_b": group_b,
+                        "area_type": area_type, "wave": wave,
+                        **{k: gap[k] * scale for k in ("estimate", "se", "ci_low", "ci_high")},
+                    })
+    return pd.DataFrame(rows, columns=GAP_COLUMNS[:-2])
+
+
+def published_gaps(design: SurveyDesign, variables: dict[str, Any], estimates: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Gap estimates, blanked wherever either group's estimate in ``estimates`` is suppressed.
+
+    Parameters
+    ----------
+    estimates : DataFrame
+        The disclosure-checked ``estimates.csv`` table.
+    """
+    gaps = gap_estimates(design, variables["outcomes"], variables.get("gaps", {}), level)
+    return suppress_contrasts(gaps, estimates)[GAP_COLUMNS]

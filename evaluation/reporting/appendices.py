@@ -1,0 +1,151 @@
+"""Sections of the data-quality report and the methods appendix, as pandoc Markdown.
+
+Like :mod:`evaluation.reporting.sections`, they read result tables only
+(``data_quality.csv``, ``weighting_summary.csv``, ``placebo_size.csv``,
+``power.csv``) and word them in the report language.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation.reporting.context import ReportContext
+from evaluation.reporting.figures import figure_markdown, stacked_bars
+from evaluation.reporting.tables import markdown_table
+
+CHECK_COLUMNS = ("checks_run", "checks_passed", "checks_failed", "checks_warned", "checks_quarantined")
+
+
+def _word(t, key: str, fallback: str) -> str:
+    """The translation of ``key`` if there is one, else ``fallback`` (e.g. a check id)."""
+    return t(key) if key in t.words else fallback
+
+
+def quality_summary(ctx: ReportContext) -> str:
+    """One paragraph: rows used and set aside, checks that stopped or warned."""
+    t = ctx.t
+    acc = ctx.accounting()
+    checks = ctx.quality("checks").groupby("item")["count"].sum()
+    text = t(
+        "quality_summary",
+        kept=t.number(acc["rows_kept"].sum(), 0), read=t.number(acc["rows_read"].sum(), 0),
+        quarantined=t.number(acc["rows_quarantined"].sum(), 0),
+        failed=t.number(checks.get("checks_failed", 0), 0), warned=t.number(checks.get("checks_warned", 0), 0),
+    )
+    return f"## {t('summary')}\n\n{text}\n"
+
+
+def rows_section(ctx: ReportContext) -> str:
+    """Rows read, kept and set aside (at ingest, at validation) per input file."""
+    t = ctx.t
+    acc = ctx.accounting()
+    columns = {"rows_read": t("rows_read"), "rows_kept": t("rows_kept"), "quarantined_ingest": t("quarantined_ingest"), "quarantined_validate": t("quarantined_validate")}
+    table = pd.DataFrame({t("source_file"): acc.index, **{label: [t.number(v, 0) for v in acc[c]] for c, label in columns.items() if c in acc}})
+    return f"## {t('rows_heading')}\n\n{markdown_table(table)}\n: {t('table_rows_cap')}\n"
+
+
+def quarantine_section(ctx: ReportContext) -> str:
+    """Counts of rows set aside, by stage and reason (never the rows themselves)."""
+    t = ctx.t
+    counts = ctx.quality("quarantine")
+    if counts.empty:
+        return f"## {t('quarantine_heading')}\n\n{t('no_quarantine')}\n"
+    table = pd.DataFrame(
+        {
+            t("stage"): [_word(t, f"stage_{s}", s) for s in counts["source"]],
+            t("reason"): [f"`{r}`" for r in counts["item"]],
+            t("rows"): [t.number(c, 0) for c in counts["count"]],
+        }
+    )
+    return f"## {t('quarantine_heading')}\n\n{markdown_table(table, 'llr')}\n"
+
+
+def checks_section(ctx: ReportContext) -> str:
+    """Validation checks per table: run, passed, stopped, warned, set rows aside."""
+    t = ctx.t
+    wide = ctx.quality("checks").pivot(index="source", columns="item", values="count")
+    table = pd.DataFrame(
+        {
+            t("table_name"): [_word(t, f"table_{name}", name) for name in wide.index],
+            **{t(c): [t.number(v, 0) for v in wide[c]] for c in CHECK_COLUMNS if c in wide},
+        }
+    )
+    return f"## {t('checks_heading')}\n\n{t('checks_note')}\n\n{markdown_table(table)}\n"
+
+
+def nonresponse_section(ctx: ReportContext) -> str:
+    """Item non-response by outcome and reason, in per cent of survey answers: a figure and a table."""
+    t = ctx.t
+    counts = ctx.quality("nonresponse")
+    if counts.empty:
+        return ""
+    answers = int(counts["total"].iloc[0])
+    shares = (counts.assign(share=100 * counts["count"] / counts["total"]).pivot(index="source", columns="item", values="share").fillna(0.0))
+    shares = shares.loc[shares.sum(axis=1).sort_values(ascending=False).index]
+    shares.index = [t.outcome(o) if o in t.variables["outcomes"] else o for o in shares.index]
+    shares.columns = [_word(t, f"reason_{r}", r) for r in shares.columns]
+    n = t.number(answers, 0)
+    figure = figure_markdown(stacked_bars(shares, t("nonresponse_axis")), t("fig_nonresponse_cap", n=n), t("alt_bars", what=t("nonresponse_what")), t.number)
+    table = pd.DataFrame({t("outcome"): shares.index, **{c: [t.number(v) for v in shares[c]] for c in shares.columns}})
+    return f"## {t('nonresponse_heading')}\n\n{figure}\n{markdown_table(table)}\n: {t('table_nonresponse_cap', n=n)}\n"
+
+
+def weighting_section(ctx: ReportContext) -> str:
+    """Respondents, effective n and Kish's design effect per wave."""
+    t = ctx.t
+    summary = ctx.tables["weighting_summary"].sort_values("wave")
+    table = pd.DataFrame(
+        {
+            t("wave"): summary["wave"].astype(int).astype(str),
+            t("n_respondents"): [t.number(v, 0) for v in summary["n"]],
+            t("effective_n"): [t.number(v, 0) for v in summary["effective_n"]],
+            t("kish_deff"): [t.number(v, 2) for v in summary["kish_deff"]],
+        }
+    )
+    return f"## {t('weighting_heading')}\n\n{t('weighting_note')}\n\n{markdown_table(table)}\n: {t('table_weighting_cap')}\n"
+
+
+def methods_text(ctx: ReportContext) -> str:
+    """Design, weighting, estimators and difference-in-differences, in words."""
+    t = ctx.t
+    return (
+        f"## {t('design_heading')}\n\n{t('design_text')}\n\n"
+        f"## {t('estimators_heading')}\n\n{t('estimators_text')}\n\n"
+        f"## {t('did_heading')}\n\n{t('did_text')}\n\n{t('inference_text')}\n"
+    )
+
+
+def placebo_section(ctx: ReportContext) -> str:
+    """Rejection rates at 5 % under no effect (placebo pilots), per inference method."""
+    t = ctx.t
+    placebo = ctx.tables["placebo_size"]
+    table = pd.DataFrame(
+        {
+            t("inference"): [_word(t, f"inference_{i}", i) for i in placebo["inference"]],
+            t("rejection_rate"): [t.number(100 * r) for r in placebo["rejection_rate"]],
+            t("mc_se"): [t.number(100 * s) for s in placebo["mc_se"]],
+        }
+    )
+    caption = t("table_placebo_cap", k=int(placebo["n_fake_pilots"].iloc[0]), r=int(placebo["n_replications"].iloc[0]))
+    return f"## {t('placebo_heading')}\n\n{t('placebo_text')}\n\n{markdown_table(table, 'lrr')}\n: {caption}\n"
+
+
+def power_section(ctx: ReportContext) -> str:
+    """Minimum detectable turnout effect by number of pilots."""
+    t = ctx.t
+    power = ctx.tables["power"].sort_values("n_pilots")
+    table = pd.DataFrame(
+        {
+            t("n_pilots"): [t.number(k, 0) for k in power["n_pilots"]],
+            t("placebo_sd"): [t.number(s, 2) for s in power["sd_placebo"]],
+            t("mde"): [t.number(m, 2) for m in power["mde"]],
+        }
+    )
+    caption = t("table_power_cap", d=int(power["n_draws"].iloc[0]))
+    return f"## {t('power_heading')}\n\n{t('power_text')}\n\n{markdown_table(table, 'rrr')}\n: {caption}\n"
+
+
+def disclosure_section(ctx: ReportContext) -> str:
+    """The disclosure rule, with the configured threshold."""
+    t = ctx.t
+    return f"## {t('disclosure_heading')}\n\n{t('disclosure_text', min_n=ctx.min_n)}\n"

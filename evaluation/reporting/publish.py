@@ -1,0 +1,94 @@
+"""Publish data-quality counts as a result table (``results/data_quality.csv``).
+
+Reports read only ``data/processed/results``; this step turns what ``ingest`` and
+``validate`` wrote into counts a report may show. Nothing row-level leaves it: no
+respondent ids, row numbers or offending values, only counts by file, table,
+check and reason.
+
+    python -m evaluation.reporting.publish --ingested data/processed/ingested \\
+        --validated data/processed/validated --out data/processed/results/data_quality.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+QUALITY_COLUMNS = ["section", "source", "item", "count", "total"]
+ROW_ITEMS = ("rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest", "quarantined_validate")
+
+
+def row_counts(accounting: pd.DataFrame) -> pd.DataFrame:
+    """Rows read, kept and quarantined per input file (``section = rows``)."""
+    long = accounting.melt(id_vars="source_file", value_vars=[c for c in ROW_ITEMS if c in accounting], var_name="item", value_name="count")
+    total = long["source_file"].map(accounting.set_index("source_file")["rows_read"])
+    return long.rename(columns={"source_file": "source"}).assign(section="rows", total=total)
+
+
+def quarantine_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows by stage and reason (``section = quarantine``).
+
+    The reason is cut to its check id (the text before ``:``) so that no value
+    from a row (a code, a date) is published.
+    """
+    reasons = quarantine["reason"].astype(str).str.split(":").str[0]
+    counts = pd.DataFrame({"source": quarantine["stage"].astype(str), "item": reasons}).value_counts().rename("count").reset_index()
+    return counts.assign(section="quarantine", total=pd.NA)
+
+
+def check_counts(summary: dict) -> pd.DataFrame:
+    """Validation checks per table: run, passed, failed, warned and quarantining (``section = checks``)."""
+    records = []
+    for table, result in summary["tables"].items():
+        checks = pd.DataFrame(result["checks"], columns=["severity", "success"])
+        failed = ~checks["success"].astype(bool)
+        counts = {
+            "checks_run": len(checks),
+            "checks_passed": int((~failed).sum()),
+            "checks_failed": int((failed & (checks["severity"] == "fail")).sum()),
+            "checks_warned": int((failed & (checks["severity"] == "warn")).sum()),
+            "checks_quarantined": int((failed & (checks["severity"] == "quarantine")).sum()),
+        }
+        records += [{"source": table, "item": item, "count": count, "total": len(checks)} for item, count in counts.items()]
+    return pd.DataFrame(records).assign(section="checks")
+
+
+def nonresponse_counts(nonresponse: pd.DataFrame, survey_rows: int) -> pd.DataFrame:
+    """Missing answers by outcome and reason, out of all survey answers (``section = nonresponse``)."""
+    counts = nonresponse[["variable", "reason"]].value_counts().rename("count").reset_index()
+    return counts.rename(columns={"variable": "source", "reason": "item"}).assign(section="nonresponse", total=survey_rows)
+
+
+def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
+    """All data-quality counts in one tidy table (columns :data:`QUALITY_COLUMNS`)."""
+    frames = [
+        row_counts(pd.read_csv(validated / "row_accounting.csv")),
+        quarantine_counts(pd.concat([pd.read_parquet(ingested / "quarantine.parquet"), pd.read_parquet(validated / "quarantine.parquet")])),
+        check_counts(json.loads((validated / "validation_summary.json").read_text(encoding="utf-8"))),
+        nonresponse_counts(pd.read_parquet(ingested / "item_nonresponse.parquet"), pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows),
+    ]
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True)[QUALITY_COLUMNS]
+    table["count"] = table["count"].astype(int)
+    table["total"] = table["total"].astype("Int64")
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m evaluation.reporting.publish", description=__doc__.splitlines()[0])
+    parser.add_argument("--ingested", type=Path, required=True, help="folder written by ingest")
+    parser.add_argument("--validated", type=Path, required=True, help="folder written by validate")
+    parser.add_argument("--out", type=Path, required=True, help="CSV to write")
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    data_quality(args.ingested, args.validated).to_csv(args.out, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
