@@ -13,7 +13,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 FIGURE_DPI = 120  # sharp on screen and in print at the 7-inch figure width, and fast to encode
-PALETTE = {"pilot": "#0072B2", "control": "#E69F00", "this": "#D55E00", "grey": "#999999"}
+PALETTE = {"pilot": "#0072B2", "control": "#E69F00", "this": "#0072B2", "grey": "#999999"}
 plt.rcParams.update({"figure.figsize": (7, 3.6), "figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10})
 
 
