@@ -34,6 +34,20 @@ def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str) ->
     return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
 
 
+def outcome_means(design: SurveyDesign, outcomes: dict[str, Any], by: list[str], level: float) -> pd.DataFrame:
+    """Domain means of every outcome; binary items get logit intervals (as R ``svyciprop``).
+
+    A t interval around a share near 0 or 1 can cross the bounds; the logit
+    interval stays inside (0, 1).
+    """
+    scales = [name for name, spec in outcomes.items() if spec["kind"] != "binary"]
+    frames = [design.mean(scales, by=by, level=level)] if scales else []
+    for name in (name for name, spec in outcomes.items() if spec["kind"] == "binary"):
+        shares = design.proportion(name, by=by, level=level, ci_method="logit")
+        frames.append(shares[shares["category"] == 1].drop(columns=["category", "n_category"]).assign(variable=name))
+    return pd.concat(frames, ignore_index=True)
+
+
 def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_variables: list[str], level: float) -> pd.DataFrame:
     """Means of every outcome by wave × area type × group, plus series for each pilot municipality.
 
@@ -43,13 +57,13 @@ def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_varia
     for group_variable in [ALL, *group_variables]:
         for area in ("area_type", ALL):
             by = ["wave", area, group_variable]
-            table = design.mean(list(outcomes), by=by, level=level)
+            table = outcome_means(design, outcomes, by, level)
             frames.append(
                 table.rename(columns={"variable": "outcome", area: "area_type", group_variable: "group"}).assign(
                     group_variable=group_variable, municipality_code=ALL, **({"area_type": ALL} if area == ALL else {})
                 )
             )
-        per_pilot = design.mean(list(outcomes), by=["wave", "pilot_municipality", group_variable], level=level)
+        per_pilot = outcome_means(design, outcomes, ["wave", "pilot_municipality", group_variable], level)
         frames.append(
             per_pilot.rename(columns={"variable": "outcome", "pilot_municipality": "municipality_code", group_variable: "group"}).assign(
                 group_variable=group_variable, area_type="municipality"

@@ -2,7 +2,7 @@
 
 A gap is the difference of two domain means in the same wave and area type,
 ``mean(group_a) - mean(group_b)``, with the design covariance of the two means
-included (:meth:`evaluation.survey.SurveyDesign.contrast_means`). The pairs come
+included (:meth:`evaluation.survey.SurveyDesign.mean_differences`). The pairs come
 from ``gaps:`` in ``config/variables.yaml``. Binary outcomes are in percentage
 points, scales in scale points (as ``estimates.csv``).
 """
@@ -44,25 +44,21 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str
         One row per outcome × pair × area type × wave observed in both groups,
         columns of :data:`GAP_COLUMNS` except ``n`` and ``suppressed``.
     """
-    rows = []
+    frames = []
     for group_variable, (group_a, group_b) in gaps.items():
         for area_type in AREA_TYPES:
             area_column = "area_type" if area_type != "all" else "all"
-            by = ["wave", area_column, group_variable]
-            observed = set(design.domain_keys(by).domains.labels.itertuples(index=False, name=None))
-            for wave in sorted({label[0] for label in observed}):
-                a, b = (wave, area_type, group_a), (wave, area_type, group_b)
-                if a not in observed or b not in observed:
-                    continue
-                for outcome, spec in outcomes.items():
-                    gap = design.contrast_means(outcome, by, a, b, level=level).iloc[0]
-                    scale = 100 if spec["kind"] == "binary" else 1
-                    rows.append({
-                        "outcome": outcome, "family": spec["family"], "kind": spec["kind"],
-                        "group_variable": group_variable, "group_a": group_a, "group_b": group_b,
-                        "area_type": area_type, "wave": wave,
-                        **{k: gap[k] * scale for k in ("estimate", "se", "ci_low", "ci_high")},
-                    })
+            for outcome, spec in outcomes.items():
+                gap = design.mean_differences(outcome, ["wave", area_column], group_variable, group_a, group_b, level)
+                gap = gap[gap[area_column] == area_type]
+                scale = 100 if spec["kind"] == "binary" else 1
+                frames.append(pd.DataFrame({
+                    "outcome": outcome, "family": spec["family"], "kind": spec["kind"],
+                    "group_variable": group_variable, "group_a": group_a, "group_b": group_b,
+                    "area_type": area_type, "wave": gap["wave"].to_numpy(),
+                    **{k: gap[k].to_numpy() * scale for k in ("estimate", "se", "ci_low", "ci_high")},
+                }))
+    rows = pd.concat(frames, ignore_index=True) if frames else []
     return pd.DataFrame(rows, columns=GAP_COLUMNS[:-2])
 
 

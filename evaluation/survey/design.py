@@ -190,6 +190,16 @@ class SurveyDesign:
         """
         return contrasts.mean_vcov(self, variable, _as_list(by))
 
+    def mean_differences(self, variable: str, by: Sequence[str], group: str, a: object, b: object,
+                         level: float = 0.95) -> pd.DataFrame:
+        """``mean_a - mean_b`` between categories ``a`` and ``b`` of ``group`` in every domain of ``by``.
+
+        Same estimand and variance as :meth:`contrast_means` on ``by + [group]`` for each
+        domain, computed for all domains at once. Returns ``by`` columns, ``variable``,
+        ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n_a``, ``n_b``, ``df``.
+        """
+        return contrasts.mean_differences(self, variable, _as_list(by), group, a, b, level)
+
     def contrast_means(self, variable: str, by: Sequence[str], a: object, b: object,
                        kind: str = "difference", level: float = 0.95) -> pd.DataFrame:
         """Difference ``mean_a - mean_b`` (or ratio ``mean_a / mean_b``) of two domain means.
