@@ -218,6 +218,16 @@ def apply_codebook(
         out[spec.name] = values
         if reasons is not None and len(reasons):
             nonresponse.append(pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()}))
+        if spec.type in PARSED_TYPES and not spec.required:
+            unreadable = _present(source) & values.isna().to_numpy()
+            if unreadable.any():
+                problems.append(pd.DataFrame({
+                    "row": raw.index[unreadable],
+                    "column": variable,
+                    "value": source[unreadable].astype(str).to_numpy(),
+                    "reason": f"unreadable value for {spec.name}: expected {spec.type} "
+                              f"(decimal mark {codebook.read.decimal!r}, thousands {codebook.read.thousands!r})",
+                }))
         if spec.required:
             bad = _unusable(values)
             if bad.any():
@@ -241,6 +251,16 @@ def apply_codebook(
     keep = ~data.index.isin(quarantine["row_number"].to_numpy(dtype=np.int64) - 1)
     nonresponse_frame = pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
     return Harmonised(data=data[keep], nonresponse=nonresponse_frame, quarantine=quarantine)
+
+
+PARSED_TYPES = {"integer", "number", "date"}  # a present value that does not parse quarantines the row
+
+
+def _present(source: pd.Series) -> np.ndarray:
+    """Cells that hold something (not missing, not blank text)."""
+    if pd.api.types.is_numeric_dtype(source) or pd.api.types.is_datetime64_any_dtype(source):
+        return source.notna().to_numpy()
+    return (source.notna() & (source.astype("string").str.strip() != "")).to_numpy(dtype=bool)
 
 
 def _unusable(values: pd.Series) -> np.ndarray:

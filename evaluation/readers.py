@@ -105,10 +105,13 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pd.Data
     path, fmt = _checked(path)
     with _naming(path, fmt):
         if fmt in {"csv", "excel", "parquet"}:
-            return _read_table(path, fmt, options), FileMetadata()
-        reader, kwargs = PYREADSTAT_READERS[fmt]
-        data, meta = reader(str(path), **kwargs)
-        return _with_metadata(data, meta, offset=0)
+            data, metadata = _read_table(path, fmt, options), FileMetadata()
+        else:
+            reader, kwargs = PYREADSTAT_READERS[fmt]
+            data, metadata = _with_metadata(*reader(str(path), **kwargs), offset=0)
+    if data.empty:
+        raise InputFileError(f"{path}: has a header ({len(data.columns)} columns) but no data rows")
+    return data, metadata
 
 
 def iter_chunks(
@@ -166,7 +169,31 @@ def _naming(path: Path, fmt: str) -> Iterator[None]:
     except InputFileError:
         raise
     except Exception as exc:  # readers raise many types; name the file in one of ours
-        raise InputFileError(f"{path}: cannot be read as {fmt}: {exc}") from exc
+        actual = sniff_format(path)
+        hint = f"; its first bytes say it is a {actual} file (check the extension)" if actual and not fmt.startswith(actual.lower()) else ""
+        raise InputFileError(f"{path}: cannot be read as {fmt}: {exc}{hint}") from exc
+
+
+FILE_SIGNATURES = (
+    (b"$FL2", "SPSS"),
+    (b"$FL3", "SPSS"),
+    (b"<stata_dta>", "Stata"),
+    (b"PAR1", "Parquet"),
+    (b"PK\x03\x04", "Excel (zip)"),
+    (b"HEADER RECORD*******LIBRARY", "SAS transport"),
+)
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format a file's first bytes announce, or None (old Stata versions 113–115 included)."""
+    with open(path, "rb") as handle:
+        head = handle.read(32)
+    for signature, name in FILE_SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if len(head) > 1 and head[0] in (113, 114, 115) and head[1] in (1, 2):
+        return "Stata"
+    return None
 
 
 def _statistical_chunks(
