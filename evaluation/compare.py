@@ -12,20 +12,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.did import DidProblem, infer
 from evaluation.comparison.event_study import event_study
-from evaluation.comparison.inference import Inference, crv1, crv3, t_inference, wald_test
+from evaluation.comparison.influence import InfluenceDraws
+from evaluation.comparison.inference import Inference, t_inference, wald_test
+from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
 from evaluation.comparison.panel import TurnoutPanel, build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect
 from evaluation.comparison.power import minimum_detectable_effects
+from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutation
 from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
 from evaluation.comparison.staggered import CallawaySantAnna, influence
-from evaluation.comparison.survey import SurveyFrame, survey_outcomes
-from evaluation.comparison.twfe import fit_within
-from evaluation.comparison.wild_bootstrap import WildClusterBootstrap, webb_weights
+from evaluation.comparison.survey import SurveyFrame, cell_event_time, survey_outcomes
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
+EVENT_COLUMNS = ["outcome", "sample", "method", "inference", "rel_time", "estimate", "se", "ci_low", "ci_high",
+                 "pretrend_p_value", "pretrend_f", "pretrend_df", "pretrend_p_value_permutation", "pretrend_permutation_df",
+                 "n_placebos"]
 EFFECT_COLUMNS = ["estimand", "outcome", "sample", "method", "inference", "estimate", "se", "ci_low", "ci_high", "p_value",
                   "n_obs", "n_clusters", "n_treated_clusters"]
 
@@ -55,12 +60,12 @@ def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
                       panel.municipalities["size"].to_numpy())
 
 
-def _did_rows(problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: str, kw: dict) -> list[dict]:
+def _did_rows(problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: str, kw: dict, method: str = "twfe") -> list[dict]:
     fit = problem.fit()
     rows = []
     for estimand, c in contrasts.items():
-        for method, inf in infer(problem, c, fit=fit, **kw).items():
-            rows.append(_row(estimand, outcome, "programme", "twfe", method, inf, fit.n_obs, fit.n_clusters,
+        for inference, inf in infer(problem, c, fit=fit, **kw).items():
+            rows.append(_row(estimand, outcome, "programme", method, inference, inf, fit.n_obs, fit.n_clusters,
                              problem.n_treated_clusters))
     return rows
 
@@ -96,7 +101,7 @@ def _staggered(panel: TurnoutPanel, n_permutations: int, level: float, rng: np.r
                          t_inference(est, se**2, n_cl - 1, level), len(b), n_cl, n_treated))
         h_all = influence(np.vstack([groups, draw_groups]), w, n_t, control=control).reshape(len(draws) + 1, -1).T
         test = StudentisedRandomizationTest(est, proj.transform(b["turnout_pp"].to_numpy()), -proj.transform(d_obs),
-                                            h_all[:, 0], h_all[:, 1:], model, exhaustive)
+                                            h_all[:, 0], InfluenceDraws(h_all[:, 1:]), model, exhaustive)
         rows.append(_row("att_turnout", "turnout", "programme", method, "permutation", test.result(level).inference,
                          len(b), n_cl, n_treated))
         if control == "never_treated":
@@ -161,6 +166,8 @@ def compare(
     n_placebo_replications: int = 100,
     n_placebo_draws: int = 199,
     n_power_draws: int = 299,
+    matching: MatchingSpec | None = None,
+    blas_threads: int | None = 1,
 ) -> dict[str, pd.DataFrame]:
     """Compare pilot with control municipalities.
 
@@ -181,69 +188,171 @@ def compare(
         of its bootstrap/randomization tests uses.
     n_power_draws : int
         Fake-pilot draws per number of pilots in the power table.
+    matching : MatchingSpec, optional
+        How to choose matched controls (default: 3 nearest neighbours without
+        replacement on pre-period turnout level and trend and the
+        socioeconomic profile).
+    blas_threads : int or None
+        BLAS threads while comparing (see :mod:`evaluation.comparison.blas`);
+        None leaves the thread pool alone.
 
     Returns
     -------
     dict of pd.DataFrame
         ``effects``, ``event_study``, ``pilot_effects``, ``turnout_trends``,
-        ``placebo_size``, ``power`` (see docs/comparison.md).  Turnout effects
+        ``placebo_size``, ``power``, ``balance`` (see docs/comparison.md).  Turnout effects
         are in percentage points, survey scales in scale points, binary items
         in percentage points.
     """
+    with limit_blas_threads(blas_threads):
+        return _compare(turnout, areas, survey, n_permutations=n_permutations, n_bootstrap=n_bootstrap, level=level, rng=rng,
+                        n_placebo_replications=n_placebo_replications, n_placebo_draws=n_placebo_draws,
+                        n_power_draws=n_power_draws, matching=matching)
+
+
+def _compare(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFrame | None, *, n_permutations: int,
+             n_bootstrap: int, level: float, rng: np.random.Generator, n_placebo_replications: int, n_placebo_draws: int,
+             n_power_draws: int, matching: MatchingSpec | None) -> dict[str, pd.DataFrame]:
+    """Body of :func:`compare`."""
     panel = build_turnout_panel(turnout, areas)
     if panel.n_pilot_municipalities == 0:
         raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
+    # the parts added after the first release draw from a child stream, so that they leave the other tables unchanged
+    extra = rng.spawn(1)[0]
     kw = dict(n_permutations=n_permutations, n_bootstrap=n_bootstrap, level=level, rng=rng)
+    kw_extra = dict(kw, rng=extra)
     base = turnout_problem(panel)
-    effects = _did_rows(base, {"att_turnout": np.array([1.0])}, "turnout", kw)
-    triple = turnout_problem(panel, triple=True)
-    effects += _did_rows(triple, {"att_turnout_low_education": np.array([1.0, 1.0]),
-                                  "att_turnout_other_education": np.array([1.0, 0.0]),
-                                  "gap_change_low_vs_high_education": np.array([0.0, 1.0])}, "turnout", kw)
+    effects = _turnout_rows(base, kw)
+    effects += _triple_rows(panel, kw)
     cs_rows, cs_es = _staggered(panel, n_permutations, level, rng)
     effects += cs_rows
-    d = panel.data
-    es = event_study(base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level)
-    es.insert(0, "method", "twfe")
-    event = pd.concat([es, cs_es], ignore_index=True)
-    event.insert(0, "sample", "programme")
-    event.insert(0, "outcome", "turnout")
+    event = _turnout_event_study(panel, base, cs_es, level, n_permutations, extra)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
+    survey_es = []
     if survey is not None:
         frame = SurveyFrame.build(survey, panel)
+        first_start = panel.cohort_starts.min().to_datetime64()
         for outcome in survey_outcomes(frame.data):
-            problem = frame.cell_problem(outcome)
-            effects += _did_rows(problem, {f"att_{outcome}": np.array([1.0])}, outcome, kw)
-            effects += _respondent_fe_rows(frame, outcome, level, n_bootstrap, rng)
-            pilot_rows += _pilot_rows(problem, panel, outcome, f"att_{outcome}", level)
+            effects += _survey_rows(frame, outcome, kw)
+            effects += _respondent_fe_rows(frame, outcome, kw, extra)
+            pilot_rows += _pilot_rows(frame.cell_problem(outcome), panel, outcome, f"att_{outcome}", level)
+            effects += _gap_rows(frame, outcome, kw_extra)
+            survey_es.append(_survey_event_study(frame, outcome, first_start, level, n_permutations, extra))
     n_controls = int((base.assignment.observed < 0).sum())
     sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
+    placebo = _placebo_size(base, n_placebo_replications, n_placebo_draws, rng)
+    power = _power(base, sizes, n_power_draws, rng)
+    matched, balance = _matched_rows(panel, areas, base, matching or MatchingSpec(), kw_extra)
+    effects += matched
+    event = pd.concat([event, *survey_es, _pilot_event_studies(panel, base, level)], ignore_index=True)
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
-        "event_study": event,
+        "event_study": event[[c for c in EVENT_COLUMNS if c in event.columns]],
         "pilot_effects": pd.DataFrame(pilot_rows),
         "turnout_trends": _turnout_trends(panel),
-        "placebo_size": placebo_size(base, n_replications=n_placebo_replications, n_draws=n_placebo_draws, rng=rng).assign(
-            estimand="att_turnout", outcome="turnout", method="twfe"),
-        "power": minimum_detectable_effects(base, sizes, n_draws=n_power_draws, rng=rng).assign(outcome="turnout"),
+        "placebo_size": placebo,
+        "power": power,
+        "balance": balance,
     }
 
 
-def _respondent_fe_rows(frame: SurveyFrame, outcome: str, level: float, n_bootstrap: int, rng: np.random.Generator) -> list[dict]:
-    """Panel DiD with respondent fixed effects: CRV1, CRV3 and WCR rows."""
+def _turnout_rows(base: DidProblem, kw: dict) -> list[dict]:
+    """Headline turnout DiD."""
+    return _did_rows(base, {"att_turnout": np.array([1.0])}, "turnout", kw)
+
+
+def _triple_rows(panel: TurnoutPanel, kw: dict) -> list[dict]:
+    """Triple difference by district education (low tercile vs the rest)."""
+    return _did_rows(turnout_problem(panel, triple=True), {"att_turnout_low_education": np.array([1.0, 1.0]),
+                                                           "att_turnout_other_education": np.array([1.0, 0.0]),
+                                                           "gap_change_low_vs_high_education": np.array([0.0, 1.0])},
+                     "turnout", kw)
+
+
+def _turnout_event_study(panel: TurnoutPanel, base: DidProblem, cs_es: pd.DataFrame, level: float, n_draws: int,
+                         rng: np.random.Generator) -> pd.DataFrame:
+    """Programme event studies (TWFE with CRV1 and permutation pre-trend tests; Callaway-Sant'Anna)."""
+    d = panel.data
+    es = event_study(base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level)
+    p, df = pretrend_permutation(base, d["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.min().to_datetime64(),
+                                 n_draws, rng)
+    es = es.assign(method="twfe", inference="crv1", pretrend_p_value_permutation=p, pretrend_permutation_df=df)
+    event = pd.concat([es, cs_es.assign(inference="influence_function")], ignore_index=True)
+    return event.assign(outcome="turnout", sample="programme")
+
+
+def _survey_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
+    """Cell-level survey DiD."""
+    return _did_rows(frame.cell_problem(outcome), {f"att_{outcome}": np.array([1.0])}, outcome, kw)
+
+
+def _placebo_size(base: DidProblem, n_replications: int, n_draws: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Placebo-size check of the headline turnout DiD."""
+    return placebo_size(base, n_replications=n_replications, n_draws=n_draws, rng=rng).assign(
+        estimand="att_turnout", outcome="turnout", method="twfe")
+
+
+def _power(base: DidProblem, sizes: list[int], n_draws: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Minimum detectable turnout effects by number of pilots."""
+    return minimum_detectable_effects(base, sizes, n_draws=n_draws, rng=rng).assign(outcome="turnout")
+
+
+def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict, extra: np.random.Generator) -> list[dict]:
+    """Panel DiD with respondent fixed effects: CRV1, CRV3, WCR and (from the ``extra`` stream) permutation rows."""
     try:
-        proj, y, treated, muni = frame.respondent_panel(outcome)
-        fit = fit_within(proj, y, treated[:, None], ("treated",), muni)
+        problem = frame.respondent_problem(outcome)
+        fit = problem.fit()
     except EstimationError:
         return []
-    c = np.array([1.0])
-    df = fit.n_clusters - 1
-    n_treated = int(np.unique(muni[treated > 0]).size)
-    infs = {"crv1": t_inference(float(fit.coef[0]), float(crv1(fit)[0, 0]), df, level),
-            "crv3": t_inference(float(fit.coef[0]), float(crv3(fit)[0, 0]), df, level),
-            "wild_bootstrap_webb": WildClusterBootstrap(fit, c, webb_weights(n_bootstrap, fit.n_clusters, rng)).inference(level)}
-    return [_row(f"att_{outcome}", outcome, "programme", "twfe_respondent_fe", m, inf, fit.n_obs, fit.n_clusters, n_treated)
-            for m, inf in infs.items()]
+    infs = infer(problem, np.array([1.0]), fit=fit, methods=("crv1", "crv3", "wild_bootstrap_webb"), **kw)
+    infs |= infer(problem, np.array([1.0]), fit=fit, methods=("permutation",), **dict(kw, rng=extra))
+    return [_row(f"att_{outcome}", outcome, "programme", "twfe_respondent_fe", m, inf, fit.n_obs, fit.n_clusters,
+                 problem.n_treated_clusters) for m, inf in infs.items()]
+
+
+def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec,
+                  kw: dict) -> tuple[list[dict], pd.DataFrame]:
+    """Headline turnout DiD on the matched sample (method ``twfe_matched``) and the balance table."""
+    match = match_controls(panel, areas, spec)
+    pilot = base.assignment.observed >= 0
+    balance = balance_table(match, pilot, spec.method)
+    return _did_rows(base.reweighted(match.weights), {"att_turnout": np.array([1.0])}, "turnout", kw, "twfe_matched"), balance
+
+
+def _gap_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
+    """Triple difference by respondent education: ``gap_change_<outcome>_compulsory_vs_higher``."""
+    try:
+        problem = frame.gap_problem(outcome)
+    except EstimationError:
+        return []
+    return _did_rows(problem, {f"gap_change_{outcome}_compulsory_vs_higher": np.array([0.0, 1.0])}, outcome, kw)
+
+
+def _survey_event_study(frame: SurveyFrame, outcome: str, first_start: np.datetime64, level: float, n_draws: int,
+                        rng: np.random.Generator) -> pd.DataFrame:
+    """Event study on municipality x wave cells (waves since the first treated wave) with both pre-trend tests."""
+    cells = frame.cells(outcome)
+    problem = frame.cell_problem(outcome)
+    es = event_study(problem.projector, problem.y, cell_event_time(cells), problem.row_cluster, level)
+    wave_date = frame.data.groupby("wave")["interview_date"].min()
+    p, df = pretrend_permutation(problem, cells["wave"].map(wave_date).to_numpy("datetime64[ns]"), first_start, n_draws, rng)
+    return es.assign(outcome=outcome, sample="programme", method="twfe", inference="crv1", pretrend_p_value_permutation=p,
+                     pretrend_permutation_df=df)
+
+
+def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) -> pd.DataFrame:
+    """Per-pilot turnout event studies (``sample`` = municipality code) with Conley-Taber-FP intervals."""
+    d = panel.data
+    first = np.searchsorted(panel.elections["election_date"].to_numpy("datetime64[ns]"),
+                            panel.cohort_starts.to_numpy("datetime64[ns]"))
+    out = []
+    for j in np.flatnonzero(base.assignment.observed >= 0):
+        if not np.any(base.row_cluster == j):
+            continue
+        es = pilot_event_study(base, d["rel_time"].to_numpy(), d["election_index"].to_numpy(), int(j), first, level)
+        out.append(es.assign(outcome="turnout", sample=panel.municipalities["municipality_code"].iloc[j], method="twfe",
+                             inference="conley_taber_ferman_pinto"))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
 PILOT_COLUMNS = ["municipality_code", "municipality_name", "pilot_type", "pilot_start", "cohort"]
@@ -272,6 +381,11 @@ def run(turnout_path: Path, areas_path: Path, survey_path: Path, out_dir: Path, 
         n_bootstrap=settings.get("n_bootstrap", 999),
         level=config_settings["estimation"]["level"],
         rng=np.random.default_rng(settings.get("seed", 0)),
+        n_placebo_replications=settings.get("n_placebo_replications", 100),
+        n_placebo_draws=settings.get("n_placebo_draws", 199),
+        n_power_draws=settings.get("n_power_draws", 299),
+        matching=MatchingSpec.from_config(settings.get("matching")),
+        blas_threads=settings.get("blas_threads", 1),
     )
     tables["pilots"] = pilot_register(areas)
     out_dir = Path(out_dir)

@@ -15,13 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from evaluation.comparison.inference import Inference, crv1, crv3, t_inference
-from evaluation.comparison.randomization import (
-    CohortAssignment,
-    SizeVarianceModel,
-    StudentisedRandomizationTest,
-    treatment_draws,
-    twfe_influence,
-)
+from evaluation.comparison.influence import InfluenceDraws, treatment_draws, twfe_influence
+from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
 from evaluation.comparison.twfe import WithinFit, fit_within
 from evaluation.comparison.wild_bootstrap import WildClusterBootstrap, webb_weights
 from evaluation.comparison.within import WithinProjector
@@ -80,10 +75,24 @@ class DidProblem:
         return replace(self, projector=self.projector.subset(keep), y=self.y[keep], treatment=self.treatment[keep],
                        multipliers=self.multipliers[keep], row_cluster=self.row_cluster[keep], exposure=self.exposure[keep])
 
+    def reweighted(self, cluster_weight: np.ndarray) -> "DidProblem":
+        """Rows of municipalities with ``cluster_weight > 0``, regression weights multiplied by it (matched samples)."""
+        sub = self.subset(cluster_weight[self.row_cluster] > 0)
+        proj = sub.projector
+        return replace(sub, projector=WithinProjector.build(proj.unit, proj.period, proj.weights * cluster_weight[sub.row_cluster]))
+
+    def single(self) -> "DidProblem":
+        """The plain DiD (treatment dummy only) on the same rows."""
+        return replace(self, multipliers=self.multipliers[:, :1], names=self.names[:1])
+
     def with_assignment(self, cohorts: np.ndarray) -> "DidProblem":
         """The problem with municipalities re-assigned to ``cohorts`` (placebo pilots)."""
         treatment = treatment_draws(self.exposure, self.row_cluster, cohorts[None, :])[:, 0]
         return replace(self, treatment=treatment, assignment=replace(self.assignment, observed=cohorts))
+
+    def influence(self, assignments: np.ndarray, contrast: np.ndarray) -> InfluenceDraws:
+        """Influence vectors of ``c'beta`` under each assignment (``B x J`` cohorts)."""
+        return twfe_influence(self.projector, self.exposure, self.row_cluster, self.multipliers, assignments, contrast)
 
     def permutation_test(self, fit: WithinFit, contrast: np.ndarray, n_draws: int, rng: np.random.Generator,
                          pool: np.ndarray | None = None) -> StudentisedRandomizationTest:
@@ -95,7 +104,7 @@ class DidProblem:
         if pool is None:
             pool = np.isin(np.arange(len(self.assignment.observed)), self.row_cluster)
         draws, exhaustive = self.assignment.draw(n_draws, rng, pool)
-        influence = twfe_influence(self.projector, treatment_draws(self.exposure, self.row_cluster, draws), self.multipliers, contrast)
+        influence = self.influence(draws, contrast)
         model = SizeVarianceModel(self.projector, self.row_cluster, self.cluster_size)
         return StudentisedRandomizationTest.from_fit(fit, contrast, influence, model, exhaustive)
 

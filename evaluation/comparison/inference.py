@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import stats
 
 from evaluation.comparison.twfe import WithinFit, solve_wls
@@ -48,12 +49,21 @@ def crv1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
     return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - n_params)
 
 
+def cluster_sum(values: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Sum the rows of ``values`` (``n`` or ``n x ...``) within clusters; returns ``G`` or ``G x ...``.
+
+    One sparse product with the cluster indicator (much faster than
+    ``np.add.at`` for wide rows).
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(clusters)
+    indicator = sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
+    return (indicator @ values.reshape(n, -1)).reshape((n_clusters, *values.shape[1:]))
+
+
 def cluster_scores(fit: WithinFit) -> np.ndarray:
     """Per-cluster scores ``sum_{i in g} w_i x~_i u_i`` as a ``G x k`` matrix."""
-    scores = fit.x_tilde * (fit.weights * fit.resid)[:, None]
-    out = np.zeros((fit.n_clusters, scores.shape[1]))
-    np.add.at(out, fit.clusters, scores)
-    return out
+    return cluster_sum(fit.x_tilde * (fit.weights * fit.resid)[:, None], fit.clusters, fit.n_clusters)
 
 
 def crv1(fit: WithinFit) -> np.ndarray:
@@ -80,22 +90,24 @@ def jackknife_coefficients(fit: WithinFit) -> np.ndarray:
         z = np.column_stack([fit.y, fit.x])
         zu = z - (proj.unit_sum @ z / proj.unit_weight[:, None])[proj.unit]
         full = np.column_stack([proj.period_tilde, zu])
-        parts = np.zeros((fit.n_clusters, full.shape[1], full.shape[1]))
-        np.add.at(parts, fit.clusters, full[:, :, None] * (proj.weights[:, None] * full)[:, None, :])
-        parts.sum(axis=0)
+        parts = cluster_sum(full[:, :, None] * (proj.weights[:, None] * full)[:, None, :], fit.clusters, fit.n_clusters)
         s = proj.n_periods
         loo = parts.sum(axis=0)[None] - parts
         # drop the first period column: the others are then identified whenever the panel stays connected
         ee, ez, zz = loo[:, 1:s, 1:s], loo[:, 1:s, s:], loo[:, s:, s:]
-        for g in range(fit.n_clusters):
-            try:
-                solved = np.linalg.solve(ee[g], ez[g])
-            except np.linalg.LinAlgError:
-                solved = np.linalg.pinv(ee[g], rcond=1e-10, hermitian=True) @ ez[g]
-            cross = zz[g] - ez[g].T @ solved  # [y, x] cross-products net of period effects
-            xx, xy = cross[1:, 1:], cross[1:, 0]
-            if np.linalg.cond(xx) < 1e10:
-                out[g] = np.linalg.solve(xx, xy)
+        try:
+            solved = np.linalg.solve(ee, ez)
+        except np.linalg.LinAlgError:  # some refit loses a period: pseudo-inverse for those
+            solved = np.empty_like(ez)
+            for g in range(fit.n_clusters):
+                try:
+                    solved[g] = np.linalg.solve(ee[g], ez[g])
+                except np.linalg.LinAlgError:
+                    solved[g] = np.linalg.pinv(ee[g], rcond=1e-10, hermitian=True) @ ez[g]
+        cross = zz - np.matmul(ez.transpose(0, 2, 1), solved)  # [y, x] cross-products net of period effects
+        xx, xy = cross[:, 1:, 1:], cross[:, 1:, 0]
+        ok = np.linalg.cond(xx) < 1e10
+        out[ok] = np.linalg.solve(xx[ok], xy[ok][..., None])[..., 0]
         return out
     for g in range(fit.n_clusters):
         keep = fit.clusters != g

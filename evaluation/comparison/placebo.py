@@ -21,7 +21,7 @@ import pandas as pd
 
 from evaluation.comparison.did import METHODS, DidProblem, infer
 from evaluation.comparison.inference import Inference
-from evaluation.comparison.randomization import SizeVarianceModel, conley_taber_fp, treatment_draws, twfe_influence
+from evaluation.comparison.randomization import SizeVarianceModel, conley_taber_fp
 from evaluation.errors import EstimationError
 
 
@@ -46,9 +46,7 @@ def single_pilot_effect(problem: DidProblem, pilot: int, level: float) -> tuple[
         raise EstimationError(f"single-pilot effect: only {len(idx)} control municipalities for placebos")
     draws = np.full((len(idx), len(controls)), -1, dtype=np.int64)
     draws[np.arange(len(idx)), idx] = cohort
-    h = twfe_influence(ctrl.projector, treatment_draws(ctrl.exposure, ctrl.row_cluster, draws), np.ones((len(ctrl.y), 1)),
-                       np.array([1.0]))
-    placebo = h.T @ ctrl.y
+    placebo = ctrl.single().influence(draws, np.array([1.0])).dot(ctrl.y)
     ok = np.isfinite(placebo)
     inf = conley_taber_fp(estimate, placebo[ok], problem.cluster_size[idx][ok], float(problem.cluster_size[pilot]), level)
     return inf, int(keep.sum()), int(ok.sum())
@@ -79,12 +77,11 @@ def placebo_size(problem: DidProblem, *, n_replications: int, n_draws: int, rng:
     fakes = draws[:n_replications]
     rejections: dict[str, list[bool]] = {m: [] for m in methods}
     if "permutation" in methods:
-        h = twfe_influence(sub.projector, treatment_draws(sub.exposure, sub.row_cluster, draws), sub.multipliers[:, :1],
-                           np.array([1.0]))
+        h = sub.single().influence(draws, np.array([1.0]))
         resid = sub.projector.transform(sub.y)
         model = SizeVarianceModel(sub.projector, sub.row_cluster, sub.cluster_size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.abs(h.T @ resid) / np.sqrt(model.variance(model.cell_influence(h), model.covariances(resid)))
+            t = np.abs(h.dot(resid)) / np.sqrt(model.quadratic_forms(h).variance(model.fit(resid)))
         reference = t[n_replications:][np.isfinite(t[n_replications:])]
         for t_r in t[:n_replications]:
             if np.isfinite(t_r):

@@ -22,7 +22,6 @@ import pandas as pd
 from scipy import stats
 
 from evaluation.comparison.did import DidProblem
-from evaluation.comparison.randomization import treatment_draws, twfe_influence
 
 
 def minimum_detectable_effects(problem: DidProblem, n_pilots: list[int], *, n_draws: int, rng: np.random.Generator,
@@ -46,9 +45,7 @@ def minimum_detectable_effects(problem: DidProblem, n_pilots: list[int], *, n_dr
         draws = np.full((n_draws, len(controls)), -1, dtype=np.int64)
         chosen = np.argsort(rng.random((n_draws, len(idx))), axis=1)[:, :n]
         draws[np.arange(n_draws)[:, None], idx[chosen]] = np.arange(n) % n_cohorts
-        h = twfe_influence(sub.projector, treatment_draws(sub.exposure, sub.row_cluster, draws), np.ones((len(sub.y), 1)),
-                           np.array([1.0]))
-        est = h.T @ sub.y
+        est = sub.single().influence(draws, np.array([1.0])).dot(sub.y)
         sd = float(np.nanstd(est, ddof=1))
         rows.append({"n_pilots": n, "sd_placebo": sd, "mde": z * sd, "alpha": alpha, "power": power, "n_draws": n_draws})
     return pd.DataFrame(rows)

@@ -61,6 +61,7 @@ import scipy.sparse as sp
 from scipy import optimize
 
 from evaluation.comparison.inference import Inference
+from evaluation.comparison.influence import InfluenceDraws
 from evaluation.comparison.twfe import WithinFit
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
@@ -132,46 +133,6 @@ class CohortAssignment:
                 yield [first, *tail]
 
 
-def treatment_draws(exposure: np.ndarray, row_cluster: np.ndarray, assignments: np.ndarray) -> np.ndarray:
-    """Treatment columns (``n x B``) implied by cohort assignments.
-
-    Parameters
-    ----------
-    exposure : np.ndarray
-        ``n x C``: treatment of each row if its municipality were in cohort
-        ``c`` (0/1 for elections, a share for survey cells).
-    row_cluster : np.ndarray
-        Municipality index of each row.
-    assignments : np.ndarray
-        ``B x J`` cohort indices, -1 for never treated.
-    """
-    padded = np.column_stack([exposure, np.zeros(len(exposure))])  # column -1 -> 0
-    cohort = assignments[:, row_cluster].T  # n x B
-    return np.take_along_axis(padded, np.where(cohort < 0, exposure.shape[1], cohort), axis=1)
-
-
-def twfe_influence(projector: WithinProjector, treatment: np.ndarray, multipliers: np.ndarray, contrast: np.ndarray) -> np.ndarray:
-    """Influence vectors ``h_b = W X~_b (X~_b' W X~_b)^{-1} c`` for each draw.
-
-    The regressors of draw ``b`` are ``treatment[:, b] * multipliers[:, m]``
-    (multiplier 1: the DiD dummy; a low-education indicator: the triple
-    difference interaction).  Returns ``n x B``; a draw whose regressors are
-    collinear gets NaN.
-    """
-    n, n_b = treatment.shape
-    k = multipliers.shape[1]
-    stacked = np.concatenate([treatment * multipliers[:, [m]] for m in range(k)], axis=1)
-    xt = projector.transform(stacked).reshape(n, k, n_b)
-    w = projector.weights
-    cross = np.einsum("ikb,i,ilb->bkl", xt, w, xt)
-    det_ok = np.abs(np.linalg.det(cross)) > 1e-10 * np.prod(np.diagonal(cross, axis1=1, axis2=2), axis=1).clip(1e-300)
-    safe = np.where(det_ok[:, None, None], cross, np.eye(k))
-    a = np.linalg.solve(safe, np.broadcast_to(contrast, (n_b, k))[..., None])[..., 0]  # B x k
-    h = w[:, None] * np.einsum("ikb,bk->ib", xt, a)
-    h[:, ~det_ok] = np.nan
-    return h
-
-
 class SizeVarianceModel:
     """Ferman-Pinto covariance model of municipality x period mean residuals.
 
@@ -197,8 +158,8 @@ class SizeVarianceModel:
         self.cell_weight = np.where(self.present, cell_weight, 1.0)
         self.inv_size = 1.0 / np.asarray(cluster_size, dtype=float)
 
-    def covariances(self, resid: np.ndarray) -> np.ndarray:
-        """Fitted positive semi-definite ``Sigma_j`` for every municipality (``J x S x S``)."""
+    def fit(self, resid: np.ndarray) -> "CellCovariance":
+        """Least-squares ``A``, ``B`` of ``e_js e_jt`` on ``(1, 1/M_j)`` and the negative eigen-parts of ``A + B/M_j``."""
         mean = (self.weighted @ resid).reshape(self.n_clusters, self.n_cells) / self.cell_weight
         prod = mean[:, :, None] * mean[:, None, :]
         both = self.present[:, :, None] & self.present[:, None, :]
@@ -210,18 +171,82 @@ class SizeVarianceModel:
         ok = det > 1e-12 * np.maximum(s00 * s11, 1e-300)
         b = np.where(ok, (s00 * t1 - s01 * t0) / np.where(ok, det, 1.0), 0.0)
         a = np.where(ok, (t0 - b * s01) / np.maximum(s00, 1), t0 / np.maximum(s00, 1))
-        sigma = a[None] + b[None] * self.inv_size[:, None, None]
-        vals, vecs = np.linalg.eigh(sigma)
-        return np.einsum("jsk,jk,jtk->jst", vecs, vals.clip(0), vecs)
+        # Sigma_j is affine in 1/M_j: when it is PSD at both extreme sizes it is PSD for every municipality
+        # (a convex combination of PSD matrices), and no per-municipality eigendecomposition is needed
+        ends = a[None] + b[None] * np.array([self.inv_size.min(), self.inv_size.max()])[:, None, None]
+        if np.linalg.eigvalsh(ends).min() >= 0:
+            return CellCovariance(a, b, self.inv_size, np.zeros((self.n_clusters, 0)), np.zeros((self.n_clusters, self.n_cells, 0)))
+        vals, vecs = np.linalg.eigh(a[None] + b[None] * self.inv_size[:, None, None])
+        n_neg = int((vals < 0).sum(axis=1).max())  # eigh sorts ascending: the negative pairs come first
+        return CellCovariance(a, b, self.inv_size, np.minimum(vals[:, :n_neg], 0.0), vecs[:, :, :n_neg])
 
-    def cell_influence(self, influence: np.ndarray) -> np.ndarray:
-        """``a_jb``: influence summed over the rows of each municipality x period cell (``J x S x B``)."""
-        return (self.aggregate @ influence).reshape(self.n_clusters, self.n_cells, -1)
+    def covariances(self, resid: np.ndarray) -> np.ndarray:
+        """Fitted positive semi-definite ``Sigma_j`` for every municipality (``J x S x S``)."""
+        return self.fit(resid).matrices()
 
-    @staticmethod
-    def variance(cell_influence: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-        """``V_b = sum_j a_jb' Sigma_j a_jb``."""
-        return np.sum(cell_influence * np.matmul(sigma, cell_influence), axis=(0, 1))
+    def cell_influence(self, influence: InfluenceDraws | np.ndarray) -> np.ndarray:
+        """``a_jb``: influence (``n x B`` or :class:`InfluenceDraws`) summed over municipality x period cells (``J x S x B``)."""
+        if isinstance(influence, np.ndarray):
+            influence = InfluenceDraws(influence)
+        return influence.aggregate(self.aggregate).reshape(self.n_clusters, self.n_cells, -1)
+
+    def quadratic_forms(self, influence: InfluenceDraws | np.ndarray) -> "QuadraticForms":
+        """Per-draw quadratic forms that give ``V_b`` for any fitted covariance."""
+        return QuadraticForms(self.cell_influence(influence), self.inv_size)
+
+
+@dataclass(frozen=True)
+class CellCovariance:
+    """``Sigma_j = clip(A + B / M_j)``: the size model with negative eigenvalues set to zero.
+
+    ``neg_values`` (``J x K``) and ``neg_vectors`` (``J x S x K``) hold the
+    negative eigenpairs ``(lambda, v)`` of ``A + B/M_j`` (zero-padded to the
+    largest count ``K``), so that ``Sigma_j = A + B/M_j - sum_k lambda_jk v_jk v_jk'``.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    inv_size: np.ndarray
+    neg_values: np.ndarray
+    neg_vectors: np.ndarray
+
+    def matrices(self) -> np.ndarray:
+        """``Sigma_j`` for every municipality (``J x S x S``)."""
+        sigma = self.a[None] + self.b[None] * self.inv_size[:, None, None]
+        return sigma - np.einsum("jsk,jk,jtk->jst", self.neg_vectors, self.neg_values, self.neg_vectors)
+
+
+class QuadraticForms:
+    """``V_b = sum_j a_jb' Sigma_j a_jb`` for many covariances without re-reading the draws.
+
+    With ``Sigma_j = A + B/M_j - N_j`` (``N_j`` the negative eigen-part),
+    ``V_b = <A, Q0_b> + <B, Q1_b> - sum_j a_jb' N_j a_jb`` where
+    ``Q0_b = sum_j a_jb a_jb'`` and ``Q1_b = sum_j a_jb a_jb' / M_j`` are
+    computed once; each new covariance (one per tested ``r``) then costs
+    ``S^2 B`` operations instead of ``J S^2 B``.
+
+    Parameters
+    ----------
+    cell_influence : np.ndarray
+        ``a_jb`` (``J x S x B``).
+    inv_size : np.ndarray
+        ``1 / M_j``.
+    """
+
+    def __init__(self, cell_influence: np.ndarray, inv_size: np.ndarray) -> None:
+        self.cell = cell_influence
+        by_draw = cell_influence.transpose(2, 0, 1)  # B x J x S
+        n_b, n_s = by_draw.shape[0], by_draw.shape[2]
+        self.q0 = np.matmul(by_draw.transpose(0, 2, 1), by_draw).reshape(n_b, n_s * n_s)
+        self.q1 = np.matmul(by_draw.transpose(0, 2, 1), by_draw * inv_size[None, :, None]).reshape(n_b, n_s * n_s)
+
+    def variance(self, cov: CellCovariance) -> np.ndarray:
+        """``V_b`` for every draw."""
+        v = self.q0 @ cov.a.ravel() + self.q1 @ cov.b.ravel()
+        if cov.neg_values.shape[1]:
+            proj = np.matmul(cov.neg_vectors.transpose(0, 2, 1), self.cell)  # J x K x B
+            v -= np.einsum("jk,jkb->b", cov.neg_values, proj**2)
+        return v
 
 
 @dataclass(frozen=True)
@@ -248,8 +273,8 @@ class StudentisedRandomizationTest:
         Restricted residuals ``u(r) = resid0 + r * resid1``.
     influence_obs : np.ndarray
         Influence vector of ``c'beta`` under the observed assignment.
-    influence_draws : np.ndarray
-        Influence vectors under the drawn assignments (``n x B``).
+    influence_draws : InfluenceDraws
+        Influence vectors under the drawn assignments.
     variance_model : SizeVarianceModel
     exhaustive : bool
         Whether the draws enumerate every assignment.
@@ -261,22 +286,21 @@ class StudentisedRandomizationTest:
         resid0: np.ndarray,
         resid1: np.ndarray,
         influence_obs: np.ndarray,
-        influence_draws: np.ndarray,
+        influence_draws: InfluenceDraws,
         variance_model: SizeVarianceModel,
         exhaustive: bool,
     ) -> None:
-        valid = np.all(np.isfinite(influence_draws), axis=0)
-        self.h = influence_draws[:, valid]
+        self.h = influence_draws.select(influence_draws.valid)
         self.estimate = float(estimate)
         self.u0, self.u1 = resid0, resid1
-        self.p0, self.p1 = self.h.T @ resid0, self.h.T @ resid1
+        self.p0, self.p1 = self.h.dot(np.column_stack([resid0, resid1])).T
         self.model = variance_model
-        self.a_obs = variance_model.cell_influence(influence_obs[:, None])
-        self.a = variance_model.cell_influence(self.h)
+        self.q_obs = variance_model.quadratic_forms(influence_obs[:, None])
+        self.q = variance_model.quadratic_forms(self.h)
         self.exhaustive = exhaustive
 
     @classmethod
-    def from_fit(cls, fit: WithinFit, contrast: np.ndarray, influence_draws: np.ndarray,
+    def from_fit(cls, fit: WithinFit, contrast: np.ndarray, influence_draws: InfluenceDraws,
                  variance_model: SizeVarianceModel, exhaustive: bool) -> "StudentisedRandomizationTest":
         """Test of ``c'beta`` in a fixed-effects fit; nuisance coefficients at their restricted estimates."""
         a = fit.bread @ contrast
@@ -287,17 +311,16 @@ class StudentisedRandomizationTest:
                    variance_model, exhaustive)
 
     def _stats(self, r: float) -> tuple[float, np.ndarray]:
-        u = self.u0 + r * self.u1
-        sigma = self.model.covariances(u)
-        v_obs = self.model.variance(self.a_obs, sigma)[0]
-        v = self.model.variance(self.a, sigma)
+        cov = self.model.fit(self.u0 + r * self.u1)
+        v_obs = self.q_obs.variance(cov)[0]
+        v = self.q.variance(cov)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (self.p0 + r * self.p1) / np.sqrt(v)
         return (self.estimate - r) / np.sqrt(v_obs), t
 
     def model_se(self, r: float) -> float:
         """Ferman-Pinto model standard error of the observed estimate under ``H0: c'beta = r``."""
-        return float(np.sqrt(self.model.variance(self.a_obs, self.model.covariances(self.u0 + r * self.u1))[0]))
+        return float(np.sqrt(self.q_obs.variance(self.model.fit(self.u0 + r * self.u1))[0]))
 
     def p_value(self, r: float = 0.0) -> float:
         """Randomization p-value of ``H0: c'beta = r``."""
@@ -312,7 +335,7 @@ class StudentisedRandomizationTest:
         alpha = 1 - level
         scale = self.model_se(0.0)
         if not np.isfinite(scale) or scale <= 0:
-            return RandomizationResult(Inference(self.estimate, np.nan, np.nan, np.nan, np.nan), self.h.shape[1], self.exhaustive)
+            return RandomizationResult(Inference(self.estimate, np.nan, np.nan, np.nan, np.nan), self.h.n_draws, self.exhaustive)
 
         def excess(r: float) -> float:
             return self.p_value(r) - alpha
@@ -328,7 +351,24 @@ class StudentisedRandomizationTest:
             return np.nan
 
         inf = Inference(self.estimate, scale, bound(-1.0), bound(1.0), self.p_value(0.0))
-        return RandomizationResult(inf, self.h.shape[1], self.exhaustive)
+        return RandomizationResult(inf, self.h.n_draws, self.exhaustive)
+
+
+def size_model_variances(placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float) -> tuple[np.ndarray, float]:
+    """Ferman-Pinto variances ``sigma^2(M_j)`` of the placebos and ``sigma^2(M_1)`` at the treated size.
+
+    Least squares of the squared centred placebos on ``(1, 1/M_j)``; falls back
+    to the homoskedastic variance when a fitted variance is not positive.
+    """
+    inv = 1.0 / np.asarray(placebo_size, float)
+    design = np.column_stack([np.ones_like(inv), inv])
+    centred = placebo - placebo.mean()
+    coef, *_ = np.linalg.lstsq(design, centred**2, rcond=None)
+    var_j = design @ coef
+    var_1 = coef[0] + coef[1] / treated_size
+    if np.any(var_j <= 0) or var_1 <= 0:  # fall back to homoskedastic placebos
+        return np.full_like(placebo, centred.var()), float(centred.var())
+    return var_j, float(var_1)
 
 
 def conley_taber_fp(estimate: float, placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float, level: float) -> Inference:
@@ -351,15 +391,7 @@ def conley_taber_fp(estimate: float, placebo: np.ndarray, placebo_size: np.ndarr
         ``se`` is the size-model standard deviation ``sigma(M_1)``.
     """
     placebo = np.asarray(placebo, float)
-    inv = 1.0 / np.asarray(placebo_size, float)
-    design = np.column_stack([np.ones_like(inv), inv])
-    centred = placebo - placebo.mean()
-    coef, *_ = np.linalg.lstsq(design, centred**2, rcond=None)
-    var_j = design @ coef
-    var_1 = coef[0] + coef[1] / treated_size
-    if np.any(var_j <= 0) or var_1 <= 0:  # fall back to homoskedastic placebos
-        var_j = np.full_like(placebo, centred.var())
-        var_1 = float(centred.var())
+    var_j, var_1 = size_model_variances(placebo, placebo_size, treated_size)
     rescaled = placebo * np.sqrt(var_1 / var_j)
     alpha = 1 - level
     q_lo, q_hi = np.quantile(rescaled, [alpha / 2, 1 - alpha / 2])

@@ -89,47 +89,101 @@ class SurveyFrame:
         """Names of the per-cohort exposure columns."""
         return [f"exposure_{c}" for c in range(len(self.panel.cohort_starts))]
 
-    def cells(self, outcome: str) -> pd.DataFrame:
-        """Municipality x wave cells for one outcome (respondents with the outcome observed)."""
-        d = self.data.loc[self.data[outcome].notna()]
+    def _assignment(self) -> CohortAssignment:
+        return CohortAssignment(self.panel.municipalities["cohort"].to_numpy(), len(self.panel.cohort_starts))
+
+    def cells(self, outcome: str, by: str | None = None, rows: pd.Series | None = None) -> pd.DataFrame:
+        """Municipality x wave (x ``by``) cells for one outcome (respondents with the outcome observed).
+
+        ``rows`` (boolean, aligned with :attr:`data`) restricts the respondents.
+        """
+        keep = self.data[outcome].notna() if rows is None else self.data[outcome].notna() & rows
+        d = self.data.loc[keep]
         w = d["design_weight"].to_numpy(float)
         cols = {"y": d[outcome].to_numpy(float) * outcome_scale(outcome), "treated": d["treated"].to_numpy()}
         cols.update({c: d[c].to_numpy() for c in self.exposure_columns})
         weighted = pd.DataFrame({k: v * w for k, v in cols.items()})
-        weighted["muni"], weighted["wave"], weighted["weight"] = d["muni"].to_numpy(), d["wave"].to_numpy(), w
-        weighted["respondents"] = 1
-        out = weighted.groupby(["muni", "wave"], sort=True).sum().reset_index()
+        keys = ["muni", "wave"] + ([by] if by else [])
+        for k in keys:
+            weighted[k] = d[k].to_numpy()
+        weighted["weight"], weighted["respondents"] = w, 1
+        out = weighted.groupby(keys, sort=True).sum().reset_index()
         for k in cols:
             out[k] = out[k] / out["weight"]
         return out
 
-    def cell_problem(self, outcome: str) -> DidProblem:
-        """The cell-level DiD problem for ``outcome``."""
-        cells = self.cells(outcome)
+    def _problem(self, cells: pd.DataFrame, unit: np.ndarray, period: np.ndarray, multipliers: np.ndarray,
+                 names: tuple[str, ...], outcome: str) -> DidProblem:
         if cells["treated"].eq(0).all():
             raise EstimationError(f"survey outcome {outcome}: no respondent interviewed after a pilot start")
-        proj = WithinProjector.build(cells["muni"].to_numpy(), cells["wave"].to_numpy(), cells["weight"].to_numpy())
         size = cells.groupby("muni")["respondents"].mean().reindex(range(len(self.panel.municipalities)))
         return DidProblem(
-            projector=proj,
+            projector=WithinProjector.build(unit, period, cells["weight"].to_numpy()),
             y=cells["y"].to_numpy(),
             treatment=cells["treated"].to_numpy(),
-            multipliers=np.ones((len(cells), 1)),
-            names=("treated",),
+            multipliers=multipliers,
+            names=names,
             row_cluster=cells["muni"].to_numpy(),
             exposure=cells[self.exposure_columns].to_numpy(),
-            assignment=CohortAssignment(self.panel.municipalities["cohort"].to_numpy(), len(self.panel.cohort_starts)),
+            assignment=self._assignment(),
             cluster_size=size.fillna(size.mean()).to_numpy(),
         )
 
-    def respondent_panel(self, outcome: str) -> tuple[WithinProjector, np.ndarray, np.ndarray, np.ndarray]:
-        """``(projector, y, treated, municipality)`` for the respondent fixed-effects DiD.
+    def cell_problem(self, outcome: str) -> DidProblem:
+        """The cell-level DiD problem for ``outcome`` (municipality and wave effects)."""
+        cells = self.cells(outcome)
+        return self._problem(cells, cells["muni"].to_numpy(), cells["wave"].to_numpy(), np.ones((len(cells), 1)),
+                             ("treated",), outcome)
 
-        Keeps respondents observed in at least two waves with the outcome.
+    def gap_problem(self, outcome: str, group: str = "education", low: str = "compulsory", high: str = "higher") -> DidProblem:
+        """Triple difference on municipality x wave x group cells, groups ``low`` and ``high`` only.
+
+        ``y = b1 D + b2 D x low + (municipality x group) + (wave x group) effects``;
+        ``b2`` is the change in the ``low - high`` gap caused by the pilot
+        (positive: the pilot raised the outcome more among ``low``).  The
+        cell-level fit equals the respondent-level weighted triple difference
+        with the same fixed effects, as for :meth:`cell_problem`.
+        """
+        if group not in self.data.columns:
+            raise EstimationError(f"survey: column {group!r} needed for the gap triple difference is missing")
+        cells = self.cells(outcome, by=group, rows=self.data[group].isin([low, high]))
+        is_low = cells[group].eq(low).to_numpy()
+        if is_low.all() or not is_low.any():
+            raise EstimationError(f"survey outcome {outcome}: no cell for {group} = {low!r} or {high!r}")
+        unit = cells["muni"].to_numpy() * 2 + is_low
+        period = pd.factorize(cells["wave"])[0] * 2 + is_low
+        return self._problem(cells, unit, period, np.column_stack([np.ones(len(cells)), is_low]),
+                             ("treated", f"treated_x_{low}"), outcome)
+
+    def respondent_problem(self, outcome: str) -> DidProblem:
+        """Panel DiD with respondent and wave effects (respondents observed in at least two waves with the outcome).
+
+        Municipality sizes for the Ferman-Pinto model are the mean number of
+        panel respondents per municipality and wave.
         """
         d = self.data.loc[self.data[outcome].notna()]
         d = d.loc[d.groupby("respondent_id")["wave"].transform("nunique") >= 2]
-        if d.empty:
-            raise EstimationError(f"survey outcome {outcome}: no respondent answered in two waves")
-        proj = WithinProjector.build(d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy())
-        return proj, d[outcome].to_numpy(float) * outcome_scale(outcome), d["treated"].to_numpy(), d["muni"].to_numpy()
+        if d.empty or d["treated"].eq(0).all():
+            raise EstimationError(f"survey outcome {outcome}: no treated respondent answered in two waves")
+        size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.panel.municipalities)))
+        return DidProblem(
+            projector=WithinProjector.build(d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()),
+            y=d[outcome].to_numpy(float) * outcome_scale(outcome),
+            treatment=d["treated"].to_numpy(),
+            multipliers=np.ones((len(d), 1)),
+            names=("treated",),
+            row_cluster=d["muni"].to_numpy(),
+            exposure=d[self.exposure_columns].to_numpy(),
+            assignment=self._assignment(),
+            cluster_size=size.fillna(size.mean()).to_numpy(),
+        )
+
+
+def cell_event_time(cells: pd.DataFrame) -> np.ndarray:
+    """Waves since the first wave in which at least half of a pilot municipality's respondents are treated (NaN for controls)."""
+    treated = cells.loc[cells["treated"] >= 0.5]
+    order = np.sort(cells["wave"].unique())
+    first = treated.groupby("muni")["wave"].min()
+    position = pd.Series(np.arange(len(order)), index=order)
+    start = cells["muni"].map(first.map(position))
+    return (cells["wave"].map(position) - start).to_numpy(float)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from evaluation.comparison.inference import Inference, crv1_factor
+from evaluation.comparison.inference import Inference, cluster_sum, crv1_factor
 from evaluation.comparison.twfe import WithinFit
 
 WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -69,34 +69,28 @@ class WildClusterBootstrap:
         u0 = fit.y_tilde - fit.x_tilde @ (fit.coef - a * self.estimate / cwc)
         u1 = -fit.x_tilde @ (a / cwc)
         # cluster sums of w z x~' for the refit correction: (G x k)
-        wzx = np.zeros((n_g, fit.x_tilde.shape[1]))
-        np.add.at(wzx, g, (w * z)[:, None] * fit.x_tilde)
+        wzx = cluster_sum((w * z)[:, None] * fit.x_tilde, g, n_g)
         self._parts = []
         proj = fit.projector
         # per-cluster sums of w z E~ (G x S), used when units are nested in clusters
-        wze = np.zeros((n_g, proj.n_periods))
-        np.add.at(wze, g, (w * z)[:, None] * proj.period_tilde)
+        wze = cluster_sum((w * z)[:, None] * proj.period_tilde, g, n_g)
         for u in (u0, u1):
-            c_h = np.zeros((n_g, fit.x_tilde.shape[1]))
-            np.add.at(c_h, g, (w * u)[:, None] * fit.x_tilde)  # sum_{i in h} w x~ u
+            c_h = cluster_sum((w * u)[:, None] * fit.x_tilde, g, n_g)  # sum_{i in h} w x~ u
             if fit.unit_nested:
                 # u has zero unit means, so M(u 1_h) = u 1_h - E~ Gamma_h
-                e_u = np.zeros((n_g, proj.n_periods))
-                np.add.at(e_u, g, (w * u)[:, None] * proj.period_tilde)
+                e_u = cluster_sum((w * u)[:, None] * proj.period_tilde, g, n_g)
                 gamma = proj.period_solver @ e_u.T  # S x G
                 wz_u = np.diag(np.bincount(g, weights=w * z * u, minlength=n_g)) - wze @ gamma
             else:
                 masked = np.zeros((fit.n_obs, n_g))
                 masked[np.arange(fit.n_obs), g] = u
-                wz_u = np.zeros((n_g, n_g))
-                np.add.at(wz_u, g, (w * z)[:, None] * proj.transform(masked))
+                wz_u = cluster_sum((w * z)[:, None] * proj.transform(masked), g, n_g)
             k_mat = wz_u - wzx @ fit.bread @ c_h.T  # K_gh
             self._parts.append((c_h @ a, k_mat))  # (N_h, K_gh)
         # bootstrap numerators and cluster scores are affine in r: precompute both parts once
         self._numer = [self.v @ n_h for n_h, _ in self._parts]
         self._score = [self.v @ k_mat.T for _, k_mat in self._parts]
-        scores = np.zeros(n_g)
-        np.add.at(scores, g, w * z * fit.resid)
+        scores = cluster_sum(w * z * fit.resid, g, n_g)
         self.se = float(np.sqrt(self.factor * np.sum(scores**2)))
 
     def _t_star(self, r: float) -> np.ndarray:

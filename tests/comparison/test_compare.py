@@ -2,11 +2,16 @@
 
 import time
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 from simulate import simulate_survey, simulate_turnout
 
 from evaluation.compare import EFFECT_COLUMNS, compare
+
+SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +24,7 @@ def result():
 
 
 def test_tables_and_columns(result):
-    assert set(result) == {"effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power"}
+    assert set(result) == {"effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance"}
     effects = result["effects"]
     assert list(effects.columns) == EFFECT_COLUMNS
     turnout = effects[(effects["estimand"] == "att_turnout") & (effects["method"] == "twfe")]
@@ -42,6 +47,43 @@ def test_tables_and_columns(result):
     assert set(size["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
     assert size["rejection_rate"].between(0, 1).all()
     assert (result["power"]["mde"].diff().dropna() < 0).all()
+
+
+def test_new_estimands_and_tables(result):
+    effects = result["effects"]
+    matched = effects[effects["method"] == "twfe_matched"]
+    assert set(matched["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
+    assert (matched["n_treated_clusters"] == 6).all() and (matched["n_clusters"] == 6 + 18).all()
+    gap = effects[effects["estimand"] == "gap_change_trust_local_politicians_compulsory_vs_higher"]
+    assert set(gap["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
+    panel = effects[effects["method"] == "twfe_respondent_fe"]
+    assert "permutation" in set(panel["inference"])
+    balance = result["balance"]
+    assert set(balance["sample"]) == {"all_controls", "matched"} and balance["smd"].notna().all()
+    es = result["event_study"]
+    assert {"trust_local_politicians", "turnout"} <= set(es["outcome"])
+    pilots = es[es["inference"] == "conley_taber_ferman_pinto"]
+    assert pilots["sample"].nunique() == 6 and pilots["pretrend_p_value_permutation"].between(0, 1).all()
+    programme = es[(es["outcome"] == "turnout") & (es["method"] == "twfe") & (es["sample"] == "programme")]
+    assert programme["pretrend_p_value_permutation"].between(0, 1).all()
+
+
+def test_same_results_as_before_the_speed_work(result):
+    """Tables of the first release (snapshot written by reference/make_snapshot.py before the
+    speed work, same seed) are reproduced to floating-point rounding."""
+    keys = {"effects": ["estimand", "outcome", "sample", "method", "inference"],
+            "event_study": ["outcome", "sample", "method", "rel_time"], "pilot_effects": ["estimand", "outcome", "sample"]}
+    for name in ("effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power"):
+        old = pd.read_parquet(SNAPSHOT / f"{name}.parquet")
+        new = result[name]
+        if name in keys:
+            new = old[keys[name]].merge(new, on=keys[name], how="left")
+        new = new[old.columns].reset_index(drop=True)
+        for col in old.columns:
+            if pd.api.types.is_numeric_dtype(old[col]):
+                np.testing.assert_allclose(new[col].astype(float), old[col].astype(float), rtol=1e-9, atol=1e-12, err_msg=f"{name}.{col}")
+            else:
+                assert new[col].astype(str).tolist() == old[col].astype(str).tolist(), f"{name}.{col}"
 
 
 def test_same_seed_same_tables():
