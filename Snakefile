@@ -7,7 +7,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from evaluation import stage_settings
+from evaluation import demo_scales, stage_settings
 
 min_version("9.0")
 
@@ -16,6 +16,11 @@ configfile: "config/config.yaml"
 
 
 validate(config, "config/config.schema.yaml")
+
+# demo.scale: national fills in the survey waves, field periods and register source it implies
+SCALE = demo_scales.scale_of(config)
+if SCALE != "demo":
+    config.update(demo_scales.apply_scale(config))
 
 RAW = config["paths"]["raw"]
 PROCESSED = config["paths"]["processed"]
@@ -26,6 +31,32 @@ LANG = config["report"]["language"]
 PY = f"{shlex.quote(sys.executable)} -m evaluation"
 
 
+BENCHMARKS = f"{LOGS}/benchmarks"  # one Snakemake benchmark TSV per job; benchmarks/bench_stages.py tabulates them
+
+# Per rule: memory (MB) and runtime (minutes) a scheduler should reserve, per scale, from the measured
+# peak RSS and wall time (benchmarks/bench_stages.py) with head room. `threads:` is set in each rule.
+RESOURCES = {
+    # measured (demo / national, 2 cores): demo_data 5 s 0.3 GB / 78 s 1.3 GB; ingest 3 s / 27 s 0.4 GB;
+    # validate 7 s / 13 s 0.5 GB; weight 5 s / 8 s 0.5 GB; estimate 9 s / 21 s 0.7 GB;
+    # compare 46 s 0.5 GB / 959 s 7.4 GB (9.4 GB sampled every 0.5 s); reports 4-9 s 0.3 GB each
+    "demo_data":          {"demo": (1000, 5), "national": (2500, 10)},
+    "ingest":             {"demo": (1000, 5), "national": (1500, 10)},
+    "validate":           {"demo": (1000, 5), "national": (1500, 10)},
+    "weight":             {"demo": (1000, 5), "national": (1500, 10)},
+    "estimate":           {"demo": (1000, 5), "national": (2000, 10)},
+    "compare":            {"demo": (1500, 10), "national": (12000, 45)},
+    "provenance":         {"demo": (500, 5), "national": (500, 5)},
+    "data_quality_table": {"demo": (500, 5), "national": (1000, 5)},
+    "report":             {"demo": (1000, 10), "national": (1000, 10)},
+}
+
+
+def resources_of(rule):
+    """``mem_mb`` and ``runtime`` of a rule at the configured scale (keyword arguments for `resources:`)."""
+    mem_mb, runtime = RESOURCES[rule][SCALE]
+    return {"mem_mb": mem_mb, "runtime": runtime}
+
+
 def settings_json(stage):
     """The config sections a stage uses, as a shell-quoted JSON argument."""
     return shlex.quote(json.dumps(stage_settings.STAGES[stage](config), sort_keys=True))
@@ -34,6 +65,13 @@ def settings_json(stage):
 include: "rules/data.smk"
 include: "rules/analysis.smk"
 include: "rules/reports.smk"
+
+
+# small bookkeeping jobs run in the main Snakemake process, not as cluster jobs
+localrules:
+    all,
+    provenance,
+    data_quality_table,
 
 
 rule all:

@@ -32,11 +32,7 @@ def _run_demo(args: argparse.Namespace) -> None:
     from evaluation.demo import DemoConfig, generate_demo
 
     demo = _stage_settings(args)
-    config = DemoConfig(
-        seed=demo["seed"], n_municipalities=demo["municipalities"], n_pilots=demo["pilots"],
-        respondents_per_wave=demo["respondents_per_wave"], n_waves=demo["waves"],
-    )
-    generate_demo(Path(args.out), config)
+    generate_demo(Path(args.out), DemoConfig.from_settings(demo))
 
 
 def _run_ingest(args: argparse.Namespace) -> None:

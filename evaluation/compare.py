@@ -7,6 +7,7 @@ and returns the tidy tables the reports draw.  All statistics live in
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ from evaluation.errors import EstimationError
 EVENT_COLUMNS = ["outcome", "sample", "method", "inference", "rel_time", "estimate", "se", "ci_low", "ci_high",
                  "pretrend_p_value", "pretrend_f", "pretrend_df", "pretrend_p_value_permutation", "pretrend_permutation_df",
                  "n_placebos"]
+log = logging.getLogger(__name__)
+
 EFFECT_COLUMNS = ["estimand", "outcome", "sample", "method", "inference", "estimate", "se", "ci_low", "ci_high", "p_value",
                   "n_obs", "n_clusters", "n_treated_clusters"]
 
@@ -312,8 +315,16 @@ def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict, extra: np.ra
 
 def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec,
                   kw: dict) -> tuple[list[dict], pd.DataFrame]:
-    """Headline turnout DiD on the matched sample (method ``twfe_matched``) and the balance table."""
-    match = match_controls(panel, areas, spec)
+    """Headline turnout DiD on the matched sample (method ``twfe_matched``) and the balance table.
+
+    Matching is a robustness check: when it cannot be done (e.g. too few controls for
+    the requested neighbours without replacement) the stage logs why and goes on.
+    """
+    try:
+        match = match_controls(panel, areas, spec)
+    except EstimationError as exc:
+        log.warning("matched comparison skipped: %s", exc)
+        return [], pd.DataFrame(columns=BALANCE_COLUMNS)
     pilot = base.assignment.observed >= 0
     balance = balance_table(match, pilot, spec.method)
     return _did_rows(base.reweighted(match.weights), {"att_turnout": np.array([1.0])}, "turnout", kw, "twfe_matched"), balance
@@ -355,6 +366,7 @@ def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) ->
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
+BALANCE_COLUMNS = ["variable", "sample", "method", "mean_pilot", "mean_control", "smd", "n_pilots", "n_controls"]
 PILOT_COLUMNS = ["municipality_code", "municipality_name", "pilot_type", "pilot_start", "cohort"]
 
 

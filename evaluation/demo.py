@@ -51,7 +51,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from evaluation.demo_scales import SCALES, SIZES, WAVE_MONTHS
 from evaluation.errors import ConfigError
 
 FIRST_MUNICIPALITY_CODE = 9101
@@ -74,7 +75,8 @@ DISTRICT_NAMES = (
     "Moen", "Vikane", "Haugtun", "Elvebakken", "Furulund", "Solbakken", "Myrvang", "Fjellstua",
 )
 MIN_DISTRICTS, MAX_DISTRICTS = 3, 12
-MAX_MUNICIPALITIES = len(PREFIXES) * len(SUFFIXES)
+NAME_QUALIFIERS = ("Nord-", "Sør-")  # more names when the scenario has more municipalities than syllable pairs
+MAX_MUNICIPALITIES = len(PREFIXES) * len(SUFFIXES) * (1 + len(NAME_QUALIFIERS))
 
 COHORT_STARTS = (dt.date(2019, 8, 1), dt.date(2021, 8, 1))
 PILOT_TYPES = ("citizen_panel", "participatory_budgeting", "youth_council")
@@ -85,7 +87,7 @@ ELECTIONS = (
 )
 ELECTION_TYPE_LABELS = {"local": "Kommunestyre- og fylkestingsvalg", "parliamentary": "Stortingsvalg"}
 BASE_TURNOUT = {"local": 0.62, "parliamentary": 0.78}
-ADVANCE_SHARE = {2011: 0.20, 2013: 0.26, 2015: 0.25, 2017: 0.35, 2019: 0.37, 2021: 0.51, 2023: 0.50}
+ADVANCE_SHARE = {2011: 0.20, 2013: 0.26, 2015: 0.25, 2017: 0.35, 2019: 0.37, 2021: 0.51, 2023: 0.50, 2025: 0.55}
 TURNOUT_EFFECT = 0.025
 TURNOUT_EFFECT_LOW_EDUCATION = 0.040
 
@@ -106,14 +108,83 @@ AGE_GROUPS = ((18, 29, "18-29"), (30, 44, "30-44"), (45, 59, "45-59"), (60, 200,
 
 
 @dataclass(frozen=True)
+class Structure:
+    """What a scale fixes beyond the sizes: geography, elections, cohorts and the register.
+
+    Districts per municipality: ``district_base + district_slope x span + N(0, 1)``,
+    rounded and clipped to ``districts``, where span is the municipality's log
+    size scaled to 0-1.
+    """
+
+    adults_per_municipality: int
+    districts: tuple[int, int]
+    district_base: float
+    district_slope: float
+    elections: tuple[tuple[str, int], ...]
+    cohort_starts: tuple[dt.date, ...]
+    max_waves: int
+    waves_per_year: int  # 2: March and October; 4: March, May, October and December
+    register_election: tuple[str, int] | None  # the election of the electoral-roll register file, if one is written
+
+
+STRUCTURES = {
+    "demo": Structure(20_000, (MIN_DISTRICTS, MAX_DISTRICTS), 3.5, 9.0, ELECTIONS, COHORT_STARTS, 20, 2, None),
+    # Norway-like: ~4.2 million adults, ~6,000 districts, 8 elections, a third cohort in 2023, and four
+    # waves a year, so that 30 waves end in 2026 (the adult population is that of 2019 and ages with the panel)
+    "national": Structure(12_000, (4, 80), 3.5, 50.0, (*ELECTIONS, ("parliamentary", 2025)),
+                          (*COHORT_STARTS, dt.date(2023, 8, 1)), 40, 4, ("local", 2023)),
+}
+REGISTER_FILE = "valgmanntall_2023.sav"
+REGISTER_UNKNOWN = 9  # the register's code for an unknown education (missing code in its codebook)
+
+
+@dataclass(frozen=True)
 class DemoConfig:
-    """Size and seed of the demo scenario."""
+    """Size and seed of the demo scenario.
+
+    ``scale`` selects the :class:`Structure` (``demo`` or ``national``); the
+    national preset is :meth:`national`.
+    """
 
     seed: int = 20190801
     n_municipalities: int = 60
     n_pilots: int = 7  # split over two cohorts: 4 starting 2019-08-01, 3 starting 2021-08-01
     respondents_per_wave: int = 3000
     n_waves: int = 10
+    scale: str = "demo"
+
+    @property
+    def structure(self) -> Structure:
+        return STRUCTURES[self.scale]
+
+    @classmethod
+    def national(cls, seed: int = 20190801) -> "DemoConfig":
+        """The national preset: 350 municipalities, ~6,000 districts, 8 elections, 30 waves of 10,000, 8 pilots
+        in 3 cohorts and a 2023 electoral-roll register of ~4.2 million rows (SPSS)."""
+        sizes = SIZES["national"]
+        return cls(seed=seed, n_municipalities=sizes["municipalities"], n_pilots=sizes["pilots"],
+                   respondents_per_wave=sizes["respondents_per_wave"], n_waves=sizes["waves"], scale="national")
+
+    @classmethod
+    def from_settings(cls, demo: dict[str, Any]) -> "DemoConfig":
+        """From the config's ``demo`` section (``scale: national`` gives the preset, keeping the seed)."""
+        seed = demo.get("seed", cls.seed)
+        if demo.get("scale", "demo") == "national":
+            return cls.national(seed)
+        return cls(seed=seed, n_municipalities=demo.get("municipalities", cls.n_municipalities),
+                   n_pilots=demo.get("pilots", cls.n_pilots),
+                   respondents_per_wave=demo.get("respondents_per_wave", cls.respondents_per_wave),
+                   n_waves=demo.get("waves", cls.n_waves))
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly config for truth.json (the scale's structure only when it is not the demo's)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scale"}
+        if self.scale != "demo":
+            s = self.structure
+            out.update(scale=self.scale, adults_per_municipality=s.adults_per_municipality,
+                       elections=[list(e) for e in s.elections], cohort_starts=[d.isoformat() for d in s.cohort_starts],
+                       register_election=list(s.register_election) if s.register_election else None)
+        return out
 
 
 @dataclass(frozen=True)
@@ -202,14 +273,16 @@ class Population:
 def check_config(config: DemoConfig) -> None:
     """Raise ConfigError when the scenario cannot be generated as configured."""
     problems = []
+    if config.scale not in SCALES:
+        raise ConfigError(f"demo configuration: scale={config.scale!r} must be one of {', '.join(SCALES)}")
     if not 10 <= config.n_municipalities <= MAX_MUNICIPALITIES:
         problems.append(f"n_municipalities={config.n_municipalities} must be within 10-{MAX_MUNICIPALITIES}")
     if not 2 <= config.n_pilots <= config.n_municipalities // 2:
         problems.append(f"n_pilots={config.n_pilots} must be within 2 and half the municipalities")
     if config.respondents_per_wave < 100:
         problems.append(f"respondents_per_wave={config.respondents_per_wave} must be at least 100")
-    if not 2 <= config.n_waves <= 20:
-        problems.append(f"n_waves={config.n_waves} must be within 2-20")
+    if not 2 <= config.n_waves <= config.structure.max_waves:
+        problems.append(f"n_waves={config.n_waves} must be within 2-{config.structure.max_waves}")
     if not problems:
         n_controls = config.n_municipalities - config.n_pilots
         rest = config.respondents_per_wave - config.n_pilots * respondents_per_pilot(config)
@@ -220,9 +293,9 @@ def check_config(config: DemoConfig) -> None:
         raise ConfigError("demo configuration: " + "; ".join(problems))
 
 
-def municipality_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Adults 18+ per municipality: log-normal, one city of ~200-250k, about 20,000 x n in total."""
-    total = 20_000 * n
+def municipality_sizes(rng: np.random.Generator, n: int, per_municipality: int = 20_000) -> np.ndarray:
+    """Adults 18+ per municipality: log-normal, one city of ~200-250k, about ``per_municipality`` x n in total."""
+    total = per_municipality * n
     largest = min(rng.uniform(200_000, 250_000), 0.35 * total)
     rest = np.exp(rng.normal(np.log(8_000), 1.0, n - 1))
     rest = np.clip(rest * (total - largest) / rest.sum(), 2_000, 0.6 * largest)
@@ -232,6 +305,8 @@ def municipality_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
 def municipality_names(rng: np.random.Generator, n: int) -> list[str]:
     """Unique invented names such as 'Tiurvik' (prefix + suffix syllables)."""
     combos = [p + s for p in PREFIXES for s in SUFFIXES]
+    if n > len(combos):  # national scale: 'Nord-Tiurvik', 'Sør-Tiurvik' as well
+        combos += [q + c for q in NAME_QUALIFIERS for c in combos]
     return [combos[i] for i in rng.choice(len(combos), n, replace=False)]
 
 
@@ -261,7 +336,7 @@ def build_municipalities(rng: np.random.Generator, config: DemoConfig) -> pd.Dat
     pilot_type, cohort.
     """
     n = config.n_municipalities
-    sizes = municipality_sizes(rng, n)
+    sizes = municipality_sizes(rng, n, config.structure.adults_per_municipality)
     log_size = np.log(sizes)
     size_z = (log_size - log_size.mean()) / log_size.std()
     trust = rng.normal(0.0, 0.35, n)
@@ -275,24 +350,30 @@ def build_municipalities(rng: np.random.Generator, config: DemoConfig) -> pd.Dat
         "turnout_effect": rng.normal(0.0, 0.02, n) + 0.02 * trust,
         "growth": rng.normal(0.006, 0.006, n),
     })
-    return assign_pilots(rng, munis, choose_pilots(rng, sizes, trust, config.n_pilots))
+    return assign_pilots(rng, munis, choose_pilots(rng, sizes, trust, config.n_pilots),
+                         config.structure.cohort_starts)
 
 
-def assign_pilots(rng: np.random.Generator, munis: pd.DataFrame, pilots: np.ndarray) -> pd.DataFrame:
-    """Add role, cohort (first ceil(n/2) shuffled pilots start 2019), pilot_start and pilot_type."""
+def assign_pilots(rng: np.random.Generator, munis: pd.DataFrame, pilots: np.ndarray,
+                  cohort_starts: tuple[dt.date, ...] = COHORT_STARTS) -> pd.DataFrame:
+    """Add role, cohort, pilot_start and pilot_type.
+
+    The shuffled pilots are split over the cohorts in order, earlier cohorts
+    taking the remainder (two cohorts: the first ceil(n/2) start in 2019).
+    """
     n_pilots = len(pilots)
     shuffled = rng.permutation(pilots)
-    starts = np.where(np.arange(n_pilots) < (n_pilots + 1) // 2, 0, 1)
+    starts = np.arange(n_pilots) * len(cohort_starts) // n_pilots
     types = rng.permutation(np.resize(np.array(PILOT_TYPES), n_pilots))
     munis = munis.assign(role="control", pilot_start=None, pilot_type="", cohort="")
     for index, start, pilot_type in zip(shuffled, starts, types):
         munis.loc[index, ["role", "pilot_start", "pilot_type", "cohort"]] = [
-            "pilot", COHORT_STARTS[start], str(pilot_type), str(COHORT_STARTS[start].year)
+            "pilot", cohort_starts[start], str(pilot_type), str(cohort_starts[start].year)
         ]
     return munis
 
 
-def build_districts(rng: np.random.Generator, munis: pd.DataFrame) -> pd.DataFrame:
+def build_districts(rng: np.random.Generator, munis: pd.DataFrame, structure: Structure = STRUCTURES["demo"]) -> pd.DataFrame:
     """One row per voting district: codes, name, adult population and latent profile.
 
     The number of districts (3-12) grows with municipality size; district
@@ -302,11 +383,14 @@ def build_districts(rng: np.random.Generator, munis: pd.DataFrame) -> pd.DataFra
     """
     log_size = np.log(munis["population"].to_numpy())
     span = (log_size - log_size.min()) / (log_size.max() - log_size.min())
-    counts = np.clip(np.rint(3.5 + 9 * span + rng.normal(0, 1, len(munis))), MIN_DISTRICTS, MAX_DISTRICTS).astype(int)
+    low, high = structure.districts
+    counts = np.clip(np.rint(structure.district_base + structure.district_slope * span + rng.normal(0, 1, len(munis))),
+                     low, high).astype(int)
     parts = []
     for index, (count, muni) in enumerate(zip(counts, munis.itertuples())):
         shares = 0.3 / count + 0.7 * rng.dirichlet(np.full(count, 4.0))
-        names = [DISTRICT_NAMES[0], *rng.choice(DISTRICT_NAMES[1:], count - 1, replace=False)]
+        names = ([DISTRICT_NAMES[0], *rng.choice(DISTRICT_NAMES[1:], count - 1, replace=False)]
+                 if count <= len(DISTRICT_NAMES) else district_names(rng, count))
         parts.append(pd.DataFrame({
             "municipality": index,
             "district_number": [f"{k:04d}" for k in range(1, count + 1)],
@@ -324,6 +408,13 @@ def build_districts(rng: np.random.Generator, munis: pd.DataFrame) -> pd.DataFra
                          - 0.35 * ses + rng.normal(0.0, 0.4, n)),
         median_income=np.round(430_000 + 50_000 * ses + rng.normal(0.0, 35_000, n), -2).astype(np.int64),
     )
+
+
+def district_names(rng: np.random.Generator, count: int) -> list[str]:
+    """Names for a municipality with more districts than DISTRICT_NAMES: 'Sentrum', then 'Moen', 'Moen 2', ..."""
+    rest = [f"{name} {k}" if k > 1 else name for k in range(1, count // len(DISTRICT_NAMES) + 2)
+            for name in DISTRICT_NAMES[1:]]
+    return [DISTRICT_NAMES[0], *rng.choice(rest, count - 1, replace=False)]
 
 
 # --------------------------------------------------------------------------- population
@@ -404,7 +495,7 @@ def pilot_starts(munis: pd.DataFrame) -> np.ndarray:
 
 
 def simulate_turnout(rng: np.random.Generator, munis: pd.DataFrame, districts: pd.DataFrame,
-                     cutoff: float) -> pd.DataFrame:
+                     cutoff: float, elections: tuple[tuple[str, int], ...] = ELECTIONS) -> pd.DataFrame:
     """Eligible voters and votes per district and election, with coupled potential outcomes.
 
     Turnout probability (untreated) = base for the election type + 0.04 per SD of
@@ -424,7 +515,7 @@ def simulate_turnout(rng: np.random.Generator, munis: pd.DataFrame, districts: p
     effect_if_treated = np.where(edu <= cutoff, TURNOUT_EFFECT_LOW_EDUCATION, TURNOUT_EFFECT)
     growth = munis["growth"].to_numpy()[muni]
     frames = []
-    for election_type, year in ELECTIONS:
+    for election_type, year in elections:
         day = election_date(year)
         p0 = np.clip(BASE_TURNOUT[election_type] + rng.normal(0.0, 0.012) + profile
                      + rng.normal(0.0, 0.006, n_m)[muni] + rng.normal(0.0, 0.008, n_d), 0.25, 0.95)
@@ -460,9 +551,10 @@ def turnout_effect_summary(turnout: pd.DataFrame) -> dict[str, Any]:
 # --------------------------------------------------------------------------- panel
 
 
-def wave_timing(wave: int) -> tuple[int, int]:
-    """(year, month) of a wave's interviews: odd waves in March, even waves in October."""
-    return FIRST_PANEL_YEAR + (wave - 1) // 2, 3 if wave % 2 == 1 else 10
+def wave_timing(wave: int, per_year: int = 2) -> tuple[int, int]:
+    """(year, month) of a wave's interviews: odd waves in March, even waves in October (``per_year`` 2),
+    or March, May, October and December (``per_year`` 4, the national scale)."""
+    return FIRST_PANEL_YEAR + (wave - 1) // per_year, WAVE_MONTHS[per_year][(wave - 1) % per_year]
 
 
 def respondents_per_pilot(config: DemoConfig) -> int:
@@ -535,7 +627,7 @@ def draw_panel(rng: np.random.Generator, pop: Population, munis: pd.DataFrame, c
     current = np.empty(0, dtype=np.int64)
     frames = []
     for wave in range(1, config.n_waves + 1):
-        year, month = wave_timing(wave)
+        year, month = wave_timing(wave, config.structure.waves_per_year)
         if wave > 1:
             keep = retention_probability(pop.education[current], year - pop.birth_year[current])
             current = current[rng.random(len(current)) < keep]
@@ -629,7 +721,7 @@ def simulate_answers(rng: np.random.Generator, pop: Population, munis: pd.DataFr
     answers, effects = [], []
     values: dict[str, list[dict[str, Any]]] = {name: [] for name in POPULATION_ITEMS}
     for wave in range(1, config.n_waves + 1):
-        year, month = wave_timing(wave)
+        year, month = wave_timing(wave, config.structure.waves_per_year)
         rows = panel[panel["wave"] == wave]
         person = rows["person"].to_numpy()
         people = pop.take(person)
@@ -763,6 +855,66 @@ def write_margins(path: Path, pop: Population, munis: pd.DataFrame) -> None:
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
+def write_register(path: Path, rng: np.random.Generator, pop: Population, districts: pd.DataFrame,
+                   turnout: pd.DataFrame, election: tuple[str, int]) -> dict[str, Any]:
+    """Write an electoral-roll register of one election (SPSS, one row per eligible voter) and describe it.
+
+    Each district has as many rows as its eligible voters in the turnout file and
+    exactly its votes as ``stemt = 1``, so the register agrees with the turnout
+    file. Voters are the district's adults in random order (cycled when the
+    electorate has grown past the 2019 population); who voted is drawn without
+    replacement with weights exp(0.5 higher - 0.5 compulsory + 0.3 [age >= 45]
+    - 0.3 immigrant). ``utdanning`` is 9 (unknown) for 1 % of rows. Columns
+    follow ``config/codebooks/register_valgmanntall.yaml``: stemmekrets
+    (area code), stemt, kjonn, fodselsar, utdanning, innvandrer.
+    """
+    election_type, year = election
+    rows = turnout[(turnout["election_type"] == election_type) & (turnout["election_year"] == year)]
+    rows = rows.sort_values("district")
+    eligible = rows["eligible"].to_numpy()
+    votes = rows["votes"].to_numpy()
+    n_d = len(districts)
+    # persons grouped by district in random order, and each district's first position
+    order = np.lexsort((rng.random(len(pop.district)), pop.district))
+    size = np.bincount(pop.district, minlength=n_d)
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    district = np.repeat(np.arange(n_d), eligible)
+    offset = np.arange(len(district)) - np.repeat(np.concatenate([[0], np.cumsum(eligible)[:-1]]), eligible)
+    person = order[first[district] + offset % size[district]]
+    age = year - pop.birth_year[person]
+    education = pop.education[person]
+    weight = np.exp(0.5 * (education == 3) - 0.5 * (education == 1) + 0.3 * (age >= 45) - 0.3 * pop.immigrant[person])
+    key = np.log(rng.random(len(person))) / weight  # Efraimidis-Spirakis: the largest keys are a weighted sample
+    ranked = np.lexsort((-key, district))
+    rank = np.empty(len(person), dtype=np.int64)
+    rank[ranked] = np.arange(len(person)) - np.repeat(np.concatenate([[0], np.cumsum(eligible)[:-1]]), eligible)
+    voted = (rank < votes[district]).astype(np.int64)
+    education = np.where(rng.random(len(person)) < 0.01, REGISTER_UNKNOWN, education)
+    frame = pd.DataFrame({
+        "stemmekrets": districts["area_code"].to_numpy()[district],
+        "stemt": voted,
+        "kjonn": pop.gender[person],
+        "fodselsar": pop.birth_year[person],
+        "utdanning": education,
+        "innvandrer": pop.immigrant[person],
+    })
+    pyreadstat.write_sav(
+        frame, path, file_label=f"Valgmanntall med valgdeltakelse, {election_type} {year}, syntetiske data",
+        column_labels={"stemmekrets": "Stemmekrets (kommunenummer + kretsnummer)", "stemt": "Har stemt",
+                       "kjonn": "Kjønn", "fodselsar": "Fødselsår", "utdanning": "Høyeste fullførte utdanning",
+                       "innvandrer": "Innvandrerbakgrunn"},
+        variable_value_labels={"stemt": {0: "Nei", 1: "Ja"}, "kjonn": {1: "Mann", 2: "Kvinne"},
+                               "utdanning": {1: "Grunnskole", 2: "Videregående skole", 3: "Universitet/høyskole",
+                                             REGISTER_UNKNOWN: "Ukjent"},
+                               "innvandrer": {0: "Nei", 1: "Ja"}},
+        missing_ranges={"utdanning": [REGISTER_UNKNOWN]},
+        variable_format={"stemt": "F1.0", "kjonn": "F1.0", "fodselsar": "F4.0", "utdanning": "F1.0", "innvandrer": "F1.0"},
+    )
+    return {"file": path.name, "election_type": election_type, "election_year": year, "rows": int(len(frame)),
+            "votes": int(voted.sum()), "codebook": "config/codebooks/register_valgmanntall.yaml",
+            "description": "one row per eligible voter; per district the rows and votes equal the turnout file's"}
+
+
 def spss_metadata(wave: int) -> dict[str, Any]:
     """Variable labels, value labels, missing codes and formats of one wave's SPSS file."""
     missing = {DONT_KNOW: "Vet ikke", REFUSED: "Vil ikke svare"}
@@ -829,12 +981,12 @@ def wave_frame(rows: pd.DataFrame, pop: Population, munis: pd.DataFrame, ids: np
 
 
 def write_panel(out_dir: Path, answers: pd.DataFrame, pop: Population, munis: pd.DataFrame,
-                ids: np.ndarray, n_waves: int) -> None:
+                ids: np.ndarray, n_waves: int, per_year: int = 2) -> None:
     """Write innbyggerpanel_bolgeNN.sav for every wave (labels and user-missing 97/98 on items)."""
     for wave in range(1, n_waves + 1):
         frame = wave_frame(answers[answers["wave"] == wave], pop, munis, ids, wave)
-        year, month = wave_timing(wave)
-        season = "vår" if month == 3 else "høst"
+        year, month = wave_timing(wave, per_year)
+        season = "vår" if month < 7 else "høst"
         pyreadstat.write_sav(frame, out_dir / f"innbyggerpanel_bolge{wave:02d}.sav",
                              file_label=f"Innbyggerpanelet, bølge {wave} ({season} {year}), syntetiske data",
                              **spss_metadata(wave))
@@ -879,7 +1031,7 @@ def turnout_truth(turnout: pd.DataFrame, munis: pd.DataFrame, districts: pd.Data
             "n_districts_total": int(len(districts)),
         },
         "elections": [{"election_type": t, "election_year": y, "election_date": election_date(y).isoformat()}
-                      for t, y in ELECTIONS],
+                      for t, y in turnout[["election_type", "election_year"]].drop_duplicates().itertuples(index=False)],
         **turnout_effect_summary(turnout),
         "by_cohort": {c: turnout_effect_summary(turnout[cohort == c]) for c in sorted(set(munis["cohort"]) - {""})},
         "by_election_type": {t: turnout_effect_summary(turnout[turnout["election_type"] == t])
@@ -887,10 +1039,10 @@ def turnout_truth(turnout: pd.DataFrame, munis: pd.DataFrame, districts: pd.Data
     }
 
 
-def wave_calendar(wave: int) -> dict[str, Any]:
+def wave_calendar(wave: int, per_year: int = 2) -> dict[str, Any]:
     """File, season and interview month of one wave."""
-    year, month = wave_timing(wave)
-    return {"wave": wave, "file": f"innbyggerpanel_bolge{wave:02d}.sav", "season": "spring" if month == 3 else "autumn",
+    year, month = wave_timing(wave, per_year)
+    return {"wave": wave, "file": f"innbyggerpanel_bolge{wave:02d}.sav", "season": "spring" if month < 7 else "autumn",
             "interview_month": f"{year}-{month:02d}",
             "trust_variables": [spss_name(item, wave) for item in ITEMS if item.outcome.startswith("trust_")]}
 
@@ -907,7 +1059,7 @@ def survey_truth(answers: pd.DataFrame, effects: pd.DataFrame, munis: pd.DataFra
                         "scales: effect in scale points. 'realised' = mean of y(1) - y(0) over treated "
                         "respondent-waves (before item non-response)."),
         "placebo_outcome": PLACEBO_OUTCOME,
-        "waves": [wave_calendar(wave) for wave in range(1, config.n_waves + 1)],
+        "waves": [wave_calendar(wave, config.structure.waves_per_year) for wave in range(1, config.n_waves + 1)],
         "n_treated_respondent_waves": int(len(effects)),
         "outcomes": survey_effect_summary(effects),
         "sampling": {
@@ -968,11 +1120,11 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     rng = np.random.default_rng(config.seed)
 
     munis = build_municipalities(rng, config)
-    districts = build_districts(rng, munis)
+    districts = build_districts(rng, munis, config.structure)
     pop = build_population(rng, districts)
     districts = add_register_shares(districts, pop)
     cutoff = low_education_cutoff(districts)
-    turnout = simulate_turnout(rng, munis, districts, cutoff)
+    turnout = simulate_turnout(rng, munis, districts, cutoff, config.structure.elections)
     panel = draw_panel(rng, pop, munis, config)
     answers, effects, values = simulate_answers(rng, pop, munis, panel, config)
     observed = add_item_nonresponse(rng, answers)
@@ -980,18 +1132,23 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
 
     write_area_register(out_dir / "area_register.csv", munis, districts)
     write_turnout(out_dir / "valgdeltakelse_stemmekretser.csv", turnout, munis, districts)
-    write_panel(out_dir, observed, pop, munis, ids, config.n_waves)
+    write_panel(out_dir, observed, pop, munis, ids, config.n_waves, config.structure.waves_per_year)
     write_margins(out_dir / "befolkning_marginer.csv", pop, munis)
+    register = None
+    if config.structure.register_election:
+        register = write_register(out_dir / REGISTER_FILE, rng, pop, districts, turnout,
+                                  config.structure.register_election)
     truth = {
         "description": "Known truths of the synthetic demo scenario written by evaluation.demo (all data invented).",
         "seed": config.seed,
-        "config": asdict(config),
+        "config": config.summary(),
         "pilots": pilot_list(munis, districts),
         "turnout": turnout_truth(turnout, munis, districts, cutoff),
         "survey": survey_truth(answers, effects, munis, config),
         "population_values": population_truth(values, pop),
         "margins": {"file": "befolkning_marginer.csv", "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
                     "n_adults": int(len(pop.district))},
+        **({"register": register} if register else {}),
     }
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return truth
@@ -1010,9 +1167,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--respondents-per-wave", type=int, default=defaults.respondents_per_wave,
                         help="completed interviews per panel wave (%(default)s)")
     parser.add_argument("--waves", type=int, default=defaults.n_waves, help="citizen-panel waves (%(default)s)")
+    parser.add_argument("--scale", choices=SCALES, default="demo",
+                        help="national: the national preset (sizes above ignored, seed kept) (%(default)s)")
     args = parser.parse_args(argv)
-    config = DemoConfig(seed=args.seed, n_municipalities=args.municipalities, n_pilots=args.pilots,
-                        respondents_per_wave=args.respondents_per_wave, n_waves=args.waves)
+    config = (DemoConfig.national(args.seed) if args.scale == "national" else
+              DemoConfig(seed=args.seed, n_municipalities=args.municipalities, n_pilots=args.pilots,
+                         respondents_per_wave=args.respondents_per_wave, n_waves=args.waves))
     try:
         truth = generate_demo(args.out, config)
     except ConfigError as exc:

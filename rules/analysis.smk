@@ -12,6 +12,11 @@ rule weight:
         summary=f"{RESULTS}/weighting_summary.csv",
     params:
         settings=settings_json("weight"),
+    benchmark:
+        f"{BENCHMARKS}/weight.tsv"
+    threads: 1
+    resources:
+        **resources_of("weight"),
     log:
         f"{LOGS}/weight.log",
     shell:
@@ -29,6 +34,11 @@ rule estimate:
         gaps=f"{RESULTS}/gaps.csv",
     params:
         settings=settings_json("estimate"),
+    benchmark:
+        f"{BENCHMARKS}/estimate.tsv"
+    threads: 1
+    resources:
+        **resources_of("estimate"),
     log:
         f"{LOGS}/estimate.log",
     shell:
@@ -52,11 +62,15 @@ checkpoint compare:
     params:
         settings=settings_json("compare"),
         out=RESULTS,
-    threads: 2
+    benchmark:
+        f"{BENCHMARKS}/compare.tsv"
+    threads: 1
+    resources:
+        **resources_of("compare"),
     log:
         f"{LOGS}/compare.log",
     shell:
-        "{PY} compare --turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
+        "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 {PY} compare --turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
         "--out {params.out} --settings {params.settings} > {log} 2>&1"
 
 
@@ -66,6 +80,11 @@ rule provenance:
         config=workflow.configfiles[0],
     output:
         f"{RESULTS}/provenance.json",
+    benchmark:
+        f"{BENCHMARKS}/provenance.tsv"
+    threads: 1
+    resources:
+        **resources_of("provenance"),
     log:
         f"{LOGS}/provenance.log",
     shell:

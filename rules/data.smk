@@ -13,6 +13,11 @@ if config["demo"]["enabled"]:
             truth=f"{RAW}/truth.json",
         params:
             settings=settings_json("demo"),
+        benchmark:
+            f"{BENCHMARKS}/demo_data.tsv"
+        threads: 1
+        resources:
+            **resources_of("demo_data"),
         log:
             f"{LOGS}/demo_data.log",
         shell:
@@ -38,6 +43,11 @@ rule ingest:
             if config["demo"].get("inject_faults")
             else ""
         ),
+    benchmark:
+        f"{BENCHMARKS}/ingest.tsv"
+    threads: 1
+    resources:
+        **resources_of("ingest"),
     log:
         f"{LOGS}/ingest.log",
     shell:
@@ -58,6 +68,11 @@ rule validate:
         summary=f"{VALIDATED}/validation_summary.json",
     params:
         settings=settings_json("validate"),
+    benchmark:
+        f"{BENCHMARKS}/validate.tsv"
+    threads: 1
+    resources:
+        **resources_of("validate"),
     log:
         f"{LOGS}/validate.log",
     shell:

@@ -28,6 +28,11 @@ rule data_quality_table:
     params:
         ingested=INGESTED,
         validated=VALIDATED,
+    benchmark:
+        f"{BENCHMARKS}/data_quality_table.tsv"
+    threads: 1
+    resources:
+        **resources_of("data_quality_table"),
     log:
         f"{LOGS}/data_quality_table.log",
     shell:
@@ -67,6 +72,11 @@ rule programme_report:
     params:
         args=report_params(),
         engine=config["report"].get("engine", "auto"),
+    benchmark:
+        f"{BENCHMARKS}/programme_report_{LANG}.tsv"
+    threads: 1
+    resources:
+        **resources_of("report"),
     log:
         f"{LOGS}/report_programme_{LANG}.log",
     shell:
@@ -85,6 +95,11 @@ rule pilot_report:
     params:
         args=lambda wc: report_params(municipality=wc.code),
         engine=config["report"].get("engine", "auto"),
+    benchmark:
+        f"{BENCHMARKS}/pilot_report_{{code}}_{LANG}.tsv"
+    threads: 1
+    resources:
+        **resources_of("report"),
     log:
         f"{LOGS}/report_pilot_{{code}}_{LANG}.log",
     shell:
@@ -105,6 +120,11 @@ rule appendix_report:
     params:
         args=report_params(),
         engine=config["report"].get("engine", "auto"),
+    benchmark:
+        f"{BENCHMARKS}/appendix_report_{{document}}_{LANG}.tsv"
+    threads: 1
+    resources:
+        **resources_of("report"),
     log:
         f"{LOGS}/report_{{document}}_{LANG}.log",
     shell:
