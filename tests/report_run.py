@@ -16,11 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from shared import REPO, SMALL_DEMO
+from shared import small_workflow
 
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports")
 LANG = "en"
 APPENDICES = ("data_quality", "methods")
 # Debian packages of the commands the reader checks use
@@ -42,20 +40,7 @@ def appendix_targets(lang: str = LANG) -> list[str]:
 def pipeline_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workflow copied to a temporary folder and run once on a small demo with injected faults."""
     if "run" not in _RUNS:
-        folder = tmp_path_factory.mktemp("report_workflow")
-        for name in WORKFLOW_FILES:
-            source = REPO / name
-            (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name, **({"ignore": shutil.ignore_patterns("_output")} if source.is_dir() else {}))
-        config_path = folder / "config" / "config.yaml"
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-        config["demo"].update(
-            seed=SMALL_DEMO["seed"], municipalities=SMALL_DEMO["n_municipalities"], pilots=SMALL_DEMO["n_pilots"],
-            respondents_per_wave=SMALL_DEMO["respondents_per_wave"], waves=SMALL_DEMO["n_waves"], inject_faults=True,
-        )
-        config["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
-        config["compare"].update(n_permutations=99, n_bootstrap=99)
-        config["report"]["language"] = LANG
-        config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        folder = small_workflow(tmp_path_factory.mktemp("report_workflow"), draws=99, lang=LANG, inject_faults=True)
         result = snakemake(folder, "all", *appendix_targets())
         assert result.returncode == 0, result.stderr[-5000:]
         _RUNS["run"] = folder

@@ -4,3 +4,31 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4)
+
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports", "profiles")
+
+
+def small_workflow(folder: Path, demo: dict = SMALL_DEMO, draws: int = 199, lang: str = "en", **demo_settings) -> Path:
+    """The workflow copied into ``folder`` with a shrunk demo config (``demo`` sizes, ``draws`` permutations)."""
+    import shutil
+
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("_output"))
+        else:
+            shutil.copy(source, folder / name)
+    path = folder / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["demo"].update(
+        seed=demo["seed"], municipalities=demo["n_municipalities"], pilots=demo["n_pilots"],
+        respondents_per_wave=demo["respondents_per_wave"], waves=demo["n_waves"], **demo_settings,
+    )
+    config["sources"]["survey"]["waves"] = list(range(1, demo["n_waves"] + 1))
+    config["compare"].update(n_permutations=draws, n_bootstrap=draws)
+    config["report"]["language"] = lang
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return folder

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from shared import REPO, SMALL_DEMO
+from shared import SMALL_DEMO, small_workflow
 
 pytestmark = pytest.mark.e2e
-
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports")
 
 
 def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
@@ -27,19 +23,7 @@ def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
     """Copy the workflow to a temporary folder, shrink the demo, run everything once."""
-    folder = tmp_path_factory.mktemp("workflow")
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name)
-    config = yaml.safe_load((folder / "config" / "config.yaml").read_text(encoding="utf-8"))
-    config["demo"].update(
-        seed=SMALL_DEMO["seed"], municipalities=SMALL_DEMO["n_municipalities"], pilots=SMALL_DEMO["n_pilots"],
-        respondents_per_wave=SMALL_DEMO["respondents_per_wave"], waves=SMALL_DEMO["n_waves"],
-    )
-    config["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
-    config["compare"].update(n_permutations=199, n_bootstrap=199)
-    config["report"]["language"] = "en"
-    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    folder = small_workflow(tmp_path_factory.mktemp("workflow"))
     result = snakemake(folder)
     assert result.returncode == 0, result.stderr[-5000:]
     return folder

@@ -24,16 +24,14 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from shared import REPO, SMALL_DEMO
+from shared import SMALL_DEMO, small_workflow
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(os.environ.get("LD_TEST_SLURM") != "1", reason="opt-in: set LD_TEST_SLURM=1 (installs and starts a one-node SLURM cluster)"),
 ]
 
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports", "profiles")
 COMMANDS = {"munged": "munge", "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-wlm"}
 TIMEOUT = 1800
 # the small demo of tests/test_pipeline.py with 4 pilots of 24 municipalities, so that the comparison's
@@ -182,21 +180,7 @@ class Cluster:
 
 def workflow_copy(folder: Path) -> Path:
     """The workflow with a small demo (``DEMO``), in ``folder``."""
-    folder.mkdir()
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, folder / name, **({"ignore": shutil.ignore_patterns("_output")} if source.is_dir() else {}))
-    path = folder / "config" / "config.yaml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config["demo"].update(
-        seed=DEMO["seed"], municipalities=DEMO["n_municipalities"], pilots=DEMO["n_pilots"],
-        respondents_per_wave=DEMO["respondents_per_wave"], waves=DEMO["n_waves"],
-    )
-    config["sources"]["survey"]["waves"] = list(range(1, DEMO["n_waves"] + 1))
-    config["compare"].update(n_permutations=199, n_bootstrap=199)
-    config["report"]["language"] = "en"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return folder
+    return small_workflow(folder, demo=DEMO)
 
 
 def snakemake(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
