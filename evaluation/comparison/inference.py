@@ -57,8 +57,28 @@ def cluster_sum(values: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np
     """
     values = np.asarray(values, dtype=float)
     n = len(clusters)
-    indicator = sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
-    return (indicator @ values.reshape(n, -1)).reshape((n_clusters, *values.shape[1:]))
+    return (cluster_indicator(clusters, n_clusters) @ values.reshape(n, -1)).reshape((n_clusters, *values.shape[1:]))
+
+
+def cluster_indicator(clusters: np.ndarray, n_clusters: int) -> sp.csr_matrix:
+    """``G x n`` 0/1 matrix: row ``g`` marks the rows of cluster ``g``."""
+    n = len(clusters)
+    return sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
+
+
+def cluster_cross_products(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+    """``sum_{i in g} w_i v_i v_i'`` for every cluster (``G x k x k``), one small product per cluster.
+
+    Never forms the ``n x k x k`` row outer products.
+    """
+    order = np.argsort(clusters, kind="stable")
+    bounds = np.searchsorted(clusters[order], np.arange(n_clusters + 1))
+    out = np.zeros((n_clusters, values.shape[1], values.shape[1]))
+    for g in np.flatnonzero(np.diff(bounds)):
+        rows = order[bounds[g]:bounds[g + 1]]
+        v = values[rows]
+        out[g] = v.T @ (weights[rows, None] * v)
+    return out
 
 
 def cluster_scores(fit: WithinFit) -> np.ndarray:
@@ -90,7 +110,7 @@ def jackknife_coefficients(fit: WithinFit) -> np.ndarray:
         z = np.column_stack([fit.y, fit.x])
         zu = z - (proj.unit_sum @ z / proj.unit_weight[:, None])[proj.unit]
         full = np.column_stack([proj.period_tilde, zu])
-        parts = cluster_sum(full[:, :, None] * (proj.weights[:, None] * full)[:, None, :], fit.clusters, fit.n_clusters)
+        parts = cluster_cross_products(full, proj.weights, fit.clusters, fit.n_clusters)
         s = proj.n_periods
         loo = parts.sum(axis=0)[None] - parts
         # drop the first period column: the others are then identified whenever the panel stays connected

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from evaluation.comparison.within import WithinProjector
+from evaluation.comparison.within import SparseMinusLowRank, WithinProjector
 
 
 def treatment_draws(exposure: np.ndarray, row_cluster: np.ndarray, assignments: np.ndarray) -> np.ndarray:
@@ -57,12 +57,12 @@ class InfluenceDraws:
     coef : np.ndarray
         ``P x B`` coefficients (``n x B`` influence vectors when ``basis`` is None);
         a column of NaN marks a draw whose regressors are collinear.
-    basis : np.ndarray or None
+    basis : SparseMinusLowRank or None
         ``n x P`` basis (``W Z``), or None.
     """
 
     coef: np.ndarray
-    basis: np.ndarray | None = None
+    basis: SparseMinusLowRank | None = None
 
     @property
     def n_draws(self) -> int:
@@ -80,15 +80,18 @@ class InfluenceDraws:
 
     def dot(self, u: np.ndarray) -> np.ndarray:
         """``h_b' u`` for every draw (``B``; ``B x k`` for a matrix ``u``)."""
-        return self.coef.T @ (u if self.basis is None else self.basis.T @ u)
+        return self.coef.T @ (u if self.basis is None else self.basis.tdot(u))
 
     def aggregate(self, matrix: sp.spmatrix) -> np.ndarray:
         """``matrix @ h_b`` for every draw (``R x B``), e.g. sums over municipality x period cells."""
-        return matrix @ self.coef if self.basis is None else np.asarray(matrix @ self.basis) @ self.coef
+        if self.basis is None:
+            return matrix @ self.coef
+        # a draw selects a few (municipality, cohort) columns: multiply by the sparse coefficients
+        return np.asarray((sp.csc_matrix(self.coef).T @ self.basis.rmatmul(matrix).T).T)
 
     def dense(self) -> np.ndarray:
         """The ``n x B`` influence vectors."""
-        return self.coef if self.basis is None else self.basis @ self.coef
+        return self.coef if self.basis is None else self.basis.matmul(self.coef)
 
 
 def twfe_influence(projector: WithinProjector, exposure: np.ndarray, row_cluster: np.ndarray, multipliers: np.ndarray,
@@ -118,35 +121,32 @@ def twfe_influence(projector: WithinProjector, exposure: np.ndarray, row_cluster
     Returns
     -------
     InfluenceDraws
-        In the basis ``W Z`` (see module docstring); draws whose regressors are
-        collinear get NaN coefficients.
+        In the basis ``W Z`` (see module docstring), kept sparse plus low rank;
+        draws whose regressors are collinear get NaN coefficients.
     """
     n, n_c = exposure.shape
     k = multipliers.shape[1]
+    n_b = len(assignments)
     present, local = np.unique(row_cluster, return_inverse=True)
     n_p = len(present) * n_c
     col = local[:, None] * n_c + np.arange(n_c)[None, :]  # basis column of (row's municipality, cohort)
     rows = np.repeat(np.arange(n), n_c)
-    basis = []
-    for m in range(k):
-        e = sp.csr_matrix(((exposure * multipliers[:, [m]]).ravel(), (rows, col.ravel())), shape=(n, n_p))
-        basis.append(projector.transform(e.toarray()))
-    z = np.concatenate(basis, axis=1)  # n x kP
-    wz = projector.weights[:, None] * z
-    gram = z.T @ wz
+    values = np.concatenate([(exposure * multipliers[:, [m]]).ravel() for m in range(k)])
+    e = sp.csr_matrix((values, (np.tile(rows, k), np.concatenate([col.ravel() + m * n_p for m in range(k)]))), shape=(n, k * n_p))
+    z = projector.transform_sparse(e)  # n x kP
+    wz = z.scale_rows(projector.weights)
+    gram = z.gram(wz)
     cohort = assignments[:, present]  # B x J'
-    select = np.zeros((len(assignments), len(present), n_c))
     b_idx, j_idx = np.nonzero(cohort >= 0)
-    select[b_idx, j_idx, cohort[b_idx, j_idx]] = 1.0
-    select = select.reshape(len(assignments), n_p)
-    cross = np.empty((len(assignments), k, k))
+    select = sp.csr_matrix((np.ones(len(b_idx)), (b_idx, j_idx * n_c + cohort[b_idx, j_idx])), shape=(n_b, n_p))
+    cross = np.empty((n_b, k, k))
     for m in range(k):
         for ell in range(m, k):
             block = gram[m * n_p:(m + 1) * n_p, ell * n_p:(ell + 1) * n_p]
-            cross[:, m, ell] = cross[:, ell, m] = np.einsum("bp,bp->b", select @ block, select)
+            cross[:, m, ell] = cross[:, ell, m] = np.asarray(select.multiply(select @ block).sum(axis=1)).ravel()
     det_ok = np.abs(np.linalg.det(cross)) > 1e-10 * np.prod(np.diagonal(cross, axis1=1, axis2=2), axis=1).clip(1e-300)
     safe = np.where(det_ok[:, None, None], cross, np.eye(k))
-    a = np.linalg.solve(safe, np.broadcast_to(contrast, (len(assignments), k))[..., None])[..., 0]  # B x k
-    coef = np.concatenate([(select * a[:, [m]]).T for m in range(k)], axis=0)  # kP x B
+    a = np.linalg.solve(safe, np.broadcast_to(contrast, (n_b, k))[..., None])[..., 0]  # B x k
+    coef = np.concatenate([select.multiply(a[:, [m]]).toarray().T for m in range(k)], axis=0)  # kP x B
     coef[:, ~det_ok] = np.nan
     return InfluenceDraws(coef, wz)

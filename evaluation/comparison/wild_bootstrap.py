@@ -28,9 +28,10 @@ clusters. Econometrics Journal 21(2).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import optimize
 
-from evaluation.comparison.inference import Inference, cluster_sum, crv1_factor
+from evaluation.comparison.inference import Inference, cluster_indicator, cluster_sum, crv1_factor
 from evaluation.comparison.twfe import WithinFit
 
 WEBB_POINTS = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -82,9 +83,8 @@ class WildClusterBootstrap:
                 gamma = proj.period_solver @ e_u.T  # S x G
                 wz_u = np.diag(np.bincount(g, weights=w * z * u, minlength=n_g)) - wze @ gamma
             else:
-                masked = np.zeros((fit.n_obs, n_g))
-                masked[np.arange(fit.n_obs), g] = u
-                wz_u = cluster_sum((w * z)[:, None] * proj.transform(masked), g, n_g)
+                masked = sp.csr_matrix((u, (np.arange(fit.n_obs), g)), shape=(fit.n_obs, n_g))  # u 1_h, column h
+                wz_u = proj.transform_sparse(masked).scale_rows(w * z).rmatmul(cluster_indicator(g, n_g))
             k_mat = wz_u - wzx @ fit.bread @ c_h.T  # K_gh
             self._parts.append((c_h @ a, k_mat))  # (N_h, K_gh)
         # bootstrap numerators and cluster scores are affine in r: precompute both parts once

@@ -11,7 +11,9 @@ Frisch-Waugh-Lovell theorem gives the exact answer cheaply instead:
    least squares, ``M X = M_u X - E~ (E~' W E~)^+ E~' W M_u X``.
 
 The projector is built once; applying it to a matrix with many columns (one per
-permutation draw) costs two sparse products and one small dense product.
+permutation draw) costs two sparse products and one small dense product.  A
+sparse matrix stays sparse: :meth:`WithinProjector.transform_sparse` returns
+``M X`` as ``M_u X`` (sparse) minus a rank-``S`` correction.
 """
 
 from __future__ import annotations
@@ -28,6 +30,59 @@ def _encode(codes: np.ndarray) -> tuple[np.ndarray, int]:
     """Return dense integer codes ``0..L-1`` and the number of levels ``L``."""
     uniques, inverse = np.unique(np.asarray(codes), return_inverse=True)
     return inverse.astype(np.int64), len(uniques)
+
+
+def _dense(x: np.ndarray | sp.spmatrix) -> np.ndarray:
+    return x.toarray() if sp.issparse(x) else np.asarray(x)
+
+
+@dataclass(frozen=True)
+class SparseMinusLowRank:
+    """The ``n x P`` matrix ``sparse - left @ right`` without forming it.
+
+    Attributes
+    ----------
+    sparse : scipy.sparse.csr_matrix
+        ``n x P``.
+    left : np.ndarray
+        ``n x S`` (few columns).
+    right : np.ndarray
+        ``S x P``.
+    """
+
+    sparse: sp.csr_matrix
+    left: np.ndarray
+    right: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, P)``."""
+        return self.sparse.shape
+
+    def scale_rows(self, factor: np.ndarray) -> "SparseMinusLowRank":
+        """``diag(factor) @ self``."""
+        return SparseMinusLowRank(sp.csr_matrix(self.sparse.multiply(factor[:, None])), factor[:, None] * self.left, self.right)
+
+    def matmul(self, x: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """``self @ x`` (dense result)."""
+        return _dense(self.sparse @ x) - self.left @ _dense(self.right @ x)
+
+    def rmatmul(self, a: np.ndarray | sp.spmatrix) -> np.ndarray:
+        """``a @ self`` (dense result)."""
+        return _dense(a @ self.sparse) - _dense(a @ self.left) @ self.right
+
+    def tdot(self, u: np.ndarray) -> np.ndarray:
+        """``self.T @ u``."""
+        return _dense(self.sparse.T @ u) - self.right.T @ (self.left.T @ u)
+
+    def gram(self, other: "SparseMinusLowRank") -> np.ndarray:
+        """``self.T @ other`` (``P x P``)."""
+        return (_dense(self.sparse.T @ other.sparse) - _dense(self.sparse.T @ other.left) @ other.right
+                - self.right.T @ _dense(other.sparse.T @ self.left).T + self.right.T @ (self.left.T @ other.left) @ other.right)
+
+    def toarray(self) -> np.ndarray:
+        """The dense matrix."""
+        return self.sparse.toarray() - self.left @ self.right
 
 
 @dataclass(frozen=True)
@@ -103,6 +158,18 @@ class WithinProjector:
         coef = self.period_solver @ (self.period_tilde.T @ (self.weights[:, None] * demeaned))
         out = demeaned - self.period_tilde @ coef
         return out[:, 0] if vector else out
+
+    def transform_sparse(self, x: sp.spmatrix) -> SparseMinusLowRank:
+        """Return ``M x`` for a sparse ``n x P`` matrix, as ``M_u x`` minus a rank-``S`` correction.
+
+        ``M_u x`` is nonzero only on the rows of units that touch a nonzero of
+        ``x``, so a matrix of municipality indicators stays sparse.
+        """
+        x = sp.csr_matrix(x, dtype=float)
+        means = sp.diags(1.0 / self.unit_weight) @ (self.unit_sum @ x)  # U x P
+        demeaned = sp.csr_matrix(x - means.tocsr()[self.unit])
+        cross = np.asarray(demeaned.T @ (self.weights[:, None] * self.period_tilde)).T  # S x P
+        return SparseMinusLowRank(demeaned, self.period_tilde, self.period_solver @ cross)
 
     def subset(self, keep: np.ndarray) -> "WithinProjector":
         """Projector for the rows where ``keep`` is true (levels re-encoded)."""
