@@ -46,14 +46,20 @@ from evaluation.comparison.twfe import fit_within
 from evaluation.comparison.within import WithinProjector
 
 
-def _indicator_basis(projector: WithinProjector, row_cluster: np.ndarray, column: np.ndarray, n_columns: int,
-                     n_clusters: int) -> np.ndarray:
-    """``M E`` for ``E[:, j * K + k] = 1[row in municipality j] 1[column == k]`` (rows with ``column < 0`` are zero)."""
+def _indicator_moments(projector: WithinProjector, row_cluster: np.ndarray, column: np.ndarray, n_columns: int,
+                       n_clusters: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Z' W Z`` and ``Z' W M y`` for ``Z = M E``, ``E[:, j * K + k] = 1[row in municipality j] 1[column == k]``.
+
+    Rows with ``column < 0`` are zero in ``E``.  ``Z`` is kept sparse plus low
+    rank (:meth:`WithinProjector.transform_sparse`), never formed densely.
+    """
     n = len(row_cluster)
     on = column >= 0
     e = sp.csr_matrix((np.ones(on.sum()), (np.flatnonzero(on), row_cluster[on] * n_columns + column[on])),
                       shape=(n, n_clusters * n_columns))
-    return projector.transform(e.toarray()).reshape(n, n_clusters, n_columns)
+    z = projector.transform_sparse(e)
+    wz = z.scale_rows(projector.weights)
+    return z.gram(wz), wz.tdot(projector.transform(y))
 
 
 def pretrend_permutation(problem: DidProblem, period_date: np.ndarray, first_start: np.datetime64, n_draws: int,
@@ -87,15 +93,11 @@ def pretrend_permutation(problem: DidProblem, period_date: np.ndarray, first_sta
     col = np.searchsorted(periods[:-1], sub.projector.period)  # last window period is the reference
     col = np.where(sub.projector.period == periods[-1], -1, col)
     n_k, n_j = len(periods) - 1, len(sub.assignment.observed)
-    z = _indicator_basis(sub.projector, sub.row_cluster, col, n_k, n_j)
+    gram, rhs = _indicator_moments(sub.projector, sub.row_cluster, col, n_k, n_j, sub.y)
+    gram = gram.reshape(n_j, n_k * n_j * n_k)
     pool = np.isin(np.arange(n_j), sub.row_cluster)
     draws, exhaustive = sub.assignment.draw(n_draws, rng, pool)
     select = (np.vstack([sub.assignment.observed, draws]) >= 0).astype(float)  # (1 + B) x J
-    w = sub.projector.weights
-    y_t = sub.projector.transform(sub.y)
-    flat = z.reshape(len(w), n_j * n_k)
-    rhs = flat.T @ (w * y_t)  # J*K
-    gram = (flat.T @ (w[:, None] * flat)).reshape(n_j, n_k * n_j * n_k)
     cross = np.einsum("bkil,bi->bkl", (select @ gram).reshape(len(select), n_k, n_j, n_k), select)
     ok = np.linalg.cond(cross) < 1e10
     delta = np.full((len(select), n_k), np.nan)
@@ -158,10 +160,10 @@ def pilot_event_study(problem: DidProblem, rel_time: np.ndarray, election: np.nd
     ctrl = problem.subset(ctrl_rows)
     rel_placebo = election[ctrl_rows] - first_election[problem.assignment.observed[pilot]]
     col = np.array([times.index(int(r)) if int(r) in times else -1 for r in rel_placebo])
-    z = _indicator_basis(ctrl.projector, ctrl.row_cluster, col, len(times), len(controls))[:, idx, :]
-    w = ctrl.projector.weights
-    cross = np.einsum("njk,n,njl->jkl", z, w, z)
-    rhs = np.einsum("njk,n->jk", z, w * ctrl.projector.transform(ctrl.y))
+    n_k = len(times)
+    gram, rhs = _indicator_moments(ctrl.projector, ctrl.row_cluster, col, n_k, len(controls), ctrl.y)
+    cross = gram.reshape(len(controls), n_k, len(controls), n_k)[idx, :, idx, :]  # each control's own block
+    rhs = rhs.reshape(len(controls), n_k)[idx]
     ok = np.linalg.cond(cross) < 1e10
     placebo = np.linalg.solve(cross[ok], rhs[ok][..., None])[..., 0]
     size = problem.cluster_size[idx][ok]
