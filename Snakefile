@@ -44,7 +44,9 @@ RESOURCES = {
     "validate":           {"demo": (1000, 5), "national": (1500, 10)},
     "weight":             {"demo": (1000, 5), "national": (1500, 10)},
     "estimate":           {"demo": (1000, 5), "national": (2000, 10)},
-    "compare":            {"demo": (1500, 10), "national": (12000, 45)},
+    "compare_turnout":    {"demo": (1500, 10), "national": (6000, 30)},
+    "compare_survey":     {"demo": (1500, 10), "national": (6000, 30)},
+    "compare":            {"demo": (500, 5), "national": (1000, 5)},
     "provenance":         {"demo": (500, 5), "national": (500, 5)},
     "data_quality_table": {"demo": (500, 5), "national": (1000, 5)},
     "report":             {"demo": (1000, 10), "national": (1000, 10)},
@@ -72,6 +74,7 @@ localrules:
     all,
     provenance,
     data_quality_table,
+    compare,
 
 
 rule all:

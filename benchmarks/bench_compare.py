@@ -95,7 +95,7 @@ def main() -> None:
     for i in range(args.repeat):
         totals.clear()
         start = time.perf_counter()
-        stage.compare(turnout, areas, survey, n_permutations=args.draws, n_bootstrap=args.draws, rng=np.random.default_rng(1))
+        stage.compare(turnout, areas, survey, n_permutations=args.draws, n_bootstrap=args.draws, seed=1)
         walls.append(time.perf_counter() - start)
         if i == 0:
             first = dict(totals)

@@ -62,7 +62,19 @@ def _run_estimate(args: argparse.Namespace) -> None:
 def _run_compare(args: argparse.Namespace) -> None:
     from evaluation import compare
 
-    compare.run(Path(args.turnout), Path(args.areas), Path(args.survey), Path(args.out), _stage_settings(args))
+    if args.part == "turnout":
+        compare.run_turnout(Path(args.turnout), Path(args.areas), Path(args.out), _stage_settings(args))
+    else:
+        if not args.survey:
+            raise EvaluationError("compare --part survey needs --survey")
+        compare.run_survey(Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out),
+                           _stage_settings(args))
+
+
+def _run_compare_gather(args: argparse.Namespace) -> None:
+    from evaluation import compare
+
+    compare.run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out))
 
 
 def _run_provenance(args: argparse.Namespace) -> None:
@@ -108,11 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--survey", required=True)
     estimate.add_argument("--areas", required=True)
     estimate.add_argument("--out", required=True, help="estimates CSV")
-    compare = stage("compare", _run_compare, "pilot-versus-control comparisons (difference-in-differences)")
+    compare = stage("compare", _run_compare, "pilot-versus-control comparisons (difference-in-differences), one part")
+    compare.add_argument("--part", choices=("turnout", "survey"), required=True,
+                         help="turnout, or the survey outcomes of one shard")
+    compare.add_argument("--shard", type=int, default=1, help="survey shard, 1..--shards (default: %(default)s)")
+    compare.add_argument("--shards", type=int, default=1, help="number of survey shards (default: %(default)s)")
     compare.add_argument("--turnout", required=True)
     compare.add_argument("--areas", required=True)
-    compare.add_argument("--survey", required=True)
-    compare.add_argument("--out", required=True, help="folder for the comparison tables")
+    compare.add_argument("--survey", help="weighted survey (for --part survey)")
+    compare.add_argument("--out", required=True, help="folder for the part's tables (Parquet)")
+    gather = stage("compare-gather", _run_compare_gather, "gather the comparison parts into the result tables (CSV)")
+    gather.add_argument("--parts", nargs="+", required=True, help="part folders, turnout first")
+    gather.add_argument("--areas", required=True, help="validated area register (for pilots.csv)")
+    gather.add_argument("--out", required=True, help="folder for the comparison tables")
     provenance = stage("provenance", _run_provenance, "record version, commit, config hash and input checksums")
     provenance.add_argument("--out", required=True)
     provenance.add_argument("inputs", nargs="*", help="input files to checksum")

@@ -8,6 +8,8 @@ and returns the tidy tables the reports draw.  All statistics live in
 from __future__ import annotations
 
 import logging
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -157,22 +159,31 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
     return rows
 
 
+def part_rng(seed: int, part: str) -> np.random.Generator:
+    """The random stream of one part (``"turnout"`` or a survey outcome): the same whichever job computes it."""
+    return np.random.default_rng([seed, zlib.crc32(part.encode())])
+
+
+def survey_shard(outcomes: list[str], shard: int, n_shards: int) -> list[str]:
+    """The survey outcomes compared by job ``shard`` (1-based) of ``n_shards``."""
+    return outcomes[shard - 1::n_shards]
+
+
 def compare(
     turnout: pd.DataFrame,
     areas: pd.DataFrame,
     survey: pd.DataFrame | None = None,
     *,
-    n_permutations: int = 999,
-    n_bootstrap: int = 999,
-    level: float = 0.95,
-    rng: np.random.Generator,
-    n_placebo_replications: int = 100,
-    n_placebo_draws: int = 199,
-    n_power_draws: int = 299,
-    matching: MatchingSpec | None = None,
+    seed: int = 0,
     blas_threads: int | None = 1,
+    **options,
 ) -> dict[str, pd.DataFrame]:
-    """Compare pilot with control municipalities.
+    """Compare pilot with control municipalities: every part in this process, gathered.
+
+    The stage splits the same work into jobs (:func:`compare_turnout`, one
+    :func:`compare_survey` per shard of outcomes, :func:`gather`); every part
+    draws from its own stream (:func:`part_rng`), so the tables are the same
+    however the work is split.
 
     Parameters
     ----------
@@ -180,24 +191,14 @@ def compare(
         Canonical ``turnout`` and ``areas`` tables.
     survey : pd.DataFrame, optional
         Canonical ``survey`` table; adds survey outcomes.
-    n_permutations, n_bootstrap : int
-        Randomization draws and wild-bootstrap draws.
-    level : float
-        Interval coverage.
-    rng : np.random.Generator
-        Source of all randomness.
-    n_placebo_replications, n_placebo_draws : int
-        Fake-pilot replications of the placebo-size check and the draws each
-        of its bootstrap/randomization tests uses.
-    n_power_draws : int
-        Fake-pilot draws per number of pilots in the power table.
-    matching : MatchingSpec, optional
-        How to choose matched controls (default: 3 nearest neighbours without
-        replacement on pre-period turnout level and trend and the
-        socioeconomic profile).
+    seed : int
+        Seed of all randomness.
     blas_threads : int or None
         BLAS threads while comparing (see :mod:`evaluation.comparison.blas`);
         None leaves the thread pool alone.
+    **options
+        ``n_permutations``, ``n_bootstrap``, ``level``, ``n_placebo_replications``,
+        ``n_placebo_draws``, ``n_power_draws``, ``matching`` (see :class:`CompareOptions`).
 
     Returns
     -------
@@ -207,23 +208,54 @@ def compare(
         are in percentage points, survey scales in scale points, binary items
         in percentage points.
     """
+    opts = CompareOptions(**options)
     with limit_blas_threads(blas_threads):
-        return _compare(turnout, areas, survey, n_permutations=n_permutations, n_bootstrap=n_bootstrap, level=level, rng=rng,
-                        n_placebo_replications=n_placebo_replications, n_placebo_draws=n_placebo_draws,
-                        n_power_draws=n_power_draws, matching=matching)
+        parts = [compare_turnout(turnout, areas, seed=seed, options=opts)]
+        if survey is not None:
+            parts.append(compare_survey(turnout, areas, survey, None, seed=seed, options=opts))
+    return gather(parts)
 
 
-def _compare(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFrame | None, *, n_permutations: int,
-             n_bootstrap: int, level: float, rng: np.random.Generator, n_placebo_replications: int, n_placebo_draws: int,
-             n_power_draws: int, matching: MatchingSpec | None) -> dict[str, pd.DataFrame]:
-    """Body of :func:`compare`."""
+@dataclass(frozen=True)
+class CompareOptions:
+    """Numbers of draws, interval level and matching of the comparison.
+
+    ``n_permutations`` and ``n_bootstrap`` are the randomization and
+    wild-bootstrap draws; ``n_placebo_replications`` and ``n_placebo_draws``
+    the fake-pilot replications of the placebo-size check and the draws each
+    of its tests uses; ``n_power_draws`` the fake-pilot draws per number of
+    pilots in the power table; ``matching`` how to choose matched controls
+    (default: 3 nearest neighbours without replacement on pre-period turnout
+    level and trend and the socioeconomic profile).
+    """
+
+    n_permutations: int = 999
+    n_bootstrap: int = 999
+    level: float = 0.95
+    n_placebo_replications: int = 100
+    n_placebo_draws: int = 199
+    n_power_draws: int = 299
+    matching: MatchingSpec | None = None
+
+    def inference_kw(self, rng: np.random.Generator) -> dict:
+        """Keyword arguments of :func:`evaluation.comparison.did.infer`."""
+        return dict(n_permutations=self.n_permutations, n_bootstrap=self.n_bootstrap, level=self.level, rng=rng)
+
+
+def _pilot_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
     panel = build_turnout_panel(turnout, areas)
     if panel.n_pilot_municipalities == 0:
         raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
-    # the parts added after the first release draw from a child stream, so that they leave the other tables unchanged
+    return panel
+
+
+def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, options: CompareOptions) -> dict[str, pd.DataFrame]:
+    """The turnout part: DiD, triple difference, staggered estimators, event studies, pilots, placebo size, power, matching."""
+    panel = _pilot_panel(turnout, areas)
+    rng = part_rng(seed, "turnout")
     extra = rng.spawn(1)[0]
-    kw = dict(n_permutations=n_permutations, n_bootstrap=n_bootstrap, level=level, rng=rng)
-    kw_extra = dict(kw, rng=extra)
+    kw = options.inference_kw(rng)
+    level, n_permutations = options.level, options.n_permutations
     base = turnout_problem(panel)
     effects = _turnout_rows(base, kw)
     effects += _triple_rows(panel, kw)
@@ -231,32 +263,54 @@ def _compare(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFrame | 
     effects += cs_rows
     event = _turnout_event_study(panel, base, cs_es, level, n_permutations, extra)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
-    survey_es = []
-    if survey is not None:
-        frame = SurveyFrame.build(survey, panel)
-        first_start = panel.cohort_starts.min().to_datetime64()
-        for outcome in survey_outcomes(frame.data):
-            effects += _survey_rows(frame, outcome, kw)
-            effects += _respondent_fe_rows(frame, outcome, kw, extra)
-            pilot_rows += _pilot_rows(frame.cell_problem(outcome), panel, outcome, f"att_{outcome}", level)
-            effects += _gap_rows(frame, outcome, kw_extra)
-            survey_es.append(_survey_event_study(frame, outcome, first_start, level, n_permutations, extra))
     n_controls = int((base.assignment.observed < 0).sum())
     sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
-    placebo = _placebo_size(base, n_placebo_replications, n_placebo_draws, rng)
-    power = _power(base, sizes, n_power_draws, rng)
-    matched, balance = _matched_rows(panel, areas, base, matching or MatchingSpec(), kw_extra)
+    placebo = _placebo_size(base, options.n_placebo_replications, options.n_placebo_draws, rng)
+    power = _power(base, sizes, options.n_power_draws, rng)
+    matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), options.inference_kw(extra))
     effects += matched
-    event = pd.concat([event, *survey_es, _pilot_event_studies(panel, base, level)], ignore_index=True)
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
-        "event_study": event[[c for c in EVENT_COLUMNS if c in event.columns]],
+        "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
         "pilot_effects": pd.DataFrame(pilot_rows),
         "turnout_trends": _turnout_trends(panel),
         "placebo_size": placebo,
         "power": power,
         "balance": balance,
     }
+
+
+def compare_survey(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFrame, outcomes: list[str] | None, *,
+                   seed: int, options: CompareOptions) -> dict[str, pd.DataFrame]:
+    """The survey part for ``outcomes`` (default: every outcome in ``survey``): cell, panel and gap DiDs, event studies, pilots."""
+    panel = _pilot_panel(turnout, areas)
+    frame = SurveyFrame.build(survey, panel)
+    first_start = panel.cohort_starts.min().to_datetime64()
+    effects, pilot_rows, event = [], [], []
+    for outcome in survey_outcomes(frame.data) if outcomes is None else outcomes:
+        rng = part_rng(seed, outcome)
+        extra = rng.spawn(1)[0]
+        kw = options.inference_kw(rng)
+        effects += _survey_rows(frame, outcome, kw)
+        effects += _respondent_fe_rows(frame, outcome, kw, extra)
+        pilot_rows += _pilot_rows(frame.cell_problem(outcome), panel, outcome, f"att_{outcome}", options.level)
+        effects += _gap_rows(frame, outcome, options.inference_kw(extra))
+        event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, extra))
+    return {
+        "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
+        "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
+        "pilot_effects": pd.DataFrame(pilot_rows),
+    }
+
+
+def gather(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """One set of tables from the parts (turnout part first): row tables concatenated, the others taken as they are."""
+    out = dict(parts[0])
+    for name in ("effects", "event_study", "pilot_effects"):
+        tables = [p[name] for p in parts if not p[name].empty]
+        out[name] = pd.concat(tables, ignore_index=True) if tables else parts[0][name]
+    out["event_study"] = out["event_study"][[c for c in EVENT_COLUMNS if c in out["event_study"].columns]]
+    return out
 
 
 def _turnout_rows(base: DidProblem, kw: dict) -> list[dict]:
@@ -376,30 +430,53 @@ def pilot_register(areas: pd.DataFrame) -> pd.DataFrame:
     return pilots[PILOT_COLUMNS].sort_values("municipality_code").reset_index(drop=True)
 
 
-def run(turnout_path: Path, areas_path: Path, survey_path: Path, out_dir: Path, config_settings: dict) -> None:
-    """Run the stage: read the validated tables, compare, write one CSV per result table.
-
-    The survey comparison uses the final (raked) weights of the ``weight`` stage.
-    """
-    areas = pd.read_parquet(areas_path)
-    survey = pd.read_parquet(survey_path)
-    survey = survey.assign(design_weight=survey["weight"])
+def _options(config_settings: dict) -> CompareOptions:
     settings = config_settings["compare"]
-    tables = compare(
-        pd.read_parquet(turnout_path),
-        areas,
-        survey,
+    return CompareOptions(
         n_permutations=settings.get("n_permutations", 999),
         n_bootstrap=settings.get("n_bootstrap", 999),
         level=config_settings["estimation"]["level"],
-        rng=np.random.default_rng(settings.get("seed", 0)),
         n_placebo_replications=settings.get("n_placebo_replications", 100),
         n_placebo_draws=settings.get("n_placebo_draws", 199),
         n_power_draws=settings.get("n_power_draws", 299),
         matching=MatchingSpec.from_config(settings.get("matching")),
-        blas_threads=settings.get("blas_threads", 1),
     )
-    tables["pilots"] = pilot_register(areas)
+
+
+def _write(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        table.to_parquet(out_dir / f"{name}.parquet", index=False)
+
+
+def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_settings: dict) -> None:
+    """Job ``compare turnout``: the turnout part, one Parquet file per table in ``out_dir``."""
+    with limit_blas_threads(config_settings["compare"].get("blas_threads", 1)):
+        tables = compare_turnout(pd.read_parquet(turnout_path), pd.read_parquet(areas_path),
+                                 seed=config_settings["compare"].get("seed", 0), options=_options(config_settings))
+    _write(tables, Path(out_dir))
+
+
+def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: int, n_shards: int, out_dir: Path,
+               config_settings: dict) -> None:
+    """Job ``compare survey``: shard ``shard`` of ``n_shards`` of the survey outcomes.
+
+    Uses the final (raked) weights of the ``weight`` stage as design weights.
+    """
+    survey = pd.read_parquet(survey_path)
+    survey = survey.assign(design_weight=survey["weight"])
+    outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
+    with limit_blas_threads(config_settings["compare"].get("blas_threads", 1)):
+        tables = compare_survey(pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey, outcomes,
+                                seed=config_settings["compare"].get("seed", 0), options=_options(config_settings))
+    _write(tables, Path(out_dir))
+
+
+def run_gather(part_dirs: list[Path], areas_path: Path, out_dir: Path) -> None:
+    """Job ``compare-gather``: the part folders (turnout first) into one CSV per result table, plus ``pilots.csv``."""
+    parts = [{f.stem: pd.read_parquet(f) for f in sorted(Path(d).glob("*.parquet"))} for d in part_dirs]
+    tables = gather(parts)
+    tables["pilots"] = pilot_register(pd.read_parquet(areas_path))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():

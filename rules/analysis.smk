@@ -46,11 +46,69 @@ rule estimate:
         "--settings {params.settings} > {log} 2>&1"
 
 
-checkpoint compare:
+# compare fans out: one job for turnout, `compare.survey_jobs` jobs for the survey outcomes, then a gather.
+# Every part draws from its own random stream, so the tables do not depend on how the work is split.
+PARTS = f"{PROCESSED}/compare_parts"
+SURVEY_JOBS = config["compare"].get("survey_jobs", 2)
+COMPARE_TABLES = {
+    "turnout": ["effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance"],
+    "survey": ["effects", "event_study", "pilot_effects"],
+}
+COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
+
+
+rule compare_turnout:
+    input:
+        turnout=rules.validate.output.turnout,
+        areas=rules.validate.output.areas,
+    output:
+        expand(f"{PARTS}/turnout/{{table}}.parquet", table=COMPARE_TABLES["turnout"]),
+    params:
+        settings=settings_json("compare"),
+        out=f"{PARTS}/turnout",
+    benchmark:
+        f"{BENCHMARKS}/compare_turnout.tsv"
+    threads: 1
+    resources:
+        **resources_of("compare_turnout"),
+    log:
+        f"{LOGS}/compare_turnout.log",
+    shell:
+        "{COMPARE_ENV} {PY} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
+        "--out {params.out} --settings {params.settings} > {log} 2>&1"
+
+
+rule compare_survey:
     input:
         turnout=rules.validate.output.turnout,
         areas=rules.validate.output.areas,
         survey=rules.weight.output.survey,
+    output:
+        expand(f"{PARTS}/survey_{{shard}}/{{table}}.parquet", table=COMPARE_TABLES["survey"], allow_missing=True),
+    params:
+        settings=settings_json("compare"),
+        out=f"{PARTS}/survey_{{shard}}",
+        shards=SURVEY_JOBS,
+    wildcard_constraints:
+        shard=r"\d+",
+    benchmark:
+        f"{BENCHMARKS}/compare_survey_{{shard}}.tsv"
+    threads: 1
+    resources:
+        **resources_of("compare_survey"),
+    log:
+        f"{LOGS}/compare_survey_{{shard}}.log",
+    shell:
+        "{COMPARE_ENV} {PY} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
+        "--turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
+        "--out {params.out} --settings {params.settings} > {log} 2>&1"
+
+
+checkpoint compare:
+    input:
+        rules.compare_turnout.output,
+        expand(rules.compare_survey.output, shard=range(1, SURVEY_JOBS + 1)),
+        areas=rules.validate.output.areas,
     output:
         effects=f"{RESULTS}/effects.csv",
         event_study=f"{RESULTS}/event_study.csv",
@@ -58,9 +116,10 @@ checkpoint compare:
         turnout_trends=f"{RESULTS}/turnout_trends.csv",
         placebo_size=f"{RESULTS}/placebo_size.csv",
         power=f"{RESULTS}/power.csv",
+        balance=f"{RESULTS}/balance.csv",
         pilots=f"{RESULTS}/pilots.csv",
     params:
-        settings=settings_json("compare"),
+        parts=[f"{PARTS}/turnout", *(f"{PARTS}/survey_{shard}" for shard in range(1, SURVEY_JOBS + 1))],
         out=RESULTS,
     benchmark:
         f"{BENCHMARKS}/compare.tsv"
@@ -70,8 +129,7 @@ checkpoint compare:
     log:
         f"{LOGS}/compare.log",
     shell:
-        "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 {PY} compare --turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
-        "--out {params.out} --settings {params.settings} > {log} 2>&1"
+        "{PY} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out} > {log} 2>&1"
 
 
 rule provenance:
