@@ -216,10 +216,12 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:] + "\n" + cluster.logs()
-    # every job but the local rules (provenance, data_quality_table) ran as a SLURM job
+    # every job but the local rules (provenance, data_quality_table, the compare gather) ran as a SLURM job
     ran = {p.name.removeprefix("rule_") for p in (remote / ".snakemake" / "slurm_logs").iterdir()}
-    expected = {"demo_data", "ingest", "validate", "weight", "estimate", "compare", "programme_report", "pilot_report", "appendix_report"}
+    expected = {"demo_data", "ingest", "validate", "weight", "estimate", "compare_turnout", "compare_survey", "programme_report",
+                "pilot_report", "appendix_report"}
     assert expected <= ran, f"rules without a SLURM job log: {sorted(expected - ran)}"
+    assert not {"provenance", "data_quality_table", "compare"} & ran, "a local rule was sent to SLURM"
     states = cluster.run("squeue", "-h", "-t", "all", "-o", "%T").stdout.split()
     assert states and set(states) == {"COMPLETED"}, states
 
