@@ -253,7 +253,6 @@ def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, op
     """The turnout part: DiD, triple difference, staggered estimators, event studies, pilots, placebo size, power, matching."""
     panel = _pilot_panel(turnout, areas)
     rng = part_rng(seed, "turnout")
-    extra = rng.spawn(1)[0]
     kw = options.inference_kw(rng)
     level, n_permutations = options.level, options.n_permutations
     base = turnout_problem(panel)
@@ -261,13 +260,13 @@ def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, op
     effects += _triple_rows(panel, kw)
     cs_rows, cs_es = _staggered(panel, n_permutations, level, rng)
     effects += cs_rows
-    event = _turnout_event_study(panel, base, cs_es, level, n_permutations, extra)
+    event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
     n_controls = int((base.assignment.observed < 0).sum())
     sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
     placebo = _placebo_size(base, options.n_placebo_replications, options.n_placebo_draws, rng)
     power = _power(base, sizes, options.n_power_draws, rng)
-    matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), options.inference_kw(extra))
+    matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), kw)
     effects += matched
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
@@ -289,13 +288,12 @@ def compare_survey(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFr
     effects, pilot_rows, event = [], [], []
     for outcome in survey_outcomes(frame.data) if outcomes is None else outcomes:
         rng = part_rng(seed, outcome)
-        extra = rng.spawn(1)[0]
         kw = options.inference_kw(rng)
         effects += _survey_rows(frame, outcome, kw)
-        effects += _respondent_fe_rows(frame, outcome, kw, extra)
+        effects += _respondent_fe_rows(frame, outcome, kw)
         pilot_rows += _pilot_rows(frame.cell_problem(outcome), panel, outcome, f"att_{outcome}", options.level)
-        effects += _gap_rows(frame, outcome, options.inference_kw(extra))
-        event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, extra))
+        effects += _gap_rows(frame, outcome, kw)
+        event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
         "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
@@ -354,17 +352,15 @@ def _power(base: DidProblem, sizes: list[int], n_draws: int, rng: np.random.Gene
     return minimum_detectable_effects(base, sizes, n_draws=n_draws, rng=rng).assign(outcome="turnout")
 
 
-def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict, extra: np.random.Generator) -> list[dict]:
-    """Panel DiD with respondent fixed effects: CRV1, CRV3, WCR and (from the ``extra`` stream) permutation rows."""
+def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
+    """Panel DiD with respondent fixed effects: CRV1, CRV3, WCR and permutation rows."""
     try:
         problem = frame.respondent_problem(outcome)
         fit = problem.fit()
     except EstimationError:
         return []
-    infs = infer(problem, np.array([1.0]), fit=fit, methods=("crv1", "crv3", "wild_bootstrap_webb"), **kw)
-    infs |= infer(problem, np.array([1.0]), fit=fit, methods=("permutation",), **dict(kw, rng=extra))
     return [_row(f"att_{outcome}", outcome, "programme", "twfe_respondent_fe", m, inf, fit.n_obs, fit.n_clusters,
-                 problem.n_treated_clusters) for m, inf in infs.items()]
+                 problem.n_treated_clusters) for m, inf in infer(problem, np.array([1.0]), fit=fit, **kw).items()]
 
 
 def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec,

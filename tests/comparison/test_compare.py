@@ -46,7 +46,11 @@ def test_tables_and_columns(result):
     size = result["placebo_size"]
     assert set(size["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
     assert size["rejection_rate"].between(0, 1).all()
-    assert (result["power"]["mde"].diff().dropna() < 0).all()
+    # MDE falls with the number of pilots, up to Monte-Carlo error of the placebo SD (relative SE 1/sqrt(2(B-1)))
+    power = result["power"]
+    mc = 3 / np.sqrt(2 * (power["n_draws"].iloc[0] - 1))
+    assert (power["mde"].iloc[1:].to_numpy() < power["mde"].iloc[:-1].to_numpy() * (1 + mc)).all()
+    assert power["mde"].iloc[-1] < power["mde"].iloc[0] / 2
 
 
 def test_new_estimands_and_tables(result):
