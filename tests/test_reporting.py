@@ -45,6 +45,15 @@ def test_effect_sentence_says_we_cannot_tell_when_the_interval_spans_zero():
     assert down.startswith("Valgdeltakelsen falt 1,5 prosentpoeng mer i Fjellvik")
 
 
+def test_effect_sentence_never_shows_a_bound_that_excludes_zero_as_zero():
+    t = translator("en")
+    small = effect_sentence(t, "Trust", "the pilots", 0.12, 0.031, 0.21, "unit_scale")
+    assert "rose 0.12" in small and "(95 % interval 0.03 to 0.21)" in small
+    unclear = effect_sentence(t, "Trust", "the pilots", 0.2, -0.004, 0.5, "unit_scale")
+    assert "\u22120.004 to 0.500" in unclear
+    assert "(95 % interval 0.4 to 3.8)" in effect_sentence(t, "Turnout", "the pilots", 2.1, 0.4, 3.8, "unit_pp")
+
+
 def test_unknown_language_is_a_config_error():
     with pytest.raises(ConfigError, match="'de' is not one of"):
         translator("de")
