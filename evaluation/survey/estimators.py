@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from evaluation.errors import EstimationError
 from evaluation.survey.domains import Domains
@@ -192,6 +193,32 @@ def _sparse_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b:
     return variance
 
 
+def _sparse_calibrated_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
+                                coef: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """Design variance per domain of a calibrated design, without the dense unit x domain totals.
+
+    The calibrated unit totals ``t_ud - (U W X beta)_ud`` are non-zero on the
+    (unit, domain) pairs with rows plus the units that share a calibration block
+    (e.g. a survey wave) with the domain's rows; they are summed as a sparse
+    matrix and go through :func:`sparse_stage_variance` like uncalibrated pair
+    totals.
+    """
+    n_dom = keys.domains.n_domains
+    cal = design.linearization.calibration
+    influence = a if b is None else a - coef[keys.dom] * b
+    influence = influence * inverse[keys.dom]
+    beta = cal.projector @ cal.category_domain_totals(influence * cal.row_factor, keys.dom, n_dom)  # n_cat x n_dom
+    variance = np.zeros(n_dom)
+    for index, (stage, pairs) in enumerate(zip(design.linearization.stages, keys.pairs(design.linearization.stages))):
+        pair_unit = np.zeros(pairs.n_pairs, dtype=np.int64)
+        pair_unit[pairs.pair_of_row] = stage.unit
+        own = sp.csr_matrix((pairs.totals(influence), (pair_unit, pairs.pair_domain)), shape=(stage.n_units, n_dom))
+        totals = (own - cal.unit_weight_totals[index] @ beta).tocoo()
+        adjusted = StagePairs.of_pairs(stage, totals.row.astype(np.int64), totals.col.astype(np.int64), n_dom)
+        variance += sparse_stage_variance(stage, adjusted, totals.data, n_dom)
+    return variance
+
+
 def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray,
                      denom: np.ndarray | None, ok: np.ndarray, covariance: bool = False,
                      dense: bool | None = None) -> DomainStatistic:
@@ -226,17 +253,20 @@ def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray
             b_sum = _sum_by(keys, b)
             estimate = _sum_by(keys, a) / b_sum
             coef, inverse = np.nan_to_num(estimate), np.where(b_sum != 0, 1.0 / b_sum, 0.0)
-    if dense is None:
-        dense = design.linearization.calibration is not None
+    calibrated = design.linearization.calibration is not None
+    if dense is None:  # the sparse calibrated variance does not handle lonely_psu="average"
+        dense = calibrated and design.linearization.stages[0].averaged is not None
     dense = dense or covariance
-    if not dense and design.linearization.calibration is not None:
-        raise EstimationError("the sparse domain variance does not handle calibrated designs")
+    if not dense and calibrated and design.linearization.stages[0].averaged is not None:
+        raise EstimationError("the sparse domain variance of a calibrated design does not handle lonely_psu='average'")
     scores = None
     if dense:
         scores = np.nan_to_num(design.linearization.scores(_unit_totals(design, keys, a, b, coef, inverse),
                                                            _category_totals(design, keys, a, b, coef, inverse),
                                                            _strata_present(design, keys, ok_float)))
         variance = np.einsum("ij,ij->j", scores, scores)
+    elif calibrated:
+        variance = _sparse_calibrated_variance(design, keys, a, b, coef, inverse)
     else:
         variance = _sparse_variance(design, keys, a, b, coef, inverse, ok_float)
     linear = numer if denom is None else numer - coef[keys.dom] * denom

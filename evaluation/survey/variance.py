@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
 
@@ -138,13 +139,17 @@ class Calibration:
     when the design weights are constant within margin categories (R uses
     unweighted category means there).
 
+    A row with code ``-1`` in a margin is in none of its categories (a row whose
+    weight was not calibrated has ``-1`` in every margin: its residual is ``e``).
+    Margins calibrated separately (for example each survey wave to its own
+    totals) make ``X' D X`` block diagonal; its pseudo-inverse is formed block by
+    block and kept sparse.
+
     Attributes
     ----------
-    codes : list of ndarray
-        Category code of each row for each margin.
-    sizes : list of int
-        Number of categories of each margin.
-    projector : ndarray, shape (n_cat, n_cat)
+    indicator : scipy.sparse.csr_matrix, shape (n_rows, n_cat)
+        ``X``.
+    projector : scipy.sparse.csr_matrix, shape (n_cat, n_cat)
         Pseudo-inverse of ``X' D X``.
     row_factor : ndarray, shape (n_rows,)
         ``d / w``: turns an influence ``w e`` into ``d e``.
@@ -152,32 +157,34 @@ class Calibration:
         ``U_s W X`` for every stage ``s``.
     """
 
-    codes: list[np.ndarray]
-    sizes: list[int]
-    projector: np.ndarray
+    indicator: sp.csr_matrix
+    projector: sp.csr_matrix
     row_factor: np.ndarray
     unit_weight_totals: list[sp.csr_matrix]
+
+    @property
+    def n_categories(self) -> int:
+        return int(self.indicator.shape[1])
 
     @classmethod
     def build(cls, codes: Sequence[np.ndarray], sizes: Sequence[int], weights: np.ndarray,
               design_weights: np.ndarray, stages: Sequence[Stage]) -> "Calibration":
         """Precompute the projection for final ``weights`` and uncalibrated ``design_weights``."""
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        rows = np.repeat(np.arange(weights.shape[0]), len(codes))
-        cols = np.stack([c + offsets[m] for m, c in enumerate(codes)], axis=1).ravel()
-        indicator = sp.csr_matrix((np.ones(cols.shape[0]), (rows, cols)),
-                                  shape=(weights.shape[0], int(offsets[-1])))
-        weighted = sp.diags(weights) @ indicator
-        gram = (indicator.T @ (sp.diags(design_weights) @ indicator)).toarray()
+        rows = np.concatenate([np.flatnonzero(c >= 0) for c in codes])
+        cols = np.concatenate([c[c >= 0] + offsets[m] for m, c in enumerate(codes)])
+        indicator = sp.csr_matrix((np.ones(cols.shape[0]), (rows, cols)), shape=(weights.shape[0], int(offsets[-1])))
+        gram = (indicator.T @ (sp.diags(design_weights) @ indicator)).tocsr()
         with np.errstate(divide="ignore", invalid="ignore"):
             row_factor = np.where(weights > 0, design_weights / weights, 0.0)
+        weighted = sp.diags(weights) @ indicator
         unit_totals = []
         for stage in stages:
             aggregate = sp.csr_matrix((np.ones(weights.shape[0]),
                                        (stage.unit, np.arange(weights.shape[0]))),
                                       shape=(stage.n_units, weights.shape[0]))
             unit_totals.append((aggregate @ weighted).tocsr())
-        return cls(list(codes), list(sizes), np.linalg.pinv(gram), row_factor, unit_totals)
+        return cls(indicator, block_pinv(gram), row_factor, unit_totals)
 
     def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None,
                         n_dom: int = 1) -> np.ndarray:
@@ -186,18 +193,38 @@ class Calibration:
         Returns shape (n_cat, n_dom), or (n_cat, k) for a (n, k) matrix.
         """
         values = values * (self.row_factor if values.ndim == 1 else self.row_factor[:, None])
-        blocks = []
-        for codes, size in zip(self.codes, self.sizes):
-            if dom is None:
-                blocks.append(group_sum(codes, size, values).reshape(size, -1))
-            else:
-                blocks.append(group_sum(codes * n_dom + dom, size * n_dom, values)
-                              .reshape(size, n_dom))
-        return np.vstack(blocks)
+        if dom is None:
+            return np.asarray(self.indicator.T @ values).reshape(self.n_categories, -1)
+        return self.category_domain_totals(values, dom, n_dom).toarray()
+
+    def category_domain_totals(self, values: np.ndarray, dom: np.ndarray, n_dom: int) -> sp.csr_matrix:
+        """``X' D e`` by domain as a sparse (n_cat, n_dom) matrix, for ``values`` already multiplied by ``d / w``."""
+        member = self.indicator.tocoo()
+        keep = values[member.row] != 0
+        rows, cols = member.row[keep], member.col[keep]
+        return sp.csr_matrix((values[rows], (cols, dom[rows])), shape=(self.n_categories, n_dom))
 
     def adjust(self, stage_index: int, totals: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """Unit totals of the calibrated residual: ``T - (U W X) beta``."""
         return totals - np.asarray(self.unit_weight_totals[stage_index] @ coef)
+
+
+def block_pinv(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Pseudo-inverse of a symmetric matrix that is block diagonal up to a permutation, block by block."""
+    n_blocks, block = connected_components(matrix, directed=False)
+    order = np.argsort(block, kind="stable")
+    bounds = np.searchsorted(block[order], np.arange(n_blocks + 1))
+    rows, cols, values = [], [], []
+    for k in range(n_blocks):
+        members = order[bounds[k]:bounds[k + 1]]
+        inverse = np.linalg.pinv(matrix[members][:, members].toarray())
+        rows.append(np.repeat(members, len(members)))
+        cols.append(np.tile(members, len(members)))
+        values.append(inverse.ravel())
+    shape = matrix.shape
+    if not rows:
+        return sp.csr_matrix(shape)
+    return sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=shape)
 
 
 @dataclass(frozen=True)
@@ -279,10 +306,17 @@ class StagePairs:
         """Pairs of ``stage`` units and domain codes ``dom`` (0 .. n_domains - 1, every row), by hashing."""
         pair_of_row, pair_key = pd.factorize(stage.unit * n_domains + dom)
         pair_unit, pair_domain = np.divmod(pair_key, n_domains)
+        return cls.of_pairs(stage, pair_unit, pair_domain, n_domains, pair_of_row)
+
+    @classmethod
+    def of_pairs(cls, stage: Stage, pair_unit: np.ndarray, pair_domain: np.ndarray, n_domains: int,
+                 pair_of_row: np.ndarray | None = None) -> "StagePairs":
+        """Distinct (unit, domain) pairs given directly (``pair_of_row`` empty unless given)."""
         pair_cell, cell_key = pd.factorize(stage.group[pair_unit] * n_domains + pair_domain)
         cell_group, cell_domain = np.divmod(cell_key, n_domains)
         cell_units = np.bincount(pair_cell, minlength=cell_key.shape[0])
-        return cls(pair_of_row, pair_domain, pair_cell, cell_group, cell_domain, cell_units)
+        rows = np.empty(0, dtype=np.intp) if pair_of_row is None else pair_of_row
+        return cls(rows, pair_domain, pair_cell, cell_group, cell_domain, cell_units)
 
     def totals(self, values: np.ndarray) -> np.ndarray:
         """Pair totals of row ``values``."""
@@ -298,7 +332,7 @@ def group_root_scale(stage: Stage) -> np.ndarray:
 
 def sparse_stage_variance(stage: Stage, pairs: StagePairs, totals: np.ndarray, n_domains: int,
                           present: np.ndarray | None = None) -> np.ndarray:
-    """Per-domain variance contribution of one stage from pair totals (no calibration).
+    """Per-domain variance contribution of one stage from pair totals.
 
     Equals the column sums of squares of :func:`stage_scores` on the dense
     ``n_units x n_domains`` totals: within group ``h`` (``n_h`` units, all of them,

@@ -96,16 +96,63 @@ def test_contrast_uses_only_the_two_domains(option):
     assert_allclose(out["se"], se, rtol=1e-10)
 
 
-def test_calibrated_design_falls_back_to_dense():
+def wave_calibrated(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
+    """Raked per wave (as the weight stage does) on cat and group-parity margins; rows without a wave uncalibrated."""
+    wave = data["wave"].to_numpy()
+    valid = ~np.isnan(wave)
+    wave_code = np.where(valid, np.nan_to_num(wave).astype(int) - 1, -1)
+    cat = pd.factorize(data["cat"], sort=True)[0]
+    parity = data["group"].to_numpy().astype(int) % 2
+    margins = [(np.where(valid, wave_code * 3 + cat, -1), 15), (np.where(valid, wave_code * 2 + parity, -1), 10)]
+    rng = np.random.default_rng(0)
+    weights = design.weights * np.where(valid, rng.uniform(0.8, 1.25, len(data)), 1.0)
+    return design.calibrated(weights, margins)
+
+
+@pytest.mark.parametrize("option", ["remove", "certainty", "adjust"])
+@pytest.mark.parametrize("kind", list(DESIGNS))
+def test_calibrated_sparse_equals_dense(option, kind):
+    """Calibrated designs (margins per wave, some rows outside every margin): sparse = dense (R-checked)."""
     from evaluation.survey import poststratify
-    from evaluation.errors import EstimationError
 
     data = many_domains(seed=5)
+    design = SurveyDesign(data, "w", lonely_psu=option, **DESIGNS[kind])
+    designs = {"per wave": wave_calibrated(design, data),
+               "poststratified": poststratify(design, data.groupby("cat")["w"].sum() * 1.2)}
+    for label, calibrated in designs.items():
+        y, x = column(calibrated, "y"), column(calibrated, "x")
+        for by in (["wave", "group"], ["wave"], []):
+            for name, (numer, denom) in {"mean": (y, np.ones_like(y)), "total": (y, None), "ratio": (y, x)}.items():
+                dense, sparse = both(calibrated, by, numer, denom, ~np.isnan(y))
+                assert_array_equal(np.isnan(dense), np.isnan(sparse))
+                assert_allclose(sparse, dense, rtol=1e-9, atol=1e-12 * np.nanmax(dense),
+                                err_msg=f"{kind}, {option}, {label}, by {by}: {name}")
+
+
+def test_calibration_changes_the_variance_and_is_used_by_default():
+    data = many_domains(seed=6)
     design = SurveyDesign(data, "w", strata="stratum", psu="psu", lonely_psu="adjust")
-    calibrated = poststratify(design, data.groupby("cat")["w"].sum() * 1.2)
-    out = calibrated.mean(["y"], by=["wave", "group"])
-    assert out["se"].notna().sum() > 250
+    calibrated = wave_calibrated(design, data)
+    fixed = SurveyDesign(data.assign(final=calibrated.weights), "final", strata="stratum", psu="psu", lonely_psu="adjust")
+    out = calibrated.mean(["y"], by=["wave"])
+    same_weights = fixed.mean(["y"], by=["wave"])
+    assert_allclose(out["estimate"], same_weights["estimate"], rtol=1e-12)
+    assert not np.allclose(out["se"], same_weights["se"], rtol=1e-3)
     keys = calibrated.domain_keys(["wave"])
     y = column(calibrated, "y")
-    with pytest.raises(EstimationError, match="calibrated"):
-        domain_statistic(calibrated, keys, y, np.ones_like(y), keys.domains.valid & ~np.isnan(y), dense=False)
+    ok = keys.domains.valid & ~np.isnan(y)
+    default = domain_statistic(calibrated, keys, y, np.ones_like(y), ok)
+    assert_allclose(default.variance, domain_statistic(calibrated, keys, y, np.ones_like(y), ok, dense=True).variance, rtol=1e-9)
+
+
+def test_calibrated_average_option_is_dense():
+    data = many_domains(seed=5)
+    design = wave_calibrated(SurveyDesign(data, "w", strata="stratum", psu="psu", lonely_psu="average"), data)
+    keys = design.domain_keys(["wave"])
+    y = column(design, "y")
+    ok = keys.domains.valid & ~np.isnan(y)
+    assert_allclose(domain_statistic(design, keys, y, np.ones_like(y), ok).variance,
+                    domain_statistic(design, keys, y, np.ones_like(y), ok, dense=True).variance, rtol=1e-12)
+    from evaluation.errors import EstimationError
+    with pytest.raises(EstimationError, match="average"):
+        domain_statistic(design, keys, y, np.ones_like(y), ok, dense=False)
