@@ -17,6 +17,7 @@ import yaml
 from evaluation.disclosure import disclosure_control
 from evaluation.gaps import published_gaps
 from evaluation.survey import SurveyDesign
+from evaluation.weight import calibration_margins, raking_dimensions
 
 ESTIMATE_COLUMNS = [
     "outcome", "family", "kind", "group_variable", "group", "area_type", "municipality_code", "wave",
@@ -26,12 +27,21 @@ ALL = "all"
 
 
 
-def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str) -> SurveyDesign:
-    """The all-waves design with the area type (pilot/control) of each respondent's municipality."""
+def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, raking: list[list[str]]) -> SurveyDesign:
+    """The all-waves design with the area type (pilot/control) of each respondent's municipality.
+
+    With raking margins the design starts from the design weights and is
+    calibrated to the final ``weight`` on each wave's margins, so variances are
+    calibration-aware (residuals of the margins, as R ``rake``); otherwise the
+    final weights are the design weights.
+    """
     roles = survey["municipality_code"].map(areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"])
     pilot_municipality = survey["municipality_code"].where(roles == "pilot")
     data = survey.assign(area_type=roles, pilot_municipality=pilot_municipality, **{ALL: ALL})
-    return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
+    if not raking:
+        return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
+    design = SurveyDesign(data, weights="design_weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
+    return design.calibrated(data["weight"].to_numpy(float), calibration_margins(data, raking))
 
 
 def outcome_means(design: SurveyDesign, outcomes: dict[str, Any], by: list[str], level: float) -> pd.DataFrame:
@@ -87,7 +97,8 @@ def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_setting
     """Run the stage: write the disclosure-checked estimates table, and the group gaps next to it (``gaps.csv``)."""
     variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
     estimation = config_settings["estimation"]
-    design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation.get("lonely_psu", "adjust"))
+    design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation.get("lonely_psu", "adjust"),
+                           raking_dimensions(config_settings["weighting"]))
     table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
     table = disclosure_control(table, config_settings["disclosure"]["min_n"])
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

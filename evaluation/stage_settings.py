@@ -34,7 +34,8 @@ def weight(config: Config) -> dict[str, Any]:
 
 
 def estimate(config: Config) -> dict[str, Any]:
-    return {"estimation": config["estimation"], "disclosure": config["disclosure"], "variables": config["variables"]}
+    return {"estimation": config["estimation"], "disclosure": config["disclosure"], "variables": config["variables"],
+            "weighting": config["weighting"]}
 
 
 def compare(config: Config) -> dict[str, Any]:

@@ -43,6 +43,29 @@ def population_margins(margins: pd.DataFrame, dimensions: list[list[str]]) -> li
     return result
 
 
+def raking_dimensions(weighting: dict[str, Any]) -> list[list[str]]:
+    """The configured raking margins (each a list of columns); none unless ``method`` is ``rake``."""
+    return [list(dims) for dims in weighting["margins"]] if weighting["method"] == "rake" else []
+
+
+def calibration_margins(survey: pd.DataFrame, dimensions: list[list[str]]) -> list[tuple[np.ndarray, int]]:
+    """The category of every row in each raking margin, per wave, for calibration-aware variances.
+
+    Each wave is raked to its own margins, so a category is (wave, margin cell).
+    Rows missing a raking variable were not raked (see :func:`rake_wave`): code
+    ``-1`` in every margin.
+    """
+    columns = sorted({name for dims in dimensions for name in dims})
+    complete = survey[columns].notna().all(axis=1).to_numpy()
+    margins = []
+    for dims in dimensions:
+        codes = np.full(len(survey), -1, dtype=np.int64)
+        cell, cells = pd.factorize(pd.MultiIndex.from_frame(survey.loc[complete, ["wave", *dims]].astype(str)), sort=True)
+        codes[complete] = cell
+        margins.append((codes, len(cells)))
+    return margins
+
+
 def rake_wave(wave_data: pd.DataFrame, margins: list[pd.Series], weighting: dict[str, Any]) -> np.ndarray:
     """Raked weights for one wave (design weights scaled for incomplete rows)."""
     dims = sorted({name for m in margins for name in m.index.names})

@@ -155,12 +155,16 @@ class Calibration:
         ``d / w``: turns an influence ``w e`` into ``d e``.
     unit_weight_totals : list of scipy.sparse matrices, shape (n_units, n_cat)
         ``U_s W X`` for every stage ``s``.
+    member_row, member_col : ndarray
+        The (row, category) memberships: the non-zeros of ``X``.
     """
 
     indicator: sp.csr_matrix
     projector: sp.csr_matrix
     row_factor: np.ndarray
     unit_weight_totals: list[sp.csr_matrix]
+    member_row: np.ndarray
+    member_col: np.ndarray
 
     @property
     def n_categories(self) -> int:
@@ -184,7 +188,8 @@ class Calibration:
                                        (stage.unit, np.arange(weights.shape[0]))),
                                       shape=(stage.n_units, weights.shape[0]))
             unit_totals.append((aggregate @ weighted).tocsr())
-        return cls(indicator, block_pinv(gram), row_factor, unit_totals)
+        member = indicator.tocoo()
+        return cls(indicator, block_pinv(gram), row_factor, unit_totals, member.row, member.col)
 
     def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None,
                         n_dom: int = 1) -> np.ndarray:
@@ -199,9 +204,8 @@ class Calibration:
 
     def category_domain_totals(self, values: np.ndarray, dom: np.ndarray, n_dom: int) -> sp.csr_matrix:
         """``X' D e`` by domain as a sparse (n_cat, n_dom) matrix, for ``values`` already multiplied by ``d / w``."""
-        member = self.indicator.tocoo()
-        keep = values[member.row] != 0
-        rows, cols = member.row[keep], member.col[keep]
+        keep = values[self.member_row] != 0
+        rows, cols = self.member_row[keep], self.member_col[keep]
         return sp.csr_matrix((values[rows], (cols, dom[rows])), shape=(self.n_categories, n_dom))
 
     def adjust(self, stage_index: int, totals: np.ndarray, coef: np.ndarray) -> np.ndarray:
@@ -312,7 +316,7 @@ class StagePairs:
     def of_pairs(cls, stage: Stage, pair_unit: np.ndarray, pair_domain: np.ndarray, n_domains: int,
                  pair_of_row: np.ndarray | None = None) -> "StagePairs":
         """Distinct (unit, domain) pairs given directly (``pair_of_row`` empty unless given)."""
-        pair_cell, cell_key = pd.factorize(stage.group[pair_unit] * n_domains + pair_domain)
+        pair_cell, cell_key = dense_codes(stage.group[pair_unit] * n_domains + pair_domain, stage.n_groups * n_domains)
         cell_group, cell_domain = np.divmod(cell_key, n_domains)
         cell_units = np.bincount(pair_cell, minlength=cell_key.shape[0])
         rows = np.empty(0, dtype=np.intp) if pair_of_row is None else pair_of_row
@@ -321,6 +325,22 @@ class StagePairs:
     def totals(self, values: np.ndarray) -> np.ndarray:
         """Pair totals of row ``values``."""
         return np.bincount(self.pair_of_row, weights=values, minlength=self.n_pairs)
+
+
+DENSE_CODE_LIMIT = 20_000_000
+
+
+def dense_codes(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0 .. k - 1`` of the distinct ``keys`` (in ``0 .. n_keys - 1``) and the keys in code order.
+
+    A lookup table when ``n_keys`` is moderate (no hashing), else ``pd.factorize``.
+    """
+    if n_keys > DENSE_CODE_LIMIT:
+        return pd.factorize(keys)
+    present = np.flatnonzero(np.bincount(keys, minlength=n_keys))
+    lookup = np.empty(n_keys, dtype=np.intp)
+    lookup[present] = np.arange(present.shape[0])
+    return lookup[keys], present
 
 
 def group_root_scale(stage: Stage) -> np.ndarray:
