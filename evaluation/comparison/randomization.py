@@ -174,11 +174,16 @@ class SizeVarianceModel:
         # Sigma_j is affine in 1/M_j: when it is PSD at both extreme sizes it is PSD for every municipality
         # (a convex combination of PSD matrices), and no per-municipality eigendecomposition is needed
         ends = a[None] + b[None] * np.array([self.inv_size.min(), self.inv_size.max()])[:, None, None]
+        none = np.zeros(0, dtype=np.int64)
         if np.linalg.eigvalsh(ends).min() >= 0:
-            return CellCovariance(a, b, self.inv_size, np.zeros((self.n_clusters, 0)), np.zeros((self.n_clusters, self.n_cells, 0)))
-        vals, vecs = np.linalg.eigh(a[None] + b[None] * self.inv_size[:, None, None])
+            return CellCovariance(a, b, self.inv_size, none, np.zeros((0, 0)), np.zeros((0, self.n_cells, 0)))
+        sigma = a[None] + b[None] * self.inv_size[:, None, None]
+        negative = np.flatnonzero(np.linalg.eigvalsh(sigma)[:, 0] < 0)  # eigenvalues alone are cheaper than pairs
+        if negative.size == 0:
+            return CellCovariance(a, b, self.inv_size, none, np.zeros((0, 0)), np.zeros((0, self.n_cells, 0)))
+        vals, vecs = np.linalg.eigh(sigma[negative])
         n_neg = int((vals < 0).sum(axis=1).max())  # eigh sorts ascending: the negative pairs come first
-        return CellCovariance(a, b, self.inv_size, np.minimum(vals[:, :n_neg], 0.0), vecs[:, :, :n_neg])
+        return CellCovariance(a, b, self.inv_size, negative, np.minimum(vals[:, :n_neg], 0.0), vecs[:, :, :n_neg])
 
     def covariances(self, resid: np.ndarray) -> np.ndarray:
         """Fitted positive semi-definite ``Sigma_j`` for every municipality (``J x S x S``)."""
@@ -199,21 +204,24 @@ class SizeVarianceModel:
 class CellCovariance:
     """``Sigma_j = clip(A + B / M_j)``: the size model with negative eigenvalues set to zero.
 
-    ``neg_values`` (``J x K``) and ``neg_vectors`` (``J x S x K``) hold the
-    negative eigenpairs ``(lambda, v)`` of ``A + B/M_j`` (zero-padded to the
+    For the municipalities ``neg_index`` (``N`` of them) whose ``A + B/M_j`` has
+    negative eigenvalues, ``neg_values`` (``N x K``) and ``neg_vectors``
+    (``N x S x K``) hold those eigenpairs ``(lambda, v)`` (zero-padded to the
     largest count ``K``), so that ``Sigma_j = A + B/M_j - sum_k lambda_jk v_jk v_jk'``.
     """
 
     a: np.ndarray
     b: np.ndarray
     inv_size: np.ndarray
+    neg_index: np.ndarray
     neg_values: np.ndarray
     neg_vectors: np.ndarray
 
     def matrices(self) -> np.ndarray:
         """``Sigma_j`` for every municipality (``J x S x S``)."""
         sigma = self.a[None] + self.b[None] * self.inv_size[:, None, None]
-        return sigma - np.einsum("jsk,jk,jtk->jst", self.neg_vectors, self.neg_values, self.neg_vectors)
+        sigma[self.neg_index] -= np.einsum("jsk,jk,jtk->jst", self.neg_vectors, self.neg_values, self.neg_vectors)
+        return sigma
 
 
 class QuadraticForms:
@@ -244,7 +252,7 @@ class QuadraticForms:
         """``V_b`` for every draw."""
         v = self.q0 @ cov.a.ravel() + self.q1 @ cov.b.ravel()
         if cov.neg_values.shape[1]:
-            proj = np.matmul(cov.neg_vectors.transpose(0, 2, 1), self.cell)  # J x K x B
+            proj = np.matmul(cov.neg_vectors.transpose(0, 2, 1), self.cell[cov.neg_index])  # N x K x B
             v -= np.einsum("jk,jkb->b", cov.neg_values, proj**2)
         return v
 
