@@ -37,8 +37,8 @@ BENCHMARKS = f"{LOGS}/benchmarks"  # one Snakemake benchmark TSV per job; benchm
 # peak RSS and wall time (benchmarks/bench_stages.py) with head room. `threads:` is set in each rule.
 RESOURCES = {
     # measured (demo / national, 2 cores, bench_stages.py, December 2026): demo_data 3 s 0.3 GB / 38 s 0.8 GB;
-    # ingest 2 s / 14 s 0.4 GB; validate 5 s / 9 s 0.5 GB; weight 2 s / 4 s 0.5 GB; estimate 8 s / 60 s 1.1 GB;
-    # compare_turnout 2 s / 21 s 1.9 GB; compare_survey (each) 4 s / 81 s 1.4 GB; reports 2-4 s 0.3 GB each
+    # ingest 2 s / 14 s 0.4 GB; validate 5 s / 9 s 0.5 GB; weight 2 s / 4 s 0.5 GB; estimate 8 s / 71 s 1.1 GB;
+    # compare_turnout 2 s / 18 s 1.9 GB; compare_survey (each) 4 s / 60 s 1.4 GB; reports 2-5 s 0.3 GB each
     "demo_data":          {"demo": (1000, 5), "national": (2500, 10)},
     "ingest":             {"demo": (1000, 5), "national": (1500, 10)},
     "validate":           {"demo": (1000, 5), "national": (1500, 10)},
