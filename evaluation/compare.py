@@ -27,7 +27,7 @@ from evaluation.comparison.power import minimum_detectable_effects
 from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutation
 from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
 from evaluation.comparison.staggered import CallawaySantAnna, influence
-from evaluation.comparison.survey import SurveyFrame, cell_event_time, survey_outcomes
+from evaluation.comparison.survey import BINARY_OUTCOMES, SCALE_OUTCOMES, SurveyFrame, cell_event_time, survey_outcomes
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
@@ -157,6 +157,9 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
         row["n_placebos"] = n_placebo
         rows.append(row)
     return rows
+
+
+SURVEY_OUTCOMES = (*BINARY_OUTCOMES, *SCALE_OUTCOMES)
 
 
 def part_rng(seed: int, part: str) -> np.random.Generator:
@@ -302,11 +305,21 @@ def compare_survey(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFr
 
 
 def gather(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """One set of tables from the parts (turnout part first): row tables concatenated, the others taken as they are."""
+    """One set of tables from the parts (turnout part first), the same for any split of the survey outcomes.
+
+    Row tables are concatenated, turnout rows first, then the survey outcomes in
+    codebook order (each outcome's rows in the order its part wrote them); the
+    other tables come from the turnout part.
+    """
     out = dict(parts[0])
+    rank = {outcome: k for k, outcome in enumerate(SURVEY_OUTCOMES)}
     for name in ("effects", "event_study", "pilot_effects"):
         tables = [p[name] for p in parts if not p[name].empty]
-        out[name] = pd.concat(tables, ignore_index=True) if tables else parts[0][name]
+        if not tables:
+            continue
+        rows = pd.concat(tables, ignore_index=True)
+        order = rows["outcome"].map(rank).fillna(-1).to_numpy()
+        out[name] = rows.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     out["event_study"] = out["event_study"][[c for c in EVENT_COLUMNS if c in out["event_study"].columns]]
     return out
 

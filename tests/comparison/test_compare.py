@@ -115,13 +115,7 @@ def test_parts_in_any_split_give_the_same_tables(result):
     whole = gather([compare_turnout(turnout, areas, seed=1, options=options),
                     compare_survey(turnout, areas, survey, outcomes, seed=1, options=options)])
     for name, table in whole.items():
-        if name in ("effects", "event_study", "pilot_effects"):
-            order = [c for c in ("outcome", "estimand", "sample", "method", "inference", "rel_time") if c in table.columns]
-            table = table.sort_values(order).reset_index(drop=True)
-            other = split[name].sort_values(order).reset_index(drop=True)
-        else:
-            other = split[name]
-        pd.testing.assert_frame_equal(table, other, check_exact=True, obj=name)
+        pd.testing.assert_frame_equal(table, split[name], check_exact=True, obj=name)
     assert set(whole["effects"]["outcome"]) == {"turnout", *outcomes}
     assert (result["effects"].query("outcome == 'turnout'").reset_index(drop=True)
             .equals(whole["effects"].query("outcome == 'turnout'").reset_index(drop=True)))
