@@ -8,6 +8,7 @@ from pathlib import Path
 from snakemake.utils import min_version, validate
 
 from evaluation import demo_scales, stage_settings
+from evaluation.stage_settings import stage_code
 
 min_version("9.0")
 

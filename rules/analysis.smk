@@ -7,6 +7,7 @@ rule weight:
     input:
         survey=rules.validate.output.survey,
         margins=MARGINS,
+        code=stage_code("evaluation.weight"),
     output:
         survey=f"{PROCESSED}/weighted/survey.parquet",
         summary=f"{RESULTS}/weighting_summary.csv",
@@ -29,6 +30,7 @@ rule estimate:
         survey=rules.weight.output.survey,
         areas=rules.validate.output.areas,
         variables=config["variables"],
+        code=stage_code("evaluation.estimate"),
     output:
         f"{RESULTS}/estimates.csv",
         gaps=f"{RESULTS}/gaps.csv",
@@ -55,12 +57,14 @@ COMPARE_TABLES = {
     "survey": ["effects", "event_study", "pilot_effects"],
 }
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
+COMPARE_CODE = stage_code("evaluation.compare")
 
 
 rule compare_turnout:
     input:
         turnout=rules.validate.output.turnout,
         areas=rules.validate.output.areas,
+        code=COMPARE_CODE,
     output:
         expand(f"{PARTS}/turnout/{{table}}.parquet", table=COMPARE_TABLES["turnout"]),
     params:
@@ -83,6 +87,7 @@ rule compare_survey:
         turnout=rules.validate.output.turnout,
         areas=rules.validate.output.areas,
         survey=rules.weight.output.survey,
+        code=COMPARE_CODE,
     output:
         expand(f"{PARTS}/survey_{{shard}}/{{table}}.parquet", table=COMPARE_TABLES["survey"], allow_missing=True),
     params:
@@ -109,6 +114,7 @@ checkpoint compare:
         rules.compare_turnout.output,
         expand(rules.compare_survey.output, shard=range(1, SURVEY_JOBS + 1)),
         areas=rules.validate.output.areas,
+        code=COMPARE_CODE,
     output:
         effects=f"{RESULTS}/effects.csv",
         event_study=f"{RESULTS}/event_study.csv",

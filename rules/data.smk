@@ -8,6 +8,8 @@ VALIDATED = f"{PROCESSED}/validated"
 if config["demo"]["enabled"]:
 
     rule demo_data:
+        input:
+            code=stage_code("evaluation.demo"),
         output:
             RAW_FILES,
             truth=f"{RAW}/truth.json",
@@ -29,6 +31,7 @@ rule ingest:
         RAW_FILES,
         CODEBOOKS,
         config["variables"],
+        code=stage_code("evaluation.ingest", "evaluation.faults"),
     output:
         areas=f"{INGESTED}/areas.parquet",
         turnout=f"{INGESTED}/turnout.parquet",
@@ -59,6 +62,7 @@ rule validate:
         rules.ingest.output,
         config["variables"],
         "config/validation.yaml",
+        code=stage_code("evaluation.validation"),
     output:
         areas=f"{VALIDATED}/areas.parquet",
         turnout=f"{VALIDATED}/turnout.parquet",

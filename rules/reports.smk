@@ -1,6 +1,7 @@
 # Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
 
 SHARED_REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("_*.qmd")) + ["reports/translations.yaml"]
+REPORT_CODE = stage_code("evaluation.render", "evaluation.reporting.*")
 QUALITY_TABLE = f"{RESULTS}/data_quality.csv"
 APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.
@@ -23,6 +24,7 @@ rule data_quality_table:
         nonresponse=rules.ingest.output.nonresponse,
         survey=rules.ingest.output.survey,
         validated=[rules.validate.output.quarantine, rules.validate.output.accounting, rules.validate.output.summary],
+        code=stage_code("evaluation.reporting.publish"),
     output:
         QUALITY_TABLE,
     params:
@@ -66,6 +68,7 @@ rule programme_report:
         "reports/programme.qmd",
         SHARED_REPORT_SOURCES,
         RESULT_TABLES,
+        REPORT_CODE,
     output:
         html=f"{REPORTS}/{LANG}/programme.html",
         pdf=f"{REPORTS}/{LANG}/programme.pdf",
@@ -89,6 +92,7 @@ rule pilot_report:
         "reports/pilot.qmd",
         SHARED_REPORT_SOURCES,
         RESULT_TABLES,
+        REPORT_CODE,
     output:
         html=f"{REPORTS}/{LANG}/pilot_{{code}}.html",
         pdf=f"{REPORTS}/{LANG}/pilot_{{code}}.pdf",
@@ -112,6 +116,7 @@ rule appendix_report:
         "reports/{document}.qmd",
         SHARED_REPORT_SOURCES,
         RESULT_TABLES,
+        REPORT_CODE,
     output:
         html=f"{REPORTS}/{LANG}/{{document}}.html",
         pdf=f"{REPORTS}/{LANG}/{{document}}.pdf",
