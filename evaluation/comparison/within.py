@@ -54,11 +54,6 @@ class SparseMinusLowRank:
     left: np.ndarray
     right: np.ndarray
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(n, P)``."""
-        return self.sparse.shape
-
     def scale_rows(self, factor: np.ndarray) -> "SparseMinusLowRank":
         """``diag(factor) @ self``."""
         return SparseMinusLowRank(sp.csr_matrix(self.sparse.multiply(factor[:, None])), factor[:, None] * self.left, self.right)
@@ -79,10 +74,6 @@ class SparseMinusLowRank:
         """``self.T @ other`` (``P x P``)."""
         return (_dense(self.sparse.T @ other.sparse) - _dense(self.sparse.T @ other.left) @ other.right
                 - self.right.T @ _dense(other.sparse.T @ self.left).T + self.right.T @ (self.left.T @ other.left) @ other.right)
-
-    def toarray(self) -> np.ndarray:
-        """The dense matrix."""
-        return self.sparse.toarray() - self.left @ self.right
 
 
 @dataclass(frozen=True)

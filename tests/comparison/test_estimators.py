@@ -40,6 +40,25 @@ def test_projection_equals_dummy_regression_on_unbalanced_weighted_panel():
     np.testing.assert_allclose(beta, full[:2], rtol=1e-10)
 
 
+def test_sparse_projection_equals_dense_projection():
+    """transform_sparse keeps M E as sparse minus low rank; every product equals the dense M E's."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(1)
+    unit = rng.integers(0, 30, 400)
+    period = rng.integers(0, 5, 400)
+    proj = WithinProjector.build(unit, period, rng.uniform(1, 5, 400))
+    e = sp.random(400, 12, density=0.1, random_state=2, format="csr")
+    z, dense = proj.transform_sparse(e), proj.transform(e.toarray())
+    u, a, x = rng.normal(size=(400, 3)), sp.random(7, 400, density=0.2, random_state=3, format="csr"), rng.normal(size=(12, 4))
+    np.testing.assert_allclose(z.matmul(np.eye(12)), dense, atol=1e-12)
+    np.testing.assert_allclose(z.matmul(x), dense @ x, atol=1e-12)
+    np.testing.assert_allclose(z.rmatmul(a), a @ dense, atol=1e-12)
+    np.testing.assert_allclose(z.tdot(u), dense.T @ u, atol=1e-12)
+    wz = z.scale_rows(proj.weights)
+    np.testing.assert_allclose(z.gram(wz), dense.T @ (proj.weights[:, None] * dense), atol=1e-10)
+
+
 def test_wild_bootstrap_matches_explicit_refits(panel):
     fit = turnout_problem(panel, triple=True).fit()
     v = webb_weights(5, fit.n_clusters, np.random.default_rng(3))
