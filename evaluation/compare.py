@@ -11,6 +11,7 @@ import logging
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -440,30 +441,27 @@ def pilot_register(areas: pd.DataFrame) -> pd.DataFrame:
 
 
 def _options(config_settings: dict) -> CompareOptions:
+    """The options in the ``compare`` config section (the dataclass defaults for the keys it leaves out)."""
     settings = config_settings["compare"]
-    return CompareOptions(
-        n_permutations=settings.get("n_permutations", 999),
-        n_bootstrap=settings.get("n_bootstrap", 999),
-        level=config_settings["estimation"]["level"],
-        n_placebo_replications=settings.get("n_placebo_replications", 100),
-        n_placebo_draws=settings.get("n_placebo_draws", 199),
-        n_power_draws=settings.get("n_power_draws", 299),
-        matching=MatchingSpec.from_config(settings.get("matching")),
-    )
+    counts = ("n_permutations", "n_bootstrap", "n_placebo_replications", "n_placebo_draws", "n_power_draws")
+    return CompareOptions(**{k: settings[k] for k in counts if k in settings}, level=config_settings["estimation"]["level"],
+                          matching=MatchingSpec.from_config(settings.get("matching")))
 
 
-def _write(tables: dict[str, pd.DataFrame], out_dir: Path) -> None:
+def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, config_settings: dict, *tables) -> None:
+    """Compute one part with the configured seed, options and BLAS threads; one Parquet file per table in ``out_dir``."""
+    settings = config_settings["compare"]
+    with limit_blas_threads(settings.get("blas_threads", 1)):
+        result = part(*tables, seed=settings.get("seed", 0), options=_options(config_settings))
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
+    for name, table in result.items():
         table.to_parquet(out_dir / f"{name}.parquet", index=False)
 
 
 def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_settings: dict) -> None:
-    """Job ``compare turnout``: the turnout part, one Parquet file per table in ``out_dir``."""
-    with limit_blas_threads(config_settings["compare"].get("blas_threads", 1)):
-        tables = compare_turnout(pd.read_parquet(turnout_path), pd.read_parquet(areas_path),
-                                 seed=config_settings["compare"].get("seed", 0), options=_options(config_settings))
-    _write(tables, Path(out_dir))
+    """Job ``compare turnout``: the turnout part."""
+    _run_part(compare_turnout, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path))
 
 
 def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: int, n_shards: int, out_dir: Path,
@@ -475,10 +473,8 @@ def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: i
     survey = pd.read_parquet(survey_path)
     survey = survey.assign(design_weight=survey["weight"])
     outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
-    with limit_blas_threads(config_settings["compare"].get("blas_threads", 1)):
-        tables = compare_survey(pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey, outcomes,
-                                seed=config_settings["compare"].get("seed", 0), options=_options(config_settings))
-    _write(tables, Path(out_dir))
+    _run_part(compare_survey, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey,
+              outcomes)
 
 
 def run_gather(part_dirs: list[Path], areas_path: Path, out_dir: Path) -> None:
