@@ -5,10 +5,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
-from evaluation import demo_scales, stage_settings
-from evaluation.stage_settings import stage_code
+from evaluation.config import complete_config, stage_settings
+from evaluation.demo.scales import scale_of
+from evaluation.workflow import raw_inputs, stage_code
 
 min_version("9.0")
 
@@ -16,12 +17,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "config/config.schema.yaml")
-
-# demo.scale: national fills in the survey waves, field periods and register source it implies
-SCALE = demo_scales.scale_of(config)
-if SCALE != "demo":
-    config.update(demo_scales.apply_scale(config))
+# checked against evaluation/schemas/config.schema.yaml, with the schema's defaults filled in and what
+# demo.scale: national implies (survey waves, field periods, register source)
+config.update(complete_config(config, workflow.configfiles[0] if workflow.configfiles else "config"))
+SCALE = scale_of(config)
 
 RAW = config["paths"]["raw"]
 PROCESSED = config["paths"]["processed"]
@@ -62,7 +61,7 @@ def resources_of(rule):
 
 def settings_json(stage):
     """The config sections a stage uses, as a shell-quoted JSON argument."""
-    return shlex.quote(json.dumps(stage_settings.STAGES[stage](config), sort_keys=True))
+    return shlex.quote(json.dumps(stage_settings(config, stage), sort_keys=True))
 
 
 include: "rules/data.smk"

@@ -6,7 +6,7 @@ birth year, gender, education (code 9 user-missing) and immigrant background.
 Then, each in a fresh process so that peak memory (``ru_maxrss``) is its own:
 
 ``ours``
-    ``evaluation.register.aggregate_register`` with
+    ``evaluation.sources.register.aggregate_register`` with
     ``config/codebooks/register_valgmanntall.yaml``: chunked read of the six
     columns the codebook names, codebook harmonisation, area x group cells.
 ``bare``
@@ -63,8 +63,8 @@ def measure(which: str, path: Path, chunksize: int) -> dict[str, float]:
     start = time.perf_counter()
     if which == "ours":
         sys.path.insert(0, str(REPO))
-        from evaluation.codebook import load_codebook
-        from evaluation.register import aggregate_register
+        from evaluation.sources.codebook import load_codebook
+        from evaluation.sources.register import aggregate_register
 
         result = aggregate_register(path, load_codebook(CODEBOOK), chunksize=chunksize)
         rows = int(result.accounting["rows_read"].iloc[0])

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation import stage_settings
-from evaluation.config import load_config
+
+from evaluation.config import load_config, stage_settings
 
 REPO = Path(__file__).resolve().parent.parent
 WAVES = 10
@@ -89,7 +89,7 @@ def make_ingested(folder: Path, rows: int, faulty_share: float, seed: int) -> in
 
 def run_stage(ingested: Path, out: Path) -> float:
     """Wall seconds of ``python -m evaluation validate`` (start-up included)."""
-    settings = stage_settings.validate(load_config(REPO / "config" / "config.yaml"))
+    settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "validate")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "evaluation", "validate", "--input", str(ingested), "--out", str(out), "--settings", json.dumps(settings)],
                    cwd=REPO, check=True)

@@ -1,4 +1,4 @@
-"""Command-line entry: ``python -m evaluation <stage> --help``.
+"""Command-line entry for every stage: ``python -m evaluation <command> --help``.
 
 Each stage reads explicit input paths and writes explicit output paths, so an
 analyst can rerun one stage by hand. Settings come from the config file
@@ -15,143 +15,191 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from evaluation.config import DEFAULT_CONFIG, load_config
-from evaluation.errors import EvaluationError
-from evaluation.stage_settings import STAGES
+from evaluation.config import DEFAULT_CONFIG, load_config, stage_settings
+from evaluation.errors import EvaluationError, RenderError
 
 log = logging.getLogger("evaluation")
 
-
-def _stage_settings(args: argparse.Namespace) -> dict[str, Any]:
-    if args.settings:
-        return json.loads(args.settings)
-    return STAGES[args.stage](load_config(args.config))
+Runner = Callable[[argparse.Namespace, dict[str, Any]], None]
 
 
-def _run_demo(args: argparse.Namespace) -> None:
-    from evaluation.demo import DemoConfig, generate_demo
+def _demo(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.demo import write_demo
 
-    demo = _stage_settings(args)
-    generate_demo(Path(args.out), DemoConfig.from_settings(demo))
-
-
-def _run_ingest(args: argparse.Namespace) -> None:
-    from evaluation import ingest
-
-    ingest.ingest(Path(args.raw), Path(args.out), _stage_settings(args))
+    truth = write_demo(Path(args.out), settings)
+    log.info("%s: demo scenario written (%d pilots, turnout ATT %.2f pp)", args.out, len(truth["pilots"]),
+             truth["turnout"]["realised_att_pp"])
 
 
-def _run_validate(args: argparse.Namespace) -> None:
-    from evaluation import validation
+def _ingest(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.ingest import ingest
 
-    validation.validate(Path(args.input), Path(args.out), _stage_settings(args))
-
-
-def _run_weight(args: argparse.Namespace) -> None:
-    from evaluation import weight
-
-    weight.weight(Path(args.survey), Path(args.margins), Path(args.out), Path(args.summary), _stage_settings(args))
+    ingest(Path(args.raw), Path(args.out), settings)
 
 
-def _run_estimate(args: argparse.Namespace) -> None:
-    from evaluation import estimate
+def _inject_faults(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.faults import inject
 
-    estimate.estimate(Path(args.survey), Path(args.areas), Path(args.out), _stage_settings(args))
+    print(inject(Path(args.ingested), args.seed).to_string(index=False))
 
 
-def _run_compare(args: argparse.Namespace) -> None:
-    from evaluation import compare
+def _validate(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.validate import validate
+
+    validate(Path(args.input), Path(args.out), settings)
+
+
+def _weight(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.weight import weight
+
+    weight(Path(args.survey), Path(args.margins), Path(args.out), Path(args.summary), settings)
+
+
+def _estimate(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.estimate import estimate
+
+    estimate(Path(args.survey), Path(args.areas), Path(args.out), settings)
+
+
+def _compare(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages import compare
 
     if args.part == "turnout":
-        compare.run_turnout(Path(args.turnout), Path(args.areas), Path(args.out), _stage_settings(args))
-    else:
-        if not args.survey:
-            raise EvaluationError("compare --part survey needs --survey")
-        compare.run_survey(Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out),
-                           _stage_settings(args))
+        compare.run_turnout(Path(args.turnout), Path(args.areas), Path(args.out), settings)
+        return
+    if not args.survey:
+        raise EvaluationError("compare --part survey needs --survey")
+    compare.run_survey(Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out),
+                       settings)
 
 
-def _run_compare_gather(args: argparse.Namespace) -> None:
-    from evaluation import compare
+def _gather(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.gather import run_gather
 
-    compare.run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out))
-
-
-def _run_provenance(args: argparse.Namespace) -> None:
-    from evaluation import provenance
-
-    provenance.write_provenance(Path(args.out), [Path(p) for p in args.inputs], Path(args.config))
+    run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out))
 
 
-def _run_render(args: argparse.Namespace) -> None:
-    from evaluation.render import parse_param, render_report
+def _data_quality(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.data_quality import write_data_quality
+
+    write_data_quality(Path(args.ingested), Path(args.validated), Path(args.out))
+
+
+def _provenance(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.provenance import write_provenance
+
+    write_provenance(Path(args.out), [Path(p) for p in args.inputs], Path(args.config), settings)
+
+
+def _render(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.render import render
 
     params = dict(parse_param(item) for item in args.param)
-    render_report(Path(args.source), params, Path(args.html), Path(args.pdf) if args.pdf else None, engine=args.engine)
+    engine = render(Path(args.source), params, Path(args.html), Path(args.pdf) if args.pdf else None, args.engine)
+    log.info("%s rendered with the %s engine", args.source, engine)
+
+
+def parse_param(text: str) -> tuple[str, Any]:
+    """Parse a ``name=value`` report parameter (the value as JSON if valid, else as a string).
+
+    Raises
+    ------
+    RenderError
+        If there is no ``=``.
+    """
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise RenderError(f"parameter {text!r} is not of the form name=value")
+    try:
+        return name.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return name.strip(), raw
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per stage."""
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
-    stages = parser.add_subparsers(dest="stage", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    def stage(name: str, runner: Callable[[argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
-        sub = stages.add_parser(name, help=help_text, description=help_text)
+    def command(name: str, runner: Runner, help_text: str, settings: str | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="pipeline config (default: %(default)s)")
-        sub.add_argument("--settings", help="JSON with the config sections the stage uses (overrides --config)")
-        sub.set_defaults(run=runner)
+        if settings:
+            sub.add_argument("--settings", help="JSON with the config sections the stage uses (overrides --config)")
+        sub.set_defaults(run=runner, stage=settings)
         return sub
 
-    demo = stage("demo", _run_demo, "write the synthetic demo scenario (raw files and truth.json)")
+    demo = command("demo", _demo, "write the synthetic demo scenario (raw files and truth.json)", "demo")
     demo.add_argument("--out", required=True, help="folder for the raw demo files")
-    ingest = stage("ingest", _run_ingest, "read raw files through their codebooks into canonical tables")
+    ingest = command("ingest", _ingest, "read raw files through their codebooks into canonical tables", "ingest")
     ingest.add_argument("--raw", required=True, help="folder with the raw input files")
     ingest.add_argument("--out", required=True, help="folder for the canonical Parquet tables")
-    validate = stage("validate", _run_validate, "validate canonical tables with Great Expectations; quarantine bad rows")
+    faults = command("inject-faults", _inject_faults, "demo only: inject a few known faults into the ingested tables")
+    faults.add_argument("--ingested", required=True, help="folder written by ingest (changed in place)")
+    faults.add_argument("--seed", required=True, type=int, help="seed of the fault positions")
+    validate = command("validate", _validate, "validate canonical tables with Great Expectations; quarantine bad rows",
+                       "validate")
     validate.add_argument("--input", required=True, help="folder written by ingest")
     validate.add_argument("--out", required=True, help="folder for validated tables and the summary")
-    weight = stage("weight", _run_weight, "rake survey design weights to population margins")
-    weight.add_argument("--survey", required=True)
-    weight.add_argument("--margins", required=True)
+    weight = command("weight", _weight, "rake survey design weights to population margins", "weight")
+    weight.add_argument("--survey", required=True, help="validated survey Parquet")
+    weight.add_argument("--margins", required=True, help="population margins CSV")
     weight.add_argument("--out", required=True, help="weighted survey Parquet")
     weight.add_argument("--summary", required=True, help="weighting summary CSV")
-    estimate = stage("estimate", _run_estimate, "design-based estimates by group, area type and wave")
-    estimate.add_argument("--survey", required=True)
-    estimate.add_argument("--areas", required=True)
-    estimate.add_argument("--out", required=True, help="estimates CSV")
-    compare = stage("compare", _run_compare, "pilot-versus-control comparisons (difference-in-differences), one part")
+    estimate = command("estimate", _estimate, "design-based estimates by group, area type and wave", "estimate")
+    estimate.add_argument("--survey", required=True, help="weighted survey Parquet")
+    estimate.add_argument("--areas", required=True, help="validated area register Parquet")
+    estimate.add_argument("--out", required=True, help="estimates CSV (gaps.csv is written beside it)")
+    compare = command("compare", _compare, "pilot-versus-control comparisons (difference-in-differences), one part",
+                      "compare")
     compare.add_argument("--part", choices=("turnout", "survey"), required=True,
                          help="turnout, or the survey outcomes of one shard")
     compare.add_argument("--shard", type=int, default=1, help="survey shard, 1..--shards (default: %(default)s)")
     compare.add_argument("--shards", type=int, default=1, help="number of survey shards (default: %(default)s)")
-    compare.add_argument("--turnout", required=True)
-    compare.add_argument("--areas", required=True)
+    compare.add_argument("--turnout", required=True, help="validated turnout Parquet")
+    compare.add_argument("--areas", required=True, help="validated area register Parquet")
     compare.add_argument("--survey", help="weighted survey (for --part survey)")
     compare.add_argument("--out", required=True, help="folder for the part's tables (Parquet)")
-    gather = stage("compare-gather", _run_compare_gather, "gather the comparison parts into the result tables (CSV)")
+    gather = command("compare-gather", _gather, "gather the comparison parts into the result tables (CSV)")
     gather.add_argument("--parts", nargs="+", required=True, help="part folders, turnout first")
     gather.add_argument("--areas", required=True, help="validated area register (for pilots.csv)")
     gather.add_argument("--out", required=True, help="folder for the comparison tables")
-    provenance = stage("provenance", _run_provenance, "record version, commit, config hash and input checksums")
+    quality = command("data-quality", _data_quality, "publish the data-quality counts of ingest and validate")
+    quality.add_argument("--ingested", required=True, help="folder written by ingest")
+    quality.add_argument("--validated", required=True, help="folder written by validate")
+    quality.add_argument("--out", required=True, help="CSV to write")
+    provenance = command("provenance", _provenance,
+                         "record version, commit, config hash, input checksums and the settings that travel with "
+                         "the results", "provenance")
     provenance.add_argument("--out", required=True)
     provenance.add_argument("inputs", nargs="*", help="input files to checksum")
-    render = stage("render", _run_render, "render one Quarto report to HTML and PDF")
+    render = command("render", _render, "render one Quarto report to HTML and PDF")
     render.add_argument("source", help=".qmd file")
-    render.add_argument("--param", action="append", default=[], help="key=value report parameter")
-    render.add_argument("--html", required=True)
-    render.add_argument("--pdf")
+    render.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="report parameter; VALUE is JSON if valid, else a string (repeatable)")
+    render.add_argument("--html", required=True, help="HTML file to write")
+    render.add_argument("--pdf", help="PDF file to write (optional)")
     render.add_argument("--engine", choices=["auto", "quarto", "builtin"], default="auto")
     return parser
 
 
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    if args.stage is None:
+        return {}
+    if args.settings:
+        return json.loads(args.settings)
+    return stage_settings(load_config(args.config), args.stage)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one stage; errors of our own types print as one clear message and exit 1."""
+    """Run one command; errors of our own types print as one clear message and exit 1."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:
-        args.run(args)
+        args.run(args, _settings(args))
     except EvaluationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -1,17 +1,92 @@
-"""The pipeline configuration: one YAML file checked against ``config/config.schema.yaml``."""
+"""The pipeline configuration: load it, check it against the schema, fill the schema's defaults, and hand each stage
+the sections it uses.
+
+The schema (``evaluation/schemas/config.schema.yaml``) is the one home of every
+default; stage code reads keys, never ``.get(key, default)``. Kept free of heavy
+imports: the Snakefile uses it at parse time, so that a rule reruns when, and
+only when, a section it uses changes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from evaluation.demo.scales import apply_scale
 from evaluation.schemas import load_yaml, validate_against
 
 DEFAULT_CONFIG = Path("config/config.yaml")
+Config = dict[str, Any]
 
 
-def load_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
-    """Read and validate the pipeline configuration."""
-    config = load_yaml(Path(path))
-    validate_against(config, "config.schema.yaml", Path(path))
-    return config
+def complete_config(config: Config, source: Path | str) -> Config:
+    """``config`` checked against the schema, with its defaults and what ``demo.scale`` implies filled in (a copy).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``source`` and the offending keys.
+    """
+    return apply_scale(validate_against(config, "config.schema.yaml", Path(source)))
+
+
+def load_config(path: Path = DEFAULT_CONFIG) -> Config:
+    """Read the configuration file and :func:`complete_config` it."""
+    return complete_config(load_yaml(Path(path)), path)
+
+
+def _demo(config: Config) -> dict[str, Any]:
+    return config["demo"]
+
+
+def _ingest(config: Config) -> dict[str, Any]:
+    return {
+        "sources": config["sources"],
+        "pseudonymisation": config["pseudonymisation"],
+        "demo": config["demo"]["enabled"],
+        "inject_faults": config["demo"]["inject_faults"],
+    }
+
+
+def _validate(config: Config) -> dict[str, Any]:
+    return {"validation": config["validation"], "variables": config["variables"]}
+
+
+def _weight(config: Config) -> dict[str, Any]:
+    return {"weighting": config["weighting"]}
+
+
+def _estimate(config: Config) -> dict[str, Any]:
+    return {"estimation": config["estimation"], "disclosure": config["disclosure"], "variables": config["variables"],
+            "weighting": config["weighting"]}
+
+
+def _compare(config: Config) -> dict[str, Any]:
+    return {"compare": config["compare"], "estimation": config["estimation"], "disclosure": config["disclosure"]}
+
+
+def _provenance(config: Config) -> dict[str, Any]:
+    """The settings that travel with the results: reports read them from ``provenance.json``."""
+    return {
+        "disclosure_min_n": config["disclosure"]["min_n"],
+        "level": config["estimation"]["level"],
+        "lonely_psu": config["estimation"]["lonely_psu"],
+        "compare_seed": config["compare"]["seed"],
+        "weighting_method": config["weighting"]["method"],
+    }
+
+
+STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
+    "demo": _demo,
+    "ingest": _ingest,
+    "validate": _validate,
+    "weight": _weight,
+    "estimate": _estimate,
+    "compare": _compare,
+    "provenance": _provenance,
+}
+
+
+def stage_settings(config: Config, stage: str) -> dict[str, Any]:
+    """The config sections stage ``stage`` depends on (what Snakemake passes it as ``--settings``)."""
+    return STAGES[stage](config)

@@ -7,7 +7,7 @@ rule weight:
     input:
         survey=rules.validate.output.survey,
         margins=MARGINS,
-        code=stage_code("evaluation.weight"),
+        code=stage_code("evaluation.stages.weight"),
     output:
         survey=f"{PROCESSED}/weighted/survey.parquet",
         summary=f"{RESULTS}/weighting_summary.csv",
@@ -30,7 +30,7 @@ rule estimate:
         survey=rules.weight.output.survey,
         areas=rules.validate.output.areas,
         variables=config["variables"],
-        code=stage_code("evaluation.estimate"),
+        code=stage_code("evaluation.stages.estimate"),
     output:
         f"{RESULTS}/estimates.csv",
         gaps=f"{RESULTS}/gaps.csv",
@@ -51,13 +51,13 @@ rule estimate:
 # compare fans out: one job for turnout, `compare.survey_jobs` jobs for the survey outcomes, then a gather.
 # Every part draws from its own random stream, so the tables do not depend on how the work is split.
 PARTS = f"{PROCESSED}/compare_parts"
-SURVEY_JOBS = config["compare"].get("survey_jobs", 2)
+SURVEY_JOBS = config["compare"]["survey_jobs"]
 COMPARE_TABLES = {
     "turnout": ["effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance"],
     "survey": ["effects", "event_study", "pilot_effects"],
 }
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
-COMPARE_CODE = stage_code("evaluation.compare")
+COMPARE_CODE = stage_code("evaluation.stages.compare")
 
 
 rule compare_turnout:
@@ -114,7 +114,7 @@ checkpoint compare:
         rules.compare_turnout.output,
         expand(rules.compare_survey.output, shard=range(1, SURVEY_JOBS + 1)),
         areas=rules.validate.output.areas,
-        code=COMPARE_CODE,
+        code=stage_code("evaluation.stages.gather"),
     output:
         effects=f"{RESULTS}/effects.csv",
         event_study=f"{RESULTS}/event_study.csv",
@@ -144,6 +144,8 @@ rule provenance:
         config=workflow.configfiles[0],
     output:
         f"{RESULTS}/provenance.json",
+    params:
+        settings=settings_json("provenance"),
     benchmark:
         f"{BENCHMARKS}/provenance.tsv"
     threads: 1
@@ -152,4 +154,4 @@ rule provenance:
     log:
         f"{LOGS}/provenance.log",
     shell:
-        "{PY} provenance --config {input.config} --out {output} {RAW_FILES} > {log} 2>&1"
+        "{PY} provenance --config {input.config} --out {output} --settings {params.settings} {RAW_FILES} > {log} 2>&1"

@@ -1,6 +1,6 @@
 # Raw data in, canonical validated tables out.
 
-RAW_FILES = [str(p) for p in stage_settings.raw_inputs(RAW, config["sources"])]
+RAW_FILES = [str(p) for p in raw_inputs(RAW, config["sources"])]
 CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey")]
 INGESTED = f"{PROCESSED}/ingested"
 VALIDATED = f"{PROCESSED}/validated"
@@ -9,7 +9,7 @@ if config["demo"]["enabled"]:
 
     rule demo_data:
         input:
-            code=stage_code("evaluation.demo"),
+            code=stage_code("evaluation.stages.demo"),
         output:
             RAW_FILES,
             truth=f"{RAW}/truth.json",
@@ -31,7 +31,7 @@ rule ingest:
         RAW_FILES,
         CODEBOOKS,
         config["variables"],
-        code=stage_code("evaluation.ingest", "evaluation.faults"),
+        code=stage_code("evaluation.stages.ingest", "evaluation.stages.faults"),
     output:
         areas=f"{INGESTED}/areas.parquet",
         turnout=f"{INGESTED}/turnout.parquet",
@@ -42,8 +42,8 @@ rule ingest:
     params:
         settings=settings_json("ingest"),
         faults=(
-            f" && {PY.replace(' -m evaluation', '')} -m evaluation.faults --ingested {INGESTED} --seed {config['demo']['seed']}"
-            if config["demo"].get("inject_faults")
+            f" && {PY} inject-faults --ingested {INGESTED} --seed {config['demo']['seed']}"
+            if config["demo"]["inject_faults"]
             else ""
         ),
     benchmark:
@@ -61,8 +61,8 @@ rule validate:
     input:
         rules.ingest.output,
         config["variables"],
-        "config/validation.yaml",
-        code=stage_code("evaluation.validation"),
+        config["validation"]["rules"],
+        code=stage_code("evaluation.stages.validate"),
     output:
         areas=f"{VALIDATED}/areas.parquet",
         turnout=f"{VALIDATED}/turnout.parquet",

@@ -1,7 +1,7 @@
 # Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
 
 SHARED_REPORT_SOURCES = sorted(str(p) for p in Path("reports").glob("_*.qmd")) + ["reports/translations.yaml"]
-REPORT_CODE = stage_code("evaluation.render", "evaluation.reporting.*")
+REPORT_CODE = stage_code("evaluation.stages.render", "evaluation.reporting.*")
 QUALITY_TABLE = f"{RESULTS}/data_quality.csv"
 APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.
@@ -24,7 +24,7 @@ rule data_quality_table:
         nonresponse=rules.ingest.output.nonresponse,
         survey=rules.ingest.output.survey,
         validated=[rules.validate.output.quarantine, rules.validate.output.accounting, rules.validate.output.summary],
-        code=stage_code("evaluation.reporting.publish"),
+        code=stage_code("evaluation.stages.data_quality"),
     output:
         QUALITY_TABLE,
     params:
@@ -38,7 +38,7 @@ rule data_quality_table:
     log:
         f"{LOGS}/data_quality_table.log",
     shell:
-        "{PY}.reporting.publish --ingested {params.ingested} --validated {params.validated} --out {output} > {log} 2>&1"
+        "{PY} data-quality --ingested {params.ingested} --validated {params.validated} --out {output} > {log} 2>&1"
 
 
 def report_params(**extra):
@@ -46,8 +46,7 @@ def report_params(**extra):
         "results": str(Path(RESULTS).resolve()),
         "lang": LANG,
         "variables": str(Path(config["variables"]).resolve()),
-        "min_n": config["disclosure"]["min_n"],
-        "demo": config["demo"]["enabled"] and config["report"].get("demo_notice", True),
+        "demo": config["demo"]["enabled"] and config["report"]["demo_notice"],
         **extra,
     }
     # values as JSON, so that a municipality code such as "0301" stays text
@@ -74,7 +73,7 @@ rule programme_report:
         pdf=f"{REPORTS}/{LANG}/programme.pdf",
     params:
         args=report_params(),
-        engine=config["report"].get("engine", "auto"),
+        engine=config["report"]["engine"],
     benchmark:
         f"{BENCHMARKS}/programme_report_{LANG}.tsv"
     threads: 1
@@ -98,7 +97,7 @@ rule pilot_report:
         pdf=f"{REPORTS}/{LANG}/pilot_{{code}}.pdf",
     params:
         args=lambda wc: report_params(municipality=wc.code),
-        engine=config["report"].get("engine", "auto"),
+        engine=config["report"]["engine"],
     benchmark:
         f"{BENCHMARKS}/pilot_report_{{code}}_{LANG}.tsv"
     threads: 1
@@ -124,7 +123,7 @@ rule appendix_report:
         document="|".join(APPENDICES),
     params:
         args=report_params(),
-        engine=config["report"].get("engine", "auto"),
+        engine=config["report"]["engine"],
     benchmark:
         f"{BENCHMARKS}/appendix_report_{{document}}_{LANG}.tsv"
     threads: 1

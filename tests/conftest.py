@@ -14,7 +14,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory) -> Path:
     """Raw files of a small demo scenario (20 municipalities, 4 waves of 600)."""
-    from evaluation.demo import DemoConfig, generate_demo
+    from evaluation.demo.generate import DemoConfig, generate_demo
 
     folder = tmp_path_factory.mktemp("demo_raw")
     generate_demo(folder, DemoConfig(**SMALL_DEMO))
@@ -24,10 +24,9 @@ def small_demo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ingest_settings() -> dict:
     """Ingest settings of the default config, for the small demo's four waves."""
-    from evaluation.config import load_config
-    from evaluation.stage_settings import ingest
+    from evaluation.config import load_config, stage_settings
 
-    settings = ingest(load_config(REPO / "config" / "config.yaml"))
+    settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "ingest")
     settings["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
     for source in ("areas", "turnout", "survey"):
         settings["sources"][source]["codebook"] = str(REPO / settings["sources"][source]["codebook"])
@@ -37,7 +36,7 @@ def ingest_settings() -> dict:
 @pytest.fixture(scope="session")
 def ingested(small_demo, ingest_settings, tmp_path_factory) -> Path:
     """The small demo after the ingest stage."""
-    from evaluation.ingest import ingest
+    from evaluation.stages.ingest import ingest
 
     out = tmp_path_factory.mktemp("ingested")
     ingest(small_demo, out, ingest_settings)

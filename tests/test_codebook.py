@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation.codebook import apply_codebook, load_codebook
+from evaluation.sources.codebook import apply_codebook, load_codebook
 from evaluation.errors import ConfigError, InputFileError
-from evaluation.readers import FileMetadata
+from evaluation.sources.readers import FileMetadata
 
 
 def write_codebook(tmp_path, document):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evaluation.crosswalk import apply_to_survey, apply_to_turnout, load_crosswalk
+from evaluation.sources.crosswalk import apply_to_survey, apply_to_turnout, load_crosswalk
 from evaluation.errors import InputFileError
 
 # 2020: A and B merge into M; 2024: M splits into P (0.7) and Q (0.3). R is unchanged.
@@ -112,7 +112,7 @@ def test_ingest_with_crosswalk_accounts_for_every_row(small_demo, ingest_setting
     )
     settings = copy.deepcopy(ingest_settings)
     settings["sources"]["crosswalk"] = {"file": "kodeendringer.csv"}
-    from evaluation.ingest import ingest
+    from evaluation.stages.ingest import ingest
 
     ingest(raw, tmp_path / "out", settings)
     accounting = pd.read_csv(tmp_path / "out" / "row_accounting.csv").set_index("source_file")

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo scenario (evaluation.demo) against docs/data-contracts.md."""
+"""Tests of the synthetic demo scenario (evaluation.demo.generate) against docs/data-contracts.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from evaluation.demo import DemoConfig, generate_demo, main
+from evaluation.cli import main
+from evaluation.demo.generate import DemoConfig, generate_demo
 from evaluation.errors import ConfigError
 
 SMALL = DemoConfig(n_municipalities=20, n_pilots=6, respondents_per_wave=600)
@@ -121,9 +122,9 @@ def test_same_seed_gives_identical_files(small, small_again):
 
 def test_other_seed_differs_and_cli_works(small, tmp_path):
     out = tmp_path / "cli"
-    args = ["--out", str(out), "--seed", "7", "--municipalities", "20", "--pilots", "6",
-            "--respondents-per-wave", "600", "--waves", "3"]
-    assert main(args) == 0
+    settings = {"enabled": True, "scale": "demo", "seed": 7, "municipalities": 20, "pilots": 6,
+                "respondents_per_wave": 600, "waves": 3}
+    assert main(["demo", "--out", str(out), "--settings", json.dumps(settings)]) == 0
     assert sorted(p.name for p in out.glob("*.sav")) == [f"innbyggerpanel_bolge0{w}.sav" for w in (1, 2, 3)]
     for name in CSV_FILES:
         assert (out / name).read_bytes() != (small[0] / name).read_bytes(), name

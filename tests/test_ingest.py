@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ConfigError
-from evaluation.ingest import ingest
-from evaluation.pseudonymise import pseudonymisation_key, pseudonymise
+from evaluation.stages.ingest import ingest
+from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 
 
 def test_canonical_tables(ingested, small_demo):

@@ -13,8 +13,8 @@ import pyreadstat
 import pytest
 import yaml
 
-from evaluation.codebook import load_codebook
-from evaluation.ingest import ingest_single, ingest_survey
+from evaluation.sources.codebook import load_codebook
+from evaluation.stages.ingest import ingest_single, ingest_survey
 
 CODEBOOK = {
     "source": "Lokalundersøkelsen (another survey)",

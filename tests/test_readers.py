@@ -7,7 +7,7 @@ import pyreadstat
 import pytest
 
 from evaluation.errors import InputFileError
-from evaluation.readers import ReadOptions, file_format, read_file
+from evaluation.sources.readers import ReadOptions, file_format, read_file
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_excel_missing_sheet_and_wrong_separator_are_clear(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".sav", ".csv", ".parquet"])
 def test_chunks_keep_file_row_positions(tmp_path, suffix):
-    from evaluation.readers import available_columns, iter_chunks
+    from evaluation.sources.readers import available_columns, iter_chunks
 
     frame = pd.DataFrame({"a": [float(i) for i in range(7)], "b": ["x"] * 7})
     path = tmp_path / f"f{suffix}"

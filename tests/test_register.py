@@ -9,9 +9,9 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from evaluation.codebook import load_codebook
+from evaluation.sources.codebook import load_codebook
 from evaluation.errors import ConfigError
-from evaluation.register import aggregate_register, group_turnout
+from evaluation.sources.register import aggregate_register, group_turnout
 
 CODEBOOK = Path(__file__).resolve().parent.parent / "config" / "codebooks" / "register_valgmanntall.yaml"
 

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 
 from evaluation.errors import RenderError
-from evaluation.render import main, parse_param, render_report, resolve_engine
+from evaluation.cli import main, parse_param
+from evaluation.rendering.engine import render_report, resolve_engine
 from evaluation.rendering.document import EXECUTE_DEFAULTS, Document, load_yaml, split_options
 from evaluation.rendering.markdown import fenced, notebook_to_markdown
 
@@ -178,7 +179,7 @@ def test_cli_renders_html_only(tmp_path: Path) -> None:
         '```{python}\n#| echo: false\nprint(f"kode {code!r} språk {lang!r}")\n```\n',
     )
     html = tmp_path / "out" / "cli.html"
-    status = main([str(source), "--param", 'code="0301"', "--param", "lang=no", "--html", str(html)])
+    status = main(["render", str(source), "--param", 'code="0301"', "--param", "lang=no", "--html", str(html)])
     assert status == 0
     text = html.read_text(encoding="utf-8")
     assert "kode &#39;0301&#39; språk &#39;no&#39;" in text

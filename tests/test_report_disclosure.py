@@ -16,7 +16,7 @@ import pyreadstat
 import pytest
 import yaml
 
-from evaluation.disclosure import ESTIMATE_MARGINS, disclosure_control
+from evaluation.estimation.disclosure import ESTIMATE_MARGINS, disclosure_control
 from evaluation.reporting.i18n import Translator
 from evaluation.survey import SurveyDesign
 from report_run import LANG, ensure_tools, pdf_text, pipeline_folder, reports, visible_text

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from evaluation.reporting.i18n import LANGUAGES
-from evaluation.render import render_report
+from evaluation.rendering.engine import render_report
 from report_run import pipeline_folder, snakemake, visible_text
 from shared import REPO
 
@@ -48,7 +48,7 @@ def swedish_text(tmp_path_factory) -> str:
     """The programme report and the data-quality report rendered in Swedish from the shared run's results."""
     run = pipeline_folder(tmp_path_factory)
     out = tmp_path_factory.mktemp("sv")
-    params = {"results": str(run / "data" / "processed" / "results"), "variables": str(REPO / "config" / "variables.yaml"), "lang": "sv", "min_n": 20, "demo": True}
+    params = {"results": str(run / "data" / "processed" / "results"), "variables": str(REPO / "config" / "variables.yaml"), "lang": "sv", "demo": True}
     texts = []
     for name in ("programme", "data_quality"):
         render_report(REPO / "reports" / f"{name}.qmd", params, out / f"{name}.html", None, engine="builtin")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.disclosure import suppress_small_cells
+from evaluation.estimation.disclosure import suppress_small_cells
 from evaluation.errors import ConfigError
 from evaluation.reporting.i18n import LANGUAGES, Translator
 from evaluation.reporting.tables import markdown_table
@@ -96,7 +96,7 @@ def test_tick_labels_follow_the_locale():
 
 
 def test_data_quality_counts_hold_no_row_level_values():
-    from evaluation.reporting.publish import check_counts, nonresponse_counts, quarantine_counts
+    from evaluation.stages.data_quality import check_counts, nonresponse_counts, quarantine_counts
 
     quarantine = pd.DataFrame(
         {"stage": ["ingest", "validate", "validate"], "value": ["IP0000452", "14", "14"],

@@ -10,11 +10,14 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ValidationFailed
-from evaluation.validation import validate
+from evaluation.config import load_config, stage_settings
+from evaluation.stages.validate import validate
 
 from shared import REPO
 
-SETTINGS = {"validation": {"max_missing_share": 0.25, "fail_on_quarantine_share": 0.05}, "variables": str(REPO / "config" / "variables.yaml")}
+SETTINGS = stage_settings(load_config(REPO / "config" / "config.yaml"), "validate")
+SETTINGS["variables"] = str(REPO / "config" / "variables.yaml")
+SETTINGS["validation"] |= {"field_periods": {}, "fail_on_quarantine_share": 0.05}
 
 
 @pytest.fixture
@@ -114,14 +117,12 @@ def test_data_docs_and_summary_per_input(ingested, tmp_path):
 
 
 def test_injected_faults_are_quarantined(ingested, tmp_path):
-    from evaluation.config import load_config
-    from evaluation.faults import inject_faults
-    from evaluation.stage_settings import validate as validate_settings
+    from evaluation.demo.faults import inject_faults
 
     folder = tmp_path / "ingested"
     shutil.copytree(ingested, folder)
     faults = inject_faults(folder, np.random.default_rng(3))
-    settings = validate_settings(load_config(REPO / "config" / "config.yaml"))
+    settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "validate")
     settings["variables"] = str(REPO / "config" / "variables.yaml")
     validate(folder, tmp_path / "out", {**settings, "validation": {**settings["validation"], "data_docs": False}})
     quarantine = pd.read_parquet(tmp_path / "out" / "quarantine.parquet")

@@ -19,5 +19,5 @@ Modules, each with one job:
 - :mod:`~evaluation.comparison.pretrend`: permutation pre-trend tests and per-pilot event studies;
 - :mod:`~evaluation.comparison.blas`: BLAS thread limit while comparing.
 
-The stage function is :func:`evaluation.compare.compare`.
+The stage function is :func:`evaluation.comparison.programme.compare`.
 """

@@ -37,6 +37,12 @@ class Inference:
     ci_high: float
     p_value: float
 
+    def tidy(self, *, n_obs: int, n_clusters: int, n_treated_clusters: int, **labels: str) -> dict:
+        """One row of an effects table: ``labels`` (estimand, outcome, sample, method, inference), the estimate,
+        its standard error, interval and p-value, then the sample sizes."""
+        return {**labels, "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "p_value": self.p_value, "n_obs": n_obs, "n_clusters": n_clusters, "n_treated_clusters": n_treated_clusters}
+
 
 def crv1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
     """Small-sample factor ``G/(G-1) * (N-1)/(N-K)`` (Stata, fixest, pyfixest).
@@ -165,11 +171,6 @@ def t_inference(estimate: float, variance: float, df: int, level: float) -> Infe
     q = stats.t.ppf(0.5 + level / 2, df)
     p = 2 * stats.t.sf(abs(estimate / se), df)
     return Inference(estimate, se, estimate - q * se, estimate + q * se, float(p))
-
-
-def contrast_variance(cov: np.ndarray, contrast: np.ndarray) -> float:
-    """Variance ``c' V c`` of the linear combination ``c' beta``."""
-    return float(contrast @ cov @ contrast)
 
 
 def wald_test(coef: np.ndarray, cov: np.ndarray, restriction: np.ndarray, df_denominator: int) -> tuple[float, float]:

@@ -1,4 +1,4 @@
-"""Building blocks of report rendering (see :mod:`evaluation.render` for the public entry point).
+"""Building blocks of report rendering (see :mod:`evaluation.rendering.engine` for the public entry point).
 
 Layers call downward only:
 

@@ -27,18 +27,24 @@ class ReportContext:
     demo: bool
 
     @classmethod
-    def load(cls, results: str, variables: str, lang: str, min_n: str | int, demo: str | bool, translations: str = "translations.yaml") -> "ReportContext":
-        """Read the result folder written by the pipeline (``data/processed/results``)."""
+    def load(cls, results: str, variables: str, lang: str, demo: str | bool,
+             translations: str = "translations.yaml") -> "ReportContext":
+        """Read the result folder written by the pipeline (``data/processed/results``).
+
+        The disclosure threshold is the one the run applied, as recorded in
+        ``provenance.json`` (never a report parameter that could differ from it).
+        """
         folder = Path(results)
         tables = {
             name: pd.read_csv(folder / f"{name}.csv", dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str})
             for name in RESULT_TABLES
         }
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
         return cls(
             t=Translator.load(lang, Path(translations), Path(variables)),
             tables=tables,
-            provenance=json.loads((folder / "provenance.json").read_text(encoding="utf-8")),
-            min_n=int(min_n),
+            provenance=provenance,
+            min_n=int(provenance["settings"]["disclosure_min_n"]),
             demo=str(demo).lower() == "true",
         )
 

@@ -1,4 +1,4 @@
-"""Stage ``validate``: Great Expectations suites generated from the codebooks and config.
+"""Validation: Great Expectations suites generated from the codebooks and config.
 
 Each check carries a severity:
 
@@ -14,11 +14,11 @@ summary as JSON, and as Great Expectations Data Docs (HTML), so a reader can see
 exactly what ran.
 
 Modules: ``checks`` (suites as data), ``expectations`` (custom GX expectations),
-``runner`` (GX execution), ``data_docs`` (HTML), ``stage`` (files in and out).
+``runner`` (GX execution), ``data_docs`` (HTML). The stage that reads and writes the files is
+:mod:`evaluation.stages.validate`.
 """
 
 from evaluation.validation.checks import Check, build_checks
 from evaluation.validation.runner import TableOutcome, run_checks
-from evaluation.validation.stage import OUTPUT_FILES, validate
 
-__all__ = ["OUTPUT_FILES", "Check", "TableOutcome", "build_checks", "run_checks", "validate"]
+__all__ = ["Check", "TableOutcome", "build_checks", "run_checks"]

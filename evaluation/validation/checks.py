@@ -17,7 +17,6 @@ from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml
 
 SEVERITIES = ("fail", "quarantine", "warn")
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "validation.yaml"
 ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_compound_columns_", "expect_multicolumn_")
 TYPE_LISTS = {
     "integer": ["int64", "int32", "int16", "int8", "Int64Dtype", "Int32Dtype", "Int16Dtype", "Int8Dtype"],
@@ -113,16 +112,16 @@ def build_checks(
     ConfigError
         When the rules file or a severity override is invalid.
     """
-    rules_path = Path(validation.get("rules") or DEFAULT_RULES)
+    rules_path = Path(validation["rules"])
     rules = load_yaml(rules_path)
     placeholders = {"$area_codes": area_codes, "$municipality_codes": municipality_codes}
     checks = {table: _fixed_checks(table, spec, placeholders, rules_path) for table, spec in rules.items()}
     survey = checks.setdefault("survey", [])
     survey[0] = replace(survey[0], kwargs={**survey[0].kwargs, "column_set": [*survey[0].kwargs["column_set"], *variables["outcomes"], *variables["group_variables"]]})
     survey += _variable_checks(variables, validation)
-    survey += _field_period_checks(validation.get("field_periods") or {})
+    survey += _field_period_checks(validation["field_periods"])
     checks["pilot_coverage"] = _coverage_checks()
-    return _with_severities(checks, validation.get("severity") or {})
+    return _with_severities(checks, validation["severity"])
 
 
 def _fixed_checks(table: str, spec: dict[str, Any], placeholders: dict[str, list[str]], source: Path) -> list[Check]:
@@ -145,8 +144,8 @@ def _fixed_checks(table: str, spec: dict[str, Any], placeholders: dict[str, list
 
 def _variable_checks(variables: dict[str, Any], validation: dict[str, Any]) -> list[Check]:
     """Range, missing share and wave-to-wave change of every outcome; categories of every group variable."""
-    max_missing = validation.get("max_missing_share", 0.25)
-    max_change = validation.get("max_wave_change", 0.1)
+    max_missing = validation["max_missing_share"]
+    max_change = validation["max_wave_change"]
     checks = []
     for name, spec in variables["outcomes"].items():
         low, high = spec["range"]

@@ -1,7 +1,7 @@
 """Generate the bad-input corpus: each case is a copy of a clean raw demo folder with one fault.
 
 No file is hand-edited: every case is a function that changes the clean files
-written by ``evaluation.demo``. The tests (``test_corpus.py``) build the cases
+written by ``evaluation.demo.generate``. The tests (``test_corpus.py``) build the cases
 they need; to look at them by hand:
 
     python tests/bad_inputs/make_cases.py --out /tmp/bad_inputs [CASE ...]
@@ -21,7 +21,7 @@ import pandas as pd
 import pyreadstat
 import yaml
 
-from evaluation.demo import spss_metadata
+from evaluation.demo.generate import spss_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 CODEBOOKS = {"areas": "demo_area_register.yaml", "turnout": "demo_turnout.yaml", "survey": "demo_panel.yaml"}
@@ -340,7 +340,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("cases", nargs="*", help=f"default: all {len(CASES)}")
     args = parser.parse_args()
-    from evaluation.demo import DemoConfig, generate_demo
+    from evaluation.demo.generate import DemoConfig, generate_demo
 
     clean = args.out / "_clean"
     generate_demo(clean, DemoConfig(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4))

@@ -15,12 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation.codebook import load_codebook
+from evaluation.sources.codebook import load_codebook
 from evaluation.errors import ConfigError, InputFileError, ValidationFailed
-from evaluation.ingest import ingest, ingest_single
-from evaluation.stage_settings import validate as validate_settings
-from evaluation.config import load_config
-from evaluation.validation import validate
+from evaluation.stages.ingest import ingest, ingest_single
+from evaluation.config import load_config, stage_settings
+from evaluation.stages.validate import validate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from make_cases import AREAS, TURNOUT, build, wave_file  # noqa: E402
@@ -50,7 +49,7 @@ def settings_for(raw: Path, ingest_settings: dict) -> dict:
 def run(raw: Path, ingest_settings: dict, tmp_path: Path, **validation) -> Path:
     """Ingest and validate a case; return the validated folder (after checking the row accounting)."""
     ingest(raw, tmp_path / "ingested", settings_for(raw, ingest_settings))
-    settings = validate_settings(CONFIG)
+    settings = stage_settings(CONFIG, "validate")
     settings["validation"] = {**settings["validation"], "data_docs": False, **validation}
     settings["variables"] = str(REPO / "config" / "variables.yaml")
     validate(tmp_path / "ingested", tmp_path / "validated", settings)
@@ -280,6 +279,8 @@ def test_missing_canonical_column_stops_the_run(ingested, tmp_path):
 
     shutil.copytree(ingested, folder)
     pd.read_parquet(folder / "survey.parquet").drop(columns=["design_weight"]).to_parquet(folder / "survey.parquet", index=False)
-    settings = {"validation": {"data_docs": False}, "variables": str(REPO / "config" / "variables.yaml")}
+    settings = stage_settings(CONFIG, "validate")
+    settings["validation"] |= {"data_docs": False, "field_periods": {}, "fail_on_quarantine_share": 1.0}
+    settings["variables"] = str(REPO / "config" / "variables.yaml")
     with pytest.raises(ValidationFailed, match=r"survey \(survey.columns, expect_table_columns_to_match_set on design_weight\): .*missing column\(s\): \['design_weight'\]"):
         validate(folder, tmp_path / "validated", settings)

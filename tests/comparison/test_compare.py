@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from simulate import simulate_survey, simulate_turnout
 
-from evaluation.compare import EFFECT_COLUMNS, CompareOptions, compare, compare_survey, compare_turnout, gather, survey_shard
+from evaluation.comparison.programme import EFFECT_COLUMNS, CompareOptions, compare, compare_survey, compare_turnout, gather, survey_shard
 
 SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from simulate import simulate_turnout
 
-from evaluation.compare import turnout_problem
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.event_study import event_study
 from evaluation.comparison.inference import crv1
 from evaluation.comparison.panel import build_turnout_panel

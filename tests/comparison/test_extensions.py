@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from simulate import simulate_survey, simulate_turnout
 
-from evaluation.compare import turnout_problem
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.influence import treatment_draws
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
 from evaluation.comparison.panel import build_turnout_panel

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from simulate import simulate_turnout
 
-from evaluation.compare import turnout_problem
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.did import infer
 from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect

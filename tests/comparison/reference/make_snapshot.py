@@ -18,7 +18,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from simulate import simulate_survey, simulate_turnout  # noqa: E402
 
-from evaluation.compare import compare  # noqa: E402
+from evaluation.comparison.programme import compare  # noqa: E402
 
 TABLES = ("effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power")
 

@@ -1,4 +1,4 @@
-"""Stage ``estimate``: design-based estimates of every outcome by every group, area type and wave.
+"""Domain estimates: design-based means of every outcome by every group, area type and wave.
 
 One survey design spans all waves (strata = municipality, PSU = respondent,
 nested), so panel respondents who answer several waves are one cluster and
@@ -8,16 +8,12 @@ group) are estimated on the full design, never by subsetting.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from evaluation.disclosure import disclosure_control
-from evaluation.gaps import published_gaps
 from evaluation.survey import SurveyDesign
-from evaluation.weight import calibration_margins, raking_dimensions
+from evaluation.survey.margins import calibration_margins
 
 ESTIMATE_COLUMNS = [
     "outcome", "family", "kind", "group_variable", "group", "area_type", "municipality_code", "wave",
@@ -91,16 +87,3 @@ def _as_percent(table: pd.DataFrame) -> pd.DataFrame:
     for column in ("estimate", "se", "ci_low", "ci_high"):
         table.loc[binary, column] = table.loc[binary, column] * 100
     return table
-
-
-def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_settings: dict[str, Any]) -> None:
-    """Run the stage: write the disclosure-checked estimates table, and the group gaps next to it (``gaps.csv``)."""
-    variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
-    estimation = config_settings["estimation"]
-    design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation.get("lonely_psu", "adjust"),
-                           raking_dimensions(config_settings["weighting"]))
-    table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
-    table = disclosure_control(table, config_settings["disclosure"]["min_n"])
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]).to_csv(out_path, index=False)
-    published_gaps(design, variables, table, estimation["level"]).to_csv(Path(out_path).with_name("gaps.csv"), index=False)

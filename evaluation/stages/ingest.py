@@ -3,9 +3,9 @@
 Every raw row is accounted for: rows read = rows kept + rows quarantined, per file.
 Optional sources: a code crosswalk (``sources.crosswalk.file``) carries turnout
 area codes and survey municipality codes into today's codes (see
-:mod:`evaluation.crosswalk`), and an electoral-roll register
+:mod:`evaluation.sources.crosswalk`), and an electoral-roll register
 (``sources.register``) is aggregated to area x group cells (see
-:mod:`evaluation.register`).
+:mod:`evaluation.sources.register`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation import crosswalk as cw
-from evaluation.codebook import Codebook, apply_codebook, load_codebook
+from evaluation.sources import crosswalk as cw
+from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook
 from evaluation.errors import ConfigError
-from evaluation.pseudonymise import pseudonymisation_key, pseudonymise
-from evaluation.readers import read_file
-from evaluation.register import aggregate_register
-from evaluation.stage_settings import survey_files
+from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
+from evaluation.sources.readers import read_file
+from evaluation.sources.register import aggregate_register
+from evaluation.workflow import survey_files
 
 OUTPUT_FILES = {
     "areas": "areas.parquet",
@@ -58,7 +58,7 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     turnout = ingest_single(raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"])))
     key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
     survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key)
-    if sources.get("crosswalk"):
+    if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
         turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
         survey = crosswalk_survey(survey, crosswalk, areas.data)
@@ -68,7 +68,7 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     survey.data.to_parquet(paths["survey"], index=False)
     survey.nonresponse.to_parquet(paths["nonresponse"], index=False)
     results = [areas, turnout, survey]
-    if sources.get("register"):
+    if "register" in sources:
         register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
         paths["register"] = out_dir / REGISTER_FILE
         register.cells.to_parquet(paths["register"], index=False)
@@ -126,8 +126,8 @@ def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> Sou
         accounts.append(_accounting(path.name, len(raw), result.quarantine))
     survey = pd.concat(frames, ignore_index=True)
     design = codebook.design
-    survey["stratum"] = survey[design.get("stratum", "municipality_code")].astype(str)
-    survey["psu"] = survey[design.get("psu", "respondent_id")].astype(str)
+    survey["stratum"] = survey[design["stratum"]].astype(str)
+    survey["psu"] = survey[design["psu"]].astype(str)
     return SourceResult(
         data=survey,
         quarantine=pd.concat(quarantines, ignore_index=True),

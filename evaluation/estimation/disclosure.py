@@ -75,7 +75,7 @@ ESTIMATE_MARGINS: tuple[Margin, ...] = (
         lambda t: t["area_type"] == "municipality",
     ),
 )
-"""The margins of ``results/estimates.csv`` (see :func:`evaluation.estimate.domain_estimates`)."""
+"""The margins of ``results/estimates.csv`` (see :func:`evaluation.estimation.domains.domain_estimates`)."""
 
 
 def suppress_small_cells(table: pd.DataFrame, min_n: int, n_column: str = "n") -> pd.DataFrame:

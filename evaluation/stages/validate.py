@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from evaluation.errors import InputFileError, ValidationFailed
+from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.validation.checks import Check, build_checks, pilot_coverage, with_field_periods
 from evaluation.validation.runner import TableOutcome, run_checks
 
@@ -25,7 +26,6 @@ OUTPUT_FILES = {
     "accounting": "row_accounting.csv",
     "summary": "validation_summary.json",
 }
-QUARANTINE_COLUMNS = ["source_file", "row_number", "stage", "column", "value", "reason"]
 
 
 def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
@@ -73,15 +73,15 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         area_codes=sorted(areas["area_code"].astype(str).unique()) if "area_code" in areas else [],
         municipality_codes=sorted(areas["municipality_code"].astype(str).unique()) if "municipality_code" in areas else [],
     )
-    checked = {**tables, "survey": with_field_periods(tables["survey"], settings.get("field_periods") or {}), "pilot_coverage": pilot_coverage(tables["survey"], areas)}
+    checked = {**tables, "survey": with_field_periods(tables["survey"], settings["field_periods"]), "pilot_coverage": pilot_coverage(tables["survey"], areas)}
     outcomes = {name: run_checks(name, checked[name], table_checks) for name, table_checks in checks.items()}
     failures = [message for outcome in outcomes.values() for message in outcome.failures]
-    failures += _quarantine_share_failures(outcomes, checked, settings.get("fail_on_quarantine_share", 1.0))
+    failures += _quarantine_share_failures(outcomes, checked, settings["fail_on_quarantine_share"])
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_suites(out_dir / "suites", checks)
     from evaluation.validation.data_docs import write_data_docs
 
-    if settings.get("data_docs", True):
+    if settings["data_docs"]:
         write_data_docs(paths["data_docs"].parent, {name: o.gx_results for name, o in outcomes.items()})
     summary = _summary(outcomes, checked, checks, failures)
     _write_atomic(paths["summary"], lambda p: p.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"))

@@ -48,7 +48,6 @@ SPSS files with identical data.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 from dataclasses import dataclass, fields
@@ -59,7 +58,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from evaluation.demo_scales import SCALES, SIZES, WAVE_MONTHS
+from evaluation.demo.scales import FIRST_PANEL_YEAR, REGISTER_FILE, SCALES, SIZES, WAVE_MONTHS
 from evaluation.errors import ConfigError
 
 FIRST_MUNICIPALITY_CODE = 9101
@@ -92,7 +91,6 @@ TURNOUT_EFFECT = 0.025
 TURNOUT_EFFECT_LOW_EDUCATION = 0.040
 
 REFERENCE_YEAR = 2019  # register year: everyone in the population is 18+ in 2019
-FIRST_PANEL_YEAR = 2019
 PILOT_RESPONDENTS = 150
 MIN_CONTROL_RESPONDENTS = 15
 RETENTION = 0.80
@@ -134,7 +132,6 @@ STRUCTURES = {
     "national": Structure(12_000, (4, 80), 3.5, 50.0, (*ELECTIONS, ("parliamentary", 2025)),
                           (*COHORT_STARTS, dt.date(2023, 8, 1)), 40, 4, ("local", 2023)),
 }
-REGISTER_FILE = "valgmanntall_2023.sav"
 REGISTER_UNKNOWN = 9  # the register's code for an unknown education (missing code in its codebook)
 
 
@@ -1139,7 +1136,7 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
         register = write_register(out_dir / REGISTER_FILE, rng, pop, districts, turnout,
                                   config.structure.register_election)
     truth = {
-        "description": "Known truths of the synthetic demo scenario written by evaluation.demo (all data invented).",
+        "description": "Known truths of the synthetic demo scenario written by evaluation.demo.generate (all data invented).",
         "seed": config.seed,
         "config": config.summary(),
         "pilots": pilot_list(munis, districts),
@@ -1152,35 +1149,3 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     }
     (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return truth
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m evaluation.demo --out data/raw/demo [--seed N ...]``."""
-    defaults = DemoConfig()
-    parser = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data/raw/demo"), help="output directory (%(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed (%(default)s)")
-    parser.add_argument("--municipalities", type=int, default=defaults.n_municipalities,
-                        help="number of municipalities (%(default)s)")
-    parser.add_argument("--pilots", type=int, default=defaults.n_pilots,
-                        help="pilot municipalities, split over the 2019 and 2021 cohorts (%(default)s)")
-    parser.add_argument("--respondents-per-wave", type=int, default=defaults.respondents_per_wave,
-                        help="completed interviews per panel wave (%(default)s)")
-    parser.add_argument("--waves", type=int, default=defaults.n_waves, help="citizen-panel waves (%(default)s)")
-    parser.add_argument("--scale", choices=SCALES, default="demo",
-                        help="national: the national preset (sizes above ignored, seed kept) (%(default)s)")
-    args = parser.parse_args(argv)
-    config = (DemoConfig.national(args.seed) if args.scale == "national" else
-              DemoConfig(seed=args.seed, n_municipalities=args.municipalities, n_pilots=args.pilots,
-                         respondents_per_wave=args.respondents_per_wave, n_waves=args.waves))
-    try:
-        truth = generate_demo(args.out, config)
-    except ConfigError as exc:
-        parser.error(str(exc))
-    print(f"{args.out}: demo scenario written (seed {config.seed}, {len(truth['pilots'])} pilots, "
-          f"turnout ATT {truth['turnout']['realised_att_pp']:.2f} pp)")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

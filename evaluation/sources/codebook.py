@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
-from evaluation.readers import FileMetadata, ReadOptions
+from evaluation.sources.readers import FileMetadata, ReadOptions
 from evaluation.schemas import load_yaml, validate_against
 
 QUARANTINE_COLUMNS = ["source_file", "row_number", "stage", "column", "value", "reason"]
@@ -99,7 +99,7 @@ def load_codebook(path: Path) -> Codebook:
     """Read and validate a codebook YAML file; errors name the file and key."""
     path = Path(path)
     doc = load_yaml(path)
-    validate_against(doc, "codebook.schema.yaml", path)
+    doc = validate_against(doc, "codebook.schema.yaml", path)
     columns = tuple(_column_spec(name, spec, path) for name, spec in doc["columns"].items())
     return Codebook(
         path=path,
@@ -109,7 +109,7 @@ def load_codebook(path: Path) -> Codebook:
         missing_codes={_code_key(code): reason for code, reason in (doc.get("missing_codes") or {}).items()},
         columns=columns,
         derived=doc.get("derived") or {},
-        design=doc.get("design") or {},
+        design=doc["design"],
         constants=doc.get("constants") or {},
         register=doc.get("register") or {},
     )

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.codebook import QUARANTINE_COLUMNS, Codebook, apply_codebook, source_columns
+from evaluation.sources.codebook import QUARANTINE_COLUMNS, Codebook, apply_codebook, source_columns
 from evaluation.errors import ConfigError, InputFileError
-from evaluation.readers import available_columns, iter_chunks
+from evaluation.sources.readers import available_columns, iter_chunks
 
 CELL_KEYS = ["area_code", "municipality_code", "election_type", "election_year"]
 DEFAULT_CHUNKSIZE = 500_000

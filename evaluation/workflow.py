@@ -1,7 +1,6 @@
-"""Which configuration sections each stage depends on.
+"""What the Snakefile needs at parse time: the raw inputs of a run and the source files of each stage.
 
-Kept free of heavy imports: the Snakefile uses it at parse time, so that a rule
-reruns when, and only when, a section it uses changes.
+Kept free of heavy imports, so that parsing the workflow stays fast.
 """
 
 from __future__ import annotations
@@ -9,49 +8,7 @@ from __future__ import annotations
 import ast
 import functools
 from pathlib import Path
-from typing import Any, Callable
-
-Config = dict[str, Any]
-
-
-def demo(config: Config) -> dict[str, Any]:
-    return config["demo"]
-
-
-def ingest(config: Config) -> dict[str, Any]:
-    return {
-        "sources": config["sources"],
-        "pseudonymisation": config["pseudonymisation"],
-        "demo": config["demo"]["enabled"],
-        "inject_faults": config["demo"].get("inject_faults", False),
-    }
-
-
-def validate(config: Config) -> dict[str, Any]:
-    return {"validation": config["validation"], "variables": config["variables"]}
-
-
-def weight(config: Config) -> dict[str, Any]:
-    return {"weighting": config["weighting"]}
-
-
-def estimate(config: Config) -> dict[str, Any]:
-    return {"estimation": config["estimation"], "disclosure": config["disclosure"], "variables": config["variables"],
-            "weighting": config["weighting"]}
-
-
-def compare(config: Config) -> dict[str, Any]:
-    return {"compare": config["compare"], "estimation": config["estimation"], "disclosure": config["disclosure"]}
-
-
-STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
-    "demo": demo,
-    "ingest": ingest,
-    "validate": validate,
-    "weight": weight,
-    "estimate": estimate,
-    "compare": compare,
-}
+from typing import Any
 
 
 def survey_files(raw_dir: Path, survey_source: dict[str, Any]) -> dict[int, Path]:

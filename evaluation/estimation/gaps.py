@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.disclosure import suppress_contrasts
+from evaluation.estimation.disclosure import suppress_contrasts
 from evaluation.survey import SurveyDesign
 
 GAP_COLUMNS = [
@@ -29,7 +29,7 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str
     Parameters
     ----------
     design : SurveyDesign
-        The all-waves design of :func:`evaluation.estimate.survey_design` (columns
+        The all-waves design of :func:`evaluation.estimation.domains.survey_design` (columns
         ``wave``, ``area_type`` and ``all``).
     outcomes : dict
         ``outcomes:`` of ``config/variables.yaml`` (``family``, ``kind``).

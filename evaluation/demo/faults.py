@@ -4,12 +4,11 @@ Only for the demo (config switch ``demo.inject_faults``). The tables are changed
 place, without adding or removing rows, so the row accounting of ingest still holds;
 each fault is one the ``validate`` stage quarantines with its reason.
 
-    python -m evaluation.faults --ingested data/processed/ingested --seed 20190801
+    python -m evaluation.demo.faults --ingested data/processed/ingested --seed 20190801
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -77,17 +76,3 @@ def inject_faults(ingested_dir: Path, rng: np.random.Generator) -> pd.DataFrame:
     survey.to_parquet(survey_path, index=False)
     turnout.to_parquet(turnout_path, index=False)
     return pd.DataFrame(records, columns=FAULT_COLUMNS)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: inject the faults and print what was changed."""
-    parser = argparse.ArgumentParser(prog="python -m evaluation.faults", description=__doc__.splitlines()[0])
-    parser.add_argument("--ingested", required=True, type=Path, help="folder written by ingest (changed in place)")
-    parser.add_argument("--seed", required=True, type=int)
-    args = parser.parse_args(argv)
-    print(inject_faults(args.ingested, np.random.default_rng(args.seed)).to_string(index=False))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,15 +5,13 @@ Reports read only ``data/processed/results``; this step turns what ``ingest`` an
 respondent ids, row numbers or offending values, only counts by file, table,
 check and reason.
 
-    python -m evaluation.reporting.publish --ingested data/processed/ingested \\
+    python -m evaluation data-quality --ingested data/processed/ingested \\
         --validated data/processed/validated --out data/processed/results/data_quality.csv
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -78,17 +76,7 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
     return table
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m evaluation.reporting.publish", description=__doc__.splitlines()[0])
-    parser.add_argument("--ingested", type=Path, required=True, help="folder written by ingest")
-    parser.add_argument("--validated", type=Path, required=True, help="folder written by validate")
-    parser.add_argument("--out", type=Path, required=True, help="CSV to write")
-    args = parser.parse_args(argv)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    data_quality(args.ingested, args.validated).to_csv(args.out, index=False)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def write_data_quality(ingested: Path, validated: Path, out: Path) -> None:
+    """Run the stage: write :func:`data_quality` of the ingest and validate folders to the CSV ``out``."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    data_quality(Path(ingested), Path(validated)).to_csv(out, index=False)

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.codebook import QUARANTINE_COLUMNS
+from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.errors import InputFileError
-from evaluation.readers import ReadOptions, read_file
+from evaluation.sources.readers import ReadOptions, read_file
 
 CROSSWALK_COLUMNS = ["old_code", "new_code", "valid_from", "population_share"]
 SHARE_TOLERANCE = 1e-6

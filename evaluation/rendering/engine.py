@@ -7,7 +7,7 @@ with the Quarto features our reports use (see
 
 Command line::
 
-    python -m evaluation.render reports/report.qmd --param municipality=0301 \\
+    python -m evaluation.rendering.engine reports/report.qmd --param municipality=0301 \\
         --param year=2024 --html out/report.html --pdf out/report.pdf
 
 A ``--param`` value is read as JSON when it is valid JSON (``2024``,
@@ -16,12 +16,9 @@ A ``--param`` value is read as JSON when it is valid JSON (``2024``,
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,44 +121,3 @@ def parse_param(text: str) -> tuple[str, Any]:
         return name.strip(), json.loads(raw)
     except json.JSONDecodeError:
         return name.strip(), raw
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface of :func:`main`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m evaluation.render",
-        description="Render a parameterised Quarto report to self-contained HTML and PDF.",
-    )
-    parser.add_argument("source", type=Path, help="the .qmd file")
-    parser.add_argument(
-        "--param", "-P", action="append", default=[], metavar="NAME=VALUE",
-        help="report parameter; VALUE is JSON if valid, else a string (repeatable)",
-    )
-    parser.add_argument("--html", type=Path, required=True, help="HTML file to write")
-    parser.add_argument("--pdf", type=Path, help="PDF file to write (optional)")
-    parser.add_argument("--engine", choices=ENGINES, default="auto")
-    parser.add_argument(
-        "--workdir", type=Path, help="working directory of the code (default: the source's folder)"
-    )
-    parser.add_argument("--timeout", type=int, default=300, help="seconds the execution may take")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (1 on a RenderError)."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        params = dict(parse_param(text) for text in args.param)
-        engine = render_report(
-            args.source, params, args.html, args.pdf, args.engine, args.workdir, args.timeout
-        )
-    except RenderError as exc:
-        log.error("%s", exc)
-        return 1
-    log.info("%s rendered with the %s engine", args.source, engine)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Sizes of the synthetic scenario by ``demo.scale``, and the config a scale implies.
 
 Kept free of heavy imports: the Snakefile applies :func:`apply_scale` at parse
-time (like :mod:`evaluation.stage_settings`), and :mod:`evaluation.demo` builds
+time (like :mod:`evaluation.workflow`), and :mod:`evaluation.demo.generate` builds
 its ``DemoConfig`` presets from :data:`SIZES`.
 
 ``demo``
@@ -42,7 +42,7 @@ def scale_of(config: dict[str, Any]) -> str:
 
 
 def field_period(wave: int, per_year: int = 2) -> list[str]:
-    """First and last interview day of a demo wave (as ``evaluation.demo.wave_timing``)."""
+    """First and last interview day of a demo wave (as ``evaluation.demo.generate.wave_timing``)."""
     year = FIRST_PANEL_YEAR + (wave - 1) // per_year
     month = WAVE_MONTHS[per_year][(wave - 1) % per_year]
     return [f"{year}-{month:02d}-01", f"{year}-{month:02d}-31"]

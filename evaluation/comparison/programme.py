@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -19,15 +17,13 @@ import pandas as pd
 from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.did import DidProblem, infer
 from evaluation.comparison.event_study import event_study
-from evaluation.comparison.influence import InfluenceDraws
-from evaluation.comparison.inference import Inference, t_inference, wald_test
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
 from evaluation.comparison.panel import TurnoutPanel, build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect
 from evaluation.comparison.power import minimum_detectable_effects
 from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutation
-from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
-from evaluation.comparison.staggered import CallawaySantAnna, influence
+from evaluation.comparison.randomization import CohortAssignment
+from evaluation.comparison.staggered_turnout import callaway_santanna_turnout
 from evaluation.comparison.survey import BINARY_OUTCOMES, SCALE_OUTCOMES, SurveyFrame, cell_event_time, survey_outcomes
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
@@ -39,13 +35,6 @@ log = logging.getLogger(__name__)
 
 EFFECT_COLUMNS = ["estimand", "outcome", "sample", "method", "inference", "estimate", "se", "ci_low", "ci_high", "p_value",
                   "n_obs", "n_clusters", "n_treated_clusters"]
-
-
-def _row(estimand: str, outcome: str, sample: str, method: str, inference: str, inf: Inference, n_obs: int,
-         n_clusters: int, n_treated: int) -> dict:
-    return {"estimand": estimand, "outcome": outcome, "sample": sample, "method": method, "inference": inference,
-            "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high, "p_value": inf.p_value,
-            "n_obs": n_obs, "n_clusters": n_clusters, "n_treated_clusters": n_treated}
 
 
 def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
@@ -71,59 +60,9 @@ def _did_rows(problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: st
     rows = []
     for estimand, c in contrasts.items():
         for inference, inf in infer(problem, c, fit=fit, **kw).items():
-            rows.append(_row(estimand, outcome, "programme", method, inference, inf, fit.n_obs, fit.n_clusters,
-                             problem.n_treated_clusters))
+            rows.append(inf.tidy(estimand=estimand, outcome=outcome, sample="programme", method=method, inference=inference,
+                                 n_obs=fit.n_obs, n_clusters=fit.n_clusters, n_treated_clusters=problem.n_treated_clusters))
     return rows
-
-
-def _staggered(panel: TurnoutPanel, n_permutations: int, level: float, rng: np.random.Generator) -> tuple[list[dict], pd.DataFrame]:
-    """Callaway-Sant'Anna on the balanced district panel: effect rows and dynamic event-study rows."""
-    d = panel.data
-    n_t = len(panel.elections)
-    complete = d.groupby("area_code")["election_index"].transform("nunique") == n_t
-    b = d.loc[complete].sort_values(["area_code", "election_index"])
-    n_a = len(b) // n_t
-    y = b["turnout_pp"].to_numpy().reshape(n_a, n_t)
-    w = b["eligible_voters"].to_numpy().reshape(n_a, n_t).mean(axis=1)
-    rel = b["rel_time"].to_numpy().reshape(n_a, n_t)[:, 0]
-    groups = np.where(np.isfinite(rel), -rel, -1).astype(int)  # first treated election index
-    muni = b["muni"].to_numpy().reshape(n_a, n_t)[:, 0]
-    first = b["election_date"].to_numpy("datetime64[ns]").reshape(n_a, n_t)[0]
-    cohort_group = np.searchsorted(first, panel.cohort_starts.to_numpy("datetime64[ns]"))
-    proj = WithinProjector.build(b["area_code"].to_numpy(), b["election_index"].to_numpy(), b["eligible_voters"].to_numpy())
-    model = SizeVarianceModel(proj, b["muni"].to_numpy(), panel.municipalities["size"].to_numpy())
-    assignment = CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts))
-    present = np.isin(np.arange(len(assignment.observed)), muni)
-    draws, exhaustive = assignment.draw(n_permutations, rng, present)
-    draw_groups = np.where(draws[:, muni] >= 0, cohort_group[np.clip(draws[:, muni], 0, None)], -1)
-    d_obs = b["treated"].to_numpy()
-    rows, dyn = [], []
-    n_treated = int(np.unique(muni[groups >= 0]).size)
-    for control, method in (("never_treated", "callaway_santanna"), ("not_yet_treated", "callaway_santanna_not_yet_treated")):
-        cs = CallawaySantAnna(y, w, groups, muni, control=control)
-        est, se = cs.aggregate("simple")
-        n_cl = int(np.unique(muni).size)
-        rows.append(_row("att_turnout", "turnout", "programme", method, "influence_function",
-                         t_inference(est, se**2, n_cl - 1, level), len(b), n_cl, n_treated))
-        h_all = influence(np.vstack([groups, draw_groups]), w, n_t, control=control).reshape(len(draws) + 1, -1).T
-        test = StudentisedRandomizationTest(est, proj.transform(b["turnout_pp"].to_numpy()), -proj.transform(d_obs),
-                                            h_all[:, 0], InfluenceDraws(h_all[:, 1:]), model, exhaustive)
-        rows.append(_row("att_turnout", "turnout", "programme", method, "permutation", test.result(level).inference,
-                         len(b), n_cl, n_treated))
-        if control == "never_treated":
-            # event study with the universal base (every lead and lag against the last election before the pilot)
-            universal = CallawaySantAnna(y, w, groups, muni, control=control, base="universal")
-            times, coef, cov = universal.dynamic()
-            leads = [i for i, e in enumerate(times) if e < -1]
-            f_stat, p = wald_test(coef, cov, np.eye(len(times))[leads], n_cl - 1) if leads else (np.nan, np.nan)
-            dyn.append({"rel_time": -1, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0})
-            for e, c, v in zip(times, coef, np.diag(cov)):
-                inf = t_inference(float(c), float(v), n_cl - 1, level)
-                dyn.append({"rel_time": e, "estimate": c, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high})
-            dyn = [dict(r, pretrend_p_value=p, pretrend_f=f_stat, pretrend_df=len(leads)) for r in dyn]
-    es = pd.DataFrame(dyn).sort_values("rel_time")
-    es.insert(0, "method", "callaway_santanna")
-    return rows, es
 
 
 def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
@@ -152,8 +91,8 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
             inf, n_obs, n_placebo = single_pilot_effect(problem, int(j), level)
         except EstimationError:
             continue
-        row = _row(estimand, outcome, panel.municipalities["municipality_code"].iloc[j], "twfe", "permutation", inf,
-                   n_obs, n_placebo + 1, 1)
+        row = inf.tidy(estimand=estimand, outcome=outcome, sample=panel.municipalities["municipality_code"].iloc[j],
+                       method="twfe", inference="permutation", n_obs=n_obs, n_clusters=n_placebo + 1, n_treated_clusters=1)
         row["interval"] = "conley_taber_ferman_pinto"
         row["n_placebos"] = n_placebo
         rows.append(row)
@@ -262,7 +201,7 @@ def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, op
     base = turnout_problem(panel)
     effects = _turnout_rows(base, kw)
     effects += _triple_rows(panel, kw)
-    cs_rows, cs_es = _staggered(panel, n_permutations, level, rng)
+    cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
     effects += cs_rows
     event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
@@ -373,8 +312,9 @@ def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict
         fit = problem.fit()
     except EstimationError:
         return []
-    return [_row(f"att_{outcome}", outcome, "programme", "twfe_respondent_fe", m, inf, fit.n_obs, fit.n_clusters,
-                 problem.n_treated_clusters) for m, inf in infer(problem, np.array([1.0]), fit=fit, **kw).items()]
+    return [inf.tidy(estimand=f"att_{outcome}", outcome=outcome, sample="programme", method="twfe_respondent_fe", inference=m,
+                     n_obs=fit.n_obs, n_clusters=fit.n_clusters, n_treated_clusters=problem.n_treated_clusters)
+            for m, inf in infer(problem, np.array([1.0]), fit=fit, **kw).items()]
 
 
 def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec,
@@ -438,51 +378,3 @@ def pilot_register(areas: pd.DataFrame) -> pd.DataFrame:
     """One row per pilot municipality: code, name, type, start and cohort (public register facts)."""
     pilots = areas[areas["role"] == "pilot"].drop_duplicates("municipality_code")
     return pilots[PILOT_COLUMNS].sort_values("municipality_code").reset_index(drop=True)
-
-
-def _options(config_settings: dict) -> CompareOptions:
-    """The options in the ``compare`` config section (the dataclass defaults for the keys it leaves out)."""
-    settings = config_settings["compare"]
-    counts = ("n_permutations", "n_bootstrap", "n_placebo_replications", "n_placebo_draws", "n_power_draws")
-    return CompareOptions(**{k: settings[k] for k in counts if k in settings}, level=config_settings["estimation"]["level"],
-                          matching=MatchingSpec.from_config(settings.get("matching")))
-
-
-def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, config_settings: dict, *tables) -> None:
-    """Compute one part with the configured seed, options and BLAS threads; one Parquet file per table in ``out_dir``."""
-    settings = config_settings["compare"]
-    with limit_blas_threads(settings.get("blas_threads", 1)):
-        result = part(*tables, seed=settings.get("seed", 0), options=_options(config_settings))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in result.items():
-        table.to_parquet(out_dir / f"{name}.parquet", index=False)
-
-
-def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_settings: dict) -> None:
-    """Job ``compare turnout``: the turnout part."""
-    _run_part(compare_turnout, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path))
-
-
-def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: int, n_shards: int, out_dir: Path,
-               config_settings: dict) -> None:
-    """Job ``compare survey``: shard ``shard`` of ``n_shards`` of the survey outcomes.
-
-    Uses the final (raked) weights of the ``weight`` stage as design weights.
-    """
-    survey = pd.read_parquet(survey_path)
-    survey = survey.assign(design_weight=survey["weight"])
-    outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
-    _run_part(compare_survey, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey,
-              outcomes)
-
-
-def run_gather(part_dirs: list[Path], areas_path: Path, out_dir: Path) -> None:
-    """Job ``compare-gather``: the part folders (turnout first) into one CSV per result table, plus ``pilots.csv``."""
-    parts = [{f.stem: pd.read_parquet(f) for f in sorted(Path(d).glob("*.parquet"))} for d in part_dirs]
-    tables = gather(parts)
-    tables["pilots"] = pilot_register(pd.read_parquet(areas_path))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        table.to_csv(out_dir / f"{name}.csv", index=False)

@@ -1,4 +1,4 @@
-"""Stage ``weight``: rake each wave's design weights to the population margins.
+"""Raking margins: population totals from a long margins file, per-wave raking and calibration codes.
 
 Respondents with a missing value on a raking variable keep their design weight
 times the mean raking factor of their wave (they are not dropped).
@@ -6,14 +6,13 @@ times the mean raking factor of their wave (they are not dropped).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError
-from evaluation.survey import SurveyDesign, rake, weight_summary
+from evaluation.survey.design import SurveyDesign
+from evaluation.survey.weighting import rake
 
 
 
@@ -43,11 +42,6 @@ def population_margins(margins: pd.DataFrame, dimensions: list[list[str]]) -> li
     return result
 
 
-def raking_dimensions(weighting: dict[str, Any]) -> list[list[str]]:
-    """The configured raking margins (each a list of columns); none unless ``method`` is ``rake``."""
-    return [list(dims) for dims in weighting["margins"]] if weighting["method"] == "rake" else []
-
-
 def calibration_margins(survey: pd.DataFrame, dimensions: list[list[str]]) -> list[tuple[np.ndarray, int]]:
     """The category of every row in each raking margin, per wave, for calibration-aware variances.
 
@@ -66,33 +60,19 @@ def calibration_margins(survey: pd.DataFrame, dimensions: list[list[str]]) -> li
     return margins
 
 
-def rake_wave(wave_data: pd.DataFrame, margins: list[pd.Series], weighting: dict[str, Any]) -> np.ndarray:
-    """Raked weights for one wave (design weights scaled for incomplete rows)."""
+def rake_wave(wave_data: pd.DataFrame, margins: list[pd.Series], *, epsilon: float = 1e-7, max_iter: int = 50,
+              bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """Raked weights for one wave (design weights scaled for incomplete rows).
+
+    ``epsilon``, ``max_iter`` and ``bounds`` (on adjusted / design weight) are
+    those of :func:`evaluation.survey.rake`.
+    """
     dims = sorted({name for m in margins for name in m.index.names})
     complete = wave_data[dims].notna().all(axis=1).to_numpy()
     design = SurveyDesign(wave_data[complete], weights="design_weight")
-    trim = weighting.get("trim")
-    raked = rake(design, margins, epsilon=weighting.get("epsilon", 1e-7), max_iter=weighting.get("max_iter", 50), bounds=tuple(trim) if trim else None)
+    raked = rake(design, margins, epsilon=epsilon, max_iter=max_iter, bounds=bounds)
     weights = wave_data["design_weight"].to_numpy(dtype=float).copy()
     factors = raked.weights / weights[complete]
     weights[complete] = raked.weights
     weights[~complete] *= factors.mean()
     return weights
-
-
-def weight(survey_path: Path, margins_path: Path, out_path: Path, summary_path: Path, config_settings: dict[str, Any]) -> None:
-    """Run the stage: add the column ``weight`` to the survey and write a weighting summary per wave."""
-    survey = pd.read_parquet(survey_path)
-    weighting = config_settings["weighting"]
-    survey["weight"] = survey["design_weight"].astype(float)
-    if weighting["method"] == "rake":
-        margins = population_margins(pd.read_csv(margins_path, dtype={"municipality_code": str}), weighting["margins"])
-        for _, rows in survey.groupby("wave").groups.items():
-            survey.loc[rows, "weight"] = rake_wave(survey.loc[rows], margins, weighting)
-    summary = pd.DataFrame(
-        [{"wave": wave, **weight_summary(rows["weight"].to_numpy())} for wave, rows in survey.groupby("wave")]
-    )
-    for path in (out_path, summary_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    survey.to_parquet(out_path, index=False)
-    summary.to_csv(summary_path, index=False)

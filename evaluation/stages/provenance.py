@@ -1,4 +1,4 @@
-"""Provenance of a run: pipeline version, git commit, config hash, input checksums, date."""
+"""Stage ``provenance``: the provenance of a run: pipeline version, git commit, config hash, input checksums, date."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 
 def sha256(path: Path) -> str:
@@ -29,8 +30,14 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def write_provenance(out: Path, inputs: list[Path], config_path: Path) -> None:
-    """Write provenance JSON for the reports to print."""
+def write_provenance(out: Path, inputs: list[Path], config_path: Path, settings: dict[str, Any]) -> None:
+    """Write provenance JSON for the reports to print.
+
+    ``settings`` are the config values that travel with the results (the
+    disclosure threshold applied, the interval level, the comparison's seed, ...;
+    see :func:`evaluation.config.stage_settings`): reports state them from here,
+    so a report cannot name a threshold other than the one applied.
+    """
     try:
         pipeline_version = version("lokaldemokrati-eval")
     except PackageNotFoundError:
@@ -41,6 +48,7 @@ def write_provenance(out: Path, inputs: list[Path], config_path: Path) -> None:
         "config_sha256": sha256(config_path) if Path(config_path).exists() else "unknown",
         "inputs": {Path(p).name: sha256(Path(p)) for p in sorted(inputs)},
         "run_date": dt.date.today().isoformat(),
+        "settings": settings,
     }
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -1,0 +1,55 @@
+"""Stage ``compare``: one part of the pilot-versus-control comparison (turnout, or a shard of survey outcomes).
+
+The statistics are in :mod:`evaluation.comparison` (:mod:`~evaluation.comparison.programme`
+assembles them); this stage reads the canonical tables, runs one part with the
+configured options and writes one Parquet file per table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from evaluation.comparison.blas import blas_threads as limit_blas_threads
+from evaluation.comparison.matching import MatchingSpec
+from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, survey_shard
+from evaluation.comparison.survey import survey_outcomes
+
+
+def _options(config_settings: dict) -> CompareOptions:
+    """The options in the ``compare`` config section (its defaults filled in from the schema)."""
+    settings = config_settings["compare"]
+    counts = ("n_permutations", "n_bootstrap", "n_placebo_replications", "n_placebo_draws", "n_power_draws")
+    return CompareOptions(**{k: settings[k] for k in counts}, level=config_settings["estimation"]["level"],
+                          matching=MatchingSpec.from_config(settings["matching"]))
+
+
+def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, config_settings: dict, *tables) -> None:
+    """Compute one part with the configured seed, options and BLAS threads; one Parquet file per table in ``out_dir``."""
+    settings = config_settings["compare"]
+    with limit_blas_threads(settings["blas_threads"]):
+        result = part(*tables, seed=settings["seed"], options=_options(config_settings))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in result.items():
+        table.to_parquet(out_dir / f"{name}.parquet", index=False)
+
+
+def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_settings: dict) -> None:
+    """Job ``compare turnout``: the turnout part."""
+    _run_part(compare_turnout, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path))
+
+
+def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: int, n_shards: int, out_dir: Path,
+               config_settings: dict) -> None:
+    """Job ``compare survey``: shard ``shard`` of ``n_shards`` of the survey outcomes.
+
+    Uses the final (raked) weights of the ``weight`` stage as design weights.
+    """
+    survey = pd.read_parquet(survey_path)
+    survey = survey.assign(design_weight=survey["weight"])
+    outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
+    _run_part(compare_survey, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey,
+              outcomes)
