@@ -40,7 +40,7 @@ case "${1:-}" in
   demo)
     shift
     setup
-    exec snakemake --cores 2 "$@"
+    exec snakemake --cores 2 --rerun-incomplete "$@"
     ;;
   test)
     shift

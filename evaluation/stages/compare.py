@@ -16,6 +16,7 @@ from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.matching import MatchingSpec
 from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, survey_shard
 from evaluation.comparison.survey import survey_outcomes
+from evaluation.outputs import write_parquet
 
 
 def _options(config_settings: dict) -> CompareOptions:
@@ -34,7 +35,7 @@ def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, confi
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in result.items():
-        table.to_parquet(out_dir / f"{name}.parquet", index=False)
+        write_parquet(table, out_dir / f"{name}.parquet")
 
 
 def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_settings: dict) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from evaluation.outputs import write_csv
+
 QUALITY_COLUMNS = ["section", "source", "item", "count", "total"]
 ROW_ITEMS = ("rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest", "quarantined_validate")
 
@@ -78,5 +80,4 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
 
 def write_data_quality(ingested: Path, validated: Path, out: Path) -> None:
     """Run the stage: write :func:`data_quality` of the ingest and validate folders to the CSV ``out``."""
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    data_quality(Path(ingested), Path(validated)).to_csv(out, index=False)
+    write_csv(data_quality(Path(ingested), Path(validated)), Path(out))

@@ -11,6 +11,7 @@ import yaml
 from evaluation.estimation.disclosure import disclosure_control
 from evaluation.estimation.domains import ESTIMATE_COLUMNS, domain_estimates, survey_design
 from evaluation.estimation.gaps import published_gaps
+from evaluation.outputs import write_csv
 
 
 def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_settings: dict[str, Any]) -> None:
@@ -22,6 +23,5 @@ def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_setting
     design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation["lonely_psu"], raking)
     table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
     table = disclosure_control(table, config_settings["disclosure"]["min_n"])
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]).to_csv(out_path, index=False)
-    published_gaps(design, variables, table, estimation["level"]).to_csv(Path(out_path).with_name("gaps.csv"), index=False)
+    write_csv(table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]), Path(out_path))
+    write_csv(published_gaps(design, variables, table, estimation["level"]), Path(out_path).with_name("gaps.csv"))

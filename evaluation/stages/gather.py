@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation.comparison.programme import gather, pilot_register
+from evaluation.outputs import write_csv
 
 
 def run_gather(part_dirs: list[Path], areas_path: Path, out_dir: Path) -> None:
@@ -17,4 +18,4 @@ def run_gather(part_dirs: list[Path], areas_path: Path, out_dir: Path) -> None:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
-        table.to_csv(out_dir / f"{name}.csv", index=False)
+        write_csv(table, out_dir / f"{name}.csv")

@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.errors import ConfigError
+from evaluation.outputs import write_csv, write_parquet
 from evaluation.sources import crosswalk as cw
 from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook
-from evaluation.errors import ConfigError
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
 from evaluation.sources.register import aggregate_register
@@ -63,18 +64,18 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
         turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
         survey = crosswalk_survey(survey, crosswalk, areas.data)
     paths = {name: out_dir / file for name, file in OUTPUT_FILES.items()}
-    areas.data.to_parquet(paths["areas"], index=False)
-    turnout.data.drop(columns=["district_number"], errors="ignore").to_parquet(paths["turnout"], index=False)
-    survey.data.to_parquet(paths["survey"], index=False)
-    survey.nonresponse.to_parquet(paths["nonresponse"], index=False)
+    write_parquet(areas.data, paths["areas"])
+    write_parquet(turnout.data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
+    write_parquet(survey.data, paths["survey"])
+    write_parquet(survey.nonresponse, paths["nonresponse"])
     results = [areas, turnout, survey]
     if "register" in sources:
         register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
         paths["register"] = out_dir / REGISTER_FILE
-        register.cells.to_parquet(paths["register"], index=False)
+        write_parquet(register.cells, paths["register"])
         results.append(SourceResult(register.cells, register.quarantine, register.accounting))
-    pd.concat([r.quarantine for r in results], ignore_index=True).astype(str).to_parquet(paths["quarantine"], index=False)
-    pd.concat([r.accounting for r in results], ignore_index=True).to_csv(paths["accounting"], index=False)
+    write_parquet(pd.concat([r.quarantine for r in results], ignore_index=True).astype(str), paths["quarantine"])
+    write_csv(pd.concat([r.accounting for r in results], ignore_index=True), paths["accounting"])
     return paths
 
 

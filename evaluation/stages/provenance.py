@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+from evaluation.outputs import write_json
 
 
 def sha256(path: Path) -> str:
@@ -50,5 +51,4 @@ def write_provenance(out: Path, inputs: list[Path], config_path: Path, settings:
         "run_date": dt.date.today().isoformat(),
         "settings": settings,
     }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    write_json(record, Path(out))

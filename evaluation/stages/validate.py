@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from evaluation.errors import InputFileError, ValidationFailed
+from evaluation.outputs import write_csv, write_json, write_parquet
 from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.validation.checks import Check, build_checks, pilot_coverage, with_field_periods
 from evaluation.validation.runner import TableOutcome, run_checks
@@ -84,20 +85,21 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     if settings["data_docs"]:
         write_data_docs(paths["data_docs"].parent, {name: o.gx_results for name, o in outcomes.items()})
     summary = _summary(outcomes, checked, checks, failures)
-    _write_atomic(paths["summary"], lambda p: p.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"))
     if failures:
+        write_json(summary, paths["summary"])
         raise ValidationFailed(f"validation of {in_dir} failed (details in {paths['summary']}):\n" + "\n".join(f"  - {m}" for m in failures))
     quarantine = [_read_table(in_dir / "quarantine.parquet")]
     for name, table in tables.items():
         rows = outcomes[name].quarantined_rows
         kept = table.reset_index(drop=True)
         kept = kept[~kept.index.isin(list(rows))]
-        _write_atomic(paths[name], lambda p, kept=kept: kept.to_parquet(p, index=False))
+        write_parquet(kept, paths[name])
         quarantine.append(_quarantine_records(table, rows, checks[name]))
     records = pd.concat([q for q in quarantine if len(q)], ignore_index=True) if any(len(q) for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    _write_atomic(paths["quarantine"], lambda p: records.astype(str).to_parquet(p, index=False))
+    write_parquet(records.astype(str), paths["quarantine"])
     accounting = _accounting(pd.read_csv(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES})
-    _write_atomic(paths["accounting"], lambda p: accounting.to_csv(p, index=False))
+    write_csv(accounting, paths["accounting"])
+    write_json(summary, paths["summary"])  # last: a summary that says "passed" exists only when every table does
     return paths
 
 
@@ -116,16 +118,6 @@ def _remove_previous(out_dir: Path, paths: dict[str, Path]) -> None:
         if path.name != "index.html":
             path.unlink(missing_ok=True)
     shutil.rmtree(out_dir / "data_docs", ignore_errors=True)
-
-
-def _write_atomic(path: Path, write: Any) -> None:
-    """Write through a temporary file, renamed into place only when complete."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        write(partial)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _quarantine_records(table: pd.DataFrame, rows: dict[int, str], checks: list[Check]) -> pd.DataFrame:
@@ -227,4 +219,4 @@ def _write_suites(folder: Path, checks: dict[str, list[Check]]) -> None:
                 for c in table_checks
             ],
         }
-        (folder / f"{table}.json").write_text(json.dumps(suite, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_json(suite, folder / f"{table}.json")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.outputs import write_csv, write_parquet
 from evaluation.survey import weight_summary
 from evaluation.survey.margins import population_margins, rake_wave
 
@@ -25,7 +26,5 @@ def weight(survey_path: Path, margins_path: Path, out_path: Path, summary_path: 
     summary = pd.DataFrame(
         [{"wave": wave, **weight_summary(rows["weight"].to_numpy())} for wave, rows in survey.groupby("wave")]
     )
-    for path in (out_path, summary_path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    survey.to_parquet(out_path, index=False)
-    summary.to_csv(summary_path, index=False)
+    write_parquet(survey, Path(out_path))
+    write_csv(summary, Path(summary_path))
