@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per stage."""
     parser = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    parser.add_argument("--log", type=Path, help="write the log to this file (errors are printed to the console too)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
 
     def command(name: str, runner: Runner, help_text: str, settings: str | None = None) -> argparse.ArgumentParser:
@@ -195,12 +196,16 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors of our own types print as one clear message and exit 1."""
     args = build_parser().parse_args(argv)
+    if args.log:
+        args.log.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        filename=args.log, filemode="w", force=True)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:
         args.run(args, _settings(args))
     except EvaluationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("%s", exc)
+        print(f"error: {args.command}: {exc}", file=sys.stderr)
         return 1
     return 0

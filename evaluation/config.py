@@ -9,6 +9,7 @@ only when, a section it uses changes.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Callable
 
@@ -88,5 +89,5 @@ STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
 
 
 def stage_settings(config: Config, stage: str) -> dict[str, Any]:
-    """The config sections stage ``stage`` depends on (what Snakemake passes it as ``--settings``)."""
-    return STAGES[stage](config)
+    """The config sections stage ``stage`` depends on (what Snakemake passes it as ``--settings``), as a copy."""
+    return copy.deepcopy(STAGES[stage](config))

@@ -21,8 +21,8 @@ rule weight:
     log:
         f"{LOGS}/weight.log",
     shell:
-        "{PY} weight --survey {input.survey} --margins {input.margins} --out {output.survey} "
-        "--summary {output.summary} --settings {params.settings} > {log} 2>&1"
+        "{PY} --log {log} weight --survey {input.survey} --margins {input.margins} --out {output.survey} "
+        "--summary {output.summary} --settings {params.settings}"
 
 
 rule estimate:
@@ -44,8 +44,8 @@ rule estimate:
     log:
         f"{LOGS}/estimate.log",
     shell:
-        "{PY} estimate --survey {input.survey} --areas {input.areas} --out {output[0]} "
-        "--settings {params.settings} > {log} 2>&1"
+        "{PY} --log {log} estimate --survey {input.survey} --areas {input.areas} --out {output[0]} "
+        "--settings {params.settings}"
 
 
 # compare fans out: one job for turnout, `compare.survey_jobs` jobs for the survey outcomes, then a gather.
@@ -78,8 +78,8 @@ rule compare_turnout:
     log:
         f"{LOGS}/compare_turnout.log",
     shell:
-        "{COMPARE_ENV} {PY} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
-        "--out {params.out} --settings {params.settings} > {log} 2>&1"
+        "{COMPARE_ENV} {PY} --log {log} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
+        "--out {params.out} --settings {params.settings}"
 
 
 rule compare_survey:
@@ -104,9 +104,9 @@ rule compare_survey:
     log:
         f"{LOGS}/compare_survey_{{shard}}.log",
     shell:
-        "{COMPARE_ENV} {PY} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
+        "{COMPARE_ENV} {PY} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
         "--turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
-        "--out {params.out} --settings {params.settings} > {log} 2>&1"
+        "--out {params.out} --settings {params.settings}"
 
 
 checkpoint compare:
@@ -135,7 +135,7 @@ checkpoint compare:
     log:
         f"{LOGS}/compare.log",
     shell:
-        "{PY} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out} > {log} 2>&1"
+        "{PY} --log {log} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out}"
 
 
 rule provenance:
@@ -154,4 +154,4 @@ rule provenance:
     log:
         f"{LOGS}/provenance.log",
     shell:
-        "{PY} provenance --config {input.config} --out {output} --settings {params.settings} {RAW_FILES} > {log} 2>&1"
+        "{PY} --log {log} provenance --config {input.config} --out {output} --settings {params.settings} {RAW_FILES}"

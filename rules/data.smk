@@ -23,7 +23,7 @@ if config["demo"]["enabled"]:
         log:
             f"{LOGS}/demo_data.log",
         shell:
-            "{PY} demo --out {RAW} --settings {params.settings} > {log} 2>&1"
+            "{PY} --log {log} demo --out {RAW} --settings {params.settings}"
 
 
 rule ingest:
@@ -54,7 +54,7 @@ rule ingest:
     log:
         f"{LOGS}/ingest.log",
     shell:
-        "({PY} ingest --raw {RAW} --out {INGESTED} --settings {params.settings}{params.faults}) > {log} 2>&1"
+        "({PY} --log {log} ingest --raw {RAW} --out {INGESTED} --settings {params.settings}{params.faults})"
 
 
 rule validate:
@@ -80,5 +80,4 @@ rule validate:
     log:
         f"{LOGS}/validate.log",
     shell:
-        "{PY} validate --input {INGESTED} --out {VALIDATED} --settings {params.settings} > {log} 2>&1 "
-        "|| (cat {log} >&2; exit 1)"
+        "{PY} --log {log} validate --input {INGESTED} --out {VALIDATED} --settings {params.settings}"

@@ -38,7 +38,7 @@ rule data_quality_table:
     log:
         f"{LOGS}/data_quality_table.log",
     shell:
-        "{PY} data-quality --ingested {params.ingested} --validated {params.validated} --out {output} > {log} 2>&1"
+        "{PY} --log {log} data-quality --ingested {params.ingested} --validated {params.validated} --out {output}"
 
 
 def report_params(**extra):
@@ -82,8 +82,8 @@ rule programme_report:
     log:
         f"{LOGS}/report_programme_{LANG}.log",
     shell:
-        "{PY} render reports/programme.qmd {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine} > {log} 2>&1"
+        "{PY} --log {log} render reports/programme.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine}"
 
 
 rule pilot_report:
@@ -106,8 +106,8 @@ rule pilot_report:
     log:
         f"{LOGS}/report_pilot_{{code}}_{LANG}.log",
     shell:
-        "{PY} render reports/pilot.qmd {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine} > {log} 2>&1"
+        "{PY} --log {log} render reports/pilot.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine}"
 
 
 rule appendix_report:
@@ -132,5 +132,5 @@ rule appendix_report:
     log:
         f"{LOGS}/report_{{document}}_{LANG}.log",
     shell:
-        "{PY} render reports/{wildcards.document}.qmd {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine} > {log} 2>&1"
+        "{PY} --log {log} render reports/{wildcards.document}.qmd {params.args} --html {output.html} --pdf {output.pdf} "
+        "--engine {params.engine}"

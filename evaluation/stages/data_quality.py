@@ -24,10 +24,18 @@ ROW_ITEMS = ("rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest",
 
 
 def row_counts(accounting: pd.DataFrame) -> pd.DataFrame:
-    """Rows read, kept and quarantined per input file (``section = rows``)."""
-    long = accounting.melt(id_vars="source_file", value_vars=[c for c in ROW_ITEMS if c in accounting], var_name="item", value_name="count")
-    total = long["source_file"].map(accounting.set_index("source_file")["rows_read"])
-    return long.rename(columns={"source_file": "source"}).assign(section="rows", total=total)
+    """Rows read, kept and quarantined per input (``section = rows``).
+
+    An input is a file; a file that holds several sources (sheets of one
+    workbook) is one input per table, labelled ``file (table)``.
+    """
+    shared = accounting["source_file"].duplicated(keep=False)
+    source = accounting["source_file"].where(~shared, accounting["source_file"] + " (" + accounting["table"] + ")")
+    labelled = accounting.assign(source=source)
+    long = labelled.melt(id_vars="source", value_vars=[c for c in ROW_ITEMS if c in labelled], var_name="item",
+                         value_name="count")
+    total = long["source"].map(labelled.set_index("source")["rows_read"])
+    return long.assign(section="rows", total=total)
 
 
 def quarantine_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +76,8 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
     """All data-quality counts in one tidy table (columns :data:`QUALITY_COLUMNS`)."""
     frames = [
         row_counts(pd.read_csv(validated / "row_accounting.csv")),
-        quarantine_counts(pd.concat([pd.read_parquet(ingested / "quarantine.parquet"), pd.read_parquet(validated / "quarantine.parquet")])),
+        # validated/quarantine.parquet holds the rows quarantined at ingest as well: each row once
+        quarantine_counts(pd.read_parquet(validated / "quarantine.parquet")),
         check_counts(json.loads((validated / "validation_summary.json").read_text(encoding="utf-8"))),
         nonresponse_counts(pd.read_parquet(ingested / "item_nonresponse.parquet"), pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows),
     ]

@@ -68,14 +68,15 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(turnout.data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
     write_parquet(survey.data, paths["survey"])
     write_parquet(survey.nonresponse, paths["nonresponse"])
-    results = [areas, turnout, survey]
+    results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
         register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
         paths["register"] = out_dir / REGISTER_FILE
         write_parquet(register.cells, paths["register"])
-        results.append(SourceResult(register.cells, register.quarantine, register.accounting))
-    write_parquet(pd.concat([r.quarantine for r in results], ignore_index=True).astype(str), paths["quarantine"])
-    write_csv(pd.concat([r.accounting for r in results], ignore_index=True), paths["accounting"])
+        results["register"] = SourceResult(register.cells, register.quarantine, register.accounting)
+    write_parquet(pd.concat([r.quarantine for r in results.values()], ignore_index=True).astype(str), paths["quarantine"])
+    accounting = pd.concat([r.accounting.assign(table=name) for name, r in results.items()], ignore_index=True)
+    write_csv(accounting[["table", *accounting.columns.drop("table")]], paths["accounting"])
     return paths
 
 

@@ -15,6 +15,7 @@ import yaml
 from evaluation.errors import InputFileError, ValidationFailed
 from evaluation.outputs import write_csv, write_json, write_parquet
 from evaluation.sources.codebook import QUARANTINE_COLUMNS
+from evaluation.validation import integrity
 from evaluation.validation.checks import Check, build_checks, pilot_coverage, with_field_periods
 from evaluation.validation.runner import TableOutcome, run_checks
 
@@ -77,7 +78,14 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     checked = {**tables, "survey": with_field_periods(tables["survey"], settings["field_periods"]), "pilot_coverage": pilot_coverage(tables["survey"], areas)}
     outcomes = {name: run_checks(name, checked[name], table_checks) for name, table_checks in checks.items()}
     failures = [message for outcome in outcomes.values() for message in outcome.failures]
-    failures += _quarantine_share_failures(outcomes, checked, settings["fail_on_quarantine_share"])
+    limit = settings["fail_on_quarantine_share"]
+    accounting = _accounting(_read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES})
+    failures += integrity.treated_unit_conflicts(areas)
+    failures += integrity.quarantine_share_failures(accounting, limit)
+    turnout_quarantined = pd.Index(list(outcomes["turnout"].quarantined_rows))
+    failures += integrity.election_share_failures(tables["turnout"], turnout_quarantined, limit)
+    turnout_kept = tables["turnout"].reset_index(drop=True).drop(index=turnout_quarantined)
+    failures += integrity.turnout_coverage_gaps(turnout_kept, areas)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_suites(out_dir / "suites", checks)
     from evaluation.validation.data_docs import write_data_docs
@@ -97,7 +105,6 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         quarantine.append(_quarantine_records(table, rows, checks[name]))
     records = pd.concat([q for q in quarantine if len(q)], ignore_index=True) if any(len(q) for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     write_parquet(records.astype(str), paths["quarantine"])
-    accounting = _accounting(pd.read_csv(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES})
     write_csv(accounting, paths["accounting"])
     write_json(summary, paths["summary"])  # last: a summary that says "passed" exists only when every table does
     return paths
@@ -147,28 +154,39 @@ def _value(value: Any) -> str:
 
 
 def _accounting(ingest: pd.DataFrame, tables: dict[str, pd.DataFrame], outcomes: dict[str, TableOutcome]) -> pd.DataFrame:
-    """Rows read = rows kept + rows quarantined (at ingest or validation), per source file."""
+    """Rows read = rows kept + rows quarantined (at ingest or validation), per table and source file.
+
+    Keyed by table as well as file, so that two sources read from one workbook
+    (two sheets) are each charged only their own rows.
+    """
     quarantined_here = _per_file_counts(tables, outcomes)
     result = ingest.copy()
-    result["quarantined_validate"] = result["source_file"].map(quarantined_here).fillna(0).astype(int)
+    keys = pd.MultiIndex.from_frame(result[integrity.ACCOUNTING_KEYS])
+    result["quarantined_validate"] = quarantined_here.reindex(keys, fill_value=0).to_numpy().astype(int)
     result = result.rename(columns={"rows_quarantined": "quarantined_ingest"})
     result["rows_quarantined"] = result["quarantined_ingest"] + result["quarantined_validate"]
     result["rows_kept"] = result["rows_read"] - result["rows_quarantined"]
-    return result[["source_file", "rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest", "quarantined_validate"]]
+    return result[[*integrity.ACCOUNTING_KEYS, "rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest",
+                   "quarantined_validate"]]
 
 
 def _per_file_counts(tables: dict[str, pd.DataFrame], outcomes: dict[str, TableOutcome]) -> pd.Series:
-    counts = [tables[name].iloc[list(o.quarantined_rows)]["source_file"].value_counts() for name, o in outcomes.items() if o.quarantined_rows]
-    return pd.concat(counts).groupby(level=0).sum() if counts else pd.Series(dtype=int)
-
-
-def _quarantine_share_failures(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], limit: float) -> list[str]:
-    return [
-        f"{name}: {len(o.quarantined_rows)} of {len(tables[name])} rows would be quarantined, more than the configured "
-        f"fail_on_quarantine_share {limit:.0%}; see validation_summary.json"
-        for name, o in outcomes.items()
-        if len(tables[name]) and len(o.quarantined_rows) / len(tables[name]) > limit
+    """Rows quarantined by validation per (table, source file)."""
+    counts = [
+        tables[name].iloc[list(o.quarantined_rows)]["source_file"].astype(str).value_counts().rename_axis("source_file")
+        .reset_index().assign(table=name)
+        for name, o in outcomes.items() if o.quarantined_rows and name in tables
     ]
+    if not counts:
+        return pd.Series(dtype=int, index=pd.MultiIndex.from_tuples([], names=integrity.ACCOUNTING_KEYS))
+    return pd.concat(counts).groupby(integrity.ACCOUNTING_KEYS)["count"].sum()
+
+
+def _read_accounting(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"table": str, "source_file": str})
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{path}: not found; run the ingest stage first (python -m evaluation ingest)") from exc
 
 
 def _summary(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], checks: dict[str, list[Check]], failures: list[str]) -> dict[str, Any]:

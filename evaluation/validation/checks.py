@@ -225,7 +225,7 @@ def _coverage_checks() -> list[Check]:
             "pilot_coverage.respondents",
             "expect_column_values_to_be_between",
             {"column": "respondents", "min_value": 1},
-            "warn",
+            "fail",
             "every pilot municipality has respondents in every wave",
         )
     ]

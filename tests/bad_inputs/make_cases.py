@@ -335,6 +335,90 @@ def unknown_role(raw: Path) -> None:
     data.to_csv(raw / AREAS, index=False)
 
 
+# --------------------------------------------------------------------------- one truth per treated unit
+
+def _first_pilot_rows(data: pd.DataFrame) -> pd.Index:
+    pilot = data.loc[data["role"] == "pilot", "municipality_code"].iloc[0]
+    return data.index[data["municipality_code"] == pilot]
+
+
+@case
+def mixed_roles_in_municipality(raw: Path) -> None:
+    """One district of a pilot municipality registered as control."""
+    data = read_csv(raw / AREAS, ",")
+    row = _first_pilot_rows(data)[1]
+    data.loc[row, ["role", "pilot_start", "pilot_type", "cohort"]] = ["control", "", "", ""]
+    data.to_csv(raw / AREAS, index=False)
+
+
+@case
+def conflicting_pilot_start(raw: Path) -> None:
+    """Two districts of one pilot municipality with different start dates (a year apart)."""
+    data = read_csv(raw / AREAS, ",")
+    row = _first_pilot_rows(data)[-1]
+    year = int(data.loc[row, "pilot_start"][:4])
+    data.loc[row, "pilot_start"] = f"{year + 1}{data.loc[row, 'pilot_start'][4:]}"
+    data.to_csv(raw / AREAS, index=False)
+
+
+@case
+def conflicting_pilot_type(raw: Path) -> None:
+    data = read_csv(raw / AREAS, ",")
+    rows = _first_pilot_rows(data)
+    other = "youth_council" if data.loc[rows[0], "pilot_type"] != "youth_council" else "citizen_panel"
+    data.loc[rows[-1], "pilot_type"] = other
+    data.to_csv(raw / AREAS, index=False)
+
+
+@case
+def conflicting_municipality_name(raw: Path) -> None:
+    data = read_csv(raw / AREAS, ",")
+    data.loc[_first_pilot_rows(data)[-1], "municipality_name"] = "Feilstavet"
+    data.to_csv(raw / AREAS, index=False)
+
+
+# --------------------------------------------------------------------------- losses that must stop the run
+
+@case
+def whole_wave_quarantined_at_ingest(raw: Path) -> None:
+    """Every design weight of wave 2 unreadable: ingest sets the whole wave aside."""
+    data = read_wave(raw, 2)
+    data["vekt_design"] = float("nan")
+    write_wave(raw, 2, data)
+
+
+@case
+def pilot_without_turnout_in_election(raw: Path) -> None:
+    """A pilot municipality's districts are missing from the 2015 election."""
+    pilot = read_csv(raw / AREAS, ",").query("role == 'pilot'")["municipality_code"].iloc[0]
+    data = read_csv(raw / TURNOUT, ";")
+    drop = (data["Kommunenummer"] == pilot) & (data["Valgår"] == "2015")
+    data[~drop].to_csv(raw / TURNOUT, sep=";", index=False)
+
+
+@case
+def election_mostly_quarantined(raw: Path) -> None:
+    """Half of the 2013 rows report more votes than eligible voters (columns swapped by the supplier)."""
+    data = read_csv(raw / TURNOUT, ";")
+    rows = data.index[data["Valgår"] == "2013"]
+    rows = rows[: len(rows) // 2]
+    data.loc[rows, "Antall stemmeberettigede"] = "10"
+    data.to_csv(raw / TURNOUT, sep=";", index=False)
+
+
+@case
+def two_sources_in_one_workbook(raw: Path) -> None:
+    """Area register and turnout as two sheets of one workbook; one turnout row has more votes than voters."""
+    areas = read_csv(raw / AREAS, ",")
+    turnout = read_csv(raw / TURNOUT, ";")
+    turnout.loc[3, "Antall stemmer totalt"] = str(int(turnout.loc[3, "Antall stemmeberettigede"]) + 50)
+    with pd.ExcelWriter(raw / "kommunedata.xlsx") as writer:
+        areas.to_excel(writer, sheet_name="omrader", index=False)
+        turnout.to_excel(writer, sheet_name="valg", index=False)
+    write_codebook(raw, "areas", {"sheet": "omrader"})
+    write_codebook(raw, "turnout", {"sheet": "valg", "sep": None, "encoding": None})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)

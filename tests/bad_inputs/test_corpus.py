@@ -224,10 +224,10 @@ def test_missing_interview_date_quarantined_at_ingest(make, ingest_settings, tmp
 
 # --------------------------------------------------------------------------- warnings and failures
 
-def test_pilot_without_respondents_warns(make, ingest_settings, tmp_path):
+def test_pilot_without_respondents_warns_when_the_config_says_so(make, ingest_settings, tmp_path):
     raw = make("pilot_without_respondents_in_wave")
     pilot = pd.read_csv(raw / AREAS, dtype=str).query("role == 'pilot'")["municipality_code"].iloc[0]
-    out = run(raw, ingest_settings, tmp_path)
+    out = run(raw, ingest_settings, tmp_path, severity={"pilot_coverage.respondents": "warn"})
     coverage = summary(out)["tables"]["pilot_coverage"]
     assert coverage["warnings"] == [
         f"pilot_coverage (pilot_coverage.respondents): expected every pilot municipality has respondents in every wave; "
@@ -235,11 +235,11 @@ def test_pilot_without_respondents_warns(make, ingest_settings, tmp_path):
     ]
 
 
-def test_pilot_without_respondents_can_fail(make, ingest_settings, tmp_path):
+def test_pilot_without_respondents_stops_the_run(make, ingest_settings, tmp_path):
     raw = make("pilot_without_respondents_in_wave")
     pilot = pd.read_csv(raw / AREAS, dtype=str).query("role == 'pilot'")["municipality_code"].iloc[0]
     with pytest.raises(ValidationFailed, match=rf"pilot_coverage \(pilot_coverage.respondents.* on respondents\).*municipality_code={pilot}, wave=3, respondents=0"):
-        run(raw, ingest_settings, tmp_path, severity={"pilot_coverage.respondents": "fail"})
+        run(raw, ingest_settings, tmp_path)
     assert not (tmp_path / "validated" / "survey.parquet").exists()
 
 
@@ -284,3 +284,75 @@ def test_missing_canonical_column_stops_the_run(ingested, tmp_path):
     settings["variables"] = str(REPO / "config" / "variables.yaml")
     with pytest.raises(ValidationFailed, match=r"survey \(survey.columns, expect_table_columns_to_match_set on design_weight\): .*missing column\(s\): \['design_weight'\]"):
         validate(folder, tmp_path / "validated", settings)
+
+
+# --------------------------------------------------------------------------- one truth per treated unit
+
+@pytest.mark.parametrize(
+    ("name", "column"),
+    [
+        ("mixed_roles_in_municipality", "role"),
+        ("conflicting_pilot_start", "pilot_start"),
+        ("conflicting_pilot_type", "pilot_type"),
+        ("conflicting_municipality_name", "municipality_name"),
+    ],
+)
+def test_conflicting_treatment_facts_stop_the_run(make, ingest_settings, tmp_path, name, column):
+    raw = make(name)
+    areas = pd.read_csv(raw / AREAS, dtype=str)
+    pilot = areas.loc[areas["role"] == "pilot", "municipality_code"].iloc[0]
+    with pytest.raises(ValidationFailed, match=rf"area_register\.csv: municipality {pilot} has conflicting {column} values .*row \d+"):
+        run(raw, ingest_settings, tmp_path)
+    assert not (tmp_path / "validated" / "areas.parquet").exists()
+
+
+# --------------------------------------------------------------------------- losses that must stop the run
+
+def test_whole_wave_quarantined_at_ingest_stops_the_run(make, ingest_settings, tmp_path):
+    raw = make("whole_wave_quarantined_at_ingest")
+    with pytest.raises(ValidationFailed, match=rf"{wave_file(2)} \(survey\): 600 of 600 rows quarantined"):
+        run(raw, ingest_settings, tmp_path)
+    assert summary(tmp_path / "validated")["status"] == "failed"
+    assert not (tmp_path / "validated" / "survey.parquet").exists()
+
+
+def test_pilot_without_turnout_in_an_election_stops_the_run(make, ingest_settings, tmp_path):
+    raw = make("pilot_without_turnout_in_election")
+    pilot = pd.read_csv(raw / AREAS, dtype=str).query("role == 'pilot'")["municipality_code"].iloc[0]
+    with pytest.raises(ValidationFailed, match=rf"{TURNOUT}: pilot municipality {pilot} has no turnout rows for the local election 2015"):
+        run(raw, ingest_settings, tmp_path)
+
+
+def test_an_election_mostly_quarantined_stops_the_run(make, ingest_settings, tmp_path):
+    with pytest.raises(ValidationFailed, match=r"turnout, parliamentary 2013 election: 50% of its rows quarantined"):
+        run(make("election_mostly_quarantined"), ingest_settings, tmp_path, fail_on_quarantine_share=0.2)
+
+
+def test_two_sources_in_one_workbook_are_accounted_per_sheet(make, ingest_settings, tmp_path):
+    raw = make("two_sources_in_one_workbook")
+    settings = copy.deepcopy(ingest_settings)
+    for source in ("areas", "turnout"):
+        settings["sources"][source] = {"file": "kommunedata.xlsx", "codebook": str(raw / f"{source}.codebook.yaml")}
+    ingest(raw, tmp_path / "ingested", settings)
+    validation = stage_settings(CONFIG, "validate")
+    validation["validation"] |= {"data_docs": False}
+    validation["variables"] = str(REPO / "config" / "variables.yaml")
+    validate(tmp_path / "ingested", tmp_path / "validated", validation)
+    accounting = pd.read_csv(tmp_path / "validated" / "row_accounting.csv").set_index("table")
+    areas_rows = len(pd.read_csv(raw / AREAS))
+    turnout_rows = len(pd.read_csv(raw / TURNOUT, sep=";"))
+    assert accounting.loc["areas", ["source_file", "rows_read", "rows_kept", "rows_quarantined"]].tolist() == [
+        "kommunedata.xlsx", areas_rows, areas_rows, 0]
+    assert accounting.loc["turnout", ["rows_read", "rows_kept", "quarantined_validate"]].tolist() == [
+        turnout_rows, turnout_rows - 1, 1]
+
+
+def test_data_quality_counts_each_quarantined_row_once(make, ingest_settings, tmp_path):
+    from evaluation.stages.data_quality import data_quality
+
+    raw = make("nan_weight")  # quarantined at ingest
+    out = run(raw, ingest_settings, tmp_path)
+    table = data_quality(tmp_path / "ingested", out)
+    quarantine = table[table["section"] == "quarantine"]
+    rows = table[(table["section"] == "rows") & (table["item"] == "rows_quarantined")]
+    assert quarantine["count"].sum() == rows["count"].sum() == len(pd.read_parquet(out / "quarantine.parquet")) == 1
