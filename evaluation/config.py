@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from evaluation.demo.scales import apply_scale
+from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml, validate_against
 
 DEFAULT_CONFIG = Path("config/config.yaml")
@@ -28,7 +29,36 @@ def complete_config(config: Config, source: Path | str) -> Config:
     ConfigError
         Naming ``source`` and the offending keys.
     """
-    return apply_scale(validate_against(config, "config.schema.yaml", Path(source)))
+    completed = apply_scale(validate_against(config, "config.schema.yaml", Path(source)))
+    _check_meaning(completed, Path(source))
+    return completed
+
+
+def _check_meaning(config: Config, source: Path) -> None:
+    """What the schema cannot say: ordered bounds and field periods, and names that must be canonical variables."""
+    problems = []
+    trim = config["weighting"]["trim"]
+    if trim and not trim[0] <= 1 <= trim[1]:
+        problems.append(f"weighting.trim: {trim} must be [lower, upper] with lower <= 1 <= upper "
+                        "(bounds on adjusted / design weight)")
+    for wave, (first, last) in config["validation"]["field_periods"].items():
+        if first > last:
+            problems.append(f"validation.field_periods.{wave}: first interview day {first} is after the last, {last}")
+    variables_path = Path(config["variables"])
+    if variables_path.is_file():
+        groups = set((load_yaml(variables_path) or {}).get("group_variables") or {})
+        for name in config["estimation"]["group_variables"]:
+            if name not in groups:
+                problems.append(f"estimation.group_variables: {name!r} is not a group variable of {variables_path} "
+                                f"(known: {', '.join(sorted(groups))})")
+        margin_columns = groups | {"municipality_code"}
+        for k, dims in enumerate(config["weighting"]["margins"]):
+            for name in dims:
+                if name not in margin_columns:
+                    problems.append(f"weighting.margins[{k}]: {name!r} is neither municipality_code nor a group "
+                                    f"variable of {variables_path}")
+    if problems:
+        raise ConfigError(f"{source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> Config:
