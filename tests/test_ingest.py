@@ -68,6 +68,14 @@ def test_key_required_outside_demo(monkeypatch):
     assert pseudonymise(ids, b"other")[0] != hashed[0]
 
 
+def test_pseudonyms_of_normalised_ids_agree():
+    forms = pd.Series([452, 452.0, "452.0", " 452", "452\u00a0", None], dtype=object)
+    hashed = pseudonymise(forms, b"secret")
+    assert hashed[:5].nunique() == 1
+    assert hashed[0] == pseudonymise(pd.Series(["452"]), b"secret")[0]
+    assert hashed[5] is None
+
+
 def test_quarantined_survey_rows_are_counted(small_demo, ingest_settings, tmp_path):
     import shutil
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.sources.identifiers import normalise_ids
 from evaluation.sources.readers import FileMetadata, ReadOptions
 from evaluation.schemas import load_yaml, validate_against
 
@@ -93,6 +94,7 @@ class Harmonised:
     data: pd.DataFrame
     nonresponse: pd.DataFrame
     quarantine: pd.DataFrame
+    source_names: dict[str, str] = field(default_factory=dict)  # canonical column -> the file's column it came from
 
 
 def load_codebook(path: Path) -> Codebook:
@@ -250,7 +252,7 @@ def apply_codebook(
     quarantine = _quarantine_frame(problems, source_file)
     keep = ~data.index.isin(quarantine["row_number"].to_numpy(dtype=np.int64) - 1)
     nonresponse_frame = pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
-    return Harmonised(data=data[keep], nonresponse=nonresponse_frame, quarantine=quarantine)
+    return Harmonised(data=data[keep], nonresponse=nonresponse_frame, quarantine=quarantine, source_names=names)
 
 
 PARSED_TYPES = {"integer", "number", "date"}  # a present value that does not parse quarantines the row
@@ -313,11 +315,7 @@ def _convert(
 def _convert_text(source: pd.Series, spec: ColumnSpec) -> pd.Series:
     """Strip, pad and recode the distinct values only; returns a categorical column."""
     codes, uniques = pd.factorize(source, use_na_sentinel=True)
-    if pd.api.types.is_float_dtype(uniques) and (uniques % 1 == 0).all():
-        text = pd.Series(uniques).astype("Int64").astype("string")  # numeric codes from a statistical file: 301.0 -> "301"
-    else:
-        text = pd.Series(uniques).astype("string").str.strip()
-        text = text.mask(text == "")  # SPSS and CSV store a missing text value as empty
+    text = normalise_ids(pd.Series(uniques), f"column {spec.name}")  # NFC, trimmed, 301.0 and "301.0" -> "301"
     pad = ZERO_PAD.match(spec.transform or "")
     if pad:
         text = text.str.zfill(int(pad.group(1)))

@@ -9,6 +9,7 @@ import os
 import pandas as pd
 
 from evaluation.errors import ConfigError
+from evaluation.sources.identifiers import normalise_ids
 
 DEMO_KEY = "lokaldemokrati-eval synthetic demo key (not secret)"
 
@@ -26,8 +27,14 @@ def pseudonymisation_key(env_var: str, demo: bool) -> bytes:
     )
 
 
-def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
-    """HMAC-SHA256 of each id under ``key``, as 20 hex characters (stable across waves)."""
-    unique = pd.unique(ids.astype(str))
+def pseudonymise(ids: pd.Series, key: bytes, where: str = "respondent id") -> pd.Series:
+    """HMAC-SHA256 of each normalised id under ``key``, as 20 hex characters (stable across waves and file types).
+
+    Ids are normalised first (:func:`evaluation.sources.identifiers.normalise_ids`: NFC, trimmed,
+    ``452.0`` -> ``452``), so one person has one pseudonym; a missing id stays missing. ``where``
+    (file and column) is named in the error for an id that cannot be read exactly.
+    """
+    normalised = normalise_ids(ids, where)
+    unique = normalised.dropna().unique()
     digests = {value: hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for value in unique}
-    return ids.astype(str).map(digests)
+    return normalised.map(digests).astype(object).where(normalised.notna(), None)

@@ -113,12 +113,14 @@ def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
 
 def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> SourceResult:
     """Read every survey wave, pseudonymise ids and attach the design columns."""
+    _id_spec(codebook)  # a survey codebook without respondent_id stops here, naming the codebook
     frames, quarantines, accounts, nonresponse = [], [], [], []
     for wave, path in sorted(files.items()):
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
         data = result.data
-        pseudonyms = pseudonymise(raw[_id_spec(codebook).source_variable(wave)], key)
+        id_column = result.source_names["respondent_id"]  # the codebook's (case-insensitive) match, used throughout
+        pseudonyms = pseudonymise(raw[id_column], key, where=f"{path.name}, column {id_column}")
         data["respondent_id"] = pseudonyms.loc[data.index]
         data.insert(1, "wave", wave)
         frames.append(_with_provenance(data, path.name))
