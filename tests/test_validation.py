@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -111,6 +112,10 @@ def test_data_docs_and_summary_per_input(ingested, tmp_path):
     docs = tmp_path / "out" / "data_docs"
     assert (docs / "index.html").exists()
     assert {p.stem for p in docs.glob("validations/*/*/*/*.html")} == {"areas", "turnout", "survey", "pilot_coverage"}
+    for page in docs.rglob("*.html"):  # offline: nothing is loaded from another host
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<(script|img)[^>]*src=[\"']https?://|<link[^>]*href=[\"']https?://", text), page
+        assert "expectation" in text.lower()
     summary = json.loads((tmp_path / "out" / "validation_summary.json").read_text())
     wave1 = summary["inputs"]["innbyggerpanel_bolge01.sav"]
     assert wave1["table"] == "survey" and wave1["rows_quarantined"] == 0 and "survey.weight_positive" in wave1["checks"]

@@ -184,9 +184,14 @@ def _per_file_counts(tables: dict[str, pd.DataFrame], outcomes: dict[str, TableO
 
 def _read_accounting(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype={"table": str, "source_file": str})
+        accounting = pd.read_csv(path, dtype={"table": str, "source_file": str})
     except FileNotFoundError as exc:
         raise InputFileError(f"{path}: not found; run the ingest stage first (python -m evaluation ingest)") from exc
+    missing = [c for c in (*integrity.ACCOUNTING_KEYS, "rows_read", "rows_quarantined") if c not in accounting]
+    if missing:
+        raise InputFileError(f"{path}: no column(s) {', '.join(missing)}; it was written by an older version of the "
+                             "ingest stage: run ingest again")
+    return accounting
 
 
 def _summary(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], checks: dict[str, list[Check]], failures: list[str]) -> dict[str, Any]:

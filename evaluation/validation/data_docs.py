@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,32 @@ def write_data_docs(folder: Path, results: dict[str, list[Any]]) -> Path:
             key = ValidationResultIdentifier(ExpectationSuiteIdentifier(table), run_id, table)
             context.validation_results_store.set(key, _merged(table, suite_results))
     context.build_data_docs(site_names=[SITE])
+    for page in Path(folder).rglob("*.html"):
+        page.write_text(offline(page.read_text(encoding="utf-8")), encoding="utf-8")
     return folder / "index.html"
+
+
+REMOTE_TAGS = re.compile(
+    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>|<img[^>]*\bsrc=[\"']https?://[^>]*>",
+    re.IGNORECASE,
+)
+OFFLINE_STYLE = (
+    "<style>body{font-family:system-ui,sans-serif;margin:1rem 2rem;max-width:80rem}"
+    "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2rem .4rem;vertical-align:top}"
+    ".collapse:not(.show){display:block}</style>"
+)
+
+
+def offline(html: str) -> str:
+    """A Data Docs page that loads nothing from other hosts.
+
+    Great Expectations' templates load Bootstrap, jQuery, Font Awesome, Vega
+    and logos from CDNs. Those tags are removed and a small inline style
+    keeps tables readable; links a reader may click stay. Interactive
+    widgets (sortable tables, charts) do not work offline.
+    """
+    stripped = REMOTE_TAGS.sub("", html)
+    return stripped.replace("</head>", OFFLINE_STYLE + "</head>", 1)
 
 
 def _merged(table: str, suite_results: list[Any]) -> Any:
