@@ -39,6 +39,8 @@ rule ingest:
         nonresponse=f"{INGESTED}/item_nonresponse.parquet",
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
+        # declared only when configured, so that a missing one is rebuilt
+        **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
     params:
         settings=settings_json("ingest"),
         faults=(
@@ -70,6 +72,7 @@ rule validate:
         quarantine=f"{VALIDATED}/quarantine.parquet",
         accounting=f"{VALIDATED}/row_accounting.csv",
         summary=f"{VALIDATED}/validation_summary.json",
+        **({"data_docs": f"{VALIDATED}/data_docs/index.html"} if config["validation"]["data_docs"] else {}),
     params:
         settings=settings_json("validate"),
     benchmark:
