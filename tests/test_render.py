@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import os
 import re
 import shutil
 import subprocess
@@ -11,10 +13,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from evaluation.errors import RenderError
 from evaluation.cli import main, parse_param
+from evaluation.errors import RenderError
+from evaluation.rendering.document import EXECUTE_DEFAULTS, Document, load_yaml, read_document, split_options
 from evaluation.rendering.engine import render_report, resolve_engine
-from evaluation.rendering.document import EXECUTE_DEFAULTS, Document, load_yaml, split_options
+from evaluation.rendering.execute import execute_notebook
 from evaluation.rendering.markdown import fenced, notebook_to_markdown
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reports" / "mini.qmd"
@@ -158,7 +161,7 @@ def test_failing_cell_raises_render_error_naming_the_cell(tmp_path: Path) -> Non
 def test_time_limit_stops_a_hanging_cell(tmp_path: Path) -> None:
     source = _write(tmp_path / "slow.qmd", "```{python}\nimport time\ntime.sleep(60)\n```\n")
     with pytest.raises(RenderError, match=r"code cell 1 \(`import time`\) did not finish within the time limit"):
-        render_report(source, {}, tmp_path / "slow.html", None, engine="builtin", timeout=5)
+        render_report(source, {}, tmp_path / "slow.html", None, engine="builtin", timeout=2)
 
 
 def test_images_next_to_the_report_are_embedded_without_a_kernel(tmp_path: Path) -> None:
@@ -184,6 +187,60 @@ def test_cli_renders_html_only(tmp_path: Path) -> None:
     text = html.read_text(encoding="utf-8")
     assert "kode &#39;0301&#39; språk &#39;no&#39;" in text
     assert re.search(r'<html [^>]*lang="no"', text)
+
+
+def _executed_outputs(tmp_path: Path, name: str, text: str) -> list[list[dict[str, object]]]:
+    """Read and execute a report; the outputs of each code cell."""
+    source = _write(tmp_path / name, text)
+    document = read_document(source)
+    execute_notebook(document.notebook, tmp_path, 30, source)
+    return [cell.get("outputs", []) for cell in document.notebook.cells if cell.cell_type == "code"]
+
+
+def test_outputs_are_recorded_in_order_as_a_kernel_sends_them(tmp_path: Path) -> None:
+    outputs = _executed_outputs(
+        tmp_path,
+        "order.qmd",
+        "```{python}\nfrom IPython.display import Markdown, display\nimport warnings\n"
+        'print("a")\nprint("b")\ndisplay(Markdown("**c**"))\nwarnings.warn("SYNLIG")\n21 * 2\n```\n\n'
+        "```{python}\n_ + 1;\n```\n",
+    )
+    first, second = outputs
+    assert [o["output_type"] for o in first] == ["stream", "display_data", "stream", "execute_result"]
+    assert first[0]["name"] == "stdout" and first[0]["text"] == "a\nb\n"  # consecutive writes merged
+    assert first[1]["data"]["text/markdown"] == "**c**"
+    assert first[2]["name"] == "stderr" and "UserWarning: SYNLIG" in first[2]["text"]
+    assert first[3]["data"] == {"text/plain": "42"}
+    assert second == []  # a trailing semicolon hides the result
+
+
+def test_execution_leaves_the_process_as_it_was(tmp_path: Path) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    before = (os.getcwd(), sys.stdout, sys.modules["__main__"], list(sys.path), os.environ.get("MPLBACKEND"))
+    had_ipython = hasattr(builtins, "__IPYTHON__")
+    had_shell = InteractiveShell.initialized()
+    outputs = _executed_outputs(tmp_path, "state.qmd", "```{python}\nimport os\nprint(os.getcwd())\n```\n")
+    assert outputs[0][0]["text"].strip() == str(tmp_path.resolve())
+    assert (os.getcwd(), sys.stdout, sys.modules["__main__"], list(sys.path), os.environ.get("MPLBACKEND")) == before
+    assert hasattr(builtins, "__IPYTHON__") == had_ipython and InteractiveShell.initialized() == had_shell
+
+
+def test_figures_are_shown_in_every_render_of_one_process(tmp_path: Path) -> None:
+    text = (
+        "```{python}\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n```\n\n"
+        "```{python}\nfig, ax = plt.subplots()\nax.bar([1], [2])\n```\n"
+    )
+    for name in ("first.qmd", "second.qmd"):
+        shown, left_open = _executed_outputs(tmp_path, name, text)
+        assert [o["output_type"] for o in shown] == ["display_data"] and "image/png" in shown[0]["data"]
+        assert any(o["output_type"] == "display_data" and "image/png" in o["data"] for o in left_open), name
+
+
+def test_an_exception_that_is_not_an_exception_subclass_names_the_cell(tmp_path: Path) -> None:
+    source = _write(tmp_path / "exit.qmd", '```{python}\nraise SystemExit("stopp")\n```\n')
+    with pytest.raises(RenderError, match=r"code cell 1 \(`raise SystemExit\(\"stopp\"\)`\) raised SystemExit: stopp"):
+        render_report(source, {}, tmp_path / "exit.html", None, engine="builtin")
 
 
 # --- engine selection and the Quarto command (faked) -----------------------------------------
@@ -308,7 +365,8 @@ def test_stream_outputs_and_asis(tmp_path: Path) -> None:
     stdout = {"output_type": "stream", "name": "stdout", "text": "**bold**\n"}
     stderr = {"output_type": "stream", "name": "stderr", "text": "UserWarning: careful\n"}
     assert notebook_to_markdown(_document(stdout, stderr), "html", tmp_path) == (
-        "::: {.cell-output}\n```\n**bold**\n```\n:::\n\n::: {.cell-output-stderr}\n```\nUserWarning: careful\n```\n:::\n"
+        "::: {.cell-output}\n```\n**bold**\n```\n:::\n\n"
+        "::: {.cell-output-stderr}\n```\nUserWarning: careful\n```\n:::\n"
     )
     asis = _document(stdout, stderr, output="asis", warning=False)
     assert notebook_to_markdown(asis, "html", tmp_path) == "**bold**\n"

@@ -4,7 +4,8 @@ Layers call downward only:
 
 - :mod:`.builtin` renders a report without the Quarto CLI, using
   :mod:`.document` (read the ``.qmd``: includes, front matter, cell options),
-  :mod:`.execute` (inject parameters, run the code in one Jupyter kernel),
+  :mod:`.execute` (inject parameters, run the code in this process in one
+  IPython shell, :mod:`.shell`, that records outputs as a kernel sends them),
   :mod:`.markdown` (executed notebook to pandoc Markdown) and :mod:`.convert`
   (pandoc to HTML; pandoc and Typst to PDF, with ``style.css`` and the Lua
   filter ``quarto-conventions.lua``);

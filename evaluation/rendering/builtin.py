@@ -26,9 +26,10 @@ def render_builtin(
     workdir: Path,
     timeout: float,
 ) -> None:
-    """Render a Quarto document with jupytext, nbclient, pandoc and Typst.
+    """Render a Quarto document with jupytext, IPython, pandoc and Typst.
 
-    The document is read and executed once (one kernel); HTML and PDF are
+    The document is read and executed once (one IPython shell in this
+    process, see :mod:`evaluation.rendering.shell`); HTML and PDF are
     converted from the same executed notebook. Intermediate files live in a
     private temporary folder and finished outputs are moved into place, so
     parallel renders of one document do not collide and a failed render

@@ -1,7 +1,7 @@
 """Render a parameterised Quarto report to self-contained HTML and PDF.
 
 With the Quarto CLI on ``PATH`` the report is rendered by ``quarto render``;
-without it, a built-in engine (jupytext, nbclient, pandoc, Typst) renders it
+without it, a built-in engine (jupytext, IPython, pandoc, Typst) renders it
 with the Quarto features our reports use (see
 :mod:`evaluation.rendering.builtin`).
 

@@ -1,55 +1,31 @@
-"""Inject parameters into a report notebook and execute it in one Jupyter kernel."""
+"""Inject parameters into a report notebook and execute its code cells in this process, in one IPython shell."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import math
 import re
-import sys
-import time
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
-import zmq
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from traitlets import default
 
 from evaluation.errors import RenderError
 from evaluation.rendering.document import EXECUTE_DEFAULTS, NAME_KEY, OPTIONS_KEY
 from evaluation.rendering.params import python_assignments
+from evaluation.rendering.shell import ReportShell, report_shell
 
 log = logging.getLogger(__name__)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-class CurrentPythonKernelManager(AsyncKernelManager):
-    """Kernel manager whose kernel always runs this process's Python (``sys.executable``).
-
-    A ``python3`` kernelspec found elsewhere on the Jupyter path (for example
-    in the user's home) could point at another interpreter without our
-    packages; this manager ignores kernelspecs altogether. Kernel traffic is
-    encrypted (CurveZMQ) when pyzmq supports it; ipykernel 7 warns otherwise.
-    """
-
-    @default("transport_encryption")
-    def _default_transport_encryption(self) -> str:
-        """Encrypt when pyzmq can."""
-        return "auto" if zmq.has("curve") else "disabled"
-
-    @property
-    def kernel_spec(self) -> KernelSpec:
-        """The ipykernel spec for ``sys.executable``."""
-        return KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="Python 3 (report rendering)",
-            language="python",
-            metadata={"supported_encryption": ["curve"]},
-        )
+class _TimeUp(BaseException):
+    """Raised in the running cell when the time limit of the render is reached (not an ``Exception``,
+    so that report code catching ``Exception`` does not swallow it)."""
 
 
 def inject_parameters(notebook: nbformat.NotebookNode, params: dict[str, Any], source: Path) -> None:
@@ -88,19 +64,22 @@ def inject_parameters(notebook: nbformat.NotebookNode, params: dict[str, Any], s
 
 
 def execute_notebook(notebook: nbformat.NotebookNode, cwd: Path, timeout: float, source: Path) -> None:
-    """Execute the code cells of ``notebook`` in place, in one kernel started in ``cwd``.
+    """Execute the code cells of ``notebook`` in place, in one IPython shell in this process working in ``cwd``.
 
     Cells whose options say ``eval: false`` are not run; without cells to
-    run, no kernel is started.
+    run, no shell is created. Each cell gets the outputs a Jupyter kernel
+    would have sent (see :mod:`evaluation.rendering.shell`).
 
     Parameters
     ----------
     notebook : nbformat.NotebookNode
         The report notebook; outputs are added to its cells.
     cwd : Path
-        Working directory of the kernel.
+        Working directory of the code.
     timeout : float
-        Seconds the whole execution (kernel start and all cells) may take.
+        Seconds all cells together may take. The limit is a ``SIGALRM`` timer,
+        so it holds only when rendering in the main thread on POSIX systems
+        (otherwise a warning is logged and there is no limit).
     source : Path
         The report, for error messages.
 
@@ -108,28 +87,18 @@ def execute_notebook(notebook: nbformat.NotebookNode, cwd: Path, timeout: float,
     ------
     RenderError
         If a cell raises (the message names the report, the code cell's number
-        and first line of code, and gives the traceback), the time is up or
-        the kernel does not start or dies.
+        and first line of code, and gives the traceback) or the time is up.
     """
-    cells = [(i, cell) for i, cell in enumerate(notebook.cells) if _runs(cell)]
+    cells = [cell for cell in notebook.cells if _runs(cell)]
     if not cells:
         return
-    deadline = time.monotonic() + timeout
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        kernel_manager_class=CurrentPythonKernelManager,
-        timeout=math.ceil(timeout),
-        startup_timeout=math.ceil(timeout),
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(cwd)}},
-    )
+    cell = cells[0]
     try:
-        with client.setup_kernel():
-            for index, cell in cells:
-                _execute_cell(client, cell, index, deadline)
-    except RuntimeError as exc:  # raised by jupyter_client when the kernel does not start
-        raise RenderError(f"{source}: the Python kernel ({sys.executable}) failed: {exc}") from exc
+        with report_shell(cwd) as shell, _time_limit(timeout, source):
+            for cell in cells:
+                _execute_cell(shell, cell)
+    except _TimeUp as exc:
+        raise RenderError(f"{cell.metadata[NAME_KEY]} did not finish within the time limit of the render") from exc
 
 
 def _runs(cell: nbformat.NotebookNode) -> bool:
@@ -137,18 +106,37 @@ def _runs(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(cell.source.strip()) and cell.metadata[OPTIONS_KEY]["eval"]
 
 
-def _execute_cell(client: NotebookClient, cell: nbformat.NotebookNode, index: int, deadline: float) -> None:
-    """Execute one cell within the time left and turn nbclient's failures into :class:`RenderError`."""
-    where = cell.metadata[NAME_KEY]
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise RenderError(f"{where} was not run: the time limit of the render is used up")
-    client.timeout = math.ceil(remaining)
+def _execute_cell(shell: ReportShell, cell: nbformat.NotebookNode) -> None:
+    """Run one cell, store its outputs and turn its failure into :class:`RenderError` (the time limit into
+    :class:`_TimeUp`)."""
+    shell.start_cell()
+    result = shell.run_cell(cell.source, store_history=True)
+    cell.outputs = shell.outputs
+    error = result.error_before_exec or result.error_in_exec
+    if isinstance(error, _TimeUp):  # IPython caught it in the cell's code
+        raise error
+    if error is None and shell.traceback is None:
+        return
+    what = f"{type(error).__name__}: {error}" if error is not None else "an error while showing its figures"
+    traceback = _ANSI.sub("", shell.traceback or "")
+    raise RenderError(f"{cell.metadata[NAME_KEY]} raised {what}\n{traceback}") from error
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, source: Path) -> Iterator[None]:
+    """Raise :class:`_TimeUp` in whatever runs when ``seconds`` have passed (main thread, POSIX only)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        log.warning("%s: not rendering in the main thread of a POSIX process; no time limit", source)
+        yield
+        return
+
+    def time_up(signum: int, frame: object) -> None:
+        raise _TimeUp
+
+    previous = signal.signal(signal.SIGALRM, time_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
-    except CellExecutionError as exc:
-        raise RenderError(f"{where} raised {exc.ename}: {exc.evalue}\n{_ANSI.sub('', str(exc))}") from exc
-    except CellTimeoutError as exc:
-        raise RenderError(f"{where} did not finish within the time limit of the render") from exc
-    except DeadKernelError as exc:
-        raise RenderError(f"{where}: the Python kernel died ({exc})") from exc
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
