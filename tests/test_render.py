@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import builtins
 import os
 import re
@@ -370,6 +371,17 @@ def test_stream_outputs_and_asis(tmp_path: Path) -> None:
     )
     asis = _document(stdout, stderr, output="asis", warning=False)
     assert notebook_to_markdown(asis, "html", tmp_path) == "**bold**\n"
+
+
+def test_data_uri_images_in_markdown_become_files(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\nfake"
+    encoded = base64.b64encode(png).decode("ascii")
+    markdown = f'![Andel](data:image/png;base64,{encoded}){{fig-alt="Stolper"}} og [lenke](https://example.org)'
+    document = _document(_display({"text/markdown": markdown, "text/plain": "<Markdown>"}))
+    assert notebook_to_markdown(document, "typst", tmp_path) == (
+        '![Andel](cell1-image1.png){fig-alt="Stolper"} og [lenke](https://example.org)\n'
+    )
+    assert (tmp_path / "cell1-image1.png").read_bytes() == png
 
 
 def test_fence_is_longer_than_backticks_inside() -> None:

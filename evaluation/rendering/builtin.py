@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,8 @@ def render_builtin(
 
     The document is read and executed once (one IPython shell in this
     process, see :mod:`evaluation.rendering.shell`); HTML and PDF are
-    converted from the same executed notebook. Intermediate files live in a
+    converted from the same executed notebook, at the same time (pandoc runs
+    as its own process). Intermediate files live in a
     private temporary folder and finished outputs are moved into place, so
     parallel renders of one document do not collide and a failed render
     leaves no partial output.
@@ -55,15 +57,16 @@ def render_builtin(
     inject_parameters(document.notebook, params, source)
     execute_notebook(document.notebook, workdir, timeout, source)
     executed = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="render-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="render-") as tmp, ThreadPoolExecutor(max_workers=1) as pool:
         build_dir = Path(tmp)
         built = {build_dir / "report.html": html_out}
         html_md = _markdown(document, "html", build_dir, params)
-        write_html(html_md, build_dir, source.parent, build_dir / "report.html")
-        if pdf_out is not None:
+        pdf_md = None if pdf_out is None else _markdown(document, "typst", build_dir, params)
+        html = pool.submit(write_html, html_md, build_dir, source.parent, build_dir / "report.html")
+        if pdf_md is not None:
             built[build_dir / "report.pdf"] = pdf_out
-            pdf_md = _markdown(document, "typst", build_dir, params)
             write_pdf(pdf_md, build_dir, source.parent, build_dir / "report.pdf")
+        html.result()
         for path, target in built.items():
             move_into_place(path, target)
     log.info(

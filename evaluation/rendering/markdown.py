@@ -12,7 +12,10 @@ Cell options decide what appears (Quarto semantics):
 
 Outputs are chosen by MIME type: images (SVG, PNG, JPEG) become figures whose
 files are written to ``media_dir``; ``text/markdown`` is included as
-Markdown; ``text/html`` is included as raw HTML in HTML only (for the PDF a
+Markdown, its base64 ``data:`` images (as reports write figures) written to
+``media_dir`` too and referred to by file name (pandoc reads long base64 lines
+slowly; HTML embeds the same bytes again, Typst reads the file);
+``text/html`` is included as raw HTML in HTML only (for the PDF a
 ``text/markdown`` representation is used if there is one, otherwise the
 output is dropped with a warning); ``text/plain``, ``stdout`` and ``stderr``
 become code blocks.
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 Target = Literal["html", "typst"]
 
 _IMAGE_EXTENSIONS = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
+_DATA_IMAGE = re.compile(r"\]\(data:(?P<mime>image/(?:png|jpeg|svg\+xml));base64,(?P<payload>[A-Za-z0-9+/=\s]+)\)")
 _MIME_PREFERENCE: dict[str, tuple[str, ...]] = {
     "html": (*_IMAGE_EXTENSIONS, "text/html", "text/markdown", "text/plain"),
     "typst": (*_IMAGE_EXTENSIONS, "text/markdown", "text/plain"),
@@ -96,6 +100,7 @@ class _CellWriter:
         self.where = cell.metadata[NAME_KEY]
         self.file_stem = f"cell{index + 1}"
         self.figures = 0
+        self.images = 0
 
     def blocks(self) -> list[str]:
         """All blocks of the cell: its code (if echoed) and its outputs."""
@@ -128,7 +133,7 @@ class _CellWriter:
         """Printed text: a code block, Markdown if ``asis``; ``stderr`` only if ``warning``."""
         if output.name == "stderr":
             return output_block(output.text, "cell-output-stderr") if self.options["warning"] else None
-        return output.text if self.asis else output_block(output.text, "cell-output")
+        return self._markdown(output.text) if self.asis else output_block(output.text, "cell-output")
 
     def _data(self, data: dict[str, Any], number: int) -> str | None:
         """A rich output (display data or result) in its best MIME type for the target."""
@@ -140,7 +145,7 @@ class _CellWriter:
         if mime == "text/html":
             return fenced(data[mime], "{=html}")
         if mime == "text/markdown" or self.asis:
-            return data[mime]
+            return self._markdown(data[mime])
         return output_block(data[mime], "cell-output")
 
     def _choose_mime(self, data: dict[str, Any]) -> str | None:
@@ -150,6 +155,17 @@ class _CellWriter:
             log.warning("%s: HTML output has no Markdown form; left out of the PDF", self.where)
             return None
         return mime
+
+    def _markdown(self, text: str) -> str:
+        """Markdown output with each base64 ``data:`` image target replaced by a file written to ``media_dir``."""
+
+        def write(match: re.Match[str]) -> str:
+            self.images += 1
+            path = self.media_dir / f"{self.file_stem}-image{self.images}.{_IMAGE_EXTENSIONS[match['mime']]}"
+            path.write_bytes(base64.b64decode(match["payload"]))
+            return f"]({path.name})"
+
+        return _DATA_IMAGE.sub(write, text)
 
     def _figure(self, payload: str, mime: str, number: int) -> str:
         """Write the image file and return a Markdown image with caption and alt text."""
