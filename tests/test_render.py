@@ -170,7 +170,9 @@ def test_images_next_to_the_report_are_embedded_without_a_kernel(tmp_path: Path)
     _write(tmp_path / "logo.svg", svg)
     source = _write(tmp_path / "static.qmd", '![Logoen](logo.svg){fig-alt="Svart rektangel"}\n')
     html, pdf = tmp_path / "out" / "static.html", tmp_path / "out" / "static.pdf"
+    cwd = os.getcwd()
     assert render_report(source, {}, html, pdf, engine="builtin") == "builtin"
+    assert os.getcwd() == cwd  # the parallel conversions leave the working directory alone
     image = re.search(r"<img [^>]*>", html.read_text(encoding="utf-8")).group(0)
     assert 'src="data:image/svg+xml;base64,' in image and 'alt="Svart rektangel"' in image
     assert b"/Alt(Svart rektangel)" in pdf.read_bytes()

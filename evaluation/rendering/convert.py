@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ import typst
 import yaml
 
 from evaluation.errors import RenderError
+
+log = logging.getLogger(__name__)
 
 STYLESHEET = Path(__file__).with_name("style.css")
 LUA_FILTER = Path(__file__).with_name("quarto-conventions.lua")
@@ -110,20 +114,27 @@ def write_pdf(markdown: str, build_dir: Path, source_dir: Path, output: Path) ->
 
 
 def _pandoc(markdown: str, to: str, args: list[str], build_dir: Path, source_dir: Path, output: Path) -> None:
-    """Run pandoc with our Lua filter on Markdown text in ``build_dir``."""
+    """Run pandoc (the binary pypandoc finds) with our Lua filter on Markdown text in ``build_dir``.
+
+    The working directory is given to the pandoc process only (pypandoc would
+    change this process's), so conversions can run in parallel threads.
+    """
     resource_path = os.pathsep.join([".", str(source_dir.resolve())])
-    try:
-        pypandoc.convert_text(
-            markdown,
-            to,
-            format="markdown",
-            extra_args=[*args, f"--lua-filter={LUA_FILTER}", f"--resource-path={resource_path}"],
-            outputfile=str(output),
-            cworkdir=str(build_dir),
-            verify_format=False,
-        )
-    except RuntimeError as exc:
-        raise RenderError(f"pandoc could not convert the report to {to}: {exc}") from exc
+    command = [
+        pypandoc.get_pandoc_path(),
+        "--from=markdown",
+        f"--to={to}",
+        f"--output={output.resolve()}",
+        *args,
+        f"--lua-filter={LUA_FILTER}",
+        f"--resource-path={resource_path}",
+    ]
+    result = subprocess.run(command, input=markdown.encode("utf-8"), capture_output=True, cwd=build_dir, check=False)
+    messages = result.stderr.decode("utf-8", errors="replace").strip()
+    if result.returncode != 0:
+        raise RenderError(f"pandoc could not convert the report to {to} (exit code {result.returncode}): {messages}")
+    if messages:
+        log.warning("pandoc (%s): %s", to, messages)
 
 
 def _author_names(author: Any) -> list[str]:
