@@ -70,9 +70,12 @@ def test_small_cells_are_suppressed():
 
 def test_markdown_table_escapes_pipes_and_sizes_columns():
     text = markdown_table(pd.DataFrame({"a": ["x|y"], "long column": [1]}))
-    lines = text.splitlines()
-    assert lines[2] == "| x\\|y | 1 |"
-    assert lines[1] == "| :---- | -----------: |"
+    assert text.splitlines() == ["| a    |   long column |", "|:-----|--------------:|", "| x\\|y |             1 |"]
+
+
+def test_markdown_table_keeps_cells_as_formatted():
+    text = markdown_table(pd.DataFrame({"code": ["0301"], "share": ["1.50"], "n": ["12\u00a0345"]}), "lcr")
+    assert text.splitlines()[1:] == ["|:-------|:-------:|-------:|", "| 0301   |  1.50   | 12\u00a0345 |"]
 
 
 def test_percent_in_words():
