@@ -34,6 +34,16 @@ def test_numbers_follow_the_locale():
     assert translator("nn").number(float("nan")) == "·"
 
 
+def test_numbers_keep_python_rounding_signs_and_grouping():
+    nb, en = translator("nb"), translator("en")
+    assert nb.number(1234567.891, 0) == "1\u00a0234\u00a0568"
+    assert nb.number(0.5, 2, signed=True) == "+0,50"
+    assert nb.number(-0.04, 1) == "\u22120,0"  # rounds to zero, still negative
+    assert nb.number(2.675, 2) == "2,67"  # the float 2.675 is below 2.675, as f"{2.675:.2f}" rounds it
+    assert en.number(-1234.5, 1, signed=True) == "\u22121,234.5"
+    assert translator("sv").number(1000, 0) == "1\u00a0000"
+
+
 def test_effect_sentence_says_we_cannot_tell_when_the_interval_spans_zero():
     t = translator("en")
     unclear = effect_sentence(t, "Turnout", "the pilots", 0.8, -0.3, 2.1, "unit_pp")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from babel.numbers import format_decimal
 
 from evaluation.errors import ConfigError
 
 LANGUAGES = ("nb", "nn", "sv", "en")
 NO_BREAK_SPACE = "\u00a0"
+MINUS_SIGN = "\u2212"
 
 
 @dataclass
@@ -50,13 +53,21 @@ class Translator:
         return categories.get(str(category), {}).get(self.lang, str(category))
 
     def number(self, value: float | None, decimals: int = 1, signed: bool = False) -> str:
-        """Format a number for the locale: decimal comma and space as thousands separator except in English."""
+        """Format a number for the locale with Babel (CLDR symbols and grouping).
+
+        Norwegian and Swedish write a decimal comma and a no-break space between
+        thousands (``12 345,7``), English ``12,345.7``. The value is rounded to
+        ``decimals`` as Python rounds a float (``f"{value:.1f}"``); negative
+        numbers, also those that round to zero, get the minus sign U+2212 in
+        every language (CLDR's English has a hyphen), and ``signed`` puts ``+``
+        before the others. ``None`` and NaN are the suppression mark.
+        """
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self("suppressed_mark")
-        text = f"{value:{'+' if signed else ''},.{decimals}f}"
-        if self.lang == "en":
-            return text.replace("-", "\u2212")
-        return text.replace(",", NO_BREAK_SPACE).replace(".", ",").replace("-", "\u2212")
+        rounded = Decimal(f"{value:.{decimals}f}")
+        pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+        sign = MINUS_SIGN if rounded.is_signed() else "+" if signed else ""
+        return sign + format_decimal(abs(rounded), format=pattern, locale=self.lang)
 
     def percent(self, value: float | None, decimals: int = 1) -> str:
         """A share already in per cent, in words: "12,5 prosent", "12.5 per cent"."""
