@@ -76,6 +76,7 @@ def _ingest(config: Config) -> dict[str, Any]:
         "pseudonymisation": config["pseudonymisation"],
         "demo": config["demo"]["enabled"],
         "inject_faults": config["demo"]["inject_faults"],
+        "variables": config["variables"],
     }
 
 

@@ -39,6 +39,7 @@ rule ingest:
         nonresponse=f"{INGESTED}/item_nonresponse.parquet",
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
+        dictionary=f"{INGESTED}/data_dictionary.csv",
         # declared only when configured, so that a missing one is rebuilt
         **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
     params:

@@ -73,7 +73,7 @@ def test_pseudonyms_of_normalised_ids_agree():
     hashed = pseudonymise(forms, b"secret")
     assert hashed[:5].nunique() == 1
     assert hashed[0] == pseudonymise(pd.Series(["452"]), b"secret")[0]
-    assert hashed[5] is None
+    assert pd.isna(hashed[5])
 
 
 def test_quarantined_survey_rows_are_counted(small_demo, ingest_settings, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.sources import labels
 from evaluation.sources.identifiers import normalise_ids
 from evaluation.sources.readers import FileMetadata, ReadOptions
 from evaluation.schemas import load_yaml, validate_against
@@ -34,7 +35,11 @@ class ColumnSpec:
 
     ``scale`` is the source scale ``[low, high]`` that ``reverse`` mirrors and
     ``rescale`` maps linearly onto ``to``. ``missing_codes``, when given,
-    replaces the codebook-wide missing codes for this column.
+    replaces the codebook-wide missing codes for this column (any type).
+    ``recode_labels`` recodes by the file's value labels, ``expect_label`` is
+    the variable label the file must show, and ``accept_missing_in_range``
+    lists file-declared missing codes accepted inside an outcome's valid range
+    (see :mod:`evaluation.sources.labels`).
     """
 
     name: str
@@ -46,6 +51,9 @@ class ColumnSpec:
     scale: tuple[float, float] | None = None
     to: tuple[float, float] | None = None
     missing_codes: dict[Any, str] | None = None
+    recode_labels: dict[str, Any] | None = None
+    expect_label: str | dict[str, str] | None = None
+    accept_missing_in_range: frozenset[float] = frozenset()
 
     def source_variable(self, wave: int | None) -> str:
         """The source variable name, for the given wave when names differ between waves."""
@@ -134,6 +142,9 @@ def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
         scale=tuple(spec["scale"]) if "scale" in spec else None,
         to=tuple(spec["to"]) if "to" in spec else None,
         missing_codes={_code_key(c): r for c, r in spec["missing_codes"].items()} if "missing_codes" in spec else None,
+        recode_labels=spec.get("recode_labels"),
+        expect_label=spec.get("expect_label"),
+        accept_missing_in_range=frozenset(float(c) for c in spec.get("accept_missing_in_range", [])),
     )
 
 
@@ -216,12 +227,18 @@ def apply_codebook(
     for spec in codebook.columns:
         variable = names[spec.name]
         source = raw[variable]
+        where = f"{source_file}, variable {variable} ({spec.name})"
+        if spec.expect_label is not None:
+            labels.check_variable_label(spec.expect_label, metadata.column_labels.get(variable), where)
+        spec = _with_label_recode(spec, source, codebook, metadata, variable, where)
         values, reasons = _convert(source, spec, codebook, metadata, variable)
         out[spec.name] = values
         if reasons is not None and len(reasons):
             nonresponse.append(pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()}))
         if spec.type in PARSED_TYPES and not spec.required:
             unreadable = _present(source) & values.isna().to_numpy()
+            if reasons is not None:
+                unreadable &= ~source.index.isin(reasons.index)  # missing codes are missing, not unreadable
             if unreadable.any():
                 problems.append(pd.DataFrame({
                     "row": raw.index[unreadable],
@@ -287,14 +304,13 @@ def _convert(
 ) -> tuple[pd.Series, pd.Series | None]:
     """Convert one source column; returns the values and, for items, the missing reasons (sparse)."""
     if spec.type == "text":
-        return _convert_text(source, spec), None
+        return _convert_text(source.mask(_text_missing(source, spec, metadata, variable)), spec), None
     if spec.type == "date":
         return pd.to_datetime(source, errors="coerce").dt.normalize(), None
     numbers = _to_number(source, codebook.read)
-    reasons = None
-    if spec.type in {"category", "outcome"}:
-        own_codes = codebook.missing_codes if spec.missing_codes is None else spec.missing_codes
-        numbers, reasons = _missing_reasons(source, numbers, own_codes, metadata, variable)
+    item = spec.type in {"category", "outcome"}  # codebook-wide missing codes and system-missing reasons: items only
+    own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes if item else {}
+    numbers, reasons = _missing_reasons(source, numbers, own_codes, metadata, variable, record_empty=item)
     if spec.transform:
         numbers = _transform(numbers, spec)
     if spec.type == "category":
@@ -334,15 +350,23 @@ def _spread(codes: np.ndarray, values: np.ndarray, index: pd.Index) -> pd.Series
 
 
 def _missing_reasons(
-    source: pd.Series, numbers: pd.Series, missing_codes: dict[Any, str], metadata: FileMetadata, variable: str
+    source: pd.Series, numbers: pd.Series, missing_codes: dict[Any, str], metadata: FileMetadata, variable: str,
+    record_empty: bool = True,
 ) -> tuple[pd.Series, pd.Series]:
-    """Blank missing codes; return the numbers and the reason of each missing answer (sparse)."""
+    """Blank missing codes (the codebook's, the file's values and ranges); return the numbers and the reasons (sparse).
+
+    ``record_empty`` also gives empty cells a reason (``system_missing``, ``unreadable``), as item answers need.
+    """
     user_missing = metadata.missing_values.get(variable, [])
-    codes = {**{float(v): f"missing_code_{_format_code(v)}" for v in user_missing}, **missing_codes}
+    codes = {**{float(v): f"missing_code_{_format_code(v)}" for v in user_missing if _is_number(v)}, **missing_codes}
     numeric_codes = [c for c in codes if isinstance(c, float)]
     is_code = numbers.isin(numeric_codes).to_numpy()
-    empty = numbers.isna().to_numpy()
-    if not (is_code.any() or empty.any()):
+    for low, high in metadata.missing_ranges.get(variable, []):
+        in_range = numbers.between(low, high).to_numpy() & ~is_code
+        codes.update({float(v): f"missing_code_{_format_code(v)}" for v in pd.unique(numbers[in_range])})
+        is_code = is_code | in_range
+    empty = numbers.isna().to_numpy() & record_empty
+    if not (is_code.any() or empty.any() or len(metadata.missing_tags.get(variable, []))):
         return numbers, pd.Series(dtype=object)
     reasons = pd.Series(np.nan, index=numbers.index, dtype=object)
     reasons[is_code] = numbers[is_code].map(codes)
@@ -352,6 +376,45 @@ def _missing_reasons(
         tags = tags[tags.index.isin(reasons.index)]
         reasons[tags.index] = [codes.get(tag, f"missing_code_{tag}") for tag in tags]
     return numbers.mask(is_code), reasons.dropna()
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _text_missing(source: pd.Series, spec: ColumnSpec, metadata: FileMetadata, variable: str) -> np.ndarray:
+    """Text cells equal to a missing code declared by the file or by the column (``missing_codes``)."""
+    declared = {str(v).strip() for v in metadata.missing_values.get(variable, [])}
+    declared |= {_format_code(c) if isinstance(c, float) else str(c) for c in (spec.missing_codes or {})}
+    if not declared:
+        return np.zeros(len(source), dtype=bool)
+    return normalise_ids(source).str.casefold().isin({d.casefold() for d in declared}).to_numpy(dtype=bool)
+
+
+def _with_label_recode(
+    spec: ColumnSpec, source: pd.Series, codebook: Codebook, metadata: FileMetadata, variable: str, where: str
+) -> ColumnSpec:
+    """The spec with ``recode_labels`` turned into a code recode for this file (the spec itself without them)."""
+    if spec.recode_labels is None:
+        return spec
+    if spec.type == "text" or (spec.type == "category" and not pd.api.types.is_numeric_dtype(source)):
+        # text values (a CSV or spreadsheet wave) are their own labels
+        texts = normalise_ids(pd.Series(pd.unique(source.dropna()))).dropna()
+        wanted = {labels.same_label(k): v for k, v in spec.recode_labels.items()}
+        recode = {text: wanted[labels.same_label(text)] for text in texts if labels.same_label(text) in wanted}
+        own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes
+        return replace(spec, type="text", recode={**recode, **(spec.recode or {})}, missing_codes=own_codes)
+    own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes
+    missing = {c for c in own_codes if isinstance(c, float)} | {float(v) for v in metadata.missing_values.get(variable, []) if _is_number(v)}
+    missing |= {code for code in map(labels.code_key, metadata.value_labels.get(variable, {}))
+                if isinstance(code, float) and any(low <= code <= high for low, high in metadata.missing_ranges.get(variable, []))}
+    rules = _numeric_recode(spec.recode, where) if spec.recode else []
+    recode = labels.label_recode(spec.recode_labels, metadata.value_labels.get(variable, {}), rules, missing, where)
+    return replace(spec, recode={**recode, **(spec.recode or {})})
 
 
 def _to_number(source: pd.Series, read: ReadOptions) -> pd.Series:

@@ -37,4 +37,4 @@ def pseudonymise(ids: pd.Series, key: bytes, where: str = "respondent id") -> pd
     normalised = normalise_ids(ids, where)
     unique = normalised.dropna().unique()
     digests = {value: hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20] for value in unique}
-    return normalised.map(digests).astype(object).where(normalised.notna(), None)
+    return normalised.map(digests)

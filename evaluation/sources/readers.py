@@ -49,13 +49,16 @@ PYREADSTAT_READERS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
 class FileMetadata:
     """What a file says about its variables beyond the values themselves.
 
-    ``missing_tags`` holds, per column, the Stata/SAS extended missing tag
-    (``".a"``, ``".b"``, ...) of each row that had one, indexed by row position.
+    ``missing_values`` holds the discrete user-missing codes per column and
+    ``missing_ranges`` the SPSS user-missing ranges as inclusive ``(low, high)``
+    intervals. ``missing_tags`` holds, per column, the Stata/SAS extended missing
+    tag (``".a"``, ``".b"``, ...) of each row that had one, indexed by row position.
     """
 
     column_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
     missing_values: dict[str, list[Any]] = field(default_factory=dict)
+    missing_ranges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     missing_tags: dict[str, pd.Series] = field(default_factory=dict)
 
 
@@ -210,10 +213,14 @@ def _with_metadata(data: pd.DataFrame, meta: Any, offset: int) -> tuple[pd.DataF
     """Index rows by file position, move extended missing tags out of the data, collect labels."""
     data.index = pd.RangeIndex(offset, offset + len(data))
     tags = _extract_missing_tags(data, getattr(meta, "missing_user_values", None) or {})
-    missing = {
-        name: [value for rng in ranges for value in _range_values(rng)]
-        for name, ranges in (getattr(meta, "missing_ranges", None) or {}).items()
-    }
+    missing: dict[str, list[Any]] = {}
+    missing_ranges: dict[str, list[tuple[float, float]]] = {}
+    for name, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        for rng in ranges:  # SPSS: discrete values come as lo == hi, ranges (96 THRU 99, LO THRU -1) as intervals
+            if rng["lo"] == rng["hi"]:
+                missing.setdefault(name, []).append(rng["lo"])
+            else:
+                missing_ranges.setdefault(name, []).append((float(rng["lo"]), float(rng["hi"])))
     if not tags:  # SPSS discrete user-missing values (Stata/SAS tags are handled above)
         for name, values in (getattr(meta, "missing_user_values", None) or {}).items():
             missing.setdefault(name, []).extend(values)
@@ -226,6 +233,7 @@ def _with_metadata(data: pd.DataFrame, meta: Any, offset: int) -> tuple[pd.DataF
         column_labels={k: v for k, v in labels.items() if v},
         value_labels=value_labels,
         missing_values=missing,
+        missing_ranges=missing_ranges,
         missing_tags=tags,
     )
 
@@ -246,15 +254,6 @@ def _extract_missing_tags(data: pd.DataFrame, user_values: dict[str, list[Any]])
 def _tag_key(code: Any) -> Any:
     """Stata/SAS tagged-missing value labels are keyed by letter; key them as ``.a`` like the tags."""
     return "." + code.lower() if isinstance(code, str) and len(code) == 1 and (code.isalpha() or code == "_") else code
-
-
-def _range_values(rng: dict[str, Any]) -> list[Any]:
-    low, high = rng["lo"], rng["hi"]
-    if low == high:
-        return [low]
-    if isinstance(low, (int, float)) and float(low).is_integer() and float(high).is_integer():
-        return list(range(int(low), int(high) + 1))
-    return [low, high]
 
 
 def _read_table(path: Path, fmt: str, options: ReadOptions, nrows: int | None = None) -> pd.DataFrame:

@@ -18,7 +18,9 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
+from evaluation.schemas import load_yaml
 from evaluation.sources import crosswalk as cw
+from evaluation.sources import labels
 from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
@@ -32,6 +34,7 @@ OUTPUT_FILES = {
     "nonresponse": "item_nonresponse.parquet",
     "quarantine": "quarantine.parquet",
     "accounting": "row_accounting.csv",
+    "dictionary": "data_dictionary.csv",
 }
 REGISTER_FILE = "register_turnout.parquet"
 
@@ -44,6 +47,7 @@ class SourceResult:
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
     nonresponse: pd.DataFrame | None = None
+    dictionary: pd.DataFrame | None = None  # variable and value labels of the source's files
 
 
 
@@ -58,7 +62,11 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"])))
     turnout = ingest_single(raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"])))
     key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
-    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key)
+    outcomes = load_yaml(Path(config_settings["variables"]))["outcomes"]
+    valid_ranges = {name: tuple(outcome["range"]) for name, outcome in outcomes.items() if "range" in outcome}
+    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key,
+                           valid_ranges)
+    dictionary = pd.concat([areas.dictionary, turnout.dictionary, survey.dictionary], ignore_index=True)
     if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
         turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
@@ -68,6 +76,7 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(turnout.data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
     write_parquet(survey.data, paths["survey"])
     write_parquet(survey.nonresponse, paths["nonresponse"])
+    write_csv(dictionary, paths["dictionary"])
     results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
         register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
@@ -91,7 +100,8 @@ def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.
 def crosswalk_survey(survey: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
     """Carry respondents' municipality codes into today's codes; split or unknown codes are quarantined."""
     data, quarantine = cw.apply_to_survey(survey.data, crosswalk, set(areas["municipality_code"]))
-    return SourceResult(data.reset_index(drop=True), *_with_quarantine(survey, quarantine), nonresponse=survey.nonresponse)
+    return SourceResult(data.reset_index(drop=True), *_with_quarantine(survey, quarantine), nonresponse=survey.nonresponse,
+                        dictionary=survey.dictionary)
 
 
 def _with_quarantine(result: SourceResult, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -108,16 +118,27 @@ def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
     raw, metadata = read_file(path, codebook.read)
     result = apply_codebook(raw, metadata, codebook, source_file=path.name)
     data = _with_provenance(result.data, path.name)
-    return SourceResult(data, result.quarantine, _accounting(path.name, len(raw), result.quarantine))
+    dictionary = labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, None)
+    return SourceResult(data, result.quarantine, _accounting(path.name, len(raw), result.quarantine), dictionary=dictionary)
 
 
-def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> SourceResult:
-    """Read every survey wave, pseudonymise ids and attach the design columns."""
+def ingest_survey(
+    files: dict[int, Path], codebook: Codebook, key: bytes, valid_ranges: dict[str, tuple[float, float]] | None = None
+) -> SourceResult:
+    """Read every survey wave, pseudonymise ids and attach the design columns.
+
+    The files' own metadata is checked wave by wave (:mod:`evaluation.sources.labels`): a code whose
+    value label changes between waves, or a declared missing code inside an outcome's ``valid_ranges``
+    (canonical name -> (low, high)), stops the run.
+    """
     _id_spec(codebook)  # a survey codebook without respondent_id stops here, naming the codebook
-    frames, quarantines, accounts, nonresponse = [], [], [], []
+    history = labels.LabelHistory()
+    frames, quarantines, accounts, nonresponse, dictionaries = [], [], [], [], []
     for wave, path in sorted(files.items()):
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
+        labels.check_wave(codebook, metadata, result.source_names, path.name, wave, history, valid_ranges or {})
+        dictionaries.append(labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, wave))
         data = result.data
         id_column = result.source_names["respondent_id"]  # the codebook's (case-insensitive) match, used throughout
         pseudonyms = pseudonymise(raw[id_column], key, where=f"{path.name}, column {id_column}")
@@ -137,6 +158,7 @@ def ingest_survey(files: dict[int, Path], codebook: Codebook, key: bytes) -> Sou
         quarantine=pd.concat(quarantines, ignore_index=True),
         accounting=pd.concat(accounts, ignore_index=True),
         nonresponse=pd.concat(nonresponse, ignore_index=True),
+        dictionary=pd.concat(dictionaries, ignore_index=True),
     )
 
 

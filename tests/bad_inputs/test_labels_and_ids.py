@@ -91,3 +91,187 @@ def test_survey_codebook_without_respondent_id_is_a_config_error(tmp_path):
     frame(["1"]).to_csv(tmp_path / "w1.csv", index=False)
     with pytest.raises(ConfigError, match=r"panel\.codebook\.yaml: a survey codebook needs a column respondent_id"):
         ingest_waves({1: tmp_path / "w1.csv"}, book)
+
+
+# --------------------------------------------------------------------------- value labels across waves
+
+GENDER = {"variable": "kjonn", "type": "category", "recode": {1: "male", 2: "female"}}
+GENDER_BY_LABEL = {"variable": "kjonn", "type": "category", "recode_labels": {"Kvinne": "female", "Mann": "male"}}
+MEN_FIRST = {1: "Mann", 2: "Kvinne"}
+WOMEN_FIRST = {1: "Kvinne", 2: "Mann"}
+
+
+def labelled_waves(folder: Path, labels_of_wave: dict[int, dict]) -> dict[int, Path]:
+    """SPSS waves with respondents 1 (a man) and 2 (a woman), coded by each wave's gender labels."""
+    files = {}
+    for wave, labels in labels_of_wave.items():
+        code = {label: code for code, label in labels.items()}
+        data = frame([1.0, 2.0], kjonn=[float(code["Mann"]), float(code["Kvinne"])])
+        files[wave] = folder / f"w{wave}.sav"
+        pyreadstat.write_sav(data, str(files[wave]), variable_value_labels={"kjonn": labels})
+    return files
+
+
+def test_label_changing_meaning_between_waves_stops_the_run(tmp_path):
+    files = labelled_waves(tmp_path, {1: MEN_FIRST, 5: MEN_FIRST, 6: WOMEN_FIRST})
+    message = (r"w6\.sav \(wave 6\), variable kjonn \(gender\): code 1 is labelled 'Kvinne', "
+               r"but 'Mann' in wave 1 \(w1\.sav\)")
+    with pytest.raises(InputFileError, match=message):
+        ingest_waves(files, codebook(tmp_path, gender=GENDER))
+
+
+def test_recode_by_label_follows_the_label_in_every_wave(tmp_path):
+    files = labelled_waves(tmp_path, {1: MEN_FIRST, 6: WOMEN_FIRST})
+    survey = ingest_waves(files, codebook(tmp_path, gender=GENDER_BY_LABEL)).data
+    assert survey["gender"].tolist() == ["male", "female", "male", "female"]  # respondent 1 is a man in both waves
+
+
+def test_recode_by_label_with_an_unlisted_label_stops_the_run(tmp_path):
+    files = labelled_waves(tmp_path, {1: {1: "Mann", 2: "Kvinne", 3: "Annet"}})
+    with pytest.raises(InputFileError, match=r"w1\.sav, variable kjonn \(gender\): value label 'Annet' \(code 3\) "
+                                              r"is not in recode_labels \(Kvinne, Mann\)"):
+        ingest_waves(files, codebook(tmp_path, gender=GENDER_BY_LABEL))
+
+
+def test_recode_by_label_contradicting_the_code_recode_stops_the_run(tmp_path):
+    files = labelled_waves(tmp_path, {6: WOMEN_FIRST})
+    with pytest.raises(InputFileError, match=r"w6\.sav, variable kjonn \(gender\): code 1 is labelled 'Kvinne', which "
+                                              r"recode_labels maps to 'female', but the code recode maps code 1 to 'male'"):
+        ingest_waves(files, codebook(tmp_path, gender={**GENDER_BY_LABEL, "recode": {1: "male", 2: "female"}}))
+
+
+def test_recode_by_label_of_unlabelled_codes_stops_the_run(tmp_path):
+    pyreadstat.write_sav(frame([1.0, 2.0], kjonn=[1.0, 2.0]), str(tmp_path / "w1.sav"))
+    with pytest.raises(InputFileError, match=r"w1\.sav, variable kjonn \(gender\): the codebook recodes by label "
+                                              r"\(recode_labels\) but the file has no value labels"):
+        ingest_waves({1: tmp_path / "w1.sav"}, codebook(tmp_path, gender=GENDER_BY_LABEL))
+
+
+def test_recode_by_label_reads_text_labels_of_a_csv_wave(tmp_path):
+    labelled_waves(tmp_path, {1: MEN_FIRST})
+    frame(["1", "2", "3"], kjonn=[" mann", "KVINNE", "Annet"]).to_csv(tmp_path / "w2.csv", index=False)
+    survey = ingest_waves({1: tmp_path / "w1.sav", 2: tmp_path / "w2.csv"}, codebook(tmp_path, gender=GENDER_BY_LABEL)).data
+    assert survey["gender"].tolist() == ["male", "female", "male", "female", "unknown:Annet"]
+
+
+# --------------------------------------------------------------------------- variable labels
+
+TRUST = {"variable": {"1-5": "tillit_lokalpolitikere", "6-10": "k12a"}, "type": "outcome",
+         "expect_label": "tillit til lokalpolitiker"}
+
+
+def trust_wave(folder: Path, wave: int, variable: str, label: str) -> Path:
+    path = folder / f"w{wave}.sav"
+    pyreadstat.write_sav(frame([1.0, 2.0], **{variable: [3.0, 8.0]}), str(path), column_labels={variable: label})
+    return path
+
+
+def test_variable_label_contradicting_the_codebook_stops_ingest(tmp_path):
+    files = {1: trust_wave(tmp_path, 1, "tillit_lokalpolitikere", "Tillit til lokalpolitikerne"),
+             6: trust_wave(tmp_path, 6, "k12a", "Tillit til kommunestyret")}  # the vendor swapped k12a and k12b
+    with pytest.raises(InputFileError, match=r"w6\.sav, variable k12a \(trust_local_politicians\): the file labels "
+                                              r"this variable 'Tillit til kommunestyret', but the codebook expects "
+                                              r"the label to contain 'tillit til lokalpolitiker'"):
+        ingest_waves(files, codebook(tmp_path, trust_local_politicians=TRUST))
+
+
+def test_variable_label_by_pattern(tmp_path):
+    files = {6: trust_wave(tmp_path, 6, "k12a", "K12a. Hvor stor tillit har du til lokalpolitikerne?")}
+    spec = {**TRUST, "expect_label": {"regex": r"tillit .*lokalpolitiker"}}
+    survey = ingest_waves(files, codebook(tmp_path, trust_local_politicians=spec)).data
+    assert survey["trust_local_politicians"].tolist() == [3.0, 8.0]
+
+
+# --------------------------------------------------------------------------- user-missing codes
+
+def test_spss_user_missing_on_an_integer_column_is_missing_not_a_value(tmp_path):
+    data = frame([1.0, 2.0, 3.0], utd_aar=[12.0, 88.0, 16.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w1.sav"), missing_ranges={"utd_aar": [88]},
+                         variable_value_labels={"utd_aar": {88: "Vet ikke"}})
+    result = ingest_waves({1: tmp_path / "w1.sav"}, codebook(tmp_path, years_schooling={"variable": "utd_aar", "type": "integer"}))
+    assert result.data["years_schooling"].tolist() == [12, pd.NA, 16]
+    assert result.nonresponse[["wave", "variable", "reason"]].values.tolist() == [[1, "years_schooling", "missing_code_88"]]
+    assert result.quarantine.empty
+
+
+def test_spss_user_missing_range_on_a_number_column(tmp_path):
+    data = frame([1.0, 2.0, 3.0], timer=[2.5, 97.0, 99.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w1.sav"), missing_ranges={"timer": [{"lo": 96, "hi": 99}]})
+    result = ingest_waves({1: tmp_path / "w1.sav"}, codebook(tmp_path, hours={"variable": "timer", "type": "number"}))
+    assert result.data["hours"].tolist()[0] == 2.5
+    assert result.data["hours"].isna().tolist() == [False, True, True]
+    assert sorted(result.nonresponse["reason"]) == ["missing_code_97", "missing_code_99"]
+
+
+def test_stata_tagged_missing_on_an_integer_column_keeps_its_reason(tmp_path):
+    pyreadstat.write_dta(frame([1, 2], antall=[3, "a"]), str(tmp_path / "w1.dta"), missing_user_values={"antall": ["a"]})
+    spec = {"variable": "antall", "type": "integer", "missing_codes": {".a": "not_asked"}}
+    result = ingest_waves({1: tmp_path / "w1.dta"}, codebook(tmp_path, household_size=spec))
+    assert result.data["household_size"].tolist() == [3, pd.NA]
+    assert result.nonresponse["reason"].tolist() == ["not_asked"]
+
+
+def test_column_missing_codes_on_a_number_column_of_a_csv(tmp_path):
+    frame(["1", "2"], timer=["7,5", "-1"]).to_csv(tmp_path / "w1.csv", index=False, sep=";")
+    book = codebook(tmp_path, hours={"variable": "timer", "type": "number", "missing_codes": {-1: "not_asked"}})
+    doc = yaml.safe_load(book.read_text(encoding="utf-8"))
+    doc["read"] = {"sep": ";", "decimal": ","}
+    book.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = ingest_waves({1: tmp_path / "w1.csv"}, book)
+    assert result.data["hours"].tolist()[0] == 7.5 and pd.isna(result.data["hours"].tolist()[1])
+    assert result.quarantine.empty
+    assert result.nonresponse["reason"].tolist() == ["not_asked"]
+
+
+def test_column_missing_codes_on_a_text_column(tmp_path):
+    frame(["1", "2"]).assign(kommune=["301", "9999"]).to_csv(tmp_path / "w1.csv", index=False)
+    spec = {**BASE_COLUMNS["municipality_code"], "missing_codes": {9999: "unknown"}}
+    result = ingest_waves({1: tmp_path / "w1.csv"}, codebook(tmp_path, municipality_code=spec))
+    assert result.data["municipality_code"].tolist() == ["0301"]
+    assert result.quarantine[["row_number", "column"]].values.tolist() == [[2, "kommune"]]
+    assert result.quarantine["reason"].str.startswith("missing or unreadable required value for municipality_code").all()
+
+
+def test_file_missing_code_inside_the_valid_range_stops_the_run(tmp_path):
+    data = frame([1.0, 2.0], tillit=[5.0, 8.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w3.sav"), missing_ranges={"tillit": [5, 97]})
+    book = codebook(tmp_path, trust_local_politicians={"variable": "tillit", "type": "outcome"})
+    with pytest.raises(InputFileError, match=r"w3\.sav \(wave 3\), variable tillit \(trust_local_politicians\): the file "
+                                              r"declares missing code\(s\) 5 inside the valid range 0-10"):
+        ingest_waves({3: tmp_path / "w3.sav"}, book, valid_ranges={"trust_local_politicians": (0, 10)})
+
+
+def test_file_missing_range_overlapping_the_valid_range_stops_the_run(tmp_path):
+    data = frame([1.0, 2.0], tillit=[5.0, 8.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w3.sav"), missing_ranges={"tillit": [{"lo": 9, "hi": 99}]})
+    book = codebook(tmp_path, trust_local_politicians={"variable": "tillit", "type": "outcome"})
+    with pytest.raises(InputFileError, match=r"w3\.sav \(wave 3\), variable tillit .*missing code\(s\) 9-99 inside the valid range 0-10"):
+        ingest_waves({3: tmp_path / "w3.sav"}, book, valid_ranges={"trust_local_politicians": (0, 10)})
+
+
+def test_file_missing_code_inside_the_valid_range_accepted_by_the_codebook(tmp_path):
+    data = frame([1.0, 2.0], tillit=[5.0, 8.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w3.sav"), missing_ranges={"tillit": [5, 97]})
+    book = codebook(tmp_path, trust_local_politicians={"variable": "tillit", "type": "outcome", "accept_missing_in_range": [5]})
+    result = ingest_waves({3: tmp_path / "w3.sav"}, book, valid_ranges={"trust_local_politicians": (0, 10)})
+    assert result.data["trust_local_politicians"].isna().tolist() == [True, False]
+    assert result.nonresponse["reason"].tolist() == ["missing_code_5"]
+
+
+# --------------------------------------------------------------------------- data dictionary
+
+def test_data_dictionary_lists_labels_and_missing_codes(tmp_path):
+    data = frame([1.0, 2.0], kjonn=[1.0, 2.0], tillit=[97.0, 8.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w2.sav"), column_labels={"kjonn": "Kjønn", "tillit": "Tillit"},
+                         variable_value_labels={"kjonn": MEN_FIRST, "tillit": {0: "Ingen tillit", 97: "Vet ikke"}},
+                         missing_ranges={"tillit": [97]})
+    book = codebook(tmp_path, gender=GENDER, trust_local_politicians={"variable": "tillit", "type": "outcome"})
+    dictionary = ingest_waves({2: tmp_path / "w2.sav"}, book).dictionary
+    rows = dictionary[dictionary["code"] != ""][["wave", "variable", "canonical", "variable_label", "code", "value_label", "missing"]]
+    assert rows.values.tolist() == [
+        [2, "kjonn", "gender", "Kjønn", "1", "Mann", False],
+        [2, "kjonn", "gender", "Kjønn", "2", "Kvinne", False],
+        [2, "tillit", "trust_local_politicians", "Tillit", "0", "Ingen tillit", False],
+        [2, "tillit", "trust_local_politicians", "Tillit", "97", "Vet ikke", True],
+    ]
+    assert dictionary.loc[dictionary["code"] == "", "variable"].tolist() == ["Resp_ID", "kommune", "kjonn", "tillit"]
