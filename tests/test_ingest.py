@@ -56,6 +56,19 @@ def test_item_nonresponse_reasons(ingested):
     assert survey["trust_local_politicians"].isna().sum() == (missing["variable"] == "trust_local_politicians").sum()
 
 
+def test_data_dictionary_of_the_demo(ingested):
+    dictionary = pd.read_csv(ingested / "data_dictionary.csv", dtype=str, keep_default_na=False)
+    trust = dictionary.query("source_file == 'innbyggerpanel_bolge01.sav' and variable == 'tillit_lokalpolitikere'")
+    assert trust[["canonical", "variable_label", "code", "value_label", "missing"]].values.tolist() == [
+        ["trust_local_politicians", "Tillit til lokalpolitikerne", "", "", "False"],
+        ["trust_local_politicians", "Tillit til lokalpolitikerne", "0", "Ingen tillit", "False"],
+        ["trust_local_politicians", "Tillit til lokalpolitikerne", "10", "Full tillit", "False"],
+        ["trust_local_politicians", "Tillit til lokalpolitikerne", "97", "Vet ikke", "True"],
+        ["trust_local_politicians", "Tillit til lokalpolitikerne", "98", "Vil ikke svare", "True"],
+    ]
+    assert set(dictionary["wave"]) == {"", "1", "2", "3", "4"}
+
+
 def test_key_required_outside_demo(monkeypatch):
     monkeypatch.delenv("LD_TEST_KEY", raising=False)
     with pytest.raises(ConfigError, match="LD_TEST_KEY is not set"):

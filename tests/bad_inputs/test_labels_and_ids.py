@@ -275,3 +275,97 @@ def test_data_dictionary_lists_labels_and_missing_codes(tmp_path):
         [2, "tillit", "trust_local_politicians", "Tillit", "97", "Vet ikke", True],
     ]
     assert dictionary.loc[dictionary["code"] == "", "variable"].tolist() == ["Resp_ID", "kommune", "kjonn", "tillit"]
+
+
+# --------------------------------------------------------------------------- the demo files, altered as vendors do
+
+def rewrite_wave(raw: Path, wave: int, change) -> None:
+    """Rewrite one demo wave file after ``change(data, metadata_kwargs)`` (labels and missing codes kept)."""
+    path = raw / f"innbyggerpanel_bolge{wave:02d}.sav"
+    data, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    kwargs = {"column_labels": dict(zip(meta.column_names, meta.column_labels)),
+              "variable_value_labels": meta.variable_value_labels,
+              "missing_ranges": {name: [r["lo"] for r in ranges] for name, ranges in meta.missing_ranges.items()}}
+    change(data, kwargs)
+    pyreadstat.write_sav(data, str(path), **kwargs)
+
+
+@pytest.fixture
+def demo_copy(small_demo, tmp_path):
+    import shutil
+
+    shutil.copytree(small_demo, tmp_path / "raw")
+    return tmp_path / "raw"
+
+
+def test_demo_gender_codes_swapped_in_one_wave_stop_ingest(demo_copy, ingest_settings, tmp_path):
+    from evaluation.stages.ingest import ingest
+
+    def swap(data, kwargs):
+        data["kjonn"] = 3 - data["kjonn"]
+        kwargs["variable_value_labels"]["kjonn"] = WOMEN_FIRST
+
+    rewrite_wave(demo_copy, 3, swap)
+    with pytest.raises(InputFileError, match=r"innbyggerpanel_bolge03\.sav \(wave 3\), variable kjonn \(gender\): code 1 is "
+                                              r"labelled 'Kvinne', but 'Mann' in wave 1 \(innbyggerpanel_bolge01\.sav\)"):
+        ingest(demo_copy, tmp_path / "ingested", ingest_settings)
+    assert not (tmp_path / "ingested" / "survey.parquet").exists()
+
+
+def test_demo_gender_swapped_and_recoded_by_label_gives_the_clean_result(demo_copy, small_demo, ingest_settings, tmp_path):
+    import copy
+
+    from evaluation.stages.ingest import ingest
+
+    def swap(data, kwargs):
+        data["kjonn"] = 3 - data["kjonn"]
+        kwargs["variable_value_labels"]["kjonn"] = WOMEN_FIRST
+
+    rewrite_wave(demo_copy, 3, swap)
+    doc = yaml.safe_load(Path(ingest_settings["sources"]["survey"]["codebook"]).read_text(encoding="utf-8"))
+    doc["columns"]["gender"] = GENDER_BY_LABEL
+    (tmp_path / "panel.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    settings = copy.deepcopy(ingest_settings)
+    settings["sources"]["survey"]["codebook"] = str(tmp_path / "panel.yaml")
+    ingest(demo_copy, tmp_path / "altered", settings)
+    ingest(small_demo, tmp_path / "clean", ingest_settings)
+    altered, clean = (pd.read_parquet(tmp_path / name / "survey.parquet") for name in ("altered", "clean"))
+    assert altered["gender"].tolist() == clean["gender"].tolist()
+
+
+def test_demo_trust_items_swapped_in_one_wave_stop_ingest(demo_copy, ingest_settings, tmp_path):
+    import copy
+
+    from evaluation.stages.ingest import ingest
+
+    def swap(data, kwargs):  # the vendor delivered council trust under the politicians' name, and the reverse
+        names = ["tillit_lokalpolitikere", "tillit_kommunestyret"]
+        data[names] = data[names[::-1]].to_numpy()
+        labels = kwargs["column_labels"]
+        labels["tillit_lokalpolitikere"], labels["tillit_kommunestyret"] = labels["tillit_kommunestyret"], labels["tillit_lokalpolitikere"]
+
+    rewrite_wave(demo_copy, 2, swap)
+    doc = yaml.safe_load(Path(ingest_settings["sources"]["survey"]["codebook"]).read_text(encoding="utf-8"))
+    doc["columns"]["trust_local_politicians"]["expect_label"] = "Tillit til lokalpolitikerne"
+    doc["columns"]["trust_council"]["expect_label"] = "Tillit til kommunestyret"
+    (tmp_path / "panel.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    settings = copy.deepcopy(ingest_settings)
+    settings["sources"]["survey"]["codebook"] = str(tmp_path / "panel.yaml")
+    with pytest.raises(InputFileError, match=r"innbyggerpanel_bolge02\.sav, variable tillit_lokalpolitikere "
+                                              r"\(trust_local_politicians\): the file labels this variable "
+                                              r"'Tillit til kommunestyret'"):
+        ingest(demo_copy, tmp_path / "ingested", settings)
+    rewrite_wave(demo_copy, 2, swap)  # swapped back: the same codebook ingests the demo
+    ingest(demo_copy, tmp_path / "ingested", settings)
+
+
+def test_demo_user_missing_inside_the_trust_scale_stops_ingest(demo_copy, ingest_settings, tmp_path):
+    from evaluation.stages.ingest import ingest
+
+    def declare_zero_missing(data, kwargs):
+        kwargs["missing_ranges"]["tillit_kommunestyret"] = [0, 97, 98]
+
+    rewrite_wave(demo_copy, 4, declare_zero_missing)
+    with pytest.raises(InputFileError, match=r"innbyggerpanel_bolge04\.sav \(wave 4\), variable tillit_kommunestyret "
+                                              r"\(trust_council\): the file declares missing code\(s\) 0 inside the valid range 0-10"):
+        ingest(demo_copy, tmp_path / "ingested", ingest_settings)
