@@ -48,8 +48,21 @@ def normalise_ids(values: pd.Series, where: str = "identifier") -> pd.Series:
         A float id of magnitude 2**53 or more: the file has already lost digits of it.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = np.array([normalise_id(value, where) for value in uniques] + [None], dtype=object)
-    return pd.Series(text[codes], index=values.index, dtype="string")  # code -1 (missing) picks the final None
+    distinct = pd.Series(np.asarray(uniques, dtype=object))
+    text = np.empty(len(distinct) + 1, dtype=object)  # the final None is what code -1 (missing) picks
+    kinds = distinct.map(type)
+    is_text = kinds.eq(str).to_numpy()
+    if is_text.any():  # the common cases vectorised: text ids ...
+        stripped = distinct[is_text].astype("string").str.normalize("NFC").str.strip()
+        stripped = stripped.str.replace(INTEGER_TEXT.pattern, r"\1", regex=True)
+        text[:-1][is_text] = stripped.astype(object).where(stripped.notna() & (stripped != ""), None).to_numpy()
+    floats = pd.to_numeric(distinct.where(kinds.eq(float)), errors="coerce").to_numpy(dtype=float)
+    whole = (floats % 1 == 0) & (np.abs(floats) < LARGEST_EXACT_FLOAT)  # ... and integer-valued doubles (SPSS)
+    if whole.any():
+        text[:-1][whole] = pd.Series(floats[whole]).astype("int64").astype(str).to_numpy(dtype=object)
+    rest = ~is_text & ~whole
+    text[:-1][rest] = [normalise_id(value, where) for value in distinct[rest]]
+    return pd.Series(text[codes], index=values.index, dtype="string")
 
 
 def normalise_id(value: Any, where: str = "identifier") -> str | None:
