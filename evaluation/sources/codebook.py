@@ -479,6 +479,20 @@ TRANSFORMS = {
 }
 
 
+def canonical_value(spec: ColumnSpec, code: float) -> float | None:
+    """The canonical value source code ``code`` of numeric column ``spec`` would get as an answer (transform, then recode).
+
+    None when the code recode does not map it, or when ``reverse`` has no declared ``scale`` (it then depends on the data).
+    """
+    if spec.transform == "reverse" and spec.scale is None:
+        return None
+    value = float(_transform(pd.Series([float(code)]), spec).iloc[0]) if spec.transform else float(code)
+    if spec.recode:
+        target = _first_match(value, _numeric_recode(spec.recode, spec.name))
+        return None if target is None else float(target)
+    return value
+
+
 def _derive(data: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Add derived columns (age from birth year, age groups, area codes, election dates)."""
     for spec in (s for s in codebook.columns if s.transform == "age_from_birth_year"):

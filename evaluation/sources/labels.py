@@ -22,8 +22,10 @@ and case folding, so ``"Kvinne "`` and ``"kvinne"`` are one label.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from evaluation.sources.codebook import Codebook
     from evaluation.sources.readers import FileMetadata
 
+WIDEST_RANGE_CHECKED = 1000  # a missing range is checked code by code up to this width, else at its ends
 DICTIONARY_COLUMNS = ["source_file", "wave", "variable", "canonical", "variable_label", "code", "value_label", "missing"]
 
 
@@ -163,20 +166,33 @@ def check_missing_in_range(
     valid: tuple[float, float],
     accepted: set[float],
     where: str,
+    to_canonical: Callable[[float], float | None] = float,
 ) -> None:
-    """InputFileError when a code the file declares missing lies inside the outcome's valid range.
+    """InputFileError when a code the file declares missing would be a valid answer of the outcome.
 
-    ``declared`` are discrete missing codes and ``ranges`` missing ranges, both in
-    source codes as the codebook sees them; ``valid`` is the outcome's valid
-    range in the same codes; ``accepted`` the codes the codebook accepts
-    (``accept_missing_in_range``).
+    ``declared`` are discrete missing codes and ``ranges`` missing ranges, in source
+    codes; ``to_canonical`` gives the canonical value a source code would get
+    (transform and recode; None when unmapped), which is compared with the valid
+    range ``valid``; ``accepted`` are the source codes the codebook accepts
+    (``accept_missing_in_range``). A range is checked at its ends and, when it is
+    at most ``WIDEST_RANGE_CHECKED`` wide, at every whole code inside.
     """
     low, high = valid
-    inside = [format_code(float(c)) for c in declared if low <= float(c) <= high and float(c) not in accepted]
-    inside += [f"{format_code(a)}-{format_code(b)}" for a, b in ranges if a <= high and b >= low]
-    if inside:
+
+    def inside(code: float) -> bool:
+        value = to_canonical(code)
+        return value is not None and low <= value <= high and code not in accepted
+
+    found = [format_code(float(c)) for c in declared if inside(float(c))]
+    for a, b in ranges:
+        codes = [a, b]
+        if math.isfinite(a) and math.isfinite(b) and b - a <= WIDEST_RANGE_CHECKED:
+            codes += [float(c) for c in range(math.ceil(a), math.floor(b) + 1)]
+        if any(inside(c) for c in codes if math.isfinite(c)):
+            found.append(f"{format_code(a)}-{format_code(b)}")
+    if found:
         raise InputFileError(
-            f"{where}: the file declares missing code(s) {', '.join(inside)} inside the valid range "
+            f"{where}: the file declares missing code(s) {', '.join(found)} inside the valid range "
             f"{format_code(float(low))}-{format_code(float(high))}; a valid answer may be lost or a missing one counted. "
             "Correct the file, or list the code(s) under accept_missing_in_range in the codebook"
         )
@@ -194,25 +210,22 @@ def check_wave(
     """The checks of one survey wave's metadata that need more than the file: earlier waves and valid ranges.
 
     ``names`` maps canonical columns to the file's columns (the codebook's match);
-    ``valid_ranges`` the valid range of each outcome (``config/variables.yaml``).
-    Outcomes recoded by code or rescaled are checked in source codes only when the
-    codebook gives their source ``scale``.
+    ``valid_ranges`` the valid range of each outcome (``config/variables.yaml``),
+    against which each declared missing code is checked as the canonical value it
+    would get (:func:`evaluation.sources.codebook.canonical_value`).
     """
+    from evaluation.sources.codebook import canonical_value  # here: the codebook module imports this one
+
     for spec in codebook.columns:
         variable = names[spec.name]
         if spec.type in {"category", "outcome"} and spec.recode_labels is None:
             history.check(spec.name, metadata.value_labels.get(variable, {}), wave, source_file, variable)
         if spec.type != "outcome" or spec.name not in valid_ranges:
             continue
-        if spec.scale is not None:
-            valid = spec.scale
-        elif spec.transform is None and spec.recode is None:
-            valid = valid_ranges[spec.name]
-        else:
-            continue
         declared = [float(v) for v in metadata.missing_values.get(variable, []) if isinstance(code_key(v), float)]
-        check_missing_in_range(declared, metadata.missing_ranges.get(variable, []), valid, set(spec.accept_missing_in_range),
-                               f"{source_file} (wave {wave}), variable {variable} ({spec.name})")
+        check_missing_in_range(declared, metadata.missing_ranges.get(variable, []), valid_ranges[spec.name],
+                               set(spec.accept_missing_in_range), f"{source_file} (wave {wave}), variable {variable} ({spec.name})",
+                               lambda code, spec=spec: canonical_value(spec, code))
 
 
 def data_dictionary(

@@ -369,3 +369,23 @@ def test_demo_user_missing_inside_the_trust_scale_stops_ingest(demo_copy, ingest
     with pytest.raises(InputFileError, match=r"innbyggerpanel_bolge04\.sav \(wave 4\), variable tillit_kommunestyret "
                                               r"\(trust_council\): the file declares missing code\(s\) 0 inside the valid range 0-10"):
         ingest(demo_copy, tmp_path / "ingested", ingest_settings)
+
+
+def test_file_missing_code_that_the_recode_makes_a_valid_answer_stops_the_run(tmp_path):
+    data = frame([1.0, 2.0], stemte=[1.0, 2.0])  # 1 Ja, 2 Nei; the vendor flagged 2 as missing by mistake
+    pyreadstat.write_sav(data, str(tmp_path / "w1.sav"), missing_ranges={"stemte": [2, 9]})
+    book = codebook(tmp_path, voted_local={"variable": "stemte", "type": "outcome", "recode": {1: 1, 2: 0}})
+    with pytest.raises(InputFileError, match=r"w1\.sav \(wave 1\), variable stemte \(voted_local\): the file declares "
+                                              r"missing code\(s\) 2 inside the valid range 0-1"):
+        ingest_waves({1: tmp_path / "w1.sav"}, book, valid_ranges={"voted_local": (0, 1)})
+
+
+def test_file_missing_codes_outside_a_rescaled_range_are_missing(tmp_path):
+    data = frame([1.0, 2.0, 3.0], tillit5=[1.0, 5.0, 97.0])
+    pyreadstat.write_sav(data, str(tmp_path / "w1.sav"), missing_ranges={"tillit5": [{"lo": 96, "hi": 99}]})
+    spec = {"variable": "tillit5", "type": "outcome", "transform": "rescale", "scale": [1, 5], "to": [0, 10]}
+    result = ingest_waves({1: tmp_path / "w1.sav"}, codebook(tmp_path, trust_local_politicians=spec),
+                          valid_ranges={"trust_local_politicians": (0, 10)})
+    assert result.data["trust_local_politicians"].tolist()[:2] == [0.0, 10.0]
+    assert pd.isna(result.data["trust_local_politicians"].tolist()[2])
+    assert result.nonresponse["reason"].tolist() == ["dont_know"]  # the codebook names the file's missing code
