@@ -98,11 +98,15 @@ def test_text_numbers_with_decimal_comma_and_thousands(tmp_path):
         },
     }
     codebook = load_codebook(write_codebook(tmp_path, document))
-    raw = pd.DataFrame({"Stemmeberettigede": ["1 234", "x"], "Prosent": ["63,4", "50,0"]})
+    raw = pd.DataFrame({"Stemmeberettigede": ["1 234", "x", "12,5"], "Prosent": ["63,4", "50,0", "50,0"]})
     result = apply_codebook(raw, FileMetadata(), codebook, "valg.csv")
     assert result.data["eligible"].tolist() == [1234]
     assert result.data["share"].tolist() == [pytest.approx(0.634)]
-    assert result.quarantine["reason"].iloc[0].startswith("missing or unreadable required value for eligible")
+    assert result.quarantine["reason"].tolist() == [
+        "required value for eligible is missing: suppressed_confidential",  # "x": the office's masking symbol
+        "missing or unreadable required value for eligible (integer): expected a whole number (decimal mark ',', "
+        "thousands separator space, no-break space, narrow no-break space, '.')",  # 12,5 is not rounded
+    ]
 
 
 def test_range_recode_rescale_constants_and_case_insensitive_names(tmp_path):
@@ -130,7 +134,7 @@ def test_range_recode_rescale_constants_and_case_insensitive_names(tmp_path):
 
 def test_bad_recode_key_and_rescale_without_scale_name_the_key(tmp_path):
     bad = {"source": "s", "kind": "survey", "columns": {"education": {"variable": "e", "type": "category", "recode": {"low": "x"}}}}
-    with pytest.raises(ConfigError, match="columns/education: recode key 'low'"):
+    with pytest.raises(ConfigError, match="columns/education/recode: recode key 'low'"):
         load_codebook(write_codebook(tmp_path, bad))
     bad = {"source": "s", "kind": "survey", "columns": {"trust": {"variable": "t", "type": "outcome", "transform": "rescale"}}}
     with pytest.raises(ConfigError, match="columns/trust: transform rescale needs scale"):

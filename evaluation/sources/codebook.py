@@ -8,8 +8,11 @@ and the rows that cannot be used (quarantined with a reason, never dropped).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,9 @@ class ColumnSpec:
     recode_labels: dict[str, Any] | None = None
     expect_label: str | dict[str, str] | None = None
     accept_missing_in_range: frozenset[float] = frozenset()
+    date_format: str | None = None  # dates: a strptime format, or one of DATE_NUMBER_FORMATS
+    pivot_year: int | None = None  # dates with %y: the latest year a two-digit year can mean
+    date_window: tuple[dt.date, dt.date] | None = None  # dates: the plausible [earliest, latest]
 
     def source_variable(self, wave: int | None) -> str:
         """The source variable name, for the given wave when names differ between waves."""
@@ -105,11 +111,37 @@ class Harmonised:
     source_names: dict[str, str] = field(default_factory=dict)  # canonical column -> the file's column it came from
 
 
-def load_codebook(path: Path) -> Codebook:
-    """Read and validate a codebook YAML file; errors name the file and key."""
+# The canonical columns of each kind of table besides the outcomes and group variables of config/variables.yaml
+# (docs/data-contracts.md).
+CANONICAL_COLUMNS = {
+    "survey": frozenset({"respondent_id", "interview_date", "municipality_code", "design_weight", "age"}),
+    "turnout": frozenset({"area_code", "municipality_code", "district_number", "election_type", "election_year",
+                          "election_date", "eligible_voters", "votes_cast", "turnout"}),
+    "areas": frozenset({"area_code", "area_name", "municipality_code", "municipality_name", "role", "pilot_start",
+                        "pilot_type", "cohort", "population", "share_higher_education", "median_income",
+                        "share_immigrant"}),
+    "register": frozenset({"area_code", "municipality_code", "election_type", "election_year", "voted", "age"}),
+}
+
+
+def load_codebook(path: Path, canonical: Collection[str] | None = None) -> Codebook:
+    """Read and validate a codebook YAML file; errors name the file and key.
+
+    Parameters
+    ----------
+    path
+        The codebook file.
+    canonical
+        The outcomes and group variables of ``config/variables.yaml``. When given,
+        every column, derived and constant name must be one of them, a column of
+        the kind in ``CANONICAL_COLUMNS``, a design column, or a source of a
+        derived rule; an unknown name is a ConfigError listing the known ones.
+    """
     path = Path(path)
     doc = load_yaml(path)
     doc = validate_against(doc, "codebook.schema.yaml", path)
+    if canonical is not None:
+        _check_canonical_names(doc, path, canonical)
     columns = tuple(_column_spec(name, spec, path) for name, spec in doc["columns"].items())
     return Codebook(
         path=path,
@@ -125,13 +157,28 @@ def load_codebook(path: Path) -> Codebook:
     )
 
 
+def _check_canonical_names(doc: dict[str, Any], path: Path, canonical: Collection[str]) -> None:
+    """Every name the codebook gives a column must be known (see :func:`load_codebook`)."""
+    derived = doc.get("derived") or {}
+    known = set(CANONICAL_COLUMNS[doc["kind"]]) | set(canonical) | set((doc.get("design") or {}).values())
+    known |= {source for rule in derived.values() for source in rule.get("from", [])}  # intermediate columns
+    for section in ("columns", "derived", "constants"):
+        for name in doc.get(section) or {}:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ConfigError(f"{path}: {section}/{name}: {name!r} is not a canonical variable; {hint}"
+                                  f"known for kind {doc['kind']}: {', '.join(sorted(known))}")
+
+
 def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
     where = f"{path}: columns/{name}"
     if spec.get("transform") == "rescale" and not ("scale" in spec and "to" in spec):
         raise ConfigError(f"{where}: transform rescale needs scale: [low, high] and to: [low, high]")
+    _check_wave_map(spec["variable"], f"{where}/variable")
     recode = spec.get("recode")
     if recode and spec["type"] in NUMERIC_TYPES:
-        _numeric_recode(recode, where)  # fail early on keys that are neither codes nor ranges
+        _numeric_recode(recode, f"{where}/recode")  # fail early on bad keys and overlapping ranges
     return ColumnSpec(
         name=name,
         variable=spec["variable"],
@@ -145,7 +192,70 @@ def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
         recode_labels=spec.get("recode_labels"),
         expect_label=spec.get("expect_label"),
         accept_missing_in_range=frozenset(float(c) for c in spec.get("accept_missing_in_range", [])),
+        **_date_options(spec, where),
     )
+
+
+# Dates written as numbers, parsed only when the codebook declares them: days since 1899-12-30 (Excel's 1900
+# system; serials from 61, 1900-03-01, on) and seconds since 1970-01-01 UTC.
+DATE_NUMBER_FORMATS = {"excel_serial": (dt.datetime(1899, 12, 30), "D"), "unix_seconds": (dt.datetime(1970, 1, 1), "s")}
+RELATIVE_DATE = re.compile(r"^today\+(\d+)y$")
+
+
+def _date_options(spec: dict[str, Any], where: str) -> dict[str, Any]:
+    """``date_format``, ``pivot_year`` and ``date_window`` of a date column, checked; nothing for other types."""
+    if spec["type"] != "date":
+        return {}
+    fmt, pivot = spec["format"], spec.get("pivot_year")
+    if fmt not in DATE_NUMBER_FORMATS:
+        if not re.search(r"%[Yy]", fmt) or not re.search(r"%[mbB]", fmt) and "%j" not in fmt:
+            raise ConfigError(f"{where}: format {fmt!r} needs a year (%Y or %y) and a month (%m, %b, %B) or %j; "
+                              f"or use one of {sorted(DATE_NUMBER_FORMATS)}")
+        try:
+            dt.datetime.strptime(dt.datetime(2019, 8, 1).strftime(fmt), fmt)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: format {fmt!r} is not a strptime format: {exc}") from None
+        if "%y" in fmt and pivot is None:
+            raise ConfigError(f"{where}: format {fmt!r} has a two-digit year (%y); set pivot_year, the latest year "
+                              "it can mean (pivot_year: 2030 reads '30' as 2030 and '31' as 1931)")
+    if pivot is not None and "%y" not in fmt:
+        raise ConfigError(f"{where}: pivot_year is only for formats with a two-digit year (%y); format is {fmt!r}")
+    earliest, latest = (_window_end(spec[key], f"{where}: {key}") for key in ("earliest", "latest"))
+    if earliest > latest:
+        raise ConfigError(f"{where}: earliest {earliest} is after latest {latest}")
+    return {"date_format": fmt, "pivot_year": pivot, "date_window": (earliest, latest)}
+
+
+def _window_end(value: Any, where: str) -> dt.date:
+    """An ISO date, or ``today+Ny`` (today's date N years on)."""
+    relative = RELATIVE_DATE.match(str(value))
+    if relative:
+        today = dt.date.today()
+        year = today.year + int(relative.group(1))
+        return today.replace(year=year) if (today.month, today.day) != (2, 29) else dt.date(year, 2, 28)
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: {value!r} is neither a date (YYYY-MM-DD) nor today+Ny") from None
+
+
+def _check_wave_map(variable: str | dict[str, str], where: str) -> None:
+    """Per-wave names must cover every wave from the first to the last key once: no gaps, no overlaps."""
+    if isinstance(variable, str):
+        return
+    spans = []
+    for key in variable:
+        low, _, high = str(key).partition("-")
+        if int(high or low) < int(low):
+            raise ConfigError(f"{where}: wave range {key!r} runs backwards (write first-last)")
+        spans.append((int(low), int(high or low), key))
+    spans.sort()
+    for (_, high, key), (next_low, _, next_key) in zip(spans, spans[1:]):
+        if next_low <= high:
+            raise ConfigError(f"{where}: wave keys {key!r} and {next_key!r} overlap (wave {next_low} is in both)")
+        if next_low > high + 1:
+            gap = f"{high + 1}" if next_low == high + 2 else f"{high + 1}-{next_low - 1}"
+            raise ConfigError(f"{where}: no variable name for wave(s) {gap} (between keys {key!r} and {next_key!r})")
 
 
 def _code_key(code: Any) -> Any:
@@ -173,7 +283,13 @@ def source_columns(codebook: Codebook, available: list[str], wave: int | None = 
     resolved, absent = {}, []
     for spec in codebook.columns:
         wanted = spec.source_variable(wave)
-        matches = [wanted] if wanted in available else by_lower.get(wanted.lower(), [])
+        matches = by_lower.get(wanted.lower(), [])
+        if len(matches) > 1:  # KJONN and kjonn: which one the codebook means is not for us to choose
+            positions = " and ".join(f"{m!r} (column {available.index(m) + 1})" for m in matches)
+            raise InputFileError(
+                f"column {wanted!r} named in codebook {codebook.path} (columns/{spec.name}) matches {positions} "
+                "when case is ignored; rename one of them"
+            )
         if len(matches) == 1:
             resolved[spec.name] = matches[0]
         else:
@@ -231,7 +347,10 @@ def apply_codebook(
         if spec.expect_label is not None:
             labels.check_variable_label(spec.expect_label, metadata.column_labels.get(variable), where)
         spec = _with_label_recode(spec, source, codebook, metadata, variable, where)
-        values, reasons = _convert(source, spec, codebook, metadata, variable)
+        try:
+            values, reasons = _convert(source, spec, codebook, metadata, variable)
+        except InputFileError as exc:  # dates that stop the run: name the file
+            raise InputFileError(f"{source_file}: {exc}") from None
         out[spec.name] = values
         if reasons is not None and len(reasons):
             nonresponse.append(pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()}))
@@ -244,8 +363,7 @@ def apply_codebook(
                     "row": raw.index[unreadable],
                     "column": variable,
                     "value": source[unreadable].astype(str).to_numpy(),
-                    "reason": f"unreadable value for {spec.name}: expected {spec.type} "
-                              f"(decimal mark {codebook.read.decimal!r}, thousands {codebook.read.thousands!r})",
+                    "reason": f"unreadable value for {spec.name}: expected {_expected(spec, codebook.read)}",
                 }))
         if spec.required:
             bad = _unusable(values)
@@ -256,7 +374,7 @@ def apply_codebook(
                             "row": raw.index[bad],
                             "column": variable,
                             "value": source[bad].astype(str).to_numpy(),
-                            "reason": f"missing or unreadable required value for {spec.name} ({spec.type})",
+                            "reason": _required_reasons(spec, codebook.read, reasons, raw.index[bad]),
                         }
                     )
                 )
@@ -306,11 +424,12 @@ def _convert(
     if spec.type == "text":
         return _convert_text(source.mask(_text_missing(source, spec, metadata, variable)), spec), None
     if spec.type == "date":
-        return pd.to_datetime(source, errors="coerce").dt.normalize(), None
+        return _convert_date(source, spec, variable), None
     numbers = _to_number(source, codebook.read)
     item = spec.type in {"category", "outcome"}  # codebook-wide missing codes and system-missing reasons: items only
     own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes if item else {}
     numbers, reasons = _missing_reasons(source, numbers, own_codes, metadata, variable, record_empty=item)
+    reasons = _with_masking_reasons(source, reasons)
     if spec.transform:
         numbers = _transform(numbers, spec)
     if spec.type == "category":
@@ -324,8 +443,77 @@ def _convert(
                 reasons = extra if reasons is None else pd.concat([reasons, extra]).sort_index()
         numbers = recoded.astype(float)
     if spec.type == "integer":
-        return numbers.round().astype("Int64") if (numbers.dropna() % 1 == 0).all() else numbers, reasons
+        return numbers.mask(numbers % 1 != 0).astype("Int64"), reasons  # 2.5 is unreadable as an integer, not rounded
     return numbers.astype(float), reasons
+
+
+def _convert_date(source: pd.Series, spec: ColumnSpec, variable: str) -> pd.Series:
+    """Dates in the declared format only (typed dates of SPSS, Stata, SAS and Parquet files as they are).
+
+    A value that does not fit the format is missing (the row is quarantined by the
+    caller); nothing is inferred from the values.
+
+    Raises
+    ------
+    InputFileError
+        When no present value fits the format (the declaration is wrong), or a
+        parsed date lies outside the column's plausible window; naming the column,
+        the rows and the values.
+    """
+    if pd.api.types.is_datetime64_any_dtype(source):
+        dates = source.dt.normalize()
+    else:
+        codes, uniques = pd.factorize(source, use_na_sentinel=True)
+        parsed = pd.to_datetime(pd.Series([_parse_date(value, spec) for value in uniques] + [None], dtype=object))
+        dates = pd.Series(parsed.to_numpy()[codes], index=source.index).dt.normalize()
+        present = codes >= 0
+        if present.any() and dates[present].isna().all():
+            row = source.index[present][0]
+            raise InputFileError(
+                f"column {variable} ({spec.name}): none of its {int(present.sum())} values is "
+                f"{_expected(spec, ReadOptions())} (row {row + 1}: {source[row]!r}); "
+                "declare the column's format in the codebook"
+            )
+    earliest, latest = spec.date_window or (dt.date.min, dt.date.max)
+    outside = dates.notna() & ((dates < pd.Timestamp(earliest)) | (dates > pd.Timestamp(latest)))
+    if outside.any():
+        rows = ", ".join(f"row {row + 1}: {source[row]!r}" for row in dates.index[outside][:5])
+        raise InputFileError(
+            f"column {variable} ({spec.name}): {int(outside.sum())} date(s) outside the plausible window {earliest} to "
+            f"{latest} ({rows}); check the declared format {spec.date_format!r}, or set earliest/latest for the column"
+        )
+    return dates
+
+
+def _parse_date(value: Any, spec: ColumnSpec) -> dt.datetime | dt.date | None:
+    """One value in the column's declared format; None when it does not fit."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value  # a typed date in the file (pandas Timestamps are datetimes)
+    fmt = spec.date_format or ""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if not np.isfinite(value) or (fmt not in DATE_NUMBER_FORMATS and not float(value).is_integer()):
+            return None
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    text = str(value).strip()
+    if fmt in DATE_NUMBER_FORMATS:
+        if not re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return None
+        origin, unit = DATE_NUMBER_FORMATS[fmt]
+        try:
+            return origin + (dt.timedelta(days=float(text)) if unit == "D" else dt.timedelta(seconds=float(text)))
+        except OverflowError:
+            return None
+    try:
+        parsed = dt.datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+    if spec.pivot_year is not None and "%y" in fmt:
+        year = spec.pivot_year - (spec.pivot_year - parsed.year % 100) % 100
+        try:
+            parsed = parsed.replace(year=year)
+        except ValueError:  # 29 February in a year that is not a leap year
+            return None
+    return parsed
 
 
 def _convert_text(source: pd.Series, spec: ColumnSpec) -> pd.Series:
@@ -418,14 +606,92 @@ def _with_label_recode(
 
 
 def _to_number(source: pd.Series, read: ReadOptions) -> pd.Series:
+    """Numbers as statistics offices write them (see :func:`_number_pattern`); anything else is NaN.
+
+    Typed numbers (spreadsheet cells, statistical files) are taken as they are, not re-read with the decimal mark.
+    """
     if pd.api.types.is_numeric_dtype(source):
         return source.astype(float)
-    text = source.astype("string").str.strip()
-    if read.thousands:
-        text = text.str.replace(read.thousands, "", regex=False)
-    if read.decimal != ".":
-        text = text.str.replace(read.decimal, ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype(float)
+    codes, uniques = pd.factorize(source, use_na_sentinel=True)
+    pattern = _number_pattern(read.decimal, read.thousands)
+    parsed = np.array([float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)  # typed cells
+                       else _parse_number(str(value), pattern) for value in uniques] + [np.nan], dtype=float)
+    return pd.Series(parsed[codes], index=source.index)
+
+
+SPACES = " \u00a0\u202f\u2009"  # space, no-break space, narrow no-break space, thin space
+MINUS_SIGNS = "-\u2212"  # hyphen-minus and the minus sign U+2212
+# Symbols statistics offices print instead of a value (SSB, SCB, Eurostat), with the reason recorded for them.
+MASKING_SYMBOLS = {
+    "..": "suppressed_not_available",
+    "...": "suppressed_not_yet_available",
+    "\u2026": "suppressed_not_yet_available",
+    ":": "suppressed_confidential",
+    "x": "suppressed_confidential",
+    "-": "suppressed_nil",
+    "\u2013": "suppressed_nil",
+}
+
+
+@lru_cache(maxsize=16)
+def _number_pattern(decimal: str, thousands: str | None) -> re.Pattern[str]:
+    """A full-match pattern for one number: sign, digits in groups of three or ungrouped, decimals, exponent.
+
+    Thousands separators are the spaces in ``SPACES`` always, ``.`` when the decimal
+    mark is ``,``, and the codebook's ``read.thousands``; one value uses one separator,
+    and every group after the first has three digits (``1.5`` with a decimal comma is
+    not a number).
+    """
+    separators = set(SPACES) | ({"."} if decimal == "," else set()) | ({thousands} if thousands else set())
+    separators.discard(decimal)
+    group = "|".join(re.escape(sep) for sep in sorted(separators))
+    return re.compile(
+        rf"(?P<sign>[{re.escape(MINUS_SIGNS)}+]?)"
+        rf"(?P<digits>\d{{1,3}}(?P<sep>{group})\d{{3}}(?:(?P=sep)\d{{3}})*|\d+)"
+        rf"(?:{re.escape(decimal)}(?P<fraction>\d+))?(?P<exponent>[eE][-+]?\d+)?"
+    )
+
+
+def _parse_number(text: str, pattern: re.Pattern[str]) -> float:
+    match = pattern.fullmatch(text.strip(SPACES))
+    if match is None:
+        return np.nan
+    digits = match["digits"].replace(match["sep"], "") if match["sep"] else match["digits"]
+    sign = "-" if match["sign"] and match["sign"] != "+" else ""
+    return float(f"{sign}{digits}.{match['fraction'] or '0'}{match['exponent'] or ''}")
+
+
+def _with_masking_reasons(source: pd.Series, reasons: pd.Series | None) -> pd.Series | None:
+    """Add (or put in place of ``unreadable``) the reason of each cell holding a masking symbol."""
+    if pd.api.types.is_numeric_dtype(source):
+        return reasons
+    text = source.astype("string").str.strip(SPACES).str.lower()
+    masked = text.map(MASKING_SYMBOLS).dropna().astype(object)
+    if masked.empty:
+        return reasons
+    if reasons is None or reasons.empty:
+        return masked
+    return pd.concat([reasons.drop(masked.index, errors="ignore"), masked]).sort_index()
+
+
+def _expected(spec: ColumnSpec, read: ReadOptions) -> str:
+    """What a readable value of the column looks like, for quarantine reasons."""
+    if spec.type == "date":
+        written = "%" in str(spec.date_format)
+        return f"a date written {spec.date_format!r}" if written else f"a date as {spec.date_format}"
+    kind = "a whole number" if spec.type == "integer" else "a number"
+    separators = "space, no-break space, narrow no-break space" + (", '.'" if read.decimal == "," else "")
+    separators += f", {read.thousands!r}" if read.thousands and read.thousands not in SPACES + "." else ""
+    return f"{kind} (decimal mark {read.decimal!r}, thousands separator {separators})"
+
+
+def _required_reasons(spec: ColumnSpec, read: ReadOptions, reasons: pd.Series | None, rows: pd.Index) -> Any:
+    """The quarantine reason of each row without a usable required value: its missing reason when it has one."""
+    generic = f"missing or unreadable required value for {spec.name} ({spec.type}): expected {_expected(spec, read)}"
+    if reasons is None or reasons.empty:
+        return generic
+    given = reasons[~reasons.index.duplicated()].reindex(rows)
+    return np.where(given.notna(), f"required value for {spec.name} is missing: " + given.astype(str), generic)
 
 
 def _format_code(value: float) -> str:
@@ -441,7 +707,14 @@ def _numeric_recode(recode: dict[Any, Any], where: str) -> list[tuple[float, flo
             low, high = (float(match.group(1)), float(match.group(2))) if match else (float(key), float(key))
         except ValueError:
             raise ConfigError(f"{where}: recode key {key!r} is neither a numeric code nor a range such as '10-12'") from None
+        if low > high:
+            raise ConfigError(f"{where}: recode range {key!r} runs backwards (write low-high)")
         rules.append((low, high, value))
+    spans = sorted(zip(rules, recode))
+    for ((_, high, _), key), ((next_low, _, _), next_key) in zip(spans, spans[1:]):
+        if next_low <= high:  # the first one listed would win silently
+            shared = _format_code(next_low)
+            raise ConfigError(f"{where}: recode keys {key!r} and {next_key!r} overlap ({shared} is in both)")
     return rules
 
 

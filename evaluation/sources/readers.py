@@ -14,9 +14,11 @@ kept in :attr:`FileMetadata.missing_tags` so a codebook can give the reason.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -102,8 +104,9 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pd.Data
     -------
     data, metadata
         Text files are read with every column as text (codes keep leading zeros);
-        statistical files keep numeric codes, with user-defined missing codes left
-        in place (``user_missing=True``) so their reason can be recorded.
+        spreadsheet cells keep their type (text, number, date); statistical files
+        keep numeric codes, with user-defined missing codes left in place
+        (``user_missing=True``) so their reason can be recorded.
     """
     path, fmt = _checked(path)
     with _naming(path, fmt):
@@ -111,7 +114,9 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pd.Data
             data, metadata = _read_table(path, fmt, options), FileMetadata()
         else:
             reader, kwargs = PYREADSTAT_READERS[fmt]
-            data, metadata = _with_metadata(*reader(str(path), **kwargs), offset=0)
+            data, meta = reader(str(path), **kwargs)
+            check_header(path, list(meta.column_names))
+            data, metadata = _with_metadata(data, meta, offset=0)
     if data.empty:
         raise InputFileError(f"{path}: has a header ({len(data.columns)} columns) but no data rows")
     return data, metadata
@@ -149,9 +154,9 @@ def available_columns(path: Path, options: ReadOptions = ReadOptions()) -> list[
     with _naming(path, fmt):
         if fmt in PYREADSTAT_READERS:
             reader, _ = PYREADSTAT_READERS[fmt]
-            return list(reader(str(path), metadataonly=True)[1].column_names)
+            return check_header(path, list(reader(str(path), metadataonly=True)[1].column_names))
         if fmt == "parquet":
-            return list(pq.ParquetFile(path).schema_arrow.names)
+            return check_header(path, list(pq.ParquetFile(path).schema_arrow.names))
         return list(_read_table(path, fmt, options, nrows=0).columns)
 
 
@@ -203,6 +208,7 @@ def _statistical_chunks(
     path: Path, fmt: str, columns: list[str] | None, chunksize: int
 ) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
     reader, kwargs = PYREADSTAT_READERS[fmt]
+    check_header(path, list(reader(str(path), metadataonly=True)[1].column_names))
     offset = 0
     for data, meta in pyreadstat.read_file_in_chunks(reader, str(path), chunksize=chunksize, usecols=columns, **kwargs):
         yield _with_metadata(data, meta, offset)
@@ -258,9 +264,11 @@ def _tag_key(code: Any) -> Any:
 
 def _read_table(path: Path, fmt: str, options: ReadOptions, nrows: int | None = None) -> pd.DataFrame:
     if fmt == "parquet":
+        check_header(path, list(pq.ParquetFile(path).schema_arrow.names))
         return pd.read_parquet(path)
     if fmt == "excel":
         return _read_excel(path, options, nrows)
+    _check_csv_header(path, options)
     data = pd.read_csv(path, **_csv_arguments(path, options), nrows=nrows)
     _check_separator(path, data, options)
     return data
@@ -271,7 +279,10 @@ def _read_excel(path: Path, options: ReadOptions, nrows: int | None) -> pd.DataF
     sheet = options.sheet
     if (isinstance(sheet, str) and sheet not in sheets) or (isinstance(sheet, int) and not 0 <= sheet < len(sheets)):
         raise InputFileError(f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} (read.sheet takes a name or a 0-based number)")
-    data = pd.read_excel(path, sheet_name=sheet, header=options.header_row, dtype=str, nrows=nrows)
+    header = pd.read_excel(path, sheet_name=sheet, header=None, skiprows=options.header_row, nrows=1, dtype=str)
+    check_header(path, [str(name) for name in header.iloc[0].dropna()] if len(header) else [], f"sheet {sheet!r}")
+    # cells keep their type: a number cell is not re-read with the text decimal mark, a date cell is a date
+    data = pd.read_excel(path, sheet_name=sheet, header=options.header_row, dtype=object, nrows=nrows)
     unnamed = [str(c) for c in data.columns if str(c).startswith("Unnamed:")]
     if unnamed and len(unnamed) == len(data.columns):
         raise InputFileError(
@@ -285,7 +296,7 @@ def _csv_arguments(path: Path, options: ReadOptions) -> dict[str, Any]:
     return dict(
         sep=options.sep,
         engine="python" if options.sep is None else "c",
-        encoding=options.encoding or _detect_encoding(path),
+        encoding=text_encoding(path, options.encoding),
         dtype=str,
         keep_default_na=False,
         na_values=[""],
@@ -296,12 +307,39 @@ def _csv_arguments(path: Path, options: ReadOptions) -> dict[str, Any]:
 def _csv_chunks(
     path: Path, options: ReadOptions, columns: list[str] | None, chunksize: int
 ) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    _check_csv_header(path, options)
     with pd.read_csv(path, **_csv_arguments(path, options), usecols=columns, chunksize=chunksize) as reader:
         for chunk in reader:
             yield chunk, FileMetadata()
 
 
+def check_header(path: Path, names: list[str], where: str = "") -> list[str]:
+    """Return ``names`` when no two are equal; else InputFileError naming the file and both column positions.
+
+    Readers rename a repeated name (pandas makes ``x`` and ``x.1``), after which
+    a codebook would bind one of them silently, so the header as written is checked.
+    """
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in first:
+            place = f"{path}, {where}" if where else str(path)
+            raise InputFileError(
+                f"{place}: column name {name!r} appears twice in the header (columns {first[name]} and {position}); "
+                "every column needs its own name"
+            )
+        first[name] = position
+    return names
+
+
+def _check_csv_header(path: Path, options: ReadOptions) -> None:
+    """Check the header row as written (before pandas renames repeats)."""
+    arguments = {**_csv_arguments(path, options), "header": None, "nrows": 1}
+    header = pd.read_csv(path, **arguments)
+    check_header(path, [] if header.empty else [str(name) for name in header.iloc[0].dropna()])
+
+
 def _parquet_chunks(path: Path, columns: list[str] | None, chunksize: int) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+    check_header(path, list(pq.ParquetFile(path).schema_arrow.names))
     offset = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
         data = batch.to_pandas()
@@ -323,13 +361,89 @@ def _check_separator(path: Path, data: pd.DataFrame, options: ReadOptions) -> No
         )
 
 
-def _detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else cp1252."""
-    raw = path.read_bytes()[: 1 << 20]
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
+def text_encoding(path: Path, declared: str | None = None) -> str:
+    """The encoding a text file is read with, checked by decoding the whole file (never a prefix).
+
+    A declared encoding must decode every byte. Without one: a UTF-16 or UTF-8
+    byte-order mark, else UTF-8 when the whole file decodes as such, else cp1252,
+    but only when the file has no byte in 0x80-0x9F (those bytes are letters in
+    cp865 and mac_roman and punctuation in cp1252, so choosing would be a guess).
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, the line and the byte offset of the first byte that
+        does not decode, and what to declare in ``read.encoding``.
+    """
+    path = Path(path)
+    stat = path.stat()
+    return _checked_encoding(path, declared, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _checked_encoding(path: Path, declared: str | None, size: int, mtime_ns: int) -> str:
+    """:func:`text_encoding` for one version of a file (size and mtime key the cache)."""
+    if declared:
+        failure = _decode_failure(path, declared)
+        if failure:
+            raise InputFileError(f"{path}: does not decode as the declared read.encoding {declared!r}: {failure}")
+        return declared
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+    failure = _decode_failure(path, encoding)
+    if not failure:
+        return encoding
+    if encoding == "utf-8":
+        ambiguous = _first_byte_in(path, bytes(range(0x80, 0xA0)))
+        if ambiguous is None and not _decode_failure(path, "cp1252"):
+            return "cp1252"
+        if ambiguous is not None:
+            line, offset, byte = ambiguous
+            failure += (f"; byte 0x{byte:02x} (line {line}, byte offset {offset}) is a different character in cp1252, "
+                        "cp865 and mac_roman, so no encoding is assumed")
+    raise InputFileError(f"{path}: is not {encoding}: {failure}; declare the file's encoding in the codebook's "
+                         "read.encoding (for example cp1252, latin-1 or cp865)")
+
+
+DECODE_BLOCK = 1 << 20  # bytes decoded at a time; the whole file is decoded, block by block
+
+
+def _decode_failure(path: Path, encoding: str) -> str | None:
+    """Decode the whole file; None when it decodes, else where it fails (line, byte offset, byte value)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset, lines = 0, 0
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(DECODE_BLOCK)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                position = offset - pending + exc.start  # exc.start counts the bytes the decoder still held
+                before = exc.start - pending
+                line = lines + (block[: max(before, 0)].count(b"\n")) + 1
+                byte = exc.object[exc.start]
+                return f"line {line}, byte offset {position} (0-based), byte 0x{byte:02x} ({exc.reason})"
+            if not block:
+                return None
+            lines += block.count(b"\n")
+            offset += len(block)
+
+
+def _first_byte_in(path: Path, values: bytes) -> tuple[int, int, int] | None:
+    """Line (1-based), byte offset and value of the first byte of ``values`` in the file, or None."""
+    table = bytes(range(256))
+    offset, lines = 0, 0
+    with open(path, "rb") as handle:
+        while block := handle.read(DECODE_BLOCK):
+            rest = block.translate(table, values)  # the block without those bytes
+            if len(rest) != len(block):
+                position = next(i for i, b in enumerate(block) if b in values)
+                return lines + block[:position].count(b"\n") + 1, offset + position, block[position]
+            lines += block.count(b"\n")
+            offset += len(block)
+    return None
