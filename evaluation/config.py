@@ -16,6 +16,7 @@ from typing import Any, Callable
 from evaluation.demo.scales import apply_scale
 from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml, validate_against
+from evaluation.variables import load_variables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 Config = dict[str, Any]
@@ -46,7 +47,7 @@ def _check_meaning(config: Config, source: Path) -> None:
             problems.append(f"validation.field_periods.{wave}: first interview day {first} is after the last, {last}")
     variables_path = Path(config["variables"])
     if variables_path.is_file():
-        groups = set((load_yaml(variables_path) or {}).get("group_variables") or {})
+        groups = set(load_variables(variables_path).group_variables)
         for name in config["estimation"]["group_variables"]:
             if name not in groups:
                 problems.append(f"estimation.group_variables: {name!r} is not a group variable of {variables_path} "

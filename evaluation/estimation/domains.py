@@ -8,12 +8,11 @@ group) are estimated on the full design, never by subsetting.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from evaluation.survey import SurveyDesign
 from evaluation.survey.margins import calibration_margins
+from evaluation.variables import Outcome
 
 ESTIMATE_COLUMNS = [
     "outcome", "family", "kind", "group_variable", "group", "area_type", "municipality_code", "wave",
@@ -40,21 +39,21 @@ def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, ra
     return design.calibrated(data["weight"].to_numpy(float), calibration_margins(data, raking))
 
 
-def outcome_means(design: SurveyDesign, outcomes: dict[str, Any], by: list[str], level: float) -> pd.DataFrame:
+def outcome_means(design: SurveyDesign, outcomes: dict[str, Outcome], by: list[str], level: float) -> pd.DataFrame:
     """Domain means of every outcome; binary items get logit intervals (as R ``svyciprop``).
 
     A t interval around a share near 0 or 1 can cross the bounds; the logit
     interval stays inside (0, 1).
     """
-    scales = [name for name, spec in outcomes.items() if spec["kind"] != "binary"]
+    scales = [name for name, spec in outcomes.items() if spec.kind != "binary"]
     frames = [design.mean(scales, by=by, level=level)] if scales else []
-    for name in (name for name, spec in outcomes.items() if spec["kind"] == "binary"):
+    for name in (name for name, spec in outcomes.items() if spec.kind == "binary"):
         shares = design.proportion(name, by=by, level=level, ci_method="logit")
         frames.append(shares[shares["category"] == 1].drop(columns=["category", "n_category"]).assign(variable=name))
     return pd.concat(frames, ignore_index=True)
 
 
-def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_variables: list[str], level: float) -> pd.DataFrame:
+def domain_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], group_variables: list[str], level: float) -> pd.DataFrame:
     """Means of every outcome by wave × area type × group, plus series for each pilot municipality.
 
     Proportions (binary items) are reported in percent, scales in their own points.
@@ -77,8 +76,8 @@ def domain_estimates(design: SurveyDesign, outcomes: dict[str, Any], group_varia
         )
     table = pd.concat(frames, ignore_index=True)
     table["group"] = table["group"].astype(str)
-    table["family"] = table["outcome"].map({k: v["family"] for k, v in outcomes.items()})
-    table["kind"] = table["outcome"].map({k: v["kind"] for k, v in outcomes.items()})
+    table["family"] = table["outcome"].map({k: v.family for k, v in outcomes.items()})
+    table["kind"] = table["outcome"].map({k: v.kind for k, v in outcomes.items()})
     return _as_percent(table)
 
 

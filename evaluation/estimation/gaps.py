@@ -9,12 +9,11 @@ points, scales in scale points (as ``estimates.csv``).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from evaluation.estimation.disclosure import suppress_contrasts
 from evaluation.survey import SurveyDesign
+from evaluation.variables import Outcome, Variables
 
 GAP_COLUMNS = [
     "outcome", "family", "kind", "group_variable", "group_a", "group_b", "area_type", "wave",
@@ -23,7 +22,7 @@ GAP_COLUMNS = [
 AREA_TYPES = ("pilot", "control", "all")
 
 
-def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str, list[str]], level: float) -> pd.DataFrame:
+def gap_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float) -> pd.DataFrame:
     """Gap of every outcome for every configured pair, by wave × area type (pilot, control, all).
 
     Parameters
@@ -32,7 +31,7 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str
         The all-waves design of :func:`evaluation.estimation.domains.survey_design` (columns
         ``wave``, ``area_type`` and ``all``).
     outcomes : dict
-        ``outcomes:`` of ``config/variables.yaml`` (``family``, ``kind``).
+        Name -> :class:`evaluation.variables.Outcome` (``family``, ``kind``).
     gaps : dict
         Group variable -> ``[group_a, group_b]``; the gap is a minus b.
     level : float
@@ -51,9 +50,9 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str
             for outcome, spec in outcomes.items():
                 gap = design.mean_differences(outcome, ["wave", area_column], group_variable, group_a, group_b, level)
                 gap = gap[gap[area_column] == area_type]
-                scale = 100 if spec["kind"] == "binary" else 1
+                scale = 100 if spec.kind == "binary" else 1
                 frames.append(pd.DataFrame({
-                    "outcome": outcome, "family": spec["family"], "kind": spec["kind"],
+                    "outcome": outcome, "family": spec.family, "kind": spec.kind,
                     "group_variable": group_variable, "group_a": group_a, "group_b": group_b,
                     "area_type": area_type, "wave": gap["wave"].to_numpy(),
                     **{k: gap[k].to_numpy() * scale for k in ("estimate", "se", "ci_low", "ci_high")},
@@ -62,7 +61,7 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Any], gaps: dict[str
     return pd.DataFrame(rows, columns=GAP_COLUMNS[:-2])
 
 
-def published_gaps(design: SurveyDesign, variables: dict[str, Any], estimates: pd.DataFrame, level: float) -> pd.DataFrame:
+def published_gaps(design: SurveyDesign, variables: Variables, estimates: pd.DataFrame, level: float) -> pd.DataFrame:
     """Gap estimates, blanked wherever either group's estimate in ``estimates`` is suppressed.
 
     Parameters
@@ -70,5 +69,5 @@ def published_gaps(design: SurveyDesign, variables: dict[str, Any], estimates: p
     estimates : DataFrame
         The disclosure-checked ``estimates.csv`` table.
     """
-    gaps = gap_estimates(design, variables["outcomes"], variables.get("gaps", {}), level)
+    gaps = gap_estimates(design, variables.outcomes, variables.gaps, level)
     return suppress_contrasts(gaps, estimates)[GAP_COLUMNS]

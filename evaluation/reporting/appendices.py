@@ -82,7 +82,7 @@ def nonresponse_section(ctx: ReportContext) -> str:
     answers = int(counts["total"].iloc[0])
     shares = (counts.assign(share=100 * counts["count"] / counts["total"]).pivot(index="source", columns="item", values="share").fillna(0.0))
     shares = shares.loc[shares.sum(axis=1).sort_values(ascending=False).index]
-    shares.index = [t.outcome(o) if o in t.variables["outcomes"] else o for o in shares.index]
+    shares.index = [t.outcome(o) if o in t.variables.outcomes else o for o in shares.index]
     shares.columns = [_word(t, f"reason_{r}", r) for r in shares.columns]
     n = t.number(answers, 0)
     figure = figure_markdown(stacked_bars(shares, t("nonresponse_axis")), t("fig_nonresponse_cap", n=n), t("alt_bars", what=t("nonresponse_what")), t.number)

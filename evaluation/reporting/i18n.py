@@ -12,6 +12,7 @@ import yaml
 from babel.numbers import format_decimal
 
 from evaluation.errors import ConfigError
+from evaluation.variables import Variables, load_variables
 
 LANGUAGES = ("nb", "nn", "sv", "en")
 NO_BREAK_SPACE = "\u00a0"
@@ -24,7 +25,7 @@ class Translator:
 
     lang: str
     words: dict[str, dict[str, str]]
-    variables: dict[str, Any]
+    variables: Variables
 
     @classmethod
     def load(cls, lang: str, translations: Path, variables: Path) -> "Translator":
@@ -34,7 +35,7 @@ class Translator:
         missing = sorted(key for key, text in words.items() if lang not in text)
         if missing:
             raise ConfigError(f"{translations}: no {lang!r} text for {', '.join(missing)}")
-        return cls(lang, words, yaml.safe_load(Path(variables).read_text(encoding="utf-8")))
+        return cls(lang, words, load_variables(Path(variables)))
 
     def __call__(self, key: str, **values: Any) -> str:
         """The text of ``key`` in this language, with ``{placeholders}`` filled in."""
@@ -43,13 +44,15 @@ class Translator:
         return self.words[key][self.lang].format(**values)
 
     def outcome(self, name: str) -> str:
-        return self.variables["outcomes"][name]["labels"][self.lang]
+        return self.variables.outcomes[name].labels[self.lang]
 
     def group_variable(self, name: str) -> str:
-        return self.variables["group_variables"][name]["labels"][self.lang] if name in self.variables["group_variables"] else name
+        groups = self.variables.group_variables
+        return groups[name].labels[self.lang] if name in groups else name
 
     def group(self, variable: str, category: str) -> str:
-        categories = self.variables["group_variables"].get(variable, {}).get("categories", {})
+        groups = self.variables.group_variables
+        categories = groups[variable].categories if variable in groups else {}
         return categories.get(str(category), {}).get(self.lang, str(category))
 
     def number(self, value: float | None, decimals: int = 1, signed: bool = False) -> str:

@@ -46,14 +46,14 @@ def _what(t, outcome: str) -> str:
     if outcome == "turnout":
         return t("turnout_what")
     label = t.outcome(outcome)
-    if t.variables["outcomes"][outcome]["kind"] == "binary":
+    if t.variables.outcomes[outcome].kind == "binary":
         return t("share_who", what=label[:1].lower() + label[1:])
     return label
 
 
 def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
     t = ctx.t
-    scale = row["outcome"] != "turnout" and t.variables["outcomes"][row["outcome"]]["kind"] != "binary"
+    scale = row["outcome"] != "turnout" and t.variables.outcomes[row["outcome"]].kind != "binary"
     unit = "unit_scale" if scale else "unit_pp"
     return effect_sentence(t, _what(t, row["outcome"]), where, row["estimate"], row["ci_low"], row["ci_high"], unit)
 
@@ -177,9 +177,9 @@ def _gap_figure(ctx: ReportContext, outcome: str, variable: str) -> str:
     gaps = ctx.tables["gaps"]
     rows = gaps[(gaps["outcome"] == outcome) & (gaps["group_variable"] == variable)].dropna(subset=["estimate"])
     pilots, controls = rows[rows["area_type"] == "pilot"], rows[rows["area_type"] == "control"]
-    unit = t("unit_pp") if t.variables["outcomes"][outcome]["kind"] == "binary" else t("unit_scale")
+    unit = t("unit_pp") if t.variables.outcomes[outcome].kind == "binary" else t("unit_scale")
     fig = gap_plot([(pilots, t("pilot"), PALETTE["pilot"], "o"), (controls, t("control"), PALETTE["control"], "s")], t("wave"), t("gap_axis", unit=unit))
-    group_a, group_b = (t.group(variable, g).lower() for g in t.variables["gaps"][variable])
+    group_a, group_b = (t.group(variable, g).lower() for g in t.variables.gaps[variable])
     what = _what(t, outcome)
     caption = t("fig_gap_cap", what=what[:1].lower() + what[1:], a=group_a, b=group_b, unit=unit, n=t.number(int(pilots["n"].sum() + controls["n"].sum()), 0))
     alt = t("alt_lines", what=t("gap_axis", unit=unit), x=t("wave").lower(), series=_and(t, [t("pilot"), t("control")]))

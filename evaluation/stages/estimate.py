@@ -6,22 +6,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from evaluation.estimation.disclosure import disclosure_control
 from evaluation.estimation.domains import ESTIMATE_COLUMNS, domain_estimates, survey_design
 from evaluation.estimation.gaps import published_gaps
 from evaluation.outputs import write_csv
+from evaluation.variables import load_variables
 
 
 def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_settings: dict[str, Any]) -> None:
     """Run the stage: write the disclosure-checked estimates table, and the group gaps next to it (``gaps.csv``)."""
-    variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
+    variables = load_variables(Path(config_settings["variables"]))
     estimation = config_settings["estimation"]
     weighting = config_settings["weighting"]
     raking = [list(dims) for dims in weighting["margins"]] if weighting["method"] == "rake" else []
     design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation["lonely_psu"], raking)
-    table = domain_estimates(design, variables["outcomes"], estimation["group_variables"], estimation["level"])
+    table = domain_estimates(design, variables.outcomes, estimation["group_variables"], estimation["level"])
     table = disclosure_control(table, config_settings["disclosure"]["min_n"])
     write_csv(table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]), Path(out_path))
     write_csv(published_gaps(design, variables, table, estimation["level"]), Path(out_path).with_name("gaps.csv"))

@@ -18,13 +18,13 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
-from evaluation.schemas import load_yaml
 from evaluation.sources import crosswalk as cw
 from evaluation.sources import labels
 from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
 from evaluation.sources.register import aggregate_register
+from evaluation.variables import load_variables
 from evaluation.workflow import survey_files
 
 OUTPUT_FILES = {
@@ -59,12 +59,15 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sources = config_settings["sources"]
-    areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"])))
-    turnout = ingest_single(raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"])))
+    variables = load_variables(Path(config_settings["variables"]))
+    canonical = [*variables.outcomes, *variables.group_variables]  # with CANONICAL_COLUMNS: the names codebooks use
+    areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical))
+    turnout = ingest_single(raw_dir / sources["turnout"]["file"],
+                            load_codebook(Path(sources["turnout"]["codebook"]), canonical))
     key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
-    outcomes = load_yaml(Path(config_settings["variables"]))["outcomes"]
-    valid_ranges = {name: tuple(outcome["range"]) for name, outcome in outcomes.items() if "range" in outcome}
-    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"])), key,
+    outcomes = load_variables(Path(config_settings["variables"])).outcomes
+    valid_ranges = {name: outcome.range for name, outcome in outcomes.items()}
+    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"]), canonical), key,
                            valid_ranges)
     dictionary = pd.concat([areas.dictionary, turnout.dictionary, survey.dictionary], ignore_index=True)
     if "crosswalk" in sources:
@@ -79,7 +82,7 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_csv(dictionary, paths["dictionary"])
     results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
-        register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"])))
+        register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"]), canonical))
         paths["register"] = out_dir / REGISTER_FILE
         write_parquet(register.cells, paths["register"])
         results["register"] = SourceResult(register.cells, register.quarantine, register.accounting)

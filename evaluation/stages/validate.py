@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from evaluation.errors import InputFileError, ValidationFailed
 from evaluation.outputs import write_csv, write_json, write_parquet
@@ -18,6 +17,7 @@ from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.validation import integrity
 from evaluation.validation.checks import Check, build_checks, pilot_coverage, with_field_periods
 from evaluation.validation.runner import TableOutcome, run_checks
+from evaluation.variables import load_variables
 
 TABLES = ("areas", "turnout", "survey")
 OUTPUT_FILES = {
@@ -67,7 +67,7 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     importer.start()  # GX takes seconds to import; overlap that with reading the tables
     tables = {name: _read_table(in_dir / f"{name}.parquet") for name in TABLES}
     importer.join()
-    variables = yaml.safe_load(Path(config_settings["variables"]).read_text(encoding="utf-8"))
+    variables = load_variables(Path(config_settings["variables"]))
     areas = tables["areas"]
     checks = build_checks(
         variables,

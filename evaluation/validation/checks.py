@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml
+from evaluation.variables import Variables
 
 SEVERITIES = ("fail", "quarantine", "warn")
 ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_compound_columns_", "expect_multicolumn_")
@@ -82,7 +83,7 @@ def _class_name(expectation: str) -> str:
 
 
 def build_checks(
-    variables: dict[str, Any],
+    variables: Variables,
     validation: dict[str, Any],
     area_codes: list[str],
     municipality_codes: list[str],
@@ -92,8 +93,8 @@ def build_checks(
     Parameters
     ----------
     variables
-        The canonical variables (``config/variables.yaml``): outcomes with kind and
-        range, group variables with categories.
+        The canonical variables (:func:`evaluation.variables.load_variables`): outcomes
+        with kind and range, group variables with categories.
     validation
         The ``validation`` section of the config: ``rules`` (file of fixed checks,
         default ``config/validation.yaml``), ``max_missing_share``, ``max_wave_change``,
@@ -117,7 +118,7 @@ def build_checks(
     placeholders = {"$area_codes": area_codes, "$municipality_codes": municipality_codes}
     checks = {table: _fixed_checks(table, spec, placeholders, rules_path) for table, spec in rules.items()}
     survey = checks.setdefault("survey", [])
-    survey[0] = replace(survey[0], kwargs={**survey[0].kwargs, "column_set": [*survey[0].kwargs["column_set"], *variables["outcomes"], *variables["group_variables"]]})
+    survey[0] = replace(survey[0], kwargs={**survey[0].kwargs, "column_set": [*survey[0].kwargs["column_set"], *variables.outcomes, *variables.group_variables]})
     survey += _variable_checks(variables, validation)
     survey += _field_period_checks(validation["field_periods"])
     checks["pilot_coverage"] = _coverage_checks()
@@ -142,14 +143,14 @@ def _fixed_checks(table: str, spec: dict[str, Any], placeholders: dict[str, list
     return checks
 
 
-def _variable_checks(variables: dict[str, Any], validation: dict[str, Any]) -> list[Check]:
+def _variable_checks(variables: Variables, validation: dict[str, Any]) -> list[Check]:
     """Range, missing share and wave-to-wave change of every outcome; categories of every group variable."""
     max_missing = validation["max_missing_share"]
     max_change = validation["max_wave_change"]
     checks = []
-    for name, spec in variables["outcomes"].items():
-        low, high = spec["range"]
-        if spec["kind"] == "binary":
+    for name, spec in variables.outcomes.items():
+        low, high = spec.range
+        if spec.kind == "binary":
             checks.append(Check(f"survey.{name}.range", "expect_column_values_to_be_in_set", {"column": name, "value_set": [low, high]}, "quarantine", f"{name} is {low} or {high}"))
         else:
             checks.append(Check(f"survey.{name}.range", "expect_column_values_to_be_between", {"column": name, "min_value": low, "max_value": high}, "quarantine", f"{name} within {low}-{high}"))
@@ -165,8 +166,8 @@ def _variable_checks(variables: dict[str, Any], validation: dict[str, Any]) -> l
                 f"the mean of {name} changes by at most {max_change:.0%} of its range ({low}-{high}) from one wave to the next",
             )
         )
-    for name, spec in variables["group_variables"].items():
-        categories = list(map(str, spec["categories"]))
+    for name, spec in variables.group_variables.items():
+        categories = list(spec.categories)
         checks.append(Check(f"survey.{name}.categories", "expect_column_values_to_be_in_set", {"column": name, "value_set": categories}, "quarantine", f"{name} is one of {', '.join(categories)}"))
     return checks
 
