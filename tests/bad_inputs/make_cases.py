@@ -21,7 +21,7 @@ import pandas as pd
 import pyreadstat
 import yaml
 
-from evaluation.demo.generate import spss_metadata
+from evaluation.demo.writers import spss_metadata
 
 REPO = Path(__file__).resolve().parents[2]
 CODEBOOKS = {"areas": "demo_area_register.yaml", "turnout": "demo_turnout.yaml", "survey": "demo_panel.yaml"}
