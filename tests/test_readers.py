@@ -149,3 +149,28 @@ def test_chunks_keep_file_row_positions(tmp_path, suffix):
     chunks = list(iter_chunks(path, columns=["a"], chunksize=3))
     assert [list(c.index) for c, _ in chunks] == [[0, 1, 2], [3, 4, 5], [6]]
     assert all(list(c.columns) == ["a"] for c, _ in chunks)
+
+
+def test_utf16_with_bom_is_read(tmp_path):
+    # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab separated
+    path = tmp_path / "eksport.txt"
+    path.write_bytes("krets\tnavn\n0301001\tSkøyen\n".encode("utf-16"))
+    data, _ = read_file(path)
+    assert data.to_dict("list") == {"krets": ["0301001"], "navn": ["Skøyen"]}
+
+
+def test_cp1252_without_ambiguous_bytes_is_read_when_undeclared(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(("navn;n\n" + "Oslo;1\n" * 200_000 + "Tromsø;2\n").encode("cp1252"))  # ø after the first MiB
+    data, _ = read_file(path, ReadOptions(sep=";"))
+    assert data["navn"].iloc[-1] == "Tromsø"
+
+
+def test_duplicated_names_in_a_parquet_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table([[1], [2]], names=["x", "x"]), path)
+    with pytest.raises(InputFileError, match=r"a\.parquet: column name 'x' appears twice in the header \(columns 1 and 2\)"):
+        read_file(path)

@@ -274,3 +274,30 @@ def test_unknown_canonical_name_lists_the_known_and_suggests_the_closest(tmp_pat
         f"{path}: columns/trust_local_politician: 'trust_local_politician' is not a canonical variable; "
         "did you mean 'trust_local_politicians'? known for kind survey: age, age_group, design_weight"
     )
+
+
+def test_ingest_stage_checks_the_codebook_names_at_load(small_demo, ingest_settings, tmp_path):
+    from evaluation.stages.ingest import ingest
+
+    document = yaml.safe_load(Path(ingest_settings["sources"]["survey"]["codebook"]).read_text(encoding="utf-8"))
+    document["columns"]["trust_councl"] = document["columns"].pop("trust_council")  # a typo in a renamed item
+    path = tmp_path / "panel.codebook.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    ingest_settings["sources"]["survey"]["codebook"] = str(path)
+    with pytest.raises(ConfigError, match=rf"^{path}: columns/trust_councl: 'trust_councl' is not a canonical variable; "
+                                          r"did you mean 'trust_council'\? known for kind survey: "):
+        ingest(small_demo, tmp_path / "ingested", ingest_settings)
+    assert not (tmp_path / "ingested" / "survey.parquet").exists()
+
+
+def test_excel_cells_keep_their_type(tmp_path):
+    # a date cell is a date and a number cell a number, whatever the text format of the codebook says
+    path = tmp_path / "omrader.xlsx"
+    frame = pd.DataFrame({"krets": ["0301001", "0301002"], "oppstart": [dt.datetime(2019, 8, 1), "01.09.2020"],
+                          "andel": [0.5, "0,25"]})
+    frame.to_excel(path, index=False)
+    columns = {**pilot_start({}), "share_immigrant": {"variable": "andel", "type": "number"}}
+    result = ingest_file(path, write_codebook(tmp_path, columns, read={"decimal": ","}))
+    assert result.data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01"), pd.Timestamp("2020-09-01")]
+    assert result.data["share_immigrant"].tolist() == [0.5, 0.25]
+    assert result.data["area_code"].tolist() == ["0301001", "0301002"]
