@@ -284,8 +284,9 @@ def test_ingest_stage_checks_the_codebook_names_at_load(small_demo, ingest_setti
     path = tmp_path / "panel.codebook.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     ingest_settings["sources"]["survey"]["codebook"] = str(path)
-    with pytest.raises(ConfigError, match=rf"^{path}: columns/trust_councl: 'trust_councl' is not a canonical variable; "
-                                          r"did you mean 'trust_council'\? known for kind survey: "):
+    expected = (rf"^{path}: columns/trust_councl: 'trust_councl' is not a canonical variable; "
+                r"did you mean 'trust_council'\? known for kind survey: ")
+    with pytest.raises(ConfigError, match=expected):
         ingest(small_demo, tmp_path / "ingested", ingest_settings)
     assert not (tmp_path / "ingested" / "survey.parquet").exists()
 
