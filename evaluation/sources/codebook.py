@@ -461,7 +461,7 @@ def _convert_date(source: pd.Series, spec: ColumnSpec, variable: str) -> pd.Seri
         the rows and the values.
     """
     if pd.api.types.is_datetime64_any_dtype(source):
-        dates = source.dt.normalize()
+        dates = (source.dt.tz_localize(None) if source.dt.tz is not None else source).dt.normalize()  # the local date
     else:
         codes, uniques = pd.factorize(source, use_na_sentinel=True)
         parsed = pd.to_datetime(pd.Series([_parse_date(value, spec) for value in uniques] + [None], dtype=object))

@@ -124,6 +124,21 @@ def test_a_date_outside_the_plausible_window_stops_the_run(tmp_path):
         ingest_file(data, write_codebook(tmp_path, window, read={"sep": ";"}))
 
 
+def test_typed_dates_of_stata_and_parquet_files_are_read_as_they_are(tmp_path):
+    import pyreadstat
+
+    codebook = write_codebook(tmp_path, pilot_start({}))  # the text default %d.%m.%Y does not apply to typed dates
+    stata = tmp_path / "omrader.dta"
+    pyreadstat.write_dta(pd.DataFrame({"krets": ["1", "2"], "oppstart": [dt.date(2019, 8, 1), dt.date(2020, 1, 13)]}),
+                         str(stata))
+    assert ingest_file(stata, codebook).data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01"),
+                                                                         pd.Timestamp("2020-01-13")]
+    parquet = tmp_path / "omrader.parquet"
+    late_evening = pd.to_datetime(["2019-08-01 23:30"]).tz_localize("Europe/Oslo")  # 21:30 UTC: still 1 August
+    pd.DataFrame({"krets": ["1"], "oppstart": late_evening}).to_parquet(parquet)
+    assert ingest_file(parquet, codebook).data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01")]
+
+
 # Item 3: headers.
 
 def test_duplicated_csv_header_names_both_positions(tmp_path):
