@@ -665,8 +665,10 @@ def _with_masking_reasons(source: pd.Series, reasons: pd.Series | None) -> pd.Se
     """Add (or put in place of ``unreadable``) the reason of each cell holding a masking symbol."""
     if pd.api.types.is_numeric_dtype(source):
         return reasons
-    text = source.astype("string").str.strip(SPACES).str.lower()
-    masked = text.map(MASKING_SYMBOLS).dropna().astype(object)
+    codes, uniques = pd.factorize(source, use_na_sentinel=True)  # distinct values only: register chunks are long
+    symbols = [MASKING_SYMBOLS.get(str(value).strip(SPACES).lower()) for value in uniques]
+    symbols = np.array([*symbols, None], dtype=object)  # code -1 (missing) picks the final None
+    masked = pd.Series(symbols[codes], index=source.index, dtype=object).dropna()
     if masked.empty:
         return reasons
     if reasons is None or reasons.empty:
