@@ -13,6 +13,7 @@ if config["demo"]["enabled"]:
         output:
             RAW_FILES,
             truth=f"{RAW}/truth.json",
+            manifest=f"{RAW}/demo_manifest.json",  # what the demo wrote: ingest may use the demo key only for these
         params:
             settings=settings_json("demo"),
         benchmark:

@@ -9,6 +9,8 @@ import pytest
 from shared import REPO, SMALL_DEMO
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Tests alter demo files, which makes them real data (no longer in demo_manifest.json): those need a key of their own
+os.environ.setdefault("LOKALDEMOKRATI_ID_KEY", "key of the test suite (not secret)")
 
 
 @pytest.fixture(scope="session")

@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.demo.geography import build_districts, build_municipalities
+from evaluation.demo.manifest import check_output_folder, write_manifest
 from evaluation.demo.outcomes import add_item_nonresponse, simulate_answers
 from evaluation.demo.panel import draw_panel, respondents_per_pilot
 from evaluation.demo.population import add_register_shares, build_population, low_education_cutoff
@@ -63,6 +64,11 @@ from evaluation.demo.truth import pilot_list, population_truth, survey_truth, tu
 from evaluation.demo.turnout import simulate_turnout
 from evaluation.demo.writers import write_area_register, write_margins, write_panel, write_register, write_turnout
 from evaluation.errors import ConfigError
+
+AREAS_FILE = "area_register.csv"
+TURNOUT_FILE = "valgdeltakelse_stemmekretser.csv"
+MARGINS_FILE = "befolkning_marginer.csv"
+TRUTH_FILE = "truth.json"
 
 
 def check_config(config: DemoConfig) -> None:
@@ -94,7 +100,9 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     Parameters
     ----------
     out_dir
-        Directory for the files (created if missing; existing files are overwritten).
+        Directory for the files (created if missing). Files already there are overwritten
+        only when the generator wrote them (listed unchanged in ``demo_manifest.json``,
+        :mod:`evaluation.demo.manifest`); the manifest of the files written is written last.
     config
         Seed and size of the scenario.
 
@@ -103,9 +111,16 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     dict
         The content of ``truth.json``: config, pilots, turnout effects (pp), survey
         effects (pp or scale points) and finite-population values per wave.
+
+    Raises
+    ------
+    ConfigError
+        When the config cannot be generated, or ``out_dir`` holds a file the
+        generator did not write (nothing is written then).
     """
     check_config(config)
     out_dir = Path(out_dir)
+    check_output_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(config.seed)
 
@@ -120,14 +135,16 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     observed = add_item_nonresponse(rng, answers)
     ids = rng.permutation(len(pop.district))  # stable respondent numbers unrelated to population order
 
-    write_area_register(out_dir / "area_register.csv", munis, districts)
-    write_turnout(out_dir / "valgdeltakelse_stemmekretser.csv", turnout, munis, districts)
-    write_panel(out_dir, observed, pop, munis, ids, config.n_waves, config.structure.waves_per_year)
-    write_margins(out_dir / "befolkning_marginer.csv", pop, munis)
+    written = [AREAS_FILE, TURNOUT_FILE, MARGINS_FILE, TRUTH_FILE]
+    write_area_register(out_dir / AREAS_FILE, munis, districts)
+    write_turnout(out_dir / TURNOUT_FILE, turnout, munis, districts)
+    written += write_panel(out_dir, observed, pop, munis, ids, config.n_waves, config.structure.waves_per_year)
+    write_margins(out_dir / MARGINS_FILE, pop, munis)
     register = None
     if config.structure.register_election:
         register = write_register(out_dir / REGISTER_FILE, rng, pop, districts, turnout,
                                   config.structure.register_election)
+        written.append(REGISTER_FILE)
     truth = {
         "description": ("Known truths of the synthetic demo scenario written by evaluation.demo.generate "
                         "(all data invented)."),
@@ -137,9 +154,10 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
         "turnout": turnout_truth(turnout, munis, districts, cutoff),
         "survey": survey_truth(answers, effects, munis, config),
         "population_values": population_truth(values, pop),
-        "margins": {"file": "befolkning_marginer.csv", "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
+        "margins": {"file": MARGINS_FILE, "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
                     "n_adults": int(len(pop.district))},
         **({"register": register} if register else {}),
     }
-    (out_dir / "truth.json").write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_manifest(out_dir, written)
     return truth

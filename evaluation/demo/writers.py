@@ -217,12 +217,15 @@ def wave_frame(rows: pd.DataFrame, pop: Population, munis: pd.DataFrame, ids: np
 
 
 def write_panel(out_dir: Path, answers: pd.DataFrame, pop: Population, munis: pd.DataFrame,
-                ids: np.ndarray, n_waves: int, per_year: int = 2) -> None:
-    """Write innbyggerpanel_bolgeNN.sav for every wave (labels and user-missing 97/98 on items)."""
+                ids: np.ndarray, n_waves: int, per_year: int = 2) -> list[str]:
+    """Write innbyggerpanel_bolgeNN.sav for every wave (labels and user-missing 97/98 on items); returns the names."""
+    names = []
     for wave in range(1, n_waves + 1):
         frame = wave_frame(answers[answers["wave"] == wave], pop, munis, ids, wave)
         year, month = wave_timing(wave, per_year)
         season = "vår" if month < 7 else "høst"
-        pyreadstat.write_sav(frame, out_dir / f"innbyggerpanel_bolge{wave:02d}.sav",
+        names.append(f"innbyggerpanel_bolge{wave:02d}.sav")
+        pyreadstat.write_sav(frame, out_dir / names[-1],
                              file_label=f"Innbyggerpanelet, bølge {wave} ({season} {year}), syntetiske data",
                              **spss_metadata(wave))
+    return names

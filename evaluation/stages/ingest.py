@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.demo.manifest import MANIFEST, unlisted_files
 from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
 from evaluation.sources import crosswalk as cw
@@ -57,14 +58,14 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     Returns the paths written (keys of ``OUTPUT_FILES``, plus ``register`` when configured).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     sources = config_settings["sources"]
+    key = _pseudonymisation_key(raw_dir, sources, config_settings)  # settled before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
     variables = load_variables(Path(config_settings["variables"]))
     canonical = [*variables.outcomes, *variables.group_variables]  # with CANONICAL_COLUMNS: the names codebooks use
     areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical))
     turnout = ingest_single(raw_dir / sources["turnout"]["file"],
                             load_codebook(Path(sources["turnout"]["codebook"]), canonical))
-    key = pseudonymisation_key(config_settings["pseudonymisation"]["key_env"], demo=config_settings["demo"])
     outcomes = load_variables(Path(config_settings["variables"])).outcomes
     valid_ranges = {name: outcome.range for name, outcome in outcomes.items()}
     survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"]), canonical), key,
@@ -90,6 +91,23 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     accounting = pd.concat([r.accounting.assign(table=name) for name, r in results.items()], ignore_index=True)
     write_csv(accounting[["table", *accounting.columns.drop("table")]], paths["accounting"])
     return paths
+
+
+def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_settings: dict[str, Any]) -> bytes:
+    """The id-hashing key: the public demo key only when the demo is enabled and ingest reads its files, unchanged.
+
+    Every file ingest reads (areas, turnout, survey waves, crosswalk, register) must be
+    listed in ``demo_manifest.json`` of ``raw_dir`` with its present SHA-256; otherwise
+    the key comes from the ``pseudonymisation.key_env`` environment variable.
+    """
+    names = [name for name in ("areas", "turnout", "crosswalk", "register") if name in sources]
+    read = [raw_dir / sources[name]["file"] for name in names]
+    read += survey_files(raw_dir, sources["survey"]).values()
+    real = unlisted_files(raw_dir, read)
+    because = ("demo.enabled is false" if not config_settings["demo"] else
+               f"not listed unchanged in {raw_dir / MANIFEST}: {', '.join(real)}" if real else "")
+    env_var = config_settings["pseudonymisation"]["key_env"]
+    return pseudonymisation_key(env_var, demo=not because, not_demo_because=because)
 
 
 def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
