@@ -66,8 +66,7 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical))
     turnout = ingest_single(raw_dir / sources["turnout"]["file"],
                             load_codebook(Path(sources["turnout"]["codebook"]), canonical))
-    outcomes = load_variables(Path(config_settings["variables"])).outcomes
-    valid_ranges = {name: outcome.range for name, outcome in outcomes.items()}
+    valid_ranges = {name: outcome.range for name, outcome in variables.outcomes.items()}
     survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"]), canonical), key,
                            valid_ranges)
     dictionary = pd.concat([areas.dictionary, turnout.dictionary, survey.dictionary], ignore_index=True)
