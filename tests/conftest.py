@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import os
 from pathlib import Path
 
@@ -24,8 +26,7 @@ def small_demo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ingest_settings() -> dict:
-    """Ingest settings of the default config, for the small demo's four waves."""
+def _ingest_settings() -> dict:
     from evaluation.config import load_config, stage_settings
 
     settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "ingest")
@@ -35,11 +36,17 @@ def ingest_settings() -> dict:
     return settings
 
 
+@pytest.fixture
+def ingest_settings(_ingest_settings) -> dict:
+    """Ingest settings of the default config, for the small demo's four waves (a fresh copy for each test)."""
+    return copy.deepcopy(_ingest_settings)
+
+
 @pytest.fixture(scope="session")
-def ingested(small_demo, ingest_settings, tmp_path_factory) -> Path:
+def ingested(small_demo, _ingest_settings, tmp_path_factory) -> Path:
     """The small demo after the ingest stage."""
     from evaluation.stages.ingest import ingest
 
     out = tmp_path_factory.mktemp("ingested")
-    ingest(small_demo, out, ingest_settings)
+    ingest(small_demo, out, copy.deepcopy(_ingest_settings))
     return out
