@@ -56,7 +56,9 @@ def _data(demo: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
     rng = np.random.default_rng(7)
     turnout, areas = simulate_turnout(rng, n_municipalities=40, n_pilots=7, effect_pp=1.0)
-    areas = areas.assign(median_income=rng.normal(450_000, 40_000, len(areas)), share_immigrant=rng.uniform(0.05, 0.3, len(areas)))
+    areas = areas.assign(
+        median_income=rng.normal(450_000, 40_000, len(areas)), share_immigrant=rng.uniform(0.05, 0.3, len(areas))
+    )
     return turnout, areas, simulate_survey(rng, areas)
 
 
@@ -76,6 +78,7 @@ def _instrument(totals: dict[str, float]) -> None:
                 totals[name] += elapsed - inner
                 if stack:
                     stack[-1] += elapsed
+
         return timed
 
     for name in PARTS:
@@ -99,8 +102,10 @@ def main() -> None:
         walls.append(time.perf_counter() - start)
         if i == 0:
             first = dict(totals)
-    print(f"districts {turnout['area_code'].nunique()}, elections {turnout['election_date'].nunique()}, "
-          f"survey rows {len(survey)}, draws {args.draws}")
+    print(
+        f"districts {turnout['area_code'].nunique()}, elections {turnout['election_date'].nunique()}, "
+        f"survey rows {len(survey)}, draws {args.draws}"
+    )
     print("| part | first run (s) | last run (s) |\n| --- | --- | --- |")
     for name, label in PARTS.items():
         print(f"| {label} | {first.get(name, 0.0):.2f} | {totals.get(name, 0.0):.2f} |")

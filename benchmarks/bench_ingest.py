@@ -90,7 +90,9 @@ def peak_memory_mib() -> float:
 def run_child(which: str, path: Path, chunksize: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--measure", which, "--file", str(path), "--chunksize", str(chunksize)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -115,10 +117,14 @@ def main() -> None:
         print(f"wrote {path} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - start:.1f} s")
     results = {which: run_child(which, path, args.chunksize) for which in ("bare", "bare-usecols", "ours")}
     for which, r in results.items():
-        print(f"{which:>13}: {r['seconds']:6.2f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  peak RSS {r['peak_mib']:,.0f} MiB")
+        print(
+            f"{which:>13}: {r['seconds']:6.2f} s  {r['rows'] / r['seconds']:>10,.0f} rows/s  peak RSS {r['peak_mib']:,.0f} MiB"
+        )
     ratio = results["ours"]["seconds"] / results["bare"]["seconds"]
-    print(f"ours / bare read: {ratio:.2f}x (target <= 1.2x); ours / bare read of the same columns: "
-          f"{results['ours']['seconds'] / results['bare-usecols']['seconds']:.2f}x")
+    print(
+        f"ours / bare read: {ratio:.2f}x (target <= 1.2x); ours / bare read of the same columns: "
+        f"{results['ours']['seconds'] / results['bare-usecols']['seconds']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,10 @@ def copy_workflow(folder: Path, scale: str, overrides: dict) -> None:
         source = REPO / name
         if source.exists():
             (shutil.copytree if source.is_dir() else shutil.copy)(
-                source, folder / name,
-                **({"ignore": shutil.ignore_patterns("_output"), "dirs_exist_ok": True} if source.is_dir() else {}))
+                source,
+                folder / name,
+                **({"ignore": shutil.ignore_patterns("_output"), "dirs_exist_ok": True} if source.is_dir() else {}),
+            )
     path = folder / "config" / "config.yaml"
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     config["demo"]["scale"] = scale
@@ -99,14 +101,21 @@ def read_benchmarks(folder: Path) -> list[dict]:
         with path.open() as handle:
             record = next(csv.DictReader(handle, delimiter="\t"))
 
-        def number(key: str) -> float:
+        def number(key: str, record: dict = record) -> float:
             try:
                 return float(record.get(key, "nan"))
             except ValueError:  # "NA" when a job was too short to sample
                 return float("nan")
 
-        rows.append({"job": path.stem, "wall_s": number("s"), "max_rss_mb": number("max_rss"),
-                     "cpu_s": number("cpu_time"), "mean_load": number("mean_load")})
+        rows.append(
+            {
+                "job": path.stem,
+                "wall_s": number("s"),
+                "max_rss_mb": number("max_rss"),
+                "cpu_s": number("cpu_time"),
+                "mean_load": number("mean_load"),
+            }
+        )
     return sorted(rows, key=lambda r: -r["wall_s"])
 
 
@@ -127,7 +136,11 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix=f"ld-bench-{args.scale}-"))
     folder.mkdir(parents=True, exist_ok=True)
-    overrides = {"compare": {"n_permutations": args.permutations, "n_bootstrap": args.permutations}} if args.permutations else {}
+    overrides = (
+        {"compare": {"n_permutations": args.permutations, "n_bootstrap": args.permutations}}
+        if args.permutations
+        else {}
+    )
     copy_workflow(folder, args.scale, overrides)
     snakemake = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
     load_before = os.getloadavg()
@@ -148,9 +161,15 @@ def main() -> None:
     print(table(rows, summary))
     target = TARGETS.get(args.scale)
     if target:
-        misses = [name for name, ok in (("whole run < 15 min", cold < target["total_s"]),
-                                         ("peak < 8 GiB", peak < target["peak_mb"]),
-                                         ("no-op < 5 s", noop < target["noop_s"])) if not ok]
+        misses = [
+            name
+            for name, ok in (
+                ("whole run < 15 min", cold < target["total_s"]),
+                ("peak < 8 GiB", peak < target["peak_mb"]),
+                ("no-op < 5 s", noop < target["noop_s"]),
+            )
+            if not ok
+        ]
         print("\ntargets: " + ("all met" if not misses else "missed: " + ", ".join(misses)))
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)

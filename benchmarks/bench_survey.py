@@ -66,8 +66,12 @@ def make_data(rows: int, strata: int, psus: int, outcomes: int, domains: int, se
     psu = rng.integers(0, psus, rows)
     stratum = psu % strata
     effect = rng.normal(0, 1, psus)[psu]
-    data = {"stratum": stratum, "psu": psu, "w": rng.uniform(0.5, 3.0, strata)[stratum] * rng.uniform(0.8, 1.2, rows),
-            "domain": rng.integers(0, domains, rows)}
+    data = {
+        "stratum": stratum,
+        "psu": psu,
+        "w": rng.uniform(0.5, 3.0, strata)[stratum] * rng.uniform(0.8, 1.2, rows),
+        "domain": rng.integers(0, domains, rows),
+    }
     for k in range(outcomes):
         if k % 2:
             y = (rng.random(rows) < 1 / (1 + np.exp(-0.5 * effect))).astype(float)
@@ -78,8 +82,9 @@ def make_data(rows: int, strata: int, psus: int, outcomes: int, domains: int, se
     return pd.DataFrame(data)
 
 
-def make_panel_data(rows: int, municipalities: int, respondents: int, waves: int, outcomes: int,
-                    seed: int) -> pd.DataFrame:
+def make_panel_data(
+    rows: int, municipalities: int, respondents: int, waves: int, outcomes: int, seed: int
+) -> pd.DataFrame:
     """Panel survey as in the estimate stage: respondents (PSUs) in municipalities (strata) over waves.
 
     ``psu`` is the respondent number within the municipality (reused across
@@ -92,10 +97,16 @@ def make_panel_data(rows: int, municipalities: int, respondents: int, waves: int
     education = rng.integers(0, 3, respondents)[respondent]
     wave = rng.integers(1, waves + 1, rows)
     effect = rng.normal(0, 1, respondents)[respondent]
-    data = {"stratum": municipality, "municipality_code": municipality, "psu": respondent // municipalities,
-            "respondent": respondent, "wave": wave, "education": education,
-            "domain": (wave * municipalities + municipality) * 3 + education,
-            "w": rng.uniform(0.5, 3.0, municipalities)[municipality] * rng.uniform(0.8, 1.2, rows)}
+    data = {
+        "stratum": municipality,
+        "municipality_code": municipality,
+        "psu": respondent // municipalities,
+        "respondent": respondent,
+        "wave": wave,
+        "education": education,
+        "domain": (wave * municipalities + municipality) * 3 + education,
+        "w": rng.uniform(0.5, 3.0, municipalities)[municipality] * rng.uniform(0.8, 1.2, rows),
+    }
     for k in range(outcomes):
         if k % 2:
             y = (rng.random(rows) < 1 / (1 + np.exp(-0.5 * effect))).astype(float)
@@ -113,8 +124,9 @@ CASES = {
 }
 
 
-def run_python(data: pd.DataFrame, outcomes: list[str], panel: bool = False,
-               dense: bool = False) -> tuple[dict[str, float], pd.DataFrame]:
+def run_python(
+    data: pd.DataFrame, outcomes: list[str], panel: bool = False, dense: bool = False
+) -> tuple[dict[str, float], pd.DataFrame]:
     """Times (design, first and repeated domain means) and peak traced memory."""
     if panel:
         design_args = dict(strata="stratum", psu="psu", nest=True, lonely_psu="adjust")
@@ -133,14 +145,21 @@ def run_python(data: pd.DataFrame, outcomes: list[str], panel: bool = False,
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     data_mb = data.memory_usage(deep=True).sum() / 2**20
-    times = {"design": t1 - t0, "means (first call)": t2 - t1, "means (cached domains)": t3 - t2,
-             "design + means": t2 - t0, "data frame MB": data_mb, "peak traced MB": peak / 2**20,
-             "peak traced / data": peak / 2**20 / data_mb}
+    times = {
+        "design": t1 - t0,
+        "means (first call)": t2 - t1,
+        "means (cached domains)": t3 - t2,
+        "design + means": t2 - t0,
+        "data frame MB": data_mb,
+        "peak traced MB": peak / 2**20,
+        "peak traced / data": peak / 2**20 / data_mb,
+    }
     if dense:
         times["means, dense variance (before)"] = time_dense(design, outcomes, by)
     if panel:
-        result["domain"] = (result["wave"] * data["municipality_code"].nunique()
-                            + result["municipality_code"]) * 3 + result["education"]
+        result["domain"] = (
+            result["wave"] * data["municipality_code"].nunique() + result["municipality_code"]
+        ) * 3 + result["education"]
     return times, result
 
 
@@ -171,8 +190,13 @@ def run_r(data: pd.DataFrame, outcomes: list[str], timeout: float) -> tuple[floa
         data.to_csv(csv, index=False)
         script.write_text(R_SCRIPT)
         try:
-            run = subprocess.run(["Rscript", str(script), str(csv), ",".join(outcomes), str(out)],
-                                 capture_output=True, text=True, timeout=timeout, check=False)
+            run = subprocess.run(
+                ["Rscript", str(script), str(csv), ",".join(outcomes), str(out)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return f"timed out after {timeout:g} s"
         if run.returncode != 0:
@@ -207,8 +231,9 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=list(CASES), default="default",
-                        help="preset sizes (override the options below)")
+    parser.add_argument(
+        "--case", choices=list(CASES), default="default", help="preset sizes (override the options below)"
+    )
     parser.add_argument("--dense", action="store_true", help="also time the dense variance (slow, large)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--strata", type=int, default=50)
@@ -226,13 +251,17 @@ def main() -> None:
     panel = args.case == "panel"
     if panel:
         data = make_panel_data(args.rows, args.strata, args.psus, 10, args.outcomes, args.seed)
-        print(f"{args.rows:,} rows (10 waves), {args.strata} strata, {data['respondent'].nunique():,} PSUs "
-              f"(respondents), {args.outcomes} outcomes, {data['domain'].nunique():,} domains "
-              "(wave x municipality x education)")
+        print(
+            f"{args.rows:,} rows (10 waves), {args.strata} strata, {data['respondent'].nunique():,} PSUs "
+            f"(respondents), {args.outcomes} outcomes, {data['domain'].nunique():,} domains "
+            "(wave x municipality x education)"
+        )
     else:
         data = make_data(args.rows, args.strata, args.psus, args.outcomes, args.domains, args.seed)
-        print(f"{args.rows:,} respondents, {args.strata} strata, {args.psus} PSUs, {args.outcomes} outcomes, "
-              f"{args.domains} domains")
+        print(
+            f"{args.rows:,} respondents, {args.strata} strata, {args.psus} PSUs, {args.outcomes} outcomes, "
+            f"{args.domains} domains"
+        )
     outcomes = [f"y{k}" for k in range(args.outcomes)]
     times, ours = run_python(data, outcomes, panel, args.dense)
     if panel:  # R and svy see a unique respondent id as PSU (same design as nest=True)

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
 from evaluation.config import load_config, stage_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,33 +37,63 @@ def make_ingested(folder: Path, rows: int, faulty_share: float, seed: int) -> in
     """Write areas, turnout, survey, quarantine and accounting tables; return the number of faulty rows."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    areas = pd.DataFrame({
-        "area_code": [m + "0001" for m in MUNICIPALITIES], "area_name": "x", "municipality_code": MUNICIPALITIES,
-        "municipality_name": "x", "role": ["pilot"] * 7 + ["control"] * 53,
-        "pilot_start": pd.to_datetime(["2019-08-01"] * 7 + [None] * 53), "pilot_type": None, "cohort": pd.array([2019] * 7 + [None] * 53, "Int64"),
-        "population": 1000, "source_file": "area_register.csv", "source_row": np.arange(1, 61),
-    })
-    turnout = pd.DataFrame({
-        "area_code": areas["area_code"], "municipality_code": MUNICIPALITIES, "election_type": "local", "election_year": 2019,
-        "election_date": pd.Timestamp("2019-09-09"), "eligible_voters": 1000, "votes_cast": 650, "turnout": 0.65,
-        "source_file": "turnout.csv", "source_row": np.arange(1, 61),
-    })
+    areas = pd.DataFrame(
+        {
+            "area_code": [m + "0001" for m in MUNICIPALITIES],
+            "area_name": "x",
+            "municipality_code": MUNICIPALITIES,
+            "municipality_name": "x",
+            "role": ["pilot"] * 7 + ["control"] * 53,
+            "pilot_start": pd.to_datetime(["2019-08-01"] * 7 + [None] * 53),
+            "pilot_type": None,
+            "cohort": pd.array([2019] * 7 + [None] * 53, "Int64"),
+            "population": 1000,
+            "source_file": "area_register.csv",
+            "source_row": np.arange(1, 61),
+        }
+    )
+    turnout = pd.DataFrame(
+        {
+            "area_code": areas["area_code"],
+            "municipality_code": MUNICIPALITIES,
+            "election_type": "local",
+            "election_year": 2019,
+            "election_date": pd.Timestamp("2019-09-09"),
+            "eligible_voters": 1000,
+            "votes_cast": 650,
+            "turnout": 0.65,
+            "source_file": "turnout.csv",
+            "source_row": np.arange(1, 61),
+        }
+    )
     wave = np.repeat(np.arange(1, WAVES + 1), rows // WAVES + 1)[:rows]
     year, month = 2019 + (wave - 1) // 2, np.where(wave % 2 == 1, 3, 10)
     start = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
     age = rng.integers(18, 90, rows)
-    survey = pd.DataFrame({
-        "respondent_id": [f"r{i:07d}" for i in range(rows)], "wave": wave,
-        "interview_date": start + pd.to_timedelta(rng.integers(0, 28, rows), unit="D"),
-        "municipality_code": np.array(MUNICIPALITIES)[rng.integers(0, 60, rows)],
-        "design_weight": rng.uniform(0.5, 3.0, rows),
-        "gender": np.array(["male", "female"])[rng.integers(0, 2, rows)], "age": age,
-        "age_group": pd.cut(age, [18, 30, 45, 60, 200], right=False, labels=["18-29", "30-44", "45-59", "60+"]).astype(str),
-        "education": np.array(["compulsory", "upper_secondary", "higher"])[rng.integers(0, 3, rows)],
-        "income_quintile": rng.integers(1, 6, rows).astype(str),
-        "immigrant_background": np.array(["no", "yes"])[rng.integers(0, 2, rows)],
-    })
-    for name in ("voted_local", "contacted_politician", "attended_meeting", "took_part_consultation", "signed_petition"):
+    survey = pd.DataFrame(
+        {
+            "respondent_id": [f"r{i:07d}" for i in range(rows)],
+            "wave": wave,
+            "interview_date": start + pd.to_timedelta(rng.integers(0, 28, rows), unit="D"),
+            "municipality_code": np.array(MUNICIPALITIES)[rng.integers(0, 60, rows)],
+            "design_weight": rng.uniform(0.5, 3.0, rows),
+            "gender": np.array(["male", "female"])[rng.integers(0, 2, rows)],
+            "age": age,
+            "age_group": pd.cut(
+                age, [18, 30, 45, 60, 200], right=False, labels=["18-29", "30-44", "45-59", "60+"]
+            ).astype(str),
+            "education": np.array(["compulsory", "upper_secondary", "higher"])[rng.integers(0, 3, rows)],
+            "income_quintile": rng.integers(1, 6, rows).astype(str),
+            "immigrant_background": np.array(["no", "yes"])[rng.integers(0, 2, rows)],
+        }
+    )
+    for name in (
+        "voted_local",
+        "contacted_politician",
+        "attended_meeting",
+        "took_part_consultation",
+        "signed_petition",
+    ):
         survey[name] = rng.integers(0, 2, rows).astype(float)
     for name in ("trust_local_politicians", "trust_council", "trust_administration"):
         survey[name] = rng.integers(0, 11, rows).astype(float)
@@ -75,15 +104,29 @@ def make_ingested(folder: Path, rows: int, faulty_share: float, seed: int) -> in
     survey["source_row"] = survey.groupby("wave").cumcount() + 1
     faulty = rng.choice(rows, int(rows * faulty_share), replace=False)
     for kind, part in zip(FAULTS, np.array_split(faulty, len(FAULTS))):
-        survey.loc[part, kind] = {"trust_local_politicians": 14.0, "design_weight": -1.0, "gender": "unknown:5",
-                                  "municipality_code": "9999", "interview_date": pd.Timestamp("2030-01-01")}[kind]
+        survey.loc[part, kind] = {
+            "trust_local_politicians": 14.0,
+            "design_weight": -1.0,
+            "gender": "unknown:5",
+            "municipality_code": "9999",
+            "interview_date": pd.Timestamp("2030-01-01"),
+        }[kind]
     areas.to_parquet(folder / "areas.parquet", index=False)
     turnout.to_parquet(folder / "turnout.parquet", index=False)
     survey.to_parquet(folder / "survey.parquet", index=False)
-    pd.DataFrame(columns=["source_file", "row_number", "stage", "column", "value", "reason"]).to_parquet(folder / "quarantine.parquet", index=False)
+    pd.DataFrame(columns=["source_file", "row_number", "stage", "column", "value", "reason"]).to_parquet(
+        folder / "quarantine.parquet", index=False
+    )
     files = pd.concat([survey["source_file"], areas["source_file"], turnout["source_file"]]).value_counts()
-    pd.DataFrame({"source_file": files.index, "stage": "ingest", "rows_read": files.to_numpy(), "rows_kept": files.to_numpy(),
-                  "rows_quarantined": 0}).to_csv(folder / "row_accounting.csv", index=False)
+    pd.DataFrame(
+        {
+            "source_file": files.index,
+            "stage": "ingest",
+            "rows_read": files.to_numpy(),
+            "rows_kept": files.to_numpy(),
+            "rows_quarantined": 0,
+        }
+    ).to_csv(folder / "row_accounting.csv", index=False)
     return len(faulty)
 
 
@@ -91,8 +134,22 @@ def run_stage(ingested: Path, out: Path) -> float:
     """Wall seconds of ``python -m evaluation validate`` (start-up included)."""
     settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "validate")
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "evaluation", "validate", "--input", str(ingested), "--out", str(out), "--settings", json.dumps(settings)],
-                   cwd=REPO, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evaluation",
+            "validate",
+            "--input",
+            str(ingested),
+            "--out",
+            str(out),
+            "--settings",
+            json.dumps(settings),
+        ],
+        cwd=REPO,
+        check=True,
+    )
     return time.perf_counter() - started
 
 

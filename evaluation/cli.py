@@ -12,8 +12,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from evaluation.config import DEFAULT_CONFIG, load_config, stage_settings
 from evaluation.errors import EvaluationError, RenderError
@@ -27,8 +28,12 @@ def _demo(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.demo import write_demo
 
     truth = write_demo(Path(args.out), settings)
-    log.info("%s: demo scenario written (%d pilots, turnout ATT %.2f pp)", args.out, len(truth["pilots"]),
-             truth["turnout"]["realised_att_pp"])
+    log.info(
+        "%s: demo scenario written (%d pilots, turnout ATT %.2f pp)",
+        args.out,
+        len(truth["pilots"]),
+        truth["turnout"]["realised_att_pp"],
+    )
 
 
 def _ingest(args: argparse.Namespace, settings: dict[str, Any]) -> None:
@@ -69,8 +74,9 @@ def _compare(args: argparse.Namespace, settings: dict[str, Any]) -> None:
         return
     if not args.survey:
         raise EvaluationError("compare --part survey needs --survey")
-    compare.run_survey(Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out),
-                       settings)
+    compare.run_survey(
+        Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out), settings
+    )
 
 
 def _gather(args: argparse.Namespace, settings: dict[str, Any]) -> None:
@@ -139,8 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     faults = command("inject-faults", _inject_faults, "demo only: inject a few known faults into the ingested tables")
     faults.add_argument("--ingested", required=True, help="folder written by ingest (changed in place)")
     faults.add_argument("--seed", required=True, type=int, help="seed of the fault positions")
-    validate = command("validate", _validate, "validate canonical tables with Great Expectations; quarantine bad rows",
-                       "validate")
+    validate = command(
+        "validate", _validate, "validate canonical tables with Great Expectations; quarantine bad rows", "validate"
+    )
     validate.add_argument("--input", required=True, help="folder written by ingest")
     validate.add_argument("--out", required=True, help="folder for validated tables and the summary")
     weight = command("weight", _weight, "rake survey design weights to population margins", "weight")
@@ -152,10 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--survey", required=True, help="weighted survey Parquet")
     estimate.add_argument("--areas", required=True, help="validated area register Parquet")
     estimate.add_argument("--out", required=True, help="estimates CSV (gaps.csv is written beside it)")
-    compare = command("compare", _compare, "pilot-versus-control comparisons (difference-in-differences), one part",
-                      "compare")
-    compare.add_argument("--part", choices=("turnout", "survey"), required=True,
-                         help="turnout, or the survey outcomes of one shard")
+    compare = command(
+        "compare", _compare, "pilot-versus-control comparisons (difference-in-differences), one part", "compare"
+    )
+    compare.add_argument(
+        "--part", choices=("turnout", "survey"), required=True, help="turnout, or the survey outcomes of one shard"
+    )
     compare.add_argument("--shard", type=int, default=1, help="survey shard, 1..--shards (default: %(default)s)")
     compare.add_argument("--shards", type=int, default=1, help="number of survey shards (default: %(default)s)")
     compare.add_argument("--turnout", required=True, help="validated turnout Parquet")
@@ -170,15 +179,23 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--ingested", required=True, help="folder written by ingest")
     quality.add_argument("--validated", required=True, help="folder written by validate")
     quality.add_argument("--out", required=True, help="CSV to write")
-    provenance = command("provenance", _provenance,
-                         "record version, commit, config hash, input checksums and the settings that travel with "
-                         "the results", "provenance")
+    provenance = command(
+        "provenance",
+        _provenance,
+        "record version, commit, config hash, input checksums and the settings that travel with the results",
+        "provenance",
+    )
     provenance.add_argument("--out", required=True)
     provenance.add_argument("inputs", nargs="*", help="input files to checksum")
     render = command("render", _render, "render one Quarto report to HTML and PDF")
     render.add_argument("source", help=".qmd file")
-    render.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="report parameter; VALUE is JSON if valid, else a string (repeatable)")
+    render.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="report parameter; VALUE is JSON if valid, else a string (repeatable)",
+    )
     render.add_argument("--html", required=True, help="HTML file to write")
     render.add_argument("--pdf", help="PDF file to write (optional)")
     render.add_argument("--engine", choices=["auto", "quarto", "builtin"], default="auto")
@@ -198,9 +215,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.log:
         args.log.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        filename=args.log, filemode="w", force=True)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        filename=args.log,
+        filemode="w",
+        force=True,
+    )
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:
         args.run(args, _settings(args))

@@ -10,8 +10,9 @@ only when, a section it uses changes.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from evaluation.demo.scales import apply_scale
 from evaluation.errors import ConfigError
@@ -40,8 +41,10 @@ def _check_meaning(config: Config, source: Path) -> None:
     problems = []
     trim = config["weighting"]["trim"]
     if trim and not trim[0] <= 1 <= trim[1]:
-        problems.append(f"weighting.trim: {trim} must be [lower, upper] with lower <= 1 <= upper "
-                        "(bounds on adjusted / design weight)")
+        problems.append(
+            f"weighting.trim: {trim} must be [lower, upper] with lower <= 1 <= upper "
+            "(bounds on adjusted / design weight)"
+        )
     for wave, (first, last) in config["validation"]["field_periods"].items():
         if first > last:
             problems.append(f"validation.field_periods.{wave}: first interview day {first} is after the last, {last}")
@@ -50,14 +53,18 @@ def _check_meaning(config: Config, source: Path) -> None:
         groups = set(load_variables(variables_path).group_variables)
         for name in config["estimation"]["group_variables"]:
             if name not in groups:
-                problems.append(f"estimation.group_variables: {name!r} is not a group variable of {variables_path} "
-                                f"(known: {', '.join(sorted(groups))})")
+                problems.append(
+                    f"estimation.group_variables: {name!r} is not a group variable of {variables_path} "
+                    f"(known: {', '.join(sorted(groups))})"
+                )
         margin_columns = groups | {"municipality_code"}
         for k, dims in enumerate(config["weighting"]["margins"]):
             for name in dims:
                 if name not in margin_columns:
-                    problems.append(f"weighting.margins[{k}]: {name!r} is neither municipality_code nor a group "
-                                    f"variable of {variables_path}")
+                    problems.append(
+                        f"weighting.margins[{k}]: {name!r} is neither municipality_code nor a group "
+                        f"variable of {variables_path}"
+                    )
     if problems:
         raise ConfigError(f"{source}:\n" + "\n".join(f"  - {p}" for p in problems))
 
@@ -90,8 +97,12 @@ def _weight(config: Config) -> dict[str, Any]:
 
 
 def _estimate(config: Config) -> dict[str, Any]:
-    return {"estimation": config["estimation"], "disclosure": config["disclosure"], "variables": config["variables"],
-            "weighting": config["weighting"]}
+    return {
+        "estimation": config["estimation"],
+        "disclosure": config["disclosure"],
+        "variables": config["variables"],
+        "weighting": config["weighting"],
+    }
 
 
 def _compare(config: Config) -> dict[str, Any]:

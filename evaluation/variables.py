@@ -85,7 +85,9 @@ def _gap(path: Path, name: str, pair: list[str], group_variables: dict[str, Grou
     categories = group_variables[name].categories
     unknown = [group for group in pair if group not in categories]
     if unknown:
-        raise ConfigError(f"{path}: at gaps/{name}: {', '.join(map(repr, unknown))} not a category of {name} "
-                          f"({', '.join(categories)})")
+        raise ConfigError(
+            f"{path}: at gaps/{name}: {', '.join(map(repr, unknown))} not a category of {name} "
+            f"({', '.join(categories)})"
+        )
     group_a, group_b = pair
     return group_a, group_b

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from shared import small_workflow
 
 LANG = "en"
@@ -28,7 +27,18 @@ _RUNS: dict[str, Path] = {}
 
 def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
     """Run Snakemake on the workflow copy in ``folder``."""
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--directory", str(folder), "--snakefile", str(folder / "Snakefile"), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--directory",
+        str(folder),
+        "--snakefile",
+        str(folder / "Snakefile"),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=900)
 
 
@@ -81,11 +91,19 @@ def ensure_tools(*commands: str) -> None:
         return
     packages = sorted({PACKAGES[c] for c in missing})
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    if shutil.which("apt-get") is None or (prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0):
+    if shutil.which("apt-get") is None or (
+        prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0
+    ):
         pytest.skip(f"{', '.join(missing)} not installed and apt-get cannot be used here; install {' '.join(packages)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-    install = subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env, capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     still = [c for c in commands if shutil.which(c) is None]
     if still:
         pytest.skip(f"could not install {' '.join(packages)}: {install.stderr[-500:]}")

@@ -24,8 +24,12 @@ def small_workflow(folder: Path, demo: dict = SMALL_DEMO, draws: int = 199, lang
     path = folder / "config" / "config.yaml"
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     config["demo"].update(
-        seed=demo["seed"], municipalities=demo["n_municipalities"], pilots=demo["n_pilots"],
-        respondents_per_wave=demo["respondents_per_wave"], waves=demo["n_waves"], **demo_settings,
+        seed=demo["seed"],
+        municipalities=demo["n_municipalities"],
+        pilots=demo["n_pilots"],
+        respondents_per_wave=demo["respondents_per_wave"],
+        waves=demo["n_waves"],
+        **demo_settings,
     )
     config["sources"]["survey"]["waves"] = list(range(1, demo["n_waves"] + 1))
     config["compare"].update(n_permutations=draws, n_bootstrap=draws)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from evaluation.sources.codebook import apply_codebook, load_codebook
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.sources.codebook import apply_codebook, load_codebook
 from evaluation.sources.readers import FileMetadata
 
 
@@ -27,11 +27,23 @@ CODEBOOK = {
         "interview_date": {"variable": "dato", "type": "date", "required": True},
         "gender": {"variable": "kjonn", "type": "category", "recode": {1: "male", 2: "female"}},
         "age": {"variable": "fodt", "type": "integer", "transform": "age_from_birth_year"},
-        "income_quintile": {"variable": "desil", "type": "category", "transform": "deciles_to_quintiles", "recode": {i: str(i) for i in range(1, 6)}},
+        "income_quintile": {
+            "variable": "desil",
+            "type": "category",
+            "transform": "deciles_to_quintiles",
+            "recode": {i: str(i) for i in range(1, 6)},
+        },
         "trust": {"variable": {"1-2": "tillit", "3": "k12a"}, "type": "outcome"},
         "reversed": {"variable": "omvendt", "type": "outcome", "transform": "reverse"},
     },
-    "derived": {"age_group": {"rule": "cut", "from": ["age"], "breaks": [18, 30, 45, 60], "labels": ["18-29", "30-44", "45-59", "60+"]}},
+    "derived": {
+        "age_group": {
+            "rule": "cut",
+            "from": ["age"],
+            "breaks": [18, 30, 45, 60],
+            "labels": ["18-29", "30-44", "45-59", "60+"],
+        }
+    },
 }
 
 
@@ -91,7 +103,9 @@ def test_user_missing_codes_from_file_metadata(tmp_path):
 
 def test_text_numbers_with_decimal_comma_and_thousands(tmp_path):
     document = {
-        "source": "turnout", "kind": "turnout", "read": {"decimal": ",", "thousands": " "},
+        "source": "turnout",
+        "kind": "turnout",
+        "read": {"decimal": ",", "thousands": " "},
         "columns": {
             "eligible": {"variable": "Stemmeberettigede", "type": "integer", "required": True},
             "share": {"variable": "Prosent", "type": "number", "transform": "percent_to_share"},
@@ -111,17 +125,24 @@ def test_text_numbers_with_decimal_comma_and_thousands(tmp_path):
 
 def test_range_recode_rescale_constants_and_case_insensitive_names(tmp_path):
     document = {
-        "source": "other survey", "kind": "survey", "missing_codes": {8: "dont_know", 9: "refused", ".a": "not_asked"},
+        "source": "other survey",
+        "kind": "survey",
+        "missing_codes": {8: "dont_know", 9: "refused", ".a": "not_asked"},
         "constants": {"wave_label": "spring"},
         "columns": {
-            "education": {"variable": "skolar", "type": "category",
-                          "recode": {"0-9": "compulsory", "10-12": "upper_secondary", "13-30": "higher"}},
+            "education": {
+                "variable": "skolar",
+                "type": "category",
+                "recode": {"0-9": "compulsory", "10-12": "upper_secondary", "13-30": "higher"},
+            },
             "trust": {"variable": "tillit", "type": "outcome", "transform": "rescale", "scale": [7, 1], "to": [0, 10]},
             "reversed": {"variable": "omvendt", "type": "outcome", "transform": "reverse", "scale": [1, 4]},
         },
     }
     codebook = load_codebook(write_codebook(tmp_path, document))
-    raw = pd.DataFrame({"SKOLAR": [7.0, 12.0, 16.0, 40.0], "TILLIT": [1.0, 7.0, 8.0, np.nan], "OMVENDT": [1.0, 1.0, 2.0, 2.0]})
+    raw = pd.DataFrame(
+        {"SKOLAR": [7.0, 12.0, 16.0, 40.0], "TILLIT": [1.0, 7.0, 8.0, np.nan], "OMVENDT": [1.0, 1.0, 2.0, 2.0]}
+    )
     tags = {"TILLIT": pd.Series([".a"], index=[3])}
     result = apply_codebook(raw, FileMetadata(missing_tags=tags), codebook, "other.sav")
     assert result.data["education"].tolist() == ["compulsory", "upper_secondary", "higher", "unknown:40"]
@@ -133,10 +154,18 @@ def test_range_recode_rescale_constants_and_case_insensitive_names(tmp_path):
 
 
 def test_bad_recode_key_and_rescale_without_scale_name_the_key(tmp_path):
-    bad = {"source": "s", "kind": "survey", "columns": {"education": {"variable": "e", "type": "category", "recode": {"low": "x"}}}}
+    bad = {
+        "source": "s",
+        "kind": "survey",
+        "columns": {"education": {"variable": "e", "type": "category", "recode": {"low": "x"}}},
+    }
     with pytest.raises(ConfigError, match="columns/education/recode: recode key 'low'"):
         load_codebook(write_codebook(tmp_path, bad))
-    bad = {"source": "s", "kind": "survey", "columns": {"trust": {"variable": "t", "type": "outcome", "transform": "rescale"}}}
+    bad = {
+        "source": "s",
+        "kind": "survey",
+        "columns": {"trust": {"variable": "t", "type": "outcome", "transform": "rescale"}},
+    }
     with pytest.raises(ConfigError, match="columns/trust: transform rescale needs scale"):
         load_codebook(write_codebook(tmp_path, bad))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from shared import REPO
 
 from evaluation.config import complete_config, load_config, stage_settings
 from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml
-from shared import REPO
 
 CONFIG_FILE = REPO / "config" / "config.yaml"
 
@@ -26,8 +26,12 @@ def test_defaults_come_from_the_schema(raw_config):
     raw_config["report"].pop("engine")
     config = complete_config(raw_config, CONFIG_FILE)
     assert config["compare"]["seed"] == 20261123
-    assert config["compare"]["matching"] == {"method": "nearest", "n_neighbours": 3, "replacement": False,
-                                             "variables": None}
+    assert config["compare"]["matching"] == {
+        "method": "nearest",
+        "n_neighbours": 3,
+        "replacement": False,
+        "variables": None,
+    }
     assert config["estimation"]["lonely_psu"] == "adjust"
     assert config["report"]["engine"] == "auto"
     assert config["validation"]["rules"] == "config/validation.yaml"
@@ -45,12 +49,18 @@ def test_stage_settings_are_copies(monkeypatch):
     ("change", "message"),
     [
         (lambda c: c["weighting"].update(trim=[5.0, 0.2]), r"weighting\.trim: \[5\.0, 0\.2\] must be \[lower, upper\]"),
-        (lambda c: c["validation"]["field_periods"].update({"3": ["2020-03-31", "2020-03-01"]}),
-         r"validation\.field_periods\.3: first interview day 2020-03-31 is after the last, 2020-03-01"),
-        (lambda c: c["estimation"]["group_variables"].append("income_decile"),
-         r"estimation\.group_variables: 'income_decile' is not a group variable of config/variables\.yaml"),
-        (lambda c: c["weighting"]["margins"].append(["gender", "region"]),
-         r"weighting\.margins\[3\]: 'region' is neither municipality_code nor a group variable"),
+        (
+            lambda c: c["validation"]["field_periods"].update({"3": ["2020-03-31", "2020-03-01"]}),
+            r"validation\.field_periods\.3: first interview day 2020-03-31 is after the last, 2020-03-01",
+        ),
+        (
+            lambda c: c["estimation"]["group_variables"].append("income_decile"),
+            r"estimation\.group_variables: 'income_decile' is not a group variable of config/variables\.yaml",
+        ),
+        (
+            lambda c: c["weighting"]["margins"].append(["gender", "region"]),
+            r"weighting\.margins\[3\]: 'region' is neither municipality_code nor a group variable",
+        ),
         (lambda c: c["compare"].update(n_permutations=-1), r"at compare/n_permutations: -1 is less than the minimum"),
         (lambda c: c["report"].update(language="de"), r"at report/language: 'de' is not one of"),
     ],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evaluation.sources.crosswalk import apply_to_survey, apply_to_turnout, load_crosswalk
 from evaluation.errors import InputFileError
+from evaluation.sources.crosswalk import apply_to_survey, apply_to_turnout, load_crosswalk
 
 # 2020: A and B merge into M; 2024: M splits into P (0.7) and Q (0.3). R is unchanged.
 CROSSWALK = """old_code,new_code,valid_from,population_share
@@ -28,10 +28,16 @@ def turnout_rows(codes, year):
     n = len(codes)
     return pd.DataFrame(
         {
-            "area_code": codes, "municipality_code": ["old"] * n, "election_type": ["local"] * n,
-            "election_year": [year] * n, "election_date": pd.Timestamp(f"{year}-09-09"),
-            "eligible_voters": [100] * n, "votes_cast": [60, 40, 50, 70][:n], "turnout": 0.0,
-            "source_file": "valg.csv", "source_row": range(1, n + 1),
+            "area_code": codes,
+            "municipality_code": ["old"] * n,
+            "election_type": ["local"] * n,
+            "election_year": [year] * n,
+            "election_date": pd.Timestamp(f"{year}-09-09"),
+            "eligible_voters": [100] * n,
+            "votes_cast": [60, 40, 50, 70][:n],
+            "turnout": 0.0,
+            "source_file": "valg.csv",
+            "source_row": range(1, n + 1),
         }
     )
 
@@ -68,8 +74,10 @@ def test_unknown_code_is_quarantined_naming_code_file_and_row(crosswalk):
 def test_survey_respondents_in_split_codes_are_quarantined(crosswalk):
     survey = pd.DataFrame(
         {
-            "municipality_code": ["A", "M", "P", "X"], "interview_date": pd.to_datetime(["2019-05-01", "2023-05-01", "2024-05-01", "2024-05-01"]),
-            "source_file": "w1.sav", "source_row": [1, 2, 3, 4],
+            "municipality_code": ["A", "M", "P", "X"],
+            "interview_date": pd.to_datetime(["2019-05-01", "2023-05-01", "2024-05-01", "2024-05-01"]),
+            "source_file": "w1.sav",
+            "source_row": [1, 2, 3, 4],
         }
     )
     data, quarantine = apply_to_survey(survey, crosswalk, {"P", "Q"})
@@ -81,7 +89,9 @@ def test_survey_respondents_in_split_codes_are_quarantined(crosswalk):
 
 def test_crosswalk_file_errors_name_row_and_column(tmp_path):
     path = tmp_path / "cw.csv"
-    path.write_text("old_code,new_code,valid_from,population_share\nA,M,2020-01-01,0.6\nA,N,2020-01-01,0.3\n", encoding="utf-8")
+    path.write_text(
+        "old_code,new_code,valid_from,population_share\nA,M,2020-01-01,0.6\nA,N,2020-01-01,0.3\n", encoding="utf-8"
+    )
     with pytest.raises(InputFileError, match="shares of old_code A .* sum to 0.9000"):
         load_crosswalk(path)
     path.write_text("old_code,new_code,valid_from,population_share\nA,M,1.1.2020,1\n", encoding="utf-8")

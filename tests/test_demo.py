@@ -18,19 +18,51 @@ from evaluation.errors import ConfigError
 SMALL = DemoConfig(n_municipalities=20, n_pilots=6, respondents_per_wave=600)
 CSV_FILES = ("area_register.csv", "valgdeltakelse_stemmekretser.csv", "befolkning_marginer.csv")
 AREA_COLUMNS = [
-    "area_code", "area_name", "municipality_code", "municipality_name", "role", "pilot_start", "pilot_type",
-    "cohort", "population", "share_higher_education", "median_income", "share_immigrant",
+    "area_code",
+    "area_name",
+    "municipality_code",
+    "municipality_name",
+    "role",
+    "pilot_start",
+    "pilot_type",
+    "cohort",
+    "population",
+    "share_higher_education",
+    "median_income",
+    "share_immigrant",
 ]
 TURNOUT_COLUMNS = [
-    "Kommunenummer", "Kommunenavn", "Stemmekretsnummer", "Stemmekretsnavn", "Valgtype", "Valgår",
-    "Antall stemmeberettigede", "Antall forhåndsstemmer", "Antall valgtingsstemmer", "Antall stemmer totalt",
+    "Kommunenummer",
+    "Kommunenavn",
+    "Stemmekretsnummer",
+    "Stemmekretsnavn",
+    "Valgtype",
+    "Valgår",
+    "Antall stemmeberettigede",
+    "Antall forhåndsstemmer",
+    "Antall valgtingsstemmer",
+    "Antall stemmer totalt",
     "Oppmøteprosent",
 ]
 MARGIN_COLUMNS = ["margin", "municipality_code", "gender", "age_group", "education", "population"]
-BACKGROUND = ["Resp_ID", "kommune", "intervjudato", "vekt_design", "kjonn", "fodselsar", "utdanning",
-              "inntekt_desil", "innvandrerbakgrunn"]
-PARTICIPATION = ["delt_stemte_lokalvalg", "delt_kontaktet_politiker", "delt_folkemote", "delt_hoering_budsjett",
-                 "delt_underskrift"]
+BACKGROUND = [
+    "Resp_ID",
+    "kommune",
+    "intervjudato",
+    "vekt_design",
+    "kjonn",
+    "fodselsar",
+    "utdanning",
+    "inntekt_desil",
+    "innvandrerbakgrunn",
+]
+PARTICIPATION = [
+    "delt_stemte_lokalvalg",
+    "delt_kontaktet_politiker",
+    "delt_folkemote",
+    "delt_hoering_budsjett",
+    "delt_underskrift",
+]
 EARLY_TRUST = ["tillit_lokalpolitikere", "tillit_kommunestyret", "tillit_administrasjonen"]
 LATE_TRUST = ["k12a", "k12b", "k12c"]
 SATISFACTION = "tilfredshet_lokaldemokrati"
@@ -122,8 +154,15 @@ def test_same_seed_gives_identical_files(small, small_again):
 
 def test_other_seed_differs_and_cli_works(small, tmp_path):
     out = tmp_path / "cli"
-    settings = {"enabled": True, "scale": "demo", "seed": 7, "municipalities": 20, "pilots": 6,
-                "respondents_per_wave": 600, "waves": 3}
+    settings = {
+        "enabled": True,
+        "scale": "demo",
+        "seed": 7,
+        "municipalities": 20,
+        "pilots": 6,
+        "respondents_per_wave": 600,
+        "waves": 3,
+    }
     assert main(["demo", "--out", str(out), "--settings", json.dumps(settings)]) == 0
     assert sorted(p.name for p in out.glob("*.sav")) == [f"innbyggerpanel_bolge0{w}.sav" for w in (1, 2, 3)]
     for name in CSV_FILES:
@@ -176,8 +215,10 @@ def test_turnout_is_valid(small):
 
 
 def test_pilots_and_cohorts(small, default):
-    for (out, truth), config, per_cohort in ((small, SMALL, {"2019": 3, "2021": 3}),
-                                             (default, DemoConfig(), {"2019": 4, "2021": 3})):
+    for (out, truth), config, per_cohort in (
+        (small, SMALL, {"2019": 3, "2021": 3}),
+        (default, DemoConfig(), {"2019": 4, "2021": 3}),
+    ):
         areas = read_text(out / "area_register.csv")
         pilots = areas[areas["role"] == "pilot"].drop_duplicates("municipality_code")
         assert len(pilots) == config.n_pilots == len(truth["pilots"])
@@ -199,8 +240,11 @@ def test_naive_did_recovers_turnout_effect(default):
     did_pp = 100 * ((means[True, True] - means[True, False]) - (means[False, True] - means[False, False]))
     cutoff = truth["turnout"]["low_education_third"]["cutoff_share"]
     cohort = areas[areas["cohort"] == "2019"]
-    expected_pp = np.where(cohort["share_higher_education"].astype(float) <= cutoff,
-                           truth["turnout"]["effect_pp_low_education_third"], truth["turnout"]["effect_pp"]).mean()
+    expected_pp = np.where(
+        cohort["share_higher_education"].astype(float) <= cutoff,
+        truth["turnout"]["effect_pp_low_education_third"],
+        truth["turnout"]["effect_pp"],
+    ).mean()
     assert abs(did_pp - expected_pp) < 1.0
     assert 2.5 <= truth["turnout"]["realised_att_pp"] <= 4.0
 

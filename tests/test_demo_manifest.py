@@ -86,9 +86,13 @@ def test_demo_stage_refuses_a_raw_folder_with_other_files(demo_copy):
     from evaluation.stages.demo import write_demo
 
     (demo_copy / "notes.txt").write_text("field notes\n", encoding="utf-8")
-    settings = {"seed": SMALL_DEMO["seed"], "municipalities": SMALL_DEMO["n_municipalities"],
-                "pilots": SMALL_DEMO["n_pilots"], "respondents_per_wave": SMALL_DEMO["respondents_per_wave"],
-                "waves": SMALL_DEMO["n_waves"]}
+    settings = {
+        "seed": SMALL_DEMO["seed"],
+        "municipalities": SMALL_DEMO["n_municipalities"],
+        "pilots": SMALL_DEMO["n_pilots"],
+        "respondents_per_wave": SMALL_DEMO["respondents_per_wave"],
+        "waves": SMALL_DEMO["n_waves"],
+    }
     with pytest.raises(ConfigError, match=r"notes\.txt"):
         write_demo(demo_copy, settings)
 
@@ -105,8 +109,11 @@ def test_modified_demo_file_needs_a_key_and_nothing_is_written(demo_copy, ingest
     areas = demo_copy / "area_register.csv"
     areas.write_text(areas.read_text(encoding="utf-8").replace("Sentrum", "Sentrum øst", 1), encoding="utf-8")
     out = tmp_path / "ingested"
-    with pytest.raises(ConfigError, match=rf"{KEY_ENV} is not set.*not listed unchanged in .*{MANIFEST}: "
-                                          rf".*area_register\.csv.*export {KEY_ENV}="):
+    with pytest.raises(
+        ConfigError,
+        match=rf"{KEY_ENV} is not set.*not listed unchanged in .*{MANIFEST}: "
+        rf".*area_register\.csv.*export {KEY_ENV}=",
+    ):
         ingest(demo_copy, out, ingest_settings)
     assert not out.exists()
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from evaluation.errors import ConfigError
-from evaluation.stages.ingest import ingest
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
+from evaluation.stages.ingest import ingest
 
 
 def test_canonical_tables(ingested, small_demo):
@@ -99,7 +99,9 @@ def test_quarantined_survey_rows_are_counted(small_demo, ingest_settings, tmp_pa
     wave_file = raw / "innbyggerpanel_bolge02.sav"
     data, meta = pyreadstat.read_sav(str(wave_file), user_missing=True)
     data.loc[[3, 7], "vekt_design"] = float("nan")
-    pyreadstat.write_sav(data, str(wave_file), column_labels=meta.column_labels, variable_value_labels=meta.variable_value_labels)
+    pyreadstat.write_sav(
+        data, str(wave_file), column_labels=meta.column_labels, variable_value_labels=meta.variable_value_labels
+    )
     ingest(raw, tmp_path / "out", ingest_settings)
     accounting = pd.read_csv(tmp_path / "out" / "row_accounting.csv").set_index("source_file")
     assert accounting.loc["innbyggerpanel_bolge02.sav", "rows_quarantined"] == 2

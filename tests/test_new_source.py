@@ -27,13 +27,29 @@ CODEBOOK = {
         "design_weight": {"variable": "vekt", "type": "number", "required": True},
         "gender": {"variable": "kjoenn", "type": "category", "recode": {1: "female", 2: "male"}},
         "age": {"variable": "faar", "type": "integer", "transform": "age_from_birth_year"},
-        "education": {"variable": "skolear", "type": "category", "missing_codes": {99: "refused"},  # 9 years is an answer
-                      "recode": {"0-10": "compulsory", "11-13": "upper_secondary", "14-25": "higher"}},
-        "trust_local_politicians": {"variable": "tillit", "type": "outcome", "transform": "rescale",
-                                    "scale": [7, 1], "to": [0, 10]},
+        "education": {
+            "variable": "skolear",
+            "type": "category",
+            "missing_codes": {99: "refused"},  # 9 years is an answer
+            "recode": {"0-10": "compulsory", "11-13": "upper_secondary", "14-25": "higher"},
+        },
+        "trust_local_politicians": {
+            "variable": "tillit",
+            "type": "outcome",
+            "transform": "rescale",
+            "scale": [7, 1],
+            "to": [0, 10],
+        },
         "voted_local": {"variable": "stemte", "type": "outcome", "recode": {1: 1, 2: 0}},
     },
-    "derived": {"age_group": {"rule": "cut", "from": ["age"], "breaks": [18, 30, 45, 60], "labels": ["18-29", "30-44", "45-59", "60+"]}},
+    "derived": {
+        "age_group": {
+            "rule": "cut",
+            "from": ["age"],
+            "breaks": [18, 30, 45, 60],
+            "labels": ["18-29", "30-44", "45-59", "60+"],
+        }
+    },
 }
 
 RAW = pd.DataFrame(
@@ -54,8 +70,13 @@ RAW = pd.DataFrame(
 def write(frame: pd.DataFrame, path) -> None:
     suffix = path.suffix
     if suffix in {".sav", ".zsav"}:
-        pyreadstat.write_sav(frame, str(path), compress=suffix == ".zsav", missing_ranges={"tillit": [8, 9], "stemte": [8, 9]},
-                             variable_value_labels={"kjoenn": {1: "Kvinne", 2: "Mann", 8: "Vet ikke"}})
+        pyreadstat.write_sav(
+            frame,
+            str(path),
+            compress=suffix == ".zsav",
+            missing_ranges={"tillit": [8, 9], "stemte": [8, 9]},
+            variable_value_labels={"kjoenn": {1: "Kvinne", 2: "Mann", 8: "Vet ikke"}},
+        )
     elif suffix == ".dta":
         pyreadstat.write_dta(frame, str(path))
     elif suffix == ".xpt":

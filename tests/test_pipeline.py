@@ -9,14 +9,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from shared import SMALL_DEMO, small_workflow
 
 pytestmark = pytest.mark.e2e
 
 
 def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--cores", "2", "--directory", str(folder), "--snakefile", str(folder / "Snakefile"), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--directory",
+        str(folder),
+        "--snakefile",
+        str(folder / "Snakefile"),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=900)
 
 
@@ -32,7 +42,16 @@ def pipeline_run(tmp_path_factory):
 def test_every_expected_output(pipeline_run):
     folder = pipeline_run
     results = folder / "data" / "processed" / "results"
-    for name in ("estimates.csv", "effects.csv", "event_study.csv", "pilot_effects.csv", "turnout_trends.csv", "pilots.csv", "provenance.json", "weighting_summary.csv"):
+    for name in (
+        "estimates.csv",
+        "effects.csv",
+        "event_study.csv",
+        "pilot_effects.csv",
+        "turnout_trends.csv",
+        "pilots.csv",
+        "provenance.json",
+        "weighting_summary.csv",
+    ):
         assert (results / name).stat().st_size > 0, name
     pilots = pd.read_csv(results / "pilots.csv", dtype={"municipality_code": str})
     assert len(pilots) == SMALL_DEMO["n_pilots"]
@@ -48,7 +67,9 @@ def test_turnout_effect_recovered(pipeline_run):
     folder = pipeline_run
     truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
     effects = pd.read_csv(folder / "data" / "processed" / "results" / "effects.csv")
-    primary = (effects["estimand"] == "att_turnout") & (effects["method"] == "twfe") & (effects["inference"] == "permutation")
+    primary = (
+        (effects["estimand"] == "att_turnout") & (effects["method"] == "twfe") & (effects["inference"] == "permutation")
+    )
     row = effects[primary & (effects["sample"] == "programme")].iloc[0]
     true_att = truth["turnout"]["realised_att_pp"]
     assert row["ci_low"] <= true_att <= row["ci_high"]

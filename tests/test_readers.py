@@ -15,7 +15,9 @@ def labelled(tmp_path):
     frame = pd.DataFrame({"kjonn": [1.0, 2.0, 97.0], "tillit": [3.0, 98.0, 10.0]})
     path = tmp_path / "panel.sav"
     pyreadstat.write_sav(
-        frame, str(path), column_labels={"kjonn": "Kjønn", "tillit": "Tillit"},
+        frame,
+        str(path),
+        column_labels={"kjonn": "Kjønn", "tillit": "Tillit"},
         variable_value_labels={"kjonn": {1: "Mann", 2: "Kvinne", 97: "Vet ikke"}},
         missing_ranges={"kjonn": [97], "tillit": [97, 98]},
     )
@@ -60,7 +62,9 @@ def test_excel_sheet_and_header_row(tmp_path):
     path = tmp_path / "book.xlsx"
     with pd.ExcelWriter(path) as writer:
         pd.DataFrame({"ignore": ["title"]}).to_excel(writer, sheet_name="other", index=False)
-        pd.DataFrame([["note", ""], ["code", "value"], ["0301", "5"]]).to_excel(writer, sheet_name="data", index=False, header=False)
+        pd.DataFrame([["note", ""], ["code", "value"], ["0301", "5"]]).to_excel(
+            writer, sheet_name="data", index=False, header=False
+        )
     data, _ = read_file(path, ReadOptions(sheet="data", header_row=1))
     assert data.to_dict("records") == [{"code": "0301", "value": "5"}]
 
@@ -89,7 +93,9 @@ def test_errors_name_the_file(tmp_path):
 def test_zsav_and_por(tmp_path):
     frame = pd.DataFrame({"kjonn": [1.0, 2.0, 97.0]})
     zsav = tmp_path / "panel.zsav"
-    pyreadstat.write_sav(frame, str(zsav), compress=True, missing_ranges={"kjonn": [97]}, variable_value_labels={"kjonn": {2: "Kvinne"}})
+    pyreadstat.write_sav(
+        frame, str(zsav), compress=True, missing_ranges={"kjonn": [97]}, variable_value_labels={"kjonn": {2: "Kvinne"}}
+    )
     data, meta = read_file(zsav)
     assert data["kjonn"].tolist() == [1.0, 2.0, 97.0] and meta.missing_values["kjonn"] == [97.0]
     assert meta.value_labels["kjonn"][2] == "Kvinne"
@@ -102,8 +108,12 @@ def test_zsav_and_por(tmp_path):
 def test_stata_extended_missing_values_become_missing_with_tag(tmp_path):
     frame = pd.DataFrame({"tillit": pd.Series([3.0, "a", "b", 7.0], dtype=object)})
     path = tmp_path / "survey.dta"
-    pyreadstat.write_dta(frame, str(path), missing_user_values={"tillit": ["a", "b"]},
-                         variable_value_labels={"tillit": {3: "tre", "a": "vet ikke"}})
+    pyreadstat.write_dta(
+        frame,
+        str(path),
+        missing_user_values={"tillit": ["a", "b"]},
+        variable_value_labels={"tillit": {3: "tre", "a": "vet ikke"}},
+    )
     data, meta = read_file(path)
     assert data["tillit"].isna().tolist() == [False, True, True, False]
     assert meta.missing_tags["tillit"].to_dict() == {1: ".a", 2: ".b"}
@@ -113,7 +123,9 @@ def test_stata_extended_missing_values_become_missing_with_tag(tmp_path):
 HAVEN_SAS = "/usr/lib/R/site-library/haven/examples/iris.sas7bdat"
 
 
-@pytest.mark.skipif(not __import__("os").path.exists(HAVEN_SAS), reason="no .sas7bdat on this machine (pyreadstat cannot write one)")
+@pytest.mark.skipif(
+    not __import__("os").path.exists(HAVEN_SAS), reason="no .sas7bdat on this machine (pyreadstat cannot write one)"
+)
 def test_sas7bdat_from_haven_examples():
     data, _ = read_file(HAVEN_SAS)
     assert len(data) == 150 and "Species" in data.columns
@@ -143,8 +155,11 @@ def test_chunks_keep_file_row_positions(tmp_path, suffix):
 
     frame = pd.DataFrame({"a": [float(i) for i in range(7)], "b": ["x"] * 7})
     path = tmp_path / f"f{suffix}"
-    {".sav": lambda: pyreadstat.write_sav(frame, str(path)), ".csv": lambda: frame.to_csv(path, index=False),
-     ".parquet": lambda: frame.to_parquet(path)}[suffix]()
+    {
+        ".sav": lambda: pyreadstat.write_sav(frame, str(path)),
+        ".csv": lambda: frame.to_csv(path, index=False),
+        ".parquet": lambda: frame.to_parquet(path),
+    }[suffix]()
     assert available_columns(path) == ["a", "b"]
     chunks = list(iter_chunks(path, columns=["a"], chunksize=3))
     assert [list(c.index) for c, _ in chunks] == [[0, 1, 2], [3, 4, 5], [6]]
@@ -174,5 +189,6 @@ def test_duplicated_names_in_a_parquet_file(tmp_path):
     pq.write_table(pa.table([[1], [2]], names=["x", "x"]), path)
     with pytest.raises(InputFileError) as error:
         read_file(path)
-    assert str(error.value) == (f"{path}: column name 'x' appears twice in the header (columns 1 and 2); "
-                                "every column needs its own name")
+    assert str(error.value) == (
+        f"{path}: column name 'x' appears twice in the header (columns 1 and 2); every column needs its own name"
+    )

@@ -9,8 +9,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from evaluation.sources.codebook import load_codebook
 from evaluation.errors import ConfigError
+from evaluation.sources.codebook import load_codebook
 from evaluation.sources.register import aggregate_register, group_turnout
 
 CODEBOOK = Path(__file__).resolve().parent.parent / "config" / "codebooks" / "register_valgmanntall.yaml"
@@ -57,7 +57,10 @@ def test_cells_sum_to_persons_and_votes(register_file):
 
 def test_register_codebook_needs_area_and_vote(tmp_path):
     path = tmp_path / "cb.yaml"
-    path.write_text("source: x\nkind: register\nconstants: {election_type: local, election_year: 2023}\n"
-                    "columns:\n  area_code: {variable: a, type: text}\n", encoding="utf-8")
+    path.write_text(
+        "source: x\nkind: register\nconstants: {election_type: local, election_year: 2023}\n"
+        "columns:\n  area_code: {variable: a, type: text}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="columns/voted is required for a codebook of kind register"):
         aggregate_register(tmp_path / "unused.sav", load_codebook(path))

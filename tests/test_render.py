@@ -110,7 +110,7 @@ def test_cell_options_are_honoured(rendered: dict[str, object]) -> None:
 def test_markdown_table_from_code(rendered: dict[str, object]) -> None:
     table = re.search(r'<table id="tbl-andel">.*?</table>', rendered["html"], re.DOTALL).group(0)
     assert "<caption>Andel som stemte, etter kommune</caption>" in table
-    assert "<td style=\"text-align: left;\">Malmö</td>" in table
+    assert '<td style="text-align: left;">Malmö</td>' in table
 
 
 def test_title_block_and_language(rendered: dict[str, object]) -> None:
@@ -286,7 +286,12 @@ def fake_quarto(monkeypatch: pytest.MonkeyPatch) -> FakeQuarto:
 
 def test_quarto_commands(fake_quarto: FakeQuarto, tmp_path: Path) -> None:
     params = {
-        "municipality": "Malmö", "lang": "sv", "year": 2023, "code": "0301", "groups": ["a", "b"], "data": tmp_path
+        "municipality": "Malmö",
+        "lang": "sv",
+        "year": 2023,
+        "code": "0301",
+        "groups": ["a", "b"],
+        "data": tmp_path,
     }
     engine = render_report(FIXTURE, params, tmp_path / "o" / "r.html", tmp_path / "o" / "r.pdf")
     assert engine == "quarto"
@@ -297,8 +302,20 @@ def test_quarto_commands(fake_quarto: FakeQuarto, tmp_path: Path) -> None:
     assert copy.name == "mini.qmd" and copy.parent == html_call["cwd"] != FIXTURE.parent
     assert {"mini.qmd", "_metode.qmd"} <= set(html_call["files"])
     expected_params = [
-        "-M", 'lang:"sv"', "-P", 'municipality:"Malmö"', "-P", 'lang:"sv"', "-P", "year:2023", "-P", 'code:"0301"',
-        "-P", 'groups:["a", "b"]', "-P", f'data:"{tmp_path}"',
+        "-M",
+        'lang:"sv"',
+        "-P",
+        'municipality:"Malmö"',
+        "-P",
+        'lang:"sv"',
+        "-P",
+        "year:2023",
+        "-P",
+        'code:"0301"',
+        "-P",
+        'groups:["a", "b"]',
+        "-P",
+        f'data:"{tmp_path}"',
     ]
     common = ["--execute-dir", str(FIXTURE.parent.resolve())]
     embed = ["-M", "embed-resources:true"]
@@ -334,7 +351,7 @@ def test_invalid_parameters_are_rejected(params: dict[str, object], tmp_path: Pa
 
 
 def test_cell_options_are_yaml_with_yaml12_booleans() -> None:
-    options, code = split_options('#| fig-cap: |\n#|   Two\n#|   lines\n#| lang: no\n#| echo: false\nx = 1', "t")
+    options, code = split_options("#| fig-cap: |\n#|   Two\n#|   lines\n#| lang: no\n#| echo: false\nx = 1", "t")
     assert options == {"fig-cap": "Two\nlines\n", "lang": "no", "echo": False}
     assert code == "x = 1"
     assert load_yaml("a: yes", "t") == {"a": "yes"}
@@ -352,9 +369,7 @@ def _display(data: dict[str, str]) -> dict[str, object]:
     return {"output_type": "display_data", "metadata": {}, "data": data}
 
 
-def test_html_output_is_dropped_from_pdf_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_html_output_is_dropped_from_pdf_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     html_only = _display({"text/html": "<b>x</b>", "text/plain": "X"})
     both = _display({"text/html": "<b>y</b>", "text/markdown": "**y**"})
     document = _document(html_only, both)

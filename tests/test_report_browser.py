@@ -12,16 +12,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
-
-from evaluation.reporting.i18n import Translator
 from report_run import LANG, ensure_tools, pdf_text, pipeline_folder, reports, visible_text
 from shared import REPO
+
+from evaluation.reporting.i18n import Translator
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = [
-    "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-logging=stderr",
+    "--v=0",
     "--window-size=1200,3000",
 ]
 # figures each report must show: turnout, event study (programme), three survey outcomes, two gaps (programme); non-response
@@ -44,7 +52,9 @@ def _kind(path: Path) -> str:
 
 def _title(run: Path, path: Path, t: Translator) -> str:
     if _kind(path) == "pilot":
-        pilots = pd.read_csv(run / "data" / "processed" / "results" / "pilots.csv", dtype={"municipality_code": str}).set_index("municipality_code")
+        pilots = pd.read_csv(
+            run / "data" / "processed" / "results" / "pilots.csv", dtype={"municipality_code": str}
+        ).set_index("municipality_code")
         return t("pilot_title", name=pilots.loc[path.stem.removeprefix("pilot_"), "municipality_name"])
     return t({"programme": "programme_title", "data_quality": "quality_title", "methods": "methods_title"}[path.stem])
 

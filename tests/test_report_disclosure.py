@@ -15,12 +15,12 @@ import pandas as pd
 import pyreadstat
 import pytest
 import yaml
+from report_run import LANG, ensure_tools, pdf_text, pipeline_folder, reports, visible_text
+from shared import REPO
 
 from evaluation.estimation.disclosure import ESTIMATE_MARGINS, disclosure_control
 from evaluation.reporting.i18n import Translator
 from evaluation.survey import SurveyDesign
-from report_run import LANG, ensure_tools, pdf_text, pipeline_folder, reports, visible_text
-from shared import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -47,9 +47,15 @@ def raw_cells(run) -> pd.DataFrame:
     """Every domain mean of the estimates table, unsuppressed, recomputed from the weighted survey."""
     processed = run / "data" / "processed"
     survey = pd.read_parquet(processed / "weighted" / "survey.parquet")
-    roles = pd.read_parquet(processed / "validated" / "areas.parquet").drop_duplicates("municipality_code").set_index("municipality_code")["role"]
+    roles = (
+        pd.read_parquet(processed / "validated" / "areas.parquet")
+        .drop_duplicates("municipality_code")
+        .set_index("municipality_code")["role"]
+    )
     area_type = survey["municipality_code"].map(roles)
-    data = survey.assign(area_type=area_type, pilot=survey["municipality_code"].where(area_type == "pilot"), everyone="all")
+    data = survey.assign(
+        area_type=area_type, pilot=survey["municipality_code"].where(area_type == "pilot"), everyone="all"
+    )
     design = SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu="adjust")
     variables = yaml.safe_load((run / "config" / "variables.yaml").read_text(encoding="utf-8"))
     outcomes = list(variables["outcomes"])
@@ -72,7 +78,9 @@ def raw_cells(run) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def published(run) -> pd.DataFrame:
-    return pd.read_csv(run / "data" / "processed" / "results" / "estimates.csv", dtype={"group": str, "municipality_code": str})
+    return pd.read_csv(
+        run / "data" / "processed" / "results" / "estimates.csv", dtype={"group": str, "municipality_code": str}
+    )
 
 
 def test_every_small_cell_is_suppressed_in_the_results(raw_cells, published):
@@ -105,8 +113,12 @@ def test_no_figure_of_a_suppressed_cell_appears_in_any_report(raw_cells, publish
     small = raw_cells[raw_cells["n"] < MIN_N][KEYS]
     forbidden_cells = raw_cells.merge(pd.concat([hidden, small]).drop_duplicates(), on=KEYS)
     t = Translator.load(LANG, REPO / "reports" / "translations.yaml", REPO / "config" / "variables.yaml")
+
     def cells(frame: pd.DataFrame) -> set[str]:
-        return {f"{t.number(e)} ({t.number(lo)} – {t.number(hi)})" for e, lo, hi in frame[["estimate", "ci_low", "ci_high"]].dropna().itertuples(index=False)}
+        return {
+            f"{t.number(e)} ({t.number(lo)} – {t.number(hi)})"
+            for e, lo, hi in frame[["estimate", "ci_low", "ci_high"]].dropna().itertuples(index=False)
+        }
 
     # a hidden cell may by chance print exactly as a published one; that text is no leak
     forbidden = cells(forbidden_cells) - cells(published)
@@ -127,13 +139,25 @@ def test_group_tables_mark_every_suppressed_cell(run, raw_cells, published):
             continue
         sample = path.stem.removeprefix("pilot_")
         rows = published[(published["wave"] == latest) & (published["group_variable"] != "all")]
-        rows = rows[(rows["municipality_code"] == sample) if sample != "programme" else ((rows["area_type"] == "pilot") & (rows["municipality_code"] == "all"))]
+        rows = rows[
+            (rows["municipality_code"] == sample)
+            if sample != "programme"
+            else ((rows["area_type"] == "pilot") & (rows["municipality_code"] == "all"))
+        ]
         small = raw_cells.merge(rows[KEYS], on=KEYS)
         expected = rows.merge(small[[*KEYS, "n"]], on=KEYS, how="left", suffixes=("", "_raw"))
         expected = expected[expected["suppressed"] | (expected["n_raw"] < MIN_N)]
-        table = next(tb for tb in lxml_html.fromstring(path.read_text(encoding="utf-8")).iter("table") if t("group") in tb.text_content())
+        table = next(
+            tb
+            for tb in lxml_html.fromstring(path.read_text(encoding="utf-8")).iter("table")
+            if t("group") in tb.text_content()
+        )
         headers = [th.text_content().strip() for th in table.iter("th")]
-        cells = {tr[0].text_content().strip(): [td.text_content().strip() for td in tr] for tr in table.iter("tr") if tr.find("td") is not None}
+        cells = {
+            tr[0].text_content().strip(): [td.text_content().strip() for td in tr]
+            for tr in table.iter("tr")
+            if tr.find("td") is not None
+        }
         for row in expected.itertuples():
             label = f"{t.group_variable(row.group_variable)}: {t.group(row.group_variable, row.group)}"
             column = t.outcome(row.outcome)
@@ -178,7 +202,10 @@ def test_secondary_suppression_hides_the_next_smallest_category():
 def test_a_lone_hidden_part_hides_its_total():
     keys = dict(outcome="trust", area_type="all", municipality_code="all", wave=1)
     table = pd.DataFrame(
-        [{**keys, "group_variable": "all", "group": "all", "n": 25}, {**keys, "group_variable": "gender", "group": "female", "n": 19}]
+        [
+            {**keys, "group_variable": "all", "group": "all", "n": 25},
+            {**keys, "group_variable": "gender", "group": "female", "n": 19},
+        ]
     ).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
     assert disclosure_control(table, min_n=20)["suppressed"].all()
 
@@ -186,9 +213,24 @@ def test_a_lone_hidden_part_hides_its_total():
 def test_suppression_cascades_across_margins():
     """Hiding a pilot municipality's cell to protect another can expose a group category; that is hidden too."""
     rows = []
-    for area, code, n_all, n_f, n_m in (("pilot", "all", 200, 95, 105), ("municipality", "1", 60, 15, 45), ("municipality", "2", 70, 30, 40), ("municipality", "3", 70, 50, 20)):
+    for area, code, n_all, n_f, n_m in (
+        ("pilot", "all", 200, 95, 105),
+        ("municipality", "1", 60, 15, 45),
+        ("municipality", "2", 70, 30, 40),
+        ("municipality", "3", 70, 50, 20),
+    ):
         for group_variable, group, n in (("all", "all", n_all), ("gender", "female", n_f), ("gender", "male", n_m)):
-            rows.append(dict(outcome="trust", area_type=area, municipality_code=code, wave=1, group_variable=group_variable, group=group, n=n))
+            rows.append(
+                dict(
+                    outcome="trust",
+                    area_type=area,
+                    municipality_code=code,
+                    wave=1,
+                    group_variable=group_variable,
+                    group=group,
+                    n=n,
+                )
+            )
     table = pd.DataFrame(rows).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
     result = disclosure_control(table, 20)
     hidden = set(zip(result.loc[result["suppressed"], "municipality_code"], result.loc[result["suppressed"], "group"]))
@@ -200,8 +242,13 @@ def test_suppression_cascades_across_margins():
 
 def test_gaps_are_published_only_with_both_groups(published, run):
     gaps = pd.read_csv(run / "data" / "processed" / "results" / "gaps.csv", dtype={"group_a": str, "group_b": str})
-    cells = published[published["municipality_code"] == "all"].set_index(["outcome", "group_variable", "group", "area_type", "wave"])["suppressed"]
+    cells = published[published["municipality_code"] == "all"].set_index(
+        ["outcome", "group_variable", "group", "area_type", "wave"]
+    )["suppressed"]
     for row in gaps.itertuples():
-        either = cells[(row.outcome, row.group_variable, row.group_a, row.area_type, row.wave)] or cells[(row.outcome, row.group_variable, row.group_b, row.area_type, row.wave)]
+        either = (
+            cells[(row.outcome, row.group_variable, row.group_a, row.area_type, row.wave)]
+            or cells[(row.outcome, row.group_variable, row.group_b, row.area_type, row.wave)]
+        )
         assert row.suppressed == either
         assert np.isnan(row.estimate) == either

@@ -6,11 +6,11 @@ import re
 
 import pytest
 import yaml
-
-from evaluation.reporting.i18n import LANGUAGES
-from evaluation.rendering.engine import render_report
 from report_run import pipeline_folder, snakemake, visible_text
 from shared import REPO
+
+from evaluation.rendering.engine import render_report
+from evaluation.reporting.i18n import LANGUAGES
 
 TRANSLATIONS = yaml.safe_load((REPO / "reports" / "translations.yaml").read_text(encoding="utf-8"))
 VARIABLES = yaml.safe_load((REPO / "config" / "variables.yaml").read_text(encoding="utf-8"))
@@ -31,7 +31,9 @@ def _words(lang: str) -> set[str]:
 
 
 def test_every_text_has_all_four_languages():
-    incomplete = {key: sorted(set(LANGUAGES) - set(text)) for key, text in _labels().items() if set(text) != set(LANGUAGES)}
+    incomplete = {
+        key: sorted(set(LANGUAGES) - set(text)) for key, text in _labels().items() if set(text) != set(LANGUAGES)
+    }
     assert not incomplete
     empty = [key for key, text in _labels().items() if not all(str(text[lang]).strip() for lang in LANGUAGES)]
     assert not empty
@@ -48,7 +50,12 @@ def swedish_text(tmp_path_factory) -> str:
     """The programme report and the data-quality report rendered in Swedish from the shared run's results."""
     run = pipeline_folder(tmp_path_factory)
     out = tmp_path_factory.mktemp("sv")
-    params = {"results": str(run / "data" / "processed" / "results"), "variables": str(REPO / "config" / "variables.yaml"), "lang": "sv", "demo": True}
+    params = {
+        "results": str(run / "data" / "processed" / "results"),
+        "variables": str(REPO / "config" / "variables.yaml"),
+        "lang": "sv",
+        "demo": True,
+    }
     texts = []
     for name in ("programme", "data_quality"):
         render_report(REPO / "reports" / f"{name}.qmd", params, out / f"{name}.html", None, engine="builtin")
@@ -80,7 +87,9 @@ def test_switching_language_reruns_only_reports(tmp_path_factory):
     config["report"]["language"] = "sv"
     try:
         config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        result = snakemake(run, "-n", "--quiet=rules", "all", "reports/_output/sv/data_quality.pdf", "reports/_output/sv/methods.pdf")
+        result = snakemake(
+            run, "-n", "--quiet=rules", "all", "reports/_output/sv/data_quality.pdf", "reports/_output/sv/methods.pdf"
+        )
     finally:
         config_path.write_text(original, encoding="utf-8")
     assert result.returncode == 0, result.stderr[-3000:]

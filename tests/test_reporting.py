@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from shared import REPO
 
-from evaluation.estimation.disclosure import suppress_small_cells
 from evaluation.errors import ConfigError
+from evaluation.estimation.disclosure import suppress_small_cells
 from evaluation.reporting.i18n import LANGUAGES, Translator
 from evaluation.reporting.tables import markdown_table
 from evaluation.reporting.text import effect_sentence
-
-from shared import REPO
 
 
 def translator(lang: str) -> Translator:
@@ -50,7 +49,10 @@ def test_effect_sentence_says_we_cannot_tell_when_the_interval_spans_zero():
     assert unclear.startswith("We cannot tell whether the pilot changed turnout")
     assert "includes zero" in unclear
     up = effect_sentence(t, "Turnout", "the pilots", 2.1, 0.4, 3.8, "unit_pp")
-    assert up == "Turnout rose 2.1 percentage points more in the pilots than in comparable municipalities (95 % interval 0.4 to 3.8)."
+    assert (
+        up
+        == "Turnout rose 2.1 percentage points more in the pilots than in comparable municipalities (95 % interval 0.4 to 3.8)."
+    )
     down = effect_sentence(translator("nb"), "Valgdeltakelsen", "Fjellvik", -1.5, -2.5, -0.5, "unit_pp")
     assert down.startswith("Valgdeltakelsen falt 1,5 prosentpoeng mer i Fjellvik")
 
@@ -70,7 +72,16 @@ def test_unknown_language_is_a_config_error():
 
 
 def test_small_cells_are_suppressed():
-    table = pd.DataFrame({"estimate": [5.0, 6.0], "se": [0.1, 0.2], "ci_low": [4.8, 5.6], "ci_high": [5.2, 6.4], "n": [19, 20], "deff": [1.1, 1.2]})
+    table = pd.DataFrame(
+        {
+            "estimate": [5.0, 6.0],
+            "se": [0.1, 0.2],
+            "ci_low": [4.8, 5.6],
+            "ci_high": [5.2, 6.4],
+            "n": [19, 20],
+            "deff": [1.1, 1.2],
+        }
+    )
     result = suppress_small_cells(table, min_n=20)
     assert result["suppressed"].tolist() == [True, False]
     assert np.isnan(result.loc[0, ["estimate", "se", "ci_low", "ci_high", "deff"]].astype(float)).all()
@@ -100,7 +111,9 @@ def test_tick_labels_follow_the_locale():
     from evaluation.reporting.figures import localise_ticks, series_with_intervals
 
     fig, ax = plt.subplots()
-    series_with_intervals(ax, pd.DataFrame({"year": [2019, 2020, 2021], "estimate": [0.25, 0.5, 1.0]}), "year", "", "#000000")
+    series_with_intervals(
+        ax, pd.DataFrame({"year": [2019, 2020, 2021], "estimate": [0.25, 0.5, 1.0]}), "year", "", "#000000"
+    )
     localise_ticks(fig, translator("nb").number)
     labels = [label.get_text() for label in ax.get_yticklabels()]
     assert "0,5" in labels and not any("." in label for label in labels)
@@ -112,15 +125,47 @@ def test_data_quality_counts_hold_no_row_level_values():
     from evaluation.stages.data_quality import check_counts, nonresponse_counts, quarantine_counts
 
     quarantine = pd.DataFrame(
-        {"stage": ["ingest", "validate", "validate"], "value": ["IP0000452", "14", "14"],
-         "reason": ["crosswalk.split: municipality_code 1507 was split (1577 0.40)", "survey.trust.range: value outside 0-10", "survey.trust.range: value outside 0-10"]}
+        {
+            "stage": ["ingest", "validate", "validate"],
+            "value": ["IP0000452", "14", "14"],
+            "reason": [
+                "crosswalk.split: municipality_code 1507 was split (1577 0.40)",
+                "survey.trust.range: value outside 0-10",
+                "survey.trust.range: value outside 0-10",
+            ],
+        }
     )
     counts = quarantine_counts(quarantine)
     assert set(counts["item"]) == {"crosswalk.split", "survey.trust.range"}
     assert counts.set_index("item")["count"].to_dict() == {"crosswalk.split": 1, "survey.trust.range": 2}
     assert not counts.astype(str).apply(lambda c: c.str.contains("IP0000452|1507")).any().any()
-    summary = {"tables": {"survey": {"checks": [{"severity": "fail", "success": True}, {"severity": "warn", "success": False}, {"severity": "quarantine", "success": False}]}}}
+    summary = {
+        "tables": {
+            "survey": {
+                "checks": [
+                    {"severity": "fail", "success": True},
+                    {"severity": "warn", "success": False},
+                    {"severity": "quarantine", "success": False},
+                ]
+            }
+        }
+    }
     checks = check_counts(summary).set_index("item")["count"]
-    assert (checks["checks_run"], checks["checks_passed"], checks["checks_warned"], checks["checks_quarantined"], checks["checks_failed"]) == (3, 1, 1, 1, 0)
-    missing = nonresponse_counts(pd.DataFrame({"respondent_id": ["a", "b", "c"], "variable": ["trust", "trust", "voted"], "reason": ["refused", "refused", "dont_know"]}), 100)
+    assert (
+        checks["checks_run"],
+        checks["checks_passed"],
+        checks["checks_warned"],
+        checks["checks_quarantined"],
+        checks["checks_failed"],
+    ) == (3, 1, 1, 1, 0)
+    missing = nonresponse_counts(
+        pd.DataFrame(
+            {
+                "respondent_id": ["a", "b", "c"],
+                "variable": ["trust", "trust", "voted"],
+                "reason": ["refused", "refused", "dont_know"],
+            }
+        ),
+        100,
+    )
     assert "respondent_id" not in missing and missing["count"].sum() == 3 and (missing["total"] == 100).all()

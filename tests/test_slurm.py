@@ -24,12 +24,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from shared import SMALL_DEMO, small_workflow
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(os.environ.get("LD_TEST_SLURM") != "1", reason="opt-in: set LD_TEST_SLURM=1 (installs and starts a one-node SLURM cluster)"),
+    pytest.mark.skipif(
+        os.environ.get("LD_TEST_SLURM") != "1",
+        reason="opt-in: set LD_TEST_SLURM=1 (installs and starts a one-node SLURM cluster)",
+    ),
 ]
 
 COMMANDS = {"munged": "munge", "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-wlm"}
@@ -45,12 +47,19 @@ def ensure_packages() -> None:
     if not missing:
         return
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    if shutil.which("apt-get") is None or (prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0):
+    if shutil.which("apt-get") is None or (
+        prefix and subprocess.run([*prefix, "true"], capture_output=True).returncode != 0
+    ):
         pytest.skip(f"{', '.join(missing)} missing and apt-get cannot be used; install slurm-wlm munge")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*prefix, "apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-    result = subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"],
-                            env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "slurm-wlm", "munge"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     if any(shutil.which(c) is None for c in COMMANDS):
         pytest.skip(f"could not install slurm-wlm munge: {result.stderr[-800:]}")
 
@@ -95,39 +104,43 @@ class Cluster:
         host = socket.gethostname().split(".")[0]
         # half the machine's memory, so that slurmd does not drain the node for "low RealMemory"
         real_memory = max(2000, memory_mb() // 2)
-        self.conf.write_text("\n".join([
-            "ClusterName=ldtest",
-            f"SlurmctldHost={host}(127.0.0.1)",
-            f"SlurmctldPort={free_port()}",
-            f"SlurmdPort={free_port()}",
-            "SlurmUser=root",
-            "SlurmdUser=root",
-            "AuthType=auth/munge",
-            "CredType=cred/munge",
-            f"AuthInfo=socket={self.socket}",
-            f"StateSaveLocation={self.root / 'state'}",
-            f"SlurmdSpoolDir={self.root / 'spool'}",
-            f"SlurmctldPidFile={self.root / 'slurmctld.pid'}",
-            f"SlurmdPidFile={self.root / 'slurmd.pid'}",
-            f"SlurmctldLogFile={self.root / 'log' / 'slurmctld.log'}",
-            f"SlurmdLogFile={self.root / 'log' / 'slurmd.log'}",
-            "ProctrackType=proctrack/linuxproc",
-            "TaskPlugin=task/none",
-            "SelectType=select/cons_tres",
-            "SelectTypeParameters=CR_Core_Memory",
-            "SchedulerType=sched/backfill",
-            "JobAcctGatherType=jobacct_gather/none",
-            "AccountingStorageType=accounting_storage/none",
-            "MpiDefault=none",
-            "ReturnToService=2",
-            "SlurmdParameters=config_overrides",
-            "MinJobAge=600",  # finished jobs stay visible to squeue, which the executor polls
-            "SlurmctldTimeout=30",
-            "SlurmdTimeout=30",
-            f"NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=2 RealMemory={real_memory} State=UNKNOWN",
-            "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
-            "",
-        ]))
+        self.conf.write_text(
+            "\n".join(
+                [
+                    "ClusterName=ldtest",
+                    f"SlurmctldHost={host}(127.0.0.1)",
+                    f"SlurmctldPort={free_port()}",
+                    f"SlurmdPort={free_port()}",
+                    "SlurmUser=root",
+                    "SlurmdUser=root",
+                    "AuthType=auth/munge",
+                    "CredType=cred/munge",
+                    f"AuthInfo=socket={self.socket}",
+                    f"StateSaveLocation={self.root / 'state'}",
+                    f"SlurmdSpoolDir={self.root / 'spool'}",
+                    f"SlurmctldPidFile={self.root / 'slurmctld.pid'}",
+                    f"SlurmdPidFile={self.root / 'slurmd.pid'}",
+                    f"SlurmctldLogFile={self.root / 'log' / 'slurmctld.log'}",
+                    f"SlurmdLogFile={self.root / 'log' / 'slurmd.log'}",
+                    "ProctrackType=proctrack/linuxproc",
+                    "TaskPlugin=task/none",
+                    "SelectType=select/cons_tres",
+                    "SelectTypeParameters=CR_Core_Memory",
+                    "SchedulerType=sched/backfill",
+                    "JobAcctGatherType=jobacct_gather/none",
+                    "AccountingStorageType=accounting_storage/none",
+                    "MpiDefault=none",
+                    "ReturnToService=2",
+                    "SlurmdParameters=config_overrides",
+                    "MinJobAge=600",  # finished jobs stay visible to squeue, which the executor polls
+                    "SlurmctldTimeout=30",
+                    "SlurmdTimeout=30",
+                    f"NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=2 RealMemory={real_memory} State=UNKNOWN",
+                    "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
+                    "",
+                ]
+            )
+        )
 
     def spawn(self, name: str, command: list[str]) -> None:
         log = (self.root / "log" / f"{name}.out").open("w")
@@ -136,14 +149,30 @@ class Cluster:
     def start(self) -> None:
         self.write_config()
         munge = self.root / "munge"
-        self.spawn("munged", ["munged", "--foreground", "--force", f"--key-file={munge / 'munge.key'}", f"--socket={self.socket}",
-                              f"--pid-file={munge / 'munged.pid'}", f"--log-file={munge / 'munged.log'}",
-                              f"--seed-file={munge / 'munged.seed'}"])
+        self.spawn(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--key-file={munge / 'munge.key'}",
+                f"--socket={self.socket}",
+                f"--pid-file={munge / 'munged.pid'}",
+                f"--log-file={munge / 'munged.log'}",
+                f"--seed-file={munge / 'munged.seed'}",
+            ],
+        )
         self.wait_for(lambda: self.socket.exists(), "munged socket")
         self.spawn("slurmctld", ["slurmctld", "-D", "-c", "-i", "-f", str(self.conf)])
-        self.wait_for(lambda: self.run("scontrol", "ping").returncode == 0 and "UP" in self.run("scontrol", "ping").stdout, "slurmctld")
+        self.wait_for(
+            lambda: self.run("scontrol", "ping").returncode == 0 and "UP" in self.run("scontrol", "ping").stdout,
+            "slurmctld",
+        )
         self.spawn("slurmd", ["slurmd", "-D", "-N", "localhost", "-f", str(self.conf)])
-        self.wait_for(lambda: self.run("sinfo", "-h", "-o", "%T").stdout.strip() in ("idle", "idle*", "mixed", "allocated"), "node idle")
+        self.wait_for(
+            lambda: self.run("sinfo", "-h", "-o", "%T").stdout.strip() in ("idle", "idle*", "mixed", "allocated"),
+            "node idle",
+        )
 
     def run(self, *command: str) -> subprocess.CompletedProcess:
         return subprocess.run(list(command), capture_output=True, text=True, env=self.env, timeout=30)
@@ -163,11 +192,15 @@ class Cluster:
         raise RuntimeError(f"timed out waiting for {what}:\n{self.logs()}")
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted((self.root / "log").glob("*")) if p.is_file())
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+            for p in sorted((self.root / "log").glob("*"))
+            if p.is_file()
+        )
 
     def stop(self) -> None:
         """Stop the daemons this cluster started (slurmd, slurmctld, munged), by their process ids."""
-        for name, process in reversed(self.processes):
+        for _name, process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
                 try:
@@ -184,7 +217,16 @@ def workflow_copy(folder: Path) -> Path:
 
 
 def snakemake(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "--directory", str(folder), "--snakefile", str(folder / "Snakefile"), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--directory",
+        str(folder),
+        "--snakefile",
+        str(folder / "Snakefile"),
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=TIMEOUT, env=env)
 
 
@@ -209,17 +251,39 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
 
     remote = workflow_copy(tmp_path / "slurm")
     result = snakemake(
-        remote, "--profile", str(remote / "profiles" / "slurm"), "--jobs", "4",
-        "--default-resources", "slurm_partition=debug", "--slurm-no-account",
-        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-keep-successful-logs", "--latency-wait", "10", env=cluster.env,
+        remote,
+        "--profile",
+        str(remote / "profiles" / "slurm"),
+        "--jobs",
+        "4",
+        "--default-resources",
+        "slurm_partition=debug",
+        "--slurm-no-account",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-keep-successful-logs",
+        "--latency-wait",
+        "10",
+        env=cluster.env,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:] + "\n" + cluster.logs()
     # every job but the local rules (provenance, data_quality_table, the compare gather) ran as a SLURM job
     ran = {p.name.removeprefix("rule_") for p in (remote / ".snakemake" / "slurm_logs").iterdir()}
-    expected = {"demo_data", "ingest", "validate", "weight", "estimate", "compare_turnout", "compare_survey", "programme_report",
-                "pilot_report", "appendix_report"}
+    expected = {
+        "demo_data",
+        "ingest",
+        "validate",
+        "weight",
+        "estimate",
+        "compare_turnout",
+        "compare_survey",
+        "programme_report",
+        "pilot_report",
+        "appendix_report",
+    }
     assert expected <= ran, f"rules without a SLURM job log: {sorted(expected - ran)}"
     assert not {"provenance", "data_quality_table", "compare"} & ran, "a local rule was sent to SLURM"
     states = cluster.run("squeue", "-h", "-t", "all", "-o", "%T").stdout.split()
@@ -228,9 +292,12 @@ def test_slurm_run_equals_local_run(cluster, tmp_path):
     local_tables = sorted(p.name for p in (local / "data" / "processed" / "results").glob("*.csv"))
     remote_tables = sorted(p.name for p in (remote / "data" / "processed" / "results").glob("*.csv"))
     assert local_tables and local_tables == remote_tables
-    differ = [name for name in local_tables
-              if (local / "data" / "processed" / "results" / name).read_bytes()
-              != (remote / "data" / "processed" / "results" / name).read_bytes()]
+    differ = [
+        name
+        for name in local_tables
+        if (local / "data" / "processed" / "results" / name).read_bytes()
+        != (remote / "data" / "processed" / "results" / name).read_bytes()
+    ]
     assert not differ, f"result tables differ between the local and the SLURM run: {differ}"
 
     rerun = snakemake(remote, "--cores", "2", "-n")

@@ -17,12 +17,24 @@ def names(files: list[str]) -> set[str]:
 
 def test_a_stage_includes_what_it_imports_transitively():
     compare = names(stage_code("evaluation.stages.compare"))
-    assert {"stages/compare.py", "comparison/programme.py", "comparison/power.py", "comparison/within.py", "comparison/__init__.py", "__init__.py",
-            "errors.py"} <= compare
+    assert {
+        "stages/compare.py",
+        "comparison/programme.py",
+        "comparison/power.py",
+        "comparison/within.py",
+        "comparison/__init__.py",
+        "__init__.py",
+        "errors.py",
+    } <= compare
     assert not any(n.startswith(("survey/", "reporting/", "validation/")) for n in compare)
     estimate = names(stage_code("evaluation.stages.estimate"))
-    assert {"stages/estimate.py", "survey/margins.py", "survey/variance.py", "estimation/gaps.py",
-            "estimation/disclosure.py"} <= estimate
+    assert {
+        "stages/estimate.py",
+        "survey/margins.py",
+        "survey/variance.py",
+        "estimation/gaps.py",
+        "estimation/disclosure.py",
+    } <= estimate
     assert not any(n.startswith("comparison/") for n in estimate)
 
 
@@ -65,8 +77,19 @@ def test_no_stage_imports_a_stage_and_no_library_imports_a_stage_or_the_config()
         imported = _imports(path)
         if module.startswith("stages/"):
             offenders += [f"{module} -> {name}" for name in imported if name.startswith("evaluation.stages.")]
-        elif module.split("/")[0] in {"sources", "validation", "survey", "estimation", "comparison", "reporting",
-                                        "rendering", "demo"}:
-            offenders += [f"{module} -> {name}" for name in imported
-                          if name.startswith(("evaluation.stages", "evaluation.config", "evaluation.cli"))]
+        elif module.split("/")[0] in {
+            "sources",
+            "validation",
+            "survey",
+            "estimation",
+            "comparison",
+            "reporting",
+            "rendering",
+            "demo",
+        }:
+            offenders += [
+                f"{module} -> {name}"
+                for name in imported
+                if name.startswith(("evaluation.stages", "evaluation.config", "evaluation.cli"))
+            ]
     assert not offenders, offenders

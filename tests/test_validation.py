@@ -9,12 +9,11 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
-from evaluation.errors import ValidationFailed
-from evaluation.config import load_config, stage_settings
-from evaluation.stages.validate import validate
-
 from shared import REPO
+
+from evaluation.config import load_config, stage_settings
+from evaluation.errors import ValidationFailed
+from evaluation.stages.validate import validate
 
 SETTINGS = stage_settings(load_config(REPO / "config" / "config.yaml"), "validate")
 SETTINGS["variables"] = str(REPO / "config" / "variables.yaml")
@@ -46,7 +45,12 @@ def faulty(ingested, tmp_path):
 def test_clean_demo_passes_untouched(ingested, tmp_path):
     validate(ingested, tmp_path / "out", SETTINGS)
     summary = json.loads((tmp_path / "out" / "validation_summary.json").read_text())
-    assert all(check["success"] for table in summary["tables"].values() for check in table["checks"] if check["severity"] != "warn")
+    assert all(
+        check["success"]
+        for table in summary["tables"].values()
+        for check in table["checks"]
+        if check["severity"] != "warn"
+    )
     kept = pd.read_parquet(tmp_path / "out" / "survey.parquet")
     assert len(kept) == len(pd.read_parquet(ingested / "survey.parquet"))
 
@@ -58,10 +62,16 @@ def test_faulty_rows_quarantined_with_reason(faulty, tmp_path):
     reasons = quarantine.set_index(["source_file", "row_number"])["reason"]
     first = survey.iloc[0]
     assert reasons[(first["source_file"], str(first["source_row"]))].startswith("survey.trust_local_politicians.range")
-    assert reasons[(survey.iloc[1]["source_file"], str(survey.iloc[1]["source_row"]))].startswith("survey.weight_positive")
-    assert reasons[(survey.iloc[2]["source_file"], str(survey.iloc[2]["source_row"]))].startswith("survey.gender.categories")
+    assert reasons[(survey.iloc[1]["source_file"], str(survey.iloc[1]["source_row"]))].startswith(
+        "survey.weight_positive"
+    )
+    assert reasons[(survey.iloc[2]["source_file"], str(survey.iloc[2]["source_row"]))].startswith(
+        "survey.gender.categories"
+    )
     duplicated = survey.iloc[5]
-    assert reasons[(duplicated["source_file"], str(duplicated["source_row"]))].str.startswith("survey.respondent_wave_unique").tolist() == [True, True]
+    assert reasons[(duplicated["source_file"], str(duplicated["source_row"]))].str.startswith(
+        "survey.respondent_wave_unique"
+    ).tolist() == [True, True]
     turnout_reasons = set(quarantine.loc[quarantine["source_file"] == "valgdeltakelse_stemmekretser.csv", "reason"])
     assert {r.split(":")[0] for r in turnout_reasons} == {"turnout.votes_at_most_eligible", "turnout.area_in_register"}
     kept = pd.read_parquet(tmp_path / "out" / "survey.parquet")
@@ -78,7 +88,9 @@ def test_fail_severity_stops_with_file_and_column(ingested, tmp_path):
     pilots = areas.index[areas["role"] == "pilot"]
     areas.loc[pilots[0], "pilot_start"] = pd.NaT
     areas.to_parquet(folder / "areas.parquet", index=False)
-    with pytest.raises(ValidationFailed, match=r"areas \(areas.pilot_has_start.*pilot_start.*area_register.csv row \d+"):
+    with pytest.raises(
+        ValidationFailed, match=r"areas \(areas.pilot_has_start.*pilot_start.*area_register.csv row \d+"
+    ):
         validate(folder, tmp_path / "out", SETTINGS)
     assert not (tmp_path / "out" / "areas.parquet").exists()  # no output left as if complete
 
@@ -89,7 +101,10 @@ def test_too_many_quarantined_rows_stop_the_run(ingested, tmp_path):
     survey = pd.read_parquet(folder / "survey.parquet")
     survey.loc[: len(survey) // 10, "design_weight"] = np.nan
     survey.to_parquet(folder / "survey.parquet", index=False)
-    with pytest.raises(ValidationFailed, match=r"survey: 241 of 2400 rows quarantined .*\n.*innbyggerpanel_bolge01.sav \(survey\): 241 of 600"):
+    with pytest.raises(
+        ValidationFailed,
+        match=r"survey: 241 of 2400 rows quarantined .*\n.*innbyggerpanel_bolge01.sav \(survey\): 241 of 600",
+    ):
         validate(folder, tmp_path / "out", SETTINGS)
 
 
@@ -102,7 +117,10 @@ def test_suites_written_as_data(ingested, tmp_path):
 
 def test_severity_override_from_config(faulty, tmp_path):
     folder, _, _ = faulty
-    settings = {**SETTINGS, "validation": {**SETTINGS["validation"], "severity": {"turnout.votes_at_most_eligible": "fail"}}}
+    settings = {
+        **SETTINGS,
+        "validation": {**SETTINGS["validation"], "severity": {"turnout.votes_at_most_eligible": "fail"}},
+    }
     with pytest.raises(ValidationFailed, match="votes cast <= eligible voters"):
         validate(folder, tmp_path / "out", settings)
 
@@ -131,11 +149,17 @@ def test_injected_faults_are_quarantined(ingested, tmp_path):
     settings["variables"] = str(REPO / "config" / "variables.yaml")
     validate(folder, tmp_path / "out", {**settings, "validation": {**settings["validation"], "data_docs": False}})
     quarantine = pd.read_parquet(tmp_path / "out" / "quarantine.parquet")
-    assert sorted(zip(quarantine["source_file"], quarantine["row_number"].astype(int))) == sorted(zip(faults["source_file"], faults["source_row"]))
+    assert sorted(zip(quarantine["source_file"], quarantine["row_number"].astype(int))) == sorted(
+        zip(faults["source_file"], faults["source_row"])
+    )
     assert {r.split(":")[0] for r in quarantine["reason"]} == {
-        "survey.trust_local_politicians.range", "survey.weight_positive", "survey.gender.categories",
-        "survey.interview_date.field_period_end", "survey.respondent_wave_unique",
-        "turnout.votes_at_most_eligible", "turnout.area_in_register",
+        "survey.trust_local_politicians.range",
+        "survey.weight_positive",
+        "survey.gender.categories",
+        "survey.interview_date.field_period_end",
+        "survey.respondent_wave_unique",
+        "turnout.votes_at_most_eligible",
+        "turnout.area_in_register",
     }
 
 
@@ -150,8 +174,21 @@ def test_cli_exits_1_with_message_on_failed_validation(ingested, tmp_path):
     areas.to_parquet(folder / "areas.parquet", index=False)
     settings = json.dumps({**SETTINGS, "validation": {**SETTINGS["validation"], "data_docs": False}})
     done = subprocess.run(
-        [sys.executable, "-m", "evaluation", "validate", "--input", str(folder), "--out", str(tmp_path / "out"), "--settings", settings],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "evaluation",
+            "validate",
+            "--input",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--settings",
+            settings,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 1
     assert "error: validate: validation of" in done.stderr

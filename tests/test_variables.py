@@ -24,8 +24,11 @@ def test_loads_the_canonical_file():
     assert variables.outcomes["satisfaction_democracy"].range == (1, 4)
     assert list(variables.group_variables["income_quintile"].categories) == ["1", "2", "3", "4", "5"]
     assert variables.group_variables["gender"].labels["sv"] == "Kön"
-    assert variables.gaps == {"education": ("higher", "compulsory"), "income_quintile": ("5", "1"),
-                              "immigrant_background": ("no", "yes")}
+    assert variables.gaps == {
+        "education": ("higher", "compulsory"),
+        "income_quintile": ("5", "1"),
+        "immigrant_background": ("no", "yes"),
+    }
 
 
 def test_records_are_frozen():
@@ -51,27 +54,47 @@ def _broken(edit):
 
 
 BAD_FILES = {
-    "reversed range": (lambda d: d["outcomes"]["trust_council"].update(range=[10, 0]),
-                       r"at outcomes/trust_council/range: \[10, 0\] must be \[low, high\] with low below high"),
+    "reversed range": (
+        lambda d: d["outcomes"]["trust_council"].update(range=[10, 0]),
+        r"at outcomes/trust_council/range: \[10, 0\] must be \[low, high\] with low below high",
+    ),
     "equal range": (lambda d: d["outcomes"]["voted_local"].update(range=[1, 1]), r"at outcomes/voted_local/range"),
-    "unknown kind": (lambda d: d["outcomes"]["voted_local"].update(kind="ordinal"),
-                     r"at outcomes/voted_local/kind: 'ordinal' is not one of \['binary', 'scale'\]"),
-    "unknown family": (lambda d: d["outcomes"]["voted_local"].update(family="voice"),
-                       r"at outcomes/voted_local/family"),
-    "missing label language": (lambda d: d["outcomes"]["signed_petition"]["labels"].pop("nn"),
-                               r"at outcomes/signed_petition/labels: 'nn' is a required property"),
-    "missing category language": (lambda d: d["group_variables"]["gender"]["categories"]["male"].pop("sv"),
-                                  r"at group_variables/gender/categories/male: 'sv' is a required property"),
-    "range of one value": (lambda d: d["outcomes"]["trust_council"].update(range=[0]),
-                           r"at outcomes/trust_council/range: \[0\] is too short"),
-    "misspelt key": (lambda d: d["outcomes"]["trust_council"].update(lables={}),
-                     r"at outcomes/trust_council: Additional properties are not allowed \('lables' was unexpected\)"),
-    "unquoted numeric category": (lambda d: d["group_variables"]["income_quintile"]["categories"].update({6: {}}),
-                                  r"at group_variables/income_quintile/categories: 6 is not of type 'string'"),
-    "gap of an unknown variable": (lambda d: d["gaps"].update(region=["north", "south"]),
-                                   r"at gaps/region: 'region' is not one of the group_variables"),
-    "gap of an unknown category": (lambda d: d["gaps"].update(education=["higher", "none"]),
-                                   r"at gaps/education: 'none' not a category of education"),
+    "unknown kind": (
+        lambda d: d["outcomes"]["voted_local"].update(kind="ordinal"),
+        r"at outcomes/voted_local/kind: 'ordinal' is not one of \['binary', 'scale'\]",
+    ),
+    "unknown family": (
+        lambda d: d["outcomes"]["voted_local"].update(family="voice"),
+        r"at outcomes/voted_local/family",
+    ),
+    "missing label language": (
+        lambda d: d["outcomes"]["signed_petition"]["labels"].pop("nn"),
+        r"at outcomes/signed_petition/labels: 'nn' is a required property",
+    ),
+    "missing category language": (
+        lambda d: d["group_variables"]["gender"]["categories"]["male"].pop("sv"),
+        r"at group_variables/gender/categories/male: 'sv' is a required property",
+    ),
+    "range of one value": (
+        lambda d: d["outcomes"]["trust_council"].update(range=[0]),
+        r"at outcomes/trust_council/range: \[0\] is too short",
+    ),
+    "misspelt key": (
+        lambda d: d["outcomes"]["trust_council"].update(lables={}),
+        r"at outcomes/trust_council: Additional properties are not allowed \('lables' was unexpected\)",
+    ),
+    "unquoted numeric category": (
+        lambda d: d["group_variables"]["income_quintile"]["categories"].update({6: {}}),
+        r"at group_variables/income_quintile/categories: 6 is not of type 'string'",
+    ),
+    "gap of an unknown variable": (
+        lambda d: d["gaps"].update(region=["north", "south"]),
+        r"at gaps/region: 'region' is not one of the group_variables",
+    ),
+    "gap of an unknown category": (
+        lambda d: d["gaps"].update(education=["higher", "none"]),
+        r"at gaps/education: 'none' not a category of education",
+    ),
     "no outcomes": (lambda d: d.pop("outcomes"), r"at \(top level\): 'outcomes' is a required property"),
 }
 

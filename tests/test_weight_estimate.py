@@ -24,12 +24,20 @@ def panel(n_waves: int, n: int = 1500, seed: int = 3) -> pd.DataFrame:
     for wave in range(1, n_waves + 1):
         muni = rng.choice(["0101", "0102", "0103", "0104"], n, p=[0.4, 0.3, 0.2, 0.1])
         education = rng.choice(["compulsory", "upper_secondary", "higher"], n, p=[0.3, 0.4, 0.3])
-        frames.append(pd.DataFrame({
-            "respondent_id": [f"r{wave}-{i}" for i in range(n)], "wave": wave, "municipality_code": muni,
-            "gender": rng.choice(["female", "male"], n), "age_group": rng.choice(["18-34", "35-64", "65+"], n),
-            "education": education, "design_weight": rng.uniform(50, 150, n),
-            "y": rng.normal(5, 2, n) + 1.5 * (education == "higher") + 0.8 * (muni == "0101"),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "respondent_id": [f"r{wave}-{i}" for i in range(n)],
+                    "wave": wave,
+                    "municipality_code": muni,
+                    "gender": rng.choice(["female", "male"], n),
+                    "age_group": rng.choice(["18-34", "35-64", "65+"], n),
+                    "education": education,
+                    "design_weight": rng.uniform(50, 150, n),
+                    "y": rng.normal(5, 2, n) + 1.5 * (education == "higher") + 0.8 * (muni == "0101"),
+                }
+            )
+        )
     data = pd.concat(frames, ignore_index=True)
     data.loc[rng.random(len(data)) < 0.02, "education"] = None  # not raked: design weight times the mean factor
     return data.assign(stratum=data["municipality_code"], psu=data["respondent_id"])
@@ -47,12 +55,19 @@ def population(data: pd.DataFrame) -> list[pd.Series]:
     return margins
 
 
-AREAS = pd.DataFrame({"municipality_code": ["0101", "0102", "0103", "0104"], "role": ["pilot", "control", "control", "control"]})
+AREAS = pd.DataFrame(
+    {"municipality_code": ["0101", "0102", "0103", "0104"], "role": ["pilot", "control", "control", "control"]}
+)
 
 
 def weighted(data: pd.DataFrame) -> pd.DataFrame:
     margins = population(data)
-    weights = np.concatenate([rake_wave(rows, margins, epsilon=WEIGHTING["epsilon"], max_iter=WEIGHTING["max_iter"]) for _, rows in data.groupby("wave")])
+    weights = np.concatenate(
+        [
+            rake_wave(rows, margins, epsilon=WEIGHTING["epsilon"], max_iter=WEIGHTING["max_iter"])
+            for _, rows in data.groupby("wave")
+        ]
+    )
     return data.assign(weight=weights)
 
 
@@ -80,8 +95,12 @@ def test_estimate_variances_are_those_of_the_raked_design():
     """One wave: the stage's design gives the estimates and SEs of rake() (R-checked) on the design weights."""
     data = weighted(panel(1)).dropna(subset=["education"])
     stage = survey_design(data, AREAS, "adjust", DIMENSIONS)
-    reference = rake(SurveyDesign(data, "design_weight", strata="stratum", psu="psu", nest=True, lonely_psu="adjust"),
-                     population(panel(1)), epsilon=1e-10, max_iter=200)
+    reference = rake(
+        SurveyDesign(data, "design_weight", strata="stratum", psu="psu", nest=True, lonely_psu="adjust"),
+        population(panel(1)),
+        epsilon=1e-10,
+        max_iter=200,
+    )
     assert_allclose(stage.weights, reference.weights, rtol=1e-8)
     for by in (["wave"], ["wave", "gender"], ["wave", "education"], ["wave", "municipality_code"]):
         ours, theirs = stage.mean(["y"], by=by), reference.mean(["y"], by=by)
@@ -112,7 +131,9 @@ def test_two_wave_panel_matches_r_survey():
     weights = np.empty(len(data))
     for wave, rows in data.groupby("wave"):
         this_wave = totals[totals["wave"] == wave]
-        margins = [this_wave[this_wave["variable"] == d[0]].set_index("category")["population"].rename_axis(d[0]) for d in dims]
+        margins = [
+            this_wave[this_wave["variable"] == d[0]].set_index("category")["population"].rename_axis(d[0]) for d in dims
+        ]
         weights[rows.index] = rake_wave(rows, margins, epsilon=1e-13, max_iter=500)
     r_weights = pd.read_csv(REFERENCE / "raked_panel_weights.csv").iloc[0]
     assert_allclose([weights.sum(), weights[0]], [r_weights["weight_sum"], r_weights["first_weight"]], rtol=1e-9)

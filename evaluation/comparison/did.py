@@ -70,22 +70,31 @@ class DidProblem:
         """Municipalities with at least one treated row."""
         return int(np.unique(self.row_cluster[self.treatment > 0]).size)
 
-    def subset(self, keep: np.ndarray) -> "DidProblem":
+    def subset(self, keep: np.ndarray) -> DidProblem:
         """The same problem on the rows where ``keep`` is true (municipality indices unchanged)."""
-        return replace(self, projector=self.projector.subset(keep), y=self.y[keep], treatment=self.treatment[keep],
-                       multipliers=self.multipliers[keep], row_cluster=self.row_cluster[keep], exposure=self.exposure[keep])
+        return replace(
+            self,
+            projector=self.projector.subset(keep),
+            y=self.y[keep],
+            treatment=self.treatment[keep],
+            multipliers=self.multipliers[keep],
+            row_cluster=self.row_cluster[keep],
+            exposure=self.exposure[keep],
+        )
 
-    def reweighted(self, cluster_weight: np.ndarray) -> "DidProblem":
+    def reweighted(self, cluster_weight: np.ndarray) -> DidProblem:
         """Rows of municipalities with ``cluster_weight > 0``, regression weights multiplied by it (matched samples)."""
         sub = self.subset(cluster_weight[self.row_cluster] > 0)
         proj = sub.projector
-        return replace(sub, projector=WithinProjector.build(proj.unit, proj.period, proj.weights * cluster_weight[sub.row_cluster]))
+        return replace(
+            sub, projector=WithinProjector.build(proj.unit, proj.period, proj.weights * cluster_weight[sub.row_cluster])
+        )
 
-    def single(self) -> "DidProblem":
+    def single(self) -> DidProblem:
         """The plain DiD (treatment dummy only) on the same rows."""
         return replace(self, multipliers=self.multipliers[:, :1], names=self.names[:1])
 
-    def with_assignment(self, cohorts: np.ndarray) -> "DidProblem":
+    def with_assignment(self, cohorts: np.ndarray) -> DidProblem:
         """The problem with municipalities re-assigned to ``cohorts`` (placebo pilots)."""
         treatment = treatment_draws(self.exposure, self.row_cluster, cohorts[None, :])[:, 0]
         return replace(self, treatment=treatment, assignment=replace(self.assignment, observed=cohorts))
@@ -94,8 +103,14 @@ class DidProblem:
         """Influence vectors of ``c'beta`` under each assignment (``B x J`` cohorts)."""
         return twfe_influence(self.projector, self.exposure, self.row_cluster, self.multipliers, assignments, contrast)
 
-    def permutation_test(self, fit: WithinFit, contrast: np.ndarray, n_draws: int, rng: np.random.Generator,
-                         pool: np.ndarray | None = None) -> StudentisedRandomizationTest:
+    def permutation_test(
+        self,
+        fit: WithinFit,
+        contrast: np.ndarray,
+        n_draws: int,
+        rng: np.random.Generator,
+        pool: np.ndarray | None = None,
+    ) -> StudentisedRandomizationTest:
         """Studentised randomization test of ``c'beta`` (Ferman-Pinto variance model).
 
         Draws assign the observed cohort counts among ``pool`` (default: the
@@ -109,9 +124,18 @@ class DidProblem:
         return StudentisedRandomizationTest.from_fit(fit, contrast, influence, model, exhaustive)
 
 
-def infer(problem: DidProblem, contrast: np.ndarray, *, n_permutations: int, n_bootstrap: int, level: float,
-          rng: np.random.Generator, methods: tuple[str, ...] = METHODS, fit: WithinFit | None = None,
-          intervals: bool = True) -> dict[str, Inference]:
+def infer(
+    problem: DidProblem,
+    contrast: np.ndarray,
+    *,
+    n_permutations: int,
+    n_bootstrap: int,
+    level: float,
+    rng: np.random.Generator,
+    methods: tuple[str, ...] = METHODS,
+    fit: WithinFit | None = None,
+    intervals: bool = True,
+) -> dict[str, Inference]:
     """Estimate ``c'beta`` with each requested inference method.
 
     With ``intervals=False`` the bootstrap and randomization intervals (test
@@ -134,8 +158,14 @@ def infer(problem: DidProblem, contrast: np.ndarray, *, n_permutations: int, n_b
         out["crv3"] = t_inference(est, float(c @ crv3(fit) @ c), df, level)
     if "wild_bootstrap_webb" in methods:
         boot = WildClusterBootstrap(fit, c, webb_weights(n_bootstrap, fit.n_clusters, rng))
-        out["wild_bootstrap_webb"] = boot.inference(level) if intervals else Inference(est, boot.se, np.nan, np.nan, boot.p_value(0.0))
+        out["wild_bootstrap_webb"] = (
+            boot.inference(level) if intervals else Inference(est, boot.se, np.nan, np.nan, boot.p_value(0.0))
+        )
     if "permutation" in methods:
         test = problem.permutation_test(fit, c, n_permutations, rng)
-        out["permutation"] = test.result(level).inference if intervals else Inference(est, test.model_se(0.0), np.nan, np.nan, test.p_value(0.0))
+        out["permutation"] = (
+            test.result(level).inference
+            if intervals
+            else Inference(est, test.model_se(0.0), np.nan, np.nan, test.p_value(0.0))
+        )
     return out

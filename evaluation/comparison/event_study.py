@@ -67,7 +67,9 @@ def event_study(
     rows = [{"rel_time": REFERENCE, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0}]
     for i, k in enumerate(times):
         inf = t_inference(float(fit.coef[i]), float(cov[i, i]), df, level)
-        rows.append({"rel_time": k, "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high})
+        rows.append(
+            {"rel_time": k, "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high}
+        )
     leads = [i for i, k in enumerate(times) if k < REFERENCE]
     f_stat, p = (np.nan, np.nan)
     if leads:

@@ -40,8 +40,17 @@ class Inference:
     def tidy(self, *, n_obs: int, n_clusters: int, n_treated_clusters: int, **labels: str) -> dict:
         """One row of an effects table: ``labels`` (estimand, outcome, sample, method, inference), the estimate,
         its standard error, interval and p-value, then the sample sizes."""
-        return {**labels, "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "p_value": self.p_value, "n_obs": n_obs, "n_clusters": n_clusters, "n_treated_clusters": n_treated_clusters}
+        return {
+            **labels,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "p_value": self.p_value,
+            "n_obs": n_obs,
+            "n_clusters": n_clusters,
+            "n_treated_clusters": n_treated_clusters,
+        }
 
 
 def crv1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
@@ -51,7 +60,9 @@ def crv1_factor(n_obs: int, n_params: int, n_clusters: int) -> float:
     (fixest ``ssc(fixef.K = "nested")``, pyfixest's default).
     """
     if n_clusters < 2 or n_obs <= n_params:
-        raise EstimationError(f"cluster-robust variance needs >= 2 clusters and N > K (G={n_clusters}, N={n_obs}, K={n_params})")
+        raise EstimationError(
+            f"cluster-robust variance needs >= 2 clusters and N > K (G={n_clusters}, N={n_obs}, K={n_params})"
+        )
     return n_clusters / (n_clusters - 1) * (n_obs - 1) / (n_obs - n_params)
 
 
@@ -72,7 +83,9 @@ def cluster_indicator(clusters: np.ndarray, n_clusters: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(n), (clusters, np.arange(n))), shape=(n_clusters, n))
 
 
-def cluster_cross_products(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+def cluster_cross_products(
+    values: np.ndarray, weights: np.ndarray, clusters: np.ndarray, n_clusters: int
+) -> np.ndarray:
     """``sum_{i in g} w_i v_i v_i'`` for every cluster (``G x k x k``), one small product per cluster.
 
     Never forms the ``n x k x k`` row outer products.
@@ -81,7 +94,7 @@ def cluster_cross_products(values: np.ndarray, weights: np.ndarray, clusters: np
     bounds = np.searchsorted(clusters[order], np.arange(n_clusters + 1))
     out = np.zeros((n_clusters, values.shape[1], values.shape[1]))
     for g in np.flatnonzero(np.diff(bounds)):
-        rows = order[bounds[g]:bounds[g + 1]]
+        rows = order[bounds[g] : bounds[g + 1]]
         v = values[rows]
         out[g] = v.T @ (weights[rows, None] * v)
     return out

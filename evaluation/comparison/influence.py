@@ -74,7 +74,7 @@ class InfluenceDraws:
         """Draws with a finite influence vector."""
         return np.all(np.isfinite(self.coef), axis=0)
 
-    def select(self, keep: np.ndarray) -> "InfluenceDraws":
+    def select(self, keep: np.ndarray) -> InfluenceDraws:
         """The draws where ``keep`` is true."""
         return InfluenceDraws(self.coef[:, keep], self.basis)
 
@@ -94,8 +94,14 @@ class InfluenceDraws:
         return self.coef if self.basis is None else self.basis.matmul(self.coef)
 
 
-def twfe_influence(projector: WithinProjector, exposure: np.ndarray, row_cluster: np.ndarray, multipliers: np.ndarray,
-                   assignments: np.ndarray, contrast: np.ndarray) -> InfluenceDraws:
+def twfe_influence(
+    projector: WithinProjector,
+    exposure: np.ndarray,
+    row_cluster: np.ndarray,
+    multipliers: np.ndarray,
+    assignments: np.ndarray,
+    contrast: np.ndarray,
+) -> InfluenceDraws:
     """Influence vectors ``h_b = W X~_b (X~_b' W X~_b)^{-1} c`` of ``c'beta`` for each drawn assignment.
 
     The regressors of draw ``b`` are ``D_b * multipliers[:, m]`` with ``D_b``
@@ -132,7 +138,9 @@ def twfe_influence(projector: WithinProjector, exposure: np.ndarray, row_cluster
     col = local[:, None] * n_c + np.arange(n_c)[None, :]  # basis column of (row's municipality, cohort)
     rows = np.repeat(np.arange(n), n_c)
     values = np.concatenate([(exposure * multipliers[:, [m]]).ravel() for m in range(k)])
-    e = sp.csr_matrix((values, (np.tile(rows, k), np.concatenate([col.ravel() + m * n_p for m in range(k)]))), shape=(n, k * n_p))
+    e = sp.csr_matrix(
+        (values, (np.tile(rows, k), np.concatenate([col.ravel() + m * n_p for m in range(k)]))), shape=(n, k * n_p)
+    )
     z = projector.transform_sparse(e)  # n x kP
     wz = z.scale_rows(projector.weights)
     gram = z.gram(wz)
@@ -142,7 +150,7 @@ def twfe_influence(projector: WithinProjector, exposure: np.ndarray, row_cluster
     cross = np.empty((n_b, k, k))
     for m in range(k):
         for ell in range(m, k):
-            block = gram[m * n_p:(m + 1) * n_p, ell * n_p:(ell + 1) * n_p]
+            block = gram[m * n_p : (m + 1) * n_p, ell * n_p : (ell + 1) * n_p]
             cross[:, m, ell] = cross[:, ell, m] = np.asarray(select.multiply(select @ block).sum(axis=1)).ravel()
     det_ok = np.abs(np.linalg.det(cross)) > 1e-10 * np.prod(np.diagonal(cross, axis1=1, axis2=2), axis=1).clip(1e-300)
     safe = np.where(det_ok[:, None, None], cross, np.eye(k))

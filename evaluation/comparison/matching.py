@@ -54,8 +54,14 @@ from scipy import optimize
 from evaluation.comparison.panel import TurnoutPanel
 from evaluation.errors import EstimationError
 
-DEFAULT_VARIABLES = ("turnout_level", "turnout_trend", "share_higher_education", "median_income", "share_immigrant",
-                     "population")
+DEFAULT_VARIABLES = (
+    "turnout_level",
+    "turnout_trend",
+    "share_higher_education",
+    "median_income",
+    "share_immigrant",
+    "population",
+)
 REGISTER_VARIABLES = ("share_higher_education", "median_income", "share_immigrant")
 
 
@@ -81,12 +87,15 @@ class MatchingSpec:
     variables: tuple[str, ...] | None = None
 
     @classmethod
-    def from_config(cls, settings: dict | None) -> "MatchingSpec":
+    def from_config(cls, settings: dict | None) -> MatchingSpec:
         """Build from the ``compare.matching`` config mapping (missing keys take the defaults)."""
         settings = settings or {}
-        spec = cls(method=str(settings.get("method", "nearest")), n_neighbours=int(settings.get("n_neighbours", 3)),
-                   replacement=bool(settings.get("replacement", False)),
-                   variables=tuple(settings["variables"]) if settings.get("variables") else None)
+        spec = cls(
+            method=str(settings.get("method", "nearest")),
+            n_neighbours=int(settings.get("n_neighbours", 3)),
+            replacement=bool(settings.get("replacement", False)),
+            variables=tuple(settings["variables"]) if settings.get("variables") else None,
+        )
         if spec.method not in ("nearest", "synthetic"):
             raise EstimationError(f"compare.matching.method: {spec.method!r} is not 'nearest' or 'synthetic'")
         if spec.n_neighbours < 1:
@@ -110,13 +119,23 @@ def municipality_features(panel: TurnoutPanel, areas: pd.DataFrame) -> pd.DataFr
     n_pre = pre["election_index"].nunique()
     if n_pre < 2:
         raise EstimationError(f"matching: {n_pre} election(s) before the first pilot start; need 2 for a turnout trend")
-    votes = pre.assign(v=pre["turnout_pp"] * pre["eligible_voters"]).groupby(["muni", "election_index"])[["v", "eligible_voters"]].sum()
+    votes = (
+        pre.assign(v=pre["turnout_pp"] * pre["eligible_voters"])
+        .groupby(["muni", "election_index"])[["v", "eligible_voters"]]
+        .sum()
+    )
     turnout = (votes["v"] / votes["eligible_voters"]).unstack("election_index")
     relative = turnout - turnout.mean(axis=0)
     x = relative.columns.to_numpy(float)
     xc = x - x.mean()
-    out = pd.DataFrame(index=range(len(panel.municipalities))).join(pd.DataFrame({"turnout_level": relative.mean(axis=1),
-                        "turnout_trend": relative.sub(relative.mean(axis=1), axis=0).mul(xc).sum(axis=1) / (xc @ xc)}))
+    out = pd.DataFrame(index=range(len(panel.municipalities))).join(
+        pd.DataFrame(
+            {
+                "turnout_level": relative.mean(axis=1),
+                "turnout_trend": relative.sub(relative.mean(axis=1), axis=0).mul(xc).sum(axis=1) / (xc @ xc),
+            }
+        )
+    )
     codes = panel.municipalities["municipality_code"].to_numpy()
     reg = areas.assign(municipality_code=areas["municipality_code"].astype(str))
     if "population" not in reg.columns:  # without population, only the turnout features
@@ -152,12 +171,16 @@ def match_controls(panel: TurnoutPanel, areas: pd.DataFrame, spec: MatchingSpec)
     variables = spec.variables or tuple(v for v in DEFAULT_VARIABLES if v in features.columns)
     unknown = [v for v in variables if v not in features.columns]
     if unknown:
-        raise EstimationError(f"compare.matching.variables: unknown or unavailable variable(s) {', '.join(unknown)}; "
-                              f"choose from {', '.join(features.columns)}")
+        raise EstimationError(
+            f"compare.matching.variables: unknown or unavailable variable(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(features.columns)}"
+        )
     feats = features[list(variables)]
     if feats.isna().any().any():
         bad = feats.index[feats.isna().any(axis=1)][0]
-        raise EstimationError(f"matching: municipality {bad} has a missing feature (no pre-period turnout or register data)")
+        raise EstimationError(
+            f"matching: municipality {bad} has a missing feature (no pre-period turnout or register data)"
+        )
     sd = feats.std(ddof=1).replace(0, 1.0)
     z = (feats / sd).to_numpy()
     pilot = panel.municipalities["cohort"].to_numpy() >= 0
@@ -174,8 +197,10 @@ def _nearest(treated: np.ndarray, pool: np.ndarray, k: int, replacement: bool) -
     """Times each pool member is chosen; ``k`` per treated unit."""
     dist = np.sqrt(((treated[:, None, :] - pool[None, :, :]) ** 2).sum(axis=2))
     if not replacement and k * len(treated) > len(pool):
-        raise EstimationError(f"matching: {k} controls for each of {len(treated)} pilots without replacement, "
-                              f"but only {len(pool)} controls")
+        raise EstimationError(
+            f"matching: {k} controls for each of {len(treated)} pilots without replacement, "
+            f"but only {len(pool)} controls"
+        )
     count = np.zeros(len(pool))
     if replacement:
         for row in dist:
@@ -219,9 +244,21 @@ def balance_table(result: MatchResult, pilot: np.ndarray, method: str) -> pd.Dat
     for v in f.columns:
         x = f[v].to_numpy(float)
         scale = np.sqrt((x[pilot].var(ddof=1) + x[controls].var(ddof=1)) / 2)
-        for sample, w in (("all_controls", controls.astype(float)), ("matched", np.where(controls, result.weights, 0.0))):
+        for sample, w in (
+            ("all_controls", controls.astype(float)),
+            ("matched", np.where(controls, result.weights, 0.0)),
+        ):
             mean_c = float(np.average(x, weights=w))
-            rows.append({"variable": v, "sample": sample, "method": method, "mean_pilot": float(x[pilot].mean()),
-                         "mean_control": mean_c, "smd": (float(x[pilot].mean()) - mean_c) / scale if scale > 0 else np.nan,
-                         "n_pilots": int(pilot.sum()), "n_controls": int((w > 0).sum())})
+            rows.append(
+                {
+                    "variable": v,
+                    "sample": sample,
+                    "method": method,
+                    "mean_pilot": float(x[pilot].mean()),
+                    "mean_control": mean_c,
+                    "smd": (float(x[pilot].mean()) - mean_c) / scale if scale > 0 else np.nan,
+                    "n_pilots": int(pilot.sum()),
+                    "n_controls": int((w > 0).sum()),
+                }
+            )
     return pd.DataFrame(rows)

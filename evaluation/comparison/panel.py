@@ -17,7 +17,15 @@ import pandas as pd
 
 from evaluation.errors import EstimationError
 
-TURNOUT_COLUMNS = ("area_code", "municipality_code", "election_type", "election_year", "election_date", "eligible_voters", "turnout")
+TURNOUT_COLUMNS = (
+    "area_code",
+    "municipality_code",
+    "election_type",
+    "election_year",
+    "election_date",
+    "eligible_voters",
+    "turnout",
+)
 AREA_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start", "share_higher_education")
 
 
@@ -117,7 +125,10 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
             f"({int(bad.sum())} row(s))"
         )
     elections = (
-        t[["election_type", "election_year", "election_date"]].drop_duplicates().sort_values("election_date").reset_index(drop=True)
+        t[["election_type", "election_year", "election_date"]]
+        .drop_duplicates()
+        .sort_values("election_date")
+        .reset_index(drop=True)
     )
     if elections["election_date"].duplicated().any():
         raise EstimationError("turnout: two elections share one election_date")
@@ -134,12 +145,18 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     data["rel_time"] = data["election_index"] - first_treated
     munis = (
         data.groupby("municipality_code", sort=True)
-        .agg(pilot_start=("pilot_start", "min"), voters=("eligible_voters", "sum"), n_elections=("election_index", "nunique"))
+        .agg(
+            pilot_start=("pilot_start", "min"),
+            voters=("eligible_voters", "sum"),
+            n_elections=("election_index", "nunique"),
+        )
         .reset_index()
     )
     munis["size"] = munis["voters"] / munis["n_elections"]
     cohort_starts = pd.DatetimeIndex(np.sort(munis["pilot_start"].dropna().unique()))
     munis["cohort"] = np.where(munis["pilot_start"].isna(), -1, cohort_starts.get_indexer(munis["pilot_start"]))
-    data["muni"] = pd.Categorical(data["municipality_code"], categories=munis["municipality_code"]).codes.astype(np.int64)
+    data["muni"] = pd.Categorical(data["municipality_code"], categories=munis["municipality_code"]).codes.astype(
+        np.int64
+    )
     data = data.sort_values(["area_code", "election_index"]).reset_index(drop=True)
     return TurnoutPanel(data, elections, munis[["municipality_code", "pilot_start", "cohort", "size"]], cohort_starts)

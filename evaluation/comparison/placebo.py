@@ -48,12 +48,21 @@ def single_pilot_effect(problem: DidProblem, pilot: int, level: float) -> tuple[
     draws[np.arange(len(idx)), idx] = cohort
     placebo = ctrl.single().influence(draws, np.array([1.0])).dot(ctrl.y)
     ok = np.isfinite(placebo)
-    inf = conley_taber_fp(estimate, placebo[ok], problem.cluster_size[idx][ok], float(problem.cluster_size[pilot]), level)
+    inf = conley_taber_fp(
+        estimate, placebo[ok], problem.cluster_size[idx][ok], float(problem.cluster_size[pilot]), level
+    )
     return inf, int(keep.sum()), int(ok.sum())
 
 
-def placebo_size(problem: DidProblem, *, n_replications: int, n_draws: int, rng: np.random.Generator,
-                 methods: tuple[str, ...] = METHODS, alpha: float = 0.05) -> pd.DataFrame:
+def placebo_size(
+    problem: DidProblem,
+    *,
+    n_replications: int,
+    n_draws: int,
+    rng: np.random.Generator,
+    methods: tuple[str, ...] = METHODS,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Rejection rates of each inference method under fake pilots among the controls.
 
     The real pilots are dropped.  ``n_replications`` fake assignments (same
@@ -89,15 +98,31 @@ def placebo_size(problem: DidProblem, *, n_replications: int, n_draws: int, rng:
                 rejections["permutation"].append(bool(p < alpha))
     others = tuple(m for m in methods if m != "permutation")
     for fake in fakes:
-        res = infer(sub.with_assignment(fake), np.array([1.0]), n_permutations=n_draws, n_bootstrap=n_draws,
-                    level=1 - alpha, rng=rng, methods=others, intervals=False)
+        res = infer(
+            sub.with_assignment(fake),
+            np.array([1.0]),
+            n_permutations=n_draws,
+            n_bootstrap=n_draws,
+            level=1 - alpha,
+            rng=rng,
+            methods=others,
+            intervals=False,
+        )
         for m, r in res.items():
             if np.isfinite(r.p_value):
                 rejections[m].append(bool(r.p_value < alpha))
     rows = []
     for m, rej in rejections.items():
         rate = float(np.mean(rej)) if rej else np.nan
-        rows.append({"inference": m, "rejection_rate": rate, "mc_se": float(np.sqrt(alpha * (1 - alpha) / max(len(rej), 1))),
-                     "n_replications": len(rej), "alpha": alpha, "n_fake_pilots": int(sub.assignment.counts.sum()),
-                     "n_draws": n_draws})
+        rows.append(
+            {
+                "inference": m,
+                "rejection_rate": rate,
+                "mc_se": float(np.sqrt(alpha * (1 - alpha) / max(len(rej), 1))),
+                "n_replications": len(rej),
+                "alpha": alpha,
+                "n_fake_pilots": int(sub.assignment.counts.sum()),
+                "n_draws": n_draws,
+            }
+        )
     return pd.DataFrame(rows)

@@ -24,8 +24,15 @@ from scipy import stats
 from evaluation.comparison.did import DidProblem
 
 
-def minimum_detectable_effects(problem: DidProblem, n_pilots: list[int], *, n_draws: int, rng: np.random.Generator,
-                               alpha: float = 0.05, power: float = 0.8) -> pd.DataFrame:
+def minimum_detectable_effects(
+    problem: DidProblem,
+    n_pilots: list[int],
+    *,
+    n_draws: int,
+    rng: np.random.Generator,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> pd.DataFrame:
     """MDE (units of the outcome) for each number of pilots in ``n_pilots``.
 
     Returns
@@ -47,5 +54,7 @@ def minimum_detectable_effects(problem: DidProblem, n_pilots: list[int], *, n_dr
         draws[np.arange(n_draws)[:, None], idx[chosen]] = np.arange(n) % n_cohorts
         est = sub.single().influence(draws, np.array([1.0])).dot(sub.y)
         sd = float(np.nanstd(est, ddof=1))
-        rows.append({"n_pilots": n, "sd_placebo": sd, "mde": z * sd, "alpha": alpha, "power": power, "n_draws": n_draws})
+        rows.append(
+            {"n_pilots": n, "sd_placebo": sd, "mde": z * sd, "alpha": alpha, "power": power, "n_draws": n_draws}
+        )
     return pd.DataFrame(rows)

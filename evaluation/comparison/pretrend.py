@@ -46,8 +46,14 @@ from evaluation.comparison.twfe import fit_within
 from evaluation.comparison.within import WithinProjector
 
 
-def _indicator_moments(projector: WithinProjector, row_cluster: np.ndarray, column: np.ndarray, n_columns: int,
-                       n_clusters: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _indicator_moments(
+    projector: WithinProjector,
+    row_cluster: np.ndarray,
+    column: np.ndarray,
+    n_columns: int,
+    n_clusters: int,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``Z' W Z`` and ``Z' W M y`` for ``Z = M E``, ``E[:, j * K + k] = 1[row in municipality j] 1[column == k]``.
 
     Rows with ``column < 0`` are zero in ``E``.  ``Z`` is kept sparse plus low
@@ -55,15 +61,18 @@ def _indicator_moments(projector: WithinProjector, row_cluster: np.ndarray, colu
     """
     n = len(row_cluster)
     on = column >= 0
-    e = sp.csr_matrix((np.ones(on.sum()), (np.flatnonzero(on), row_cluster[on] * n_columns + column[on])),
-                      shape=(n, n_clusters * n_columns))
+    e = sp.csr_matrix(
+        (np.ones(on.sum()), (np.flatnonzero(on), row_cluster[on] * n_columns + column[on])),
+        shape=(n, n_clusters * n_columns),
+    )
     z = projector.transform_sparse(e)
     wz = z.scale_rows(projector.weights)
     return z.gram(wz), wz.tdot(projector.transform(y))
 
 
-def pretrend_permutation(problem: DidProblem, period_date: np.ndarray, first_start: np.datetime64, n_draws: int,
-                         rng: np.random.Generator) -> tuple[float, int]:
+def pretrend_permutation(
+    problem: DidProblem, period_date: np.ndarray, first_start: np.datetime64, n_draws: int, rng: np.random.Generator
+) -> tuple[float, int]:
     """Permutation p-value of parallel pre-trends in the common pre-window (see module docstring).
 
     Parameters
@@ -112,14 +121,24 @@ def pretrend_permutation(problem: DidProblem, period_date: np.ndarray, first_sta
     centred = reference - reference.mean(axis=0)
     omega = np.linalg.pinv(centred.T @ centred / (len(centred) - 1), hermitian=True)
     t_obs = float(delta[0] @ omega @ delta[0])
-    t_draws = np.einsum("bk,kl,bl->b", delta[1:][np.all(np.isfinite(delta[1:]), axis=1)], omega,
-                        delta[1:][np.all(np.isfinite(delta[1:]), axis=1)])
+    t_draws = np.einsum(
+        "bk,kl,bl->b",
+        delta[1:][np.all(np.isfinite(delta[1:]), axis=1)],
+        omega,
+        delta[1:][np.all(np.isfinite(delta[1:]), axis=1)],
+    )
     exceed = int(np.sum(t_draws >= t_obs * (1 - 1e-10)))
     return (exceed / len(t_draws) if exhaustive else (1 + exceed) / (1 + len(t_draws))), n_k
 
 
-def pilot_event_study(problem: DidProblem, rel_time: np.ndarray, election: np.ndarray, pilot: int,
-                      first_election: np.ndarray, level: float) -> pd.DataFrame:
+def pilot_event_study(
+    problem: DidProblem,
+    rel_time: np.ndarray,
+    election: np.ndarray,
+    pilot: int,
+    first_election: np.ndarray,
+    level: float,
+) -> pd.DataFrame:
     """Event study of one pilot municipality with Conley-Taber-FP intervals (see module docstring).
 
     Parameters
@@ -170,7 +189,9 @@ def pilot_event_study(problem: DidProblem, rel_time: np.ndarray, election: np.nd
     rows, scaled_obs, scaled_placebo = [], 0.0, np.zeros(len(placebo))
     for i, k in enumerate(times):
         inf = conley_taber_fp(float(estimate[i]), placebo[:, i], size, float(problem.cluster_size[pilot]), level)
-        rows.append({"rel_time": k, "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high})
+        rows.append(
+            {"rel_time": k, "estimate": inf.estimate, "se": inf.se, "ci_low": inf.ci_low, "ci_high": inf.ci_high}
+        )
         if k < REFERENCE:
             var_j, var_1 = size_model_variances(placebo[:, i], size, float(problem.cluster_size[pilot]))
             scaled_obs += estimate[i] ** 2 / var_1

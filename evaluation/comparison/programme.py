@@ -28,13 +28,40 @@ from evaluation.comparison.survey import BINARY_OUTCOMES, SCALE_OUTCOMES, Survey
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
-EVENT_COLUMNS = ["outcome", "sample", "method", "inference", "rel_time", "estimate", "se", "ci_low", "ci_high",
-                 "pretrend_p_value", "pretrend_f", "pretrend_df", "pretrend_p_value_permutation", "pretrend_permutation_df",
-                 "n_placebos"]
+EVENT_COLUMNS = [
+    "outcome",
+    "sample",
+    "method",
+    "inference",
+    "rel_time",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "pretrend_p_value",
+    "pretrend_f",
+    "pretrend_df",
+    "pretrend_p_value_permutation",
+    "pretrend_permutation_df",
+    "n_placebos",
+]
 log = logging.getLogger(__name__)
 
-EFFECT_COLUMNS = ["estimand", "outcome", "sample", "method", "inference", "estimate", "se", "ci_low", "ci_high", "p_value",
-                  "n_obs", "n_clusters", "n_treated_clusters"]
+EFFECT_COLUMNS = [
+    "estimand",
+    "outcome",
+    "sample",
+    "method",
+    "inference",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_obs",
+    "n_clusters",
+    "n_treated_clusters",
+]
 
 
 def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
@@ -49,37 +76,73 @@ def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
     period = d["election_index"].to_numpy() * (2 if triple else 1) + (low.astype(int) if triple else 0)
     proj = WithinProjector.build(d["area_code"].to_numpy(), period, d["eligible_voters"].to_numpy())
     mult = np.column_stack([np.ones(len(d)), low]) if triple else np.ones((len(d), 1))
-    return DidProblem(proj, d["turnout_pp"].to_numpy(), d["treated"].to_numpy(), mult,
-                      ("treated", "treated_x_low_education") if triple else ("treated",), d["muni"].to_numpy(),
-                      panel.exposure(), CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts)),
-                      panel.municipalities["size"].to_numpy())
+    return DidProblem(
+        proj,
+        d["turnout_pp"].to_numpy(),
+        d["treated"].to_numpy(),
+        mult,
+        ("treated", "treated_x_low_education") if triple else ("treated",),
+        d["muni"].to_numpy(),
+        panel.exposure(),
+        CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts)),
+        panel.municipalities["size"].to_numpy(),
+    )
 
 
-def _did_rows(problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: str, kw: dict, method: str = "twfe") -> list[dict]:
+def _did_rows(
+    problem: DidProblem, contrasts: dict[str, np.ndarray], outcome: str, kw: dict, method: str = "twfe"
+) -> list[dict]:
     fit = problem.fit()
     rows = []
     for estimand, c in contrasts.items():
         for inference, inf in infer(problem, c, fit=fit, **kw).items():
-            rows.append(inf.tidy(estimand=estimand, outcome=outcome, sample="programme", method=method, inference=inference,
-                                 n_obs=fit.n_obs, n_clusters=fit.n_clusters, n_treated_clusters=problem.n_treated_clusters))
+            rows.append(
+                inf.tidy(
+                    estimand=estimand,
+                    outcome=outcome,
+                    sample="programme",
+                    method=method,
+                    inference=inference,
+                    n_obs=fit.n_obs,
+                    n_clusters=fit.n_clusters,
+                    n_treated_clusters=problem.n_treated_clusters,
+                )
+            )
     return rows
 
 
 def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
     d = panel.data.assign(votes=lambda x: x["turnout_pp"] * x["eligible_voters"])
     d["role_group"] = np.where(d["pilot_start"].notna(), "pilot", "control")
-    by_role = d.groupby(["election_index", "role_group"]).agg(votes=("votes", "sum"), eligible=("eligible_voters", "sum"),
-                                                               n_areas=("area_code", "nunique")).reset_index()
+    by_role = (
+        d.groupby(["election_index", "role_group"])
+        .agg(votes=("votes", "sum"), eligible=("eligible_voters", "sum"), n_areas=("area_code", "nunique"))
+        .reset_index()
+    )
     by_role = by_role.rename(columns={"role_group": "group"}).assign(sample="programme")
     pilots = d.loc[d["pilot_start"].notna()]
-    by_muni = pilots.groupby(["election_index", "municipality_code"]).agg(
-        votes=("votes", "sum"), eligible=("eligible_voters", "sum"), n_areas=("area_code", "nunique")).reset_index()
+    by_muni = (
+        pilots.groupby(["election_index", "municipality_code"])
+        .agg(votes=("votes", "sum"), eligible=("eligible_voters", "sum"), n_areas=("area_code", "nunique"))
+        .reset_index()
+    )
     by_muni = by_muni.rename(columns={"municipality_code": "sample"}).assign(group="pilot")
     out = pd.concat([by_role, by_muni], ignore_index=True)
     out["turnout_pp"] = out["votes"] / out["eligible"]
     out = out.merge(panel.elections, on="election_index")
-    return out[["sample", "group", "election_index", "election_type", "election_year", "election_date", "turnout_pp",
-                "eligible", "n_areas"]].rename(columns={"group": "role", "eligible": "eligible_voters"})
+    return out[
+        [
+            "sample",
+            "group",
+            "election_index",
+            "election_type",
+            "election_year",
+            "election_date",
+            "turnout_pp",
+            "eligible",
+            "n_areas",
+        ]
+    ].rename(columns={"group": "role", "eligible": "eligible_voters"})
 
 
 def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand: str, level: float) -> list[dict]:
@@ -91,8 +154,16 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
             inf, n_obs, n_placebo = single_pilot_effect(problem, int(j), level)
         except EstimationError:
             continue
-        row = inf.tidy(estimand=estimand, outcome=outcome, sample=panel.municipalities["municipality_code"].iloc[j],
-                       method="twfe", inference="permutation", n_obs=n_obs, n_clusters=n_placebo + 1, n_treated_clusters=1)
+        row = inf.tidy(
+            estimand=estimand,
+            outcome=outcome,
+            sample=panel.municipalities["municipality_code"].iloc[j],
+            method="twfe",
+            inference="permutation",
+            n_obs=n_obs,
+            n_clusters=n_placebo + 1,
+            n_treated_clusters=1,
+        )
         row["interval"] = "conley_taber_ferman_pinto"
         row["n_placebos"] = n_placebo
         rows.append(row)
@@ -109,7 +180,7 @@ def part_rng(seed: int, part: str) -> np.random.Generator:
 
 def survey_shard(outcomes: list[str], shard: int, n_shards: int) -> list[str]:
     """The survey outcomes compared by job ``shard`` (1-based) of ``n_shards``."""
-    return outcomes[shard - 1::n_shards]
+    return outcomes[shard - 1 :: n_shards]
 
 
 def compare(
@@ -192,7 +263,9 @@ def _pilot_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
     return panel
 
 
-def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, options: CompareOptions) -> dict[str, pd.DataFrame]:
+def compare_turnout(
+    turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, options: CompareOptions
+) -> dict[str, pd.DataFrame]:
     """The turnout part: DiD, triple difference, staggered estimators, event studies, pilots, placebo size, power, matching."""
     panel = _pilot_panel(turnout, areas)
     rng = part_rng(seed, "turnout")
@@ -222,8 +295,15 @@ def compare_turnout(turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, op
     }
 
 
-def compare_survey(turnout: pd.DataFrame, areas: pd.DataFrame, survey: pd.DataFrame, outcomes: list[str] | None, *,
-                   seed: int, options: CompareOptions) -> dict[str, pd.DataFrame]:
+def compare_survey(
+    turnout: pd.DataFrame,
+    areas: pd.DataFrame,
+    survey: pd.DataFrame,
+    outcomes: list[str] | None,
+    *,
+    seed: int,
+    options: CompareOptions,
+) -> dict[str, pd.DataFrame]:
     """The survey part for ``outcomes`` (default: every outcome in ``survey``): cell, panel and gap DiDs, event studies, pilots."""
     panel = _pilot_panel(turnout, areas)
     frame = SurveyFrame.build(survey, panel)
@@ -271,19 +351,29 @@ def _turnout_rows(base: DidProblem, kw: dict) -> list[dict]:
 
 def _triple_rows(panel: TurnoutPanel, kw: dict) -> list[dict]:
     """Triple difference by district education (low tercile vs the rest)."""
-    return _did_rows(turnout_problem(panel, triple=True), {"att_turnout_low_education": np.array([1.0, 1.0]),
-                                                           "att_turnout_other_education": np.array([1.0, 0.0]),
-                                                           "gap_change_low_vs_high_education": np.array([0.0, 1.0])},
-                     "turnout", kw)
+    return _did_rows(
+        turnout_problem(panel, triple=True),
+        {
+            "att_turnout_low_education": np.array([1.0, 1.0]),
+            "att_turnout_other_education": np.array([1.0, 0.0]),
+            "gap_change_low_vs_high_education": np.array([0.0, 1.0]),
+        },
+        "turnout",
+        kw,
+    )
 
 
-def _turnout_event_study(panel: TurnoutPanel, base: DidProblem, cs_es: pd.DataFrame, level: float, n_draws: int,
-                         rng: np.random.Generator) -> pd.DataFrame:
+def _turnout_event_study(
+    panel: TurnoutPanel, base: DidProblem, cs_es: pd.DataFrame, level: float, n_draws: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """Programme event studies (TWFE with CRV1 and permutation pre-trend tests; Callaway-Sant'Anna)."""
     d = panel.data
-    es = event_study(base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level)
-    p, df = pretrend_permutation(base, d["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.min().to_datetime64(),
-                                 n_draws, rng)
+    es = event_study(
+        base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level
+    )
+    p, df = pretrend_permutation(
+        base, d["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.min().to_datetime64(), n_draws, rng
+    )
     es = es.assign(method="twfe", inference="crv1", pretrend_p_value_permutation=p, pretrend_permutation_df=df)
     event = pd.concat([es, cs_es.assign(inference="influence_function")], ignore_index=True)
     return event.assign(outcome="turnout", sample="programme")
@@ -297,7 +387,8 @@ def _survey_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
 def _placebo_size(base: DidProblem, n_replications: int, n_draws: int, rng: np.random.Generator) -> pd.DataFrame:
     """Placebo-size check of the headline turnout DiD."""
     return placebo_size(base, n_replications=n_replications, n_draws=n_draws, rng=rng).assign(
-        estimand="att_turnout", outcome="turnout", method="twfe")
+        estimand="att_turnout", outcome="turnout", method="twfe"
+    )
 
 
 def _power(base: DidProblem, sizes: list[int], n_draws: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -312,13 +403,24 @@ def _respondent_fe_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict
         fit = problem.fit()
     except EstimationError:
         return []
-    return [inf.tidy(estimand=f"att_{outcome}", outcome=outcome, sample="programme", method="twfe_respondent_fe", inference=m,
-                     n_obs=fit.n_obs, n_clusters=fit.n_clusters, n_treated_clusters=problem.n_treated_clusters)
-            for m, inf in infer(problem, np.array([1.0]), fit=fit, **kw).items()]
+    return [
+        inf.tidy(
+            estimand=f"att_{outcome}",
+            outcome=outcome,
+            sample="programme",
+            method="twfe_respondent_fe",
+            inference=m,
+            n_obs=fit.n_obs,
+            n_clusters=fit.n_clusters,
+            n_treated_clusters=problem.n_treated_clusters,
+        )
+        for m, inf in infer(problem, np.array([1.0]), fit=fit, **kw).items()
+    ]
 
 
-def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec,
-                  kw: dict) -> tuple[list[dict], pd.DataFrame]:
+def _matched_rows(
+    panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, spec: MatchingSpec, kw: dict
+) -> tuple[list[dict], pd.DataFrame]:
     """Headline turnout DiD on the matched sample (method ``twfe_matched``) and the balance table.
 
     Matching is a robustness check: when it cannot be done (e.g. too few controls for
@@ -331,7 +433,9 @@ def _matched_rows(panel: TurnoutPanel, areas: pd.DataFrame, base: DidProblem, sp
         return [], pd.DataFrame(columns=BALANCE_COLUMNS)
     pilot = base.assignment.observed >= 0
     balance = balance_table(match, pilot, spec.method)
-    return _did_rows(base.reweighted(match.weights), {"att_turnout": np.array([1.0])}, "turnout", kw, "twfe_matched"), balance
+    return _did_rows(
+        base.reweighted(match.weights), {"att_turnout": np.array([1.0])}, "turnout", kw, "twfe_matched"
+    ), balance
 
 
 def _gap_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
@@ -343,30 +447,46 @@ def _gap_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
     return _did_rows(problem, {f"gap_change_{outcome}_compulsory_vs_higher": np.array([0.0, 1.0])}, outcome, kw)
 
 
-def _survey_event_study(frame: SurveyFrame, outcome: str, first_start: np.datetime64, level: float, n_draws: int,
-                        rng: np.random.Generator) -> pd.DataFrame:
+def _survey_event_study(
+    frame: SurveyFrame, outcome: str, first_start: np.datetime64, level: float, n_draws: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """Event study on municipality x wave cells (waves since the first treated wave) with both pre-trend tests."""
     cells = frame.cells(outcome)
     problem = frame.cell_problem(outcome)
     es = event_study(problem.projector, problem.y, cell_event_time(cells), problem.row_cluster, level)
     wave_date = frame.data.groupby("wave")["interview_date"].min()
-    p, df = pretrend_permutation(problem, cells["wave"].map(wave_date).to_numpy("datetime64[ns]"), first_start, n_draws, rng)
-    return es.assign(outcome=outcome, sample="programme", method="twfe", inference="crv1", pretrend_p_value_permutation=p,
-                     pretrend_permutation_df=df)
+    p, df = pretrend_permutation(
+        problem, cells["wave"].map(wave_date).to_numpy("datetime64[ns]"), first_start, n_draws, rng
+    )
+    return es.assign(
+        outcome=outcome,
+        sample="programme",
+        method="twfe",
+        inference="crv1",
+        pretrend_p_value_permutation=p,
+        pretrend_permutation_df=df,
+    )
 
 
 def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) -> pd.DataFrame:
     """Per-pilot turnout event studies (``sample`` = municipality code) with Conley-Taber-FP intervals."""
     d = panel.data
-    first = np.searchsorted(panel.elections["election_date"].to_numpy("datetime64[ns]"),
-                            panel.cohort_starts.to_numpy("datetime64[ns]"))
+    first = np.searchsorted(
+        panel.elections["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.to_numpy("datetime64[ns]")
+    )
     out = []
     for j in np.flatnonzero(base.assignment.observed >= 0):
         if not np.any(base.row_cluster == j):
             continue
         es = pilot_event_study(base, d["rel_time"].to_numpy(), d["election_index"].to_numpy(), int(j), first, level)
-        out.append(es.assign(outcome="turnout", sample=panel.municipalities["municipality_code"].iloc[j], method="twfe",
-                             inference="conley_taber_ferman_pinto"))
+        out.append(
+            es.assign(
+                outcome="turnout",
+                sample=panel.municipalities["municipality_code"].iloc[j],
+                method="twfe",
+                inference="conley_taber_ferman_pinto",
+            )
+        )
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 

@@ -106,7 +106,9 @@ class CohortAssignment:
         idx = np.flatnonzero(pool)
         counts = self.counts
         if counts.sum() > len(idx):
-            raise EstimationError(f"randomization: {counts.sum()} pilots but only {len(idx)} municipalities to assign them to")
+            raise EstimationError(
+                f"randomization: {counts.sum()} pilots but only {len(idx)} municipalities to assign them to"
+            )
         labels = np.repeat(np.arange(self.n_cohorts), counts)
         labels = np.concatenate([labels, np.full(len(idx) - len(labels), -1)])
         if self.n_assignments(pool) <= n_draws:
@@ -158,7 +160,7 @@ class SizeVarianceModel:
         self.cell_weight = np.where(self.present, cell_weight, 1.0)
         self.inv_size = 1.0 / np.asarray(cluster_size, dtype=float)
 
-    def fit(self, resid: np.ndarray) -> "CellCovariance":
+    def fit(self, resid: np.ndarray) -> CellCovariance:
         """Least-squares ``A``, ``B`` of ``e_js e_jt`` on ``(1, 1/M_j)`` and the negative eigen-parts of ``A + B/M_j``."""
         mean = (self.weighted @ resid).reshape(self.n_clusters, self.n_cells) / self.cell_weight
         prod = mean[:, :, None] * mean[:, None, :]
@@ -195,7 +197,7 @@ class SizeVarianceModel:
             influence = InfluenceDraws(influence)
         return influence.aggregate(self.aggregate).reshape(self.n_clusters, self.n_cells, -1)
 
-    def quadratic_forms(self, influence: InfluenceDraws | np.ndarray) -> "QuadraticForms":
+    def quadratic_forms(self, influence: InfluenceDraws | np.ndarray) -> QuadraticForms:
         """Per-draw quadratic forms that give ``V_b`` for any fitted covariance."""
         return QuadraticForms(self.cell_influence(influence), self.inv_size)
 
@@ -308,15 +310,28 @@ class StudentisedRandomizationTest:
         self.exhaustive = exhaustive
 
     @classmethod
-    def from_fit(cls, fit: WithinFit, contrast: np.ndarray, influence_draws: InfluenceDraws,
-                 variance_model: SizeVarianceModel, exhaustive: bool) -> "StudentisedRandomizationTest":
+    def from_fit(
+        cls,
+        fit: WithinFit,
+        contrast: np.ndarray,
+        influence_draws: InfluenceDraws,
+        variance_model: SizeVarianceModel,
+        exhaustive: bool,
+    ) -> StudentisedRandomizationTest:
         """Test of ``c'beta`` in a fixed-effects fit; nuisance coefficients at their restricted estimates."""
         a = fit.bread @ contrast
         cwc = float(contrast @ a)
         estimate = float(contrast @ fit.coef)
         z = fit.x_tilde @ a
-        return cls(estimate, fit.resid + z * estimate / cwc, -z / cwc, fit.weights * z, influence_draws,
-                   variance_model, exhaustive)
+        return cls(
+            estimate,
+            fit.resid + z * estimate / cwc,
+            -z / cwc,
+            fit.weights * z,
+            influence_draws,
+            variance_model,
+            exhaustive,
+        )
 
     def _stats(self, r: float) -> tuple[float, np.ndarray]:
         cov = self.model.fit(self.u0 + r * self.u1)
@@ -343,7 +358,9 @@ class StudentisedRandomizationTest:
         alpha = 1 - level
         scale = self.model_se(0.0)
         if not np.isfinite(scale) or scale <= 0:
-            return RandomizationResult(Inference(self.estimate, np.nan, np.nan, np.nan, np.nan), self.h.n_draws, self.exhaustive)
+            return RandomizationResult(
+                Inference(self.estimate, np.nan, np.nan, np.nan, np.nan), self.h.n_draws, self.exhaustive
+            )
 
         def excess(r: float) -> float:
             return self.p_value(r) - alpha
@@ -362,7 +379,9 @@ class StudentisedRandomizationTest:
         return RandomizationResult(inf, self.h.n_draws, self.exhaustive)
 
 
-def size_model_variances(placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float) -> tuple[np.ndarray, float]:
+def size_model_variances(
+    placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float
+) -> tuple[np.ndarray, float]:
     """Ferman-Pinto variances ``sigma^2(M_j)`` of the placebos and ``sigma^2(M_1)`` at the treated size.
 
     Least squares of the squared centred placebos on ``(1, 1/M_j)``; falls back
@@ -379,7 +398,9 @@ def size_model_variances(placebo: np.ndarray, placebo_size: np.ndarray, treated_
     return var_j, float(var_1)
 
 
-def conley_taber_fp(estimate: float, placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float, level: float) -> Inference:
+def conley_taber_fp(
+    estimate: float, placebo: np.ndarray, placebo_size: np.ndarray, treated_size: float, level: float
+) -> Inference:
     """Conley-Taber interval and p-value with the Ferman-Pinto size correction.
 
     Parameters

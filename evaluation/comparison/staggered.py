@@ -74,7 +74,9 @@ def _control_mask(groups: np.ndarray, cell: Cell, control: Control, n_periods: i
     return never | ((groups > max(cell.t, cell.b)) & (groups != cell.g))
 
 
-def cell_coefficients(groups: np.ndarray, weight: np.ndarray, cell: Cell, control: Control, n_periods: int) -> np.ndarray:
+def cell_coefficients(
+    groups: np.ndarray, weight: np.ndarray, cell: Cell, control: Control, n_periods: int
+) -> np.ndarray:
     """Coefficients ``c_i`` with ``ATT(g,t) = sum_i c_i (Y_it - Y_ib)`` for assignments ``B x A``."""
     treated = (groups == cell.g) * weight
     ctrl = _control_mask(groups, cell, control, n_periods) * weight
@@ -83,7 +85,9 @@ def cell_coefficients(groups: np.ndarray, weight: np.ndarray, cell: Cell, contro
         return treated / s_t - ctrl / s_c
 
 
-def select_cells(observed_groups: np.ndarray, n_periods: int, base: Base, aggregation: str, event_time: int | None) -> list[Cell]:
+def select_cells(
+    observed_groups: np.ndarray, n_periods: int, base: Base, aggregation: str, event_time: int | None
+) -> list[Cell]:
     """Cells entering an aggregation: post cells (``simple``, ``group``) or ``t - g = e`` (``dynamic``)."""
     selected = []
     for cell in cells(observed_groups, n_periods, base):
@@ -97,7 +101,9 @@ def select_cells(observed_groups: np.ndarray, n_periods: int, base: Base, aggreg
     return selected
 
 
-def aggregation_weights(groups: np.ndarray, weight: np.ndarray, selected: list[Cell], aggregation: str) -> list[np.ndarray]:
+def aggregation_weights(
+    groups: np.ndarray, weight: np.ndarray, selected: list[Cell], aggregation: str
+) -> list[np.ndarray]:
     """Weight of each selected cell per assignment (``B`` each), summing to one.
 
     ``P(G = g)`` is the cohort's share of district weight; ``group`` divides it
@@ -203,10 +209,14 @@ class CallawaySantAnna:
         rows = []
         for cell in cells(self.groups, self.n_periods, self.base):
             att, psi = self._combine([cell], [1.0])
-            rows.append({"group": cell.g, "period": cell.t, "base": cell.b, "att": att, "se": float(np.sqrt(psi @ psi))})
+            rows.append(
+                {"group": cell.g, "period": cell.t, "base": cell.b, "att": att, "se": float(np.sqrt(psi @ psi))}
+            )
         return pd.DataFrame(rows)
 
-    def aggregate_influence(self, aggregation: str = "simple", event_time: int | None = None) -> tuple[float, np.ndarray]:
+    def aggregate_influence(
+        self, aggregation: str = "simple", event_time: int | None = None
+    ) -> tuple[float, np.ndarray]:
         """Aggregated ATT and its influence summed per municipality (``J``)."""
         selected = select_cells(self.groups, self.n_periods, self.base, aggregation, event_time)
         weights = [float(w[0]) for w in aggregation_weights(self.groups[None], self.weight, selected, aggregation)]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.comparison.influence import InfluenceDraws
 from evaluation.comparison.inference import t_inference, wald_test
+from evaluation.comparison.influence import InfluenceDraws
 from evaluation.comparison.panel import TurnoutPanel
 from evaluation.comparison.randomization import CohortAssignment, SizeVarianceModel, StudentisedRandomizationTest
 from evaluation.comparison.staggered import CallawaySantAnna, influence
 from evaluation.comparison.within import WithinProjector
 
 
-def callaway_santanna_turnout(panel: TurnoutPanel, n_permutations: int, level: float,
-                              rng: np.random.Generator) -> tuple[list[dict], pd.DataFrame]:
+def callaway_santanna_turnout(
+    panel: TurnoutPanel, n_permutations: int, level: float, rng: np.random.Generator
+) -> tuple[list[dict], pd.DataFrame]:
     """Callaway-Sant'Anna on the balanced district panel: effect rows and dynamic event-study rows.
 
     Simple aggregation of the group-time ATTs with never-treated and with
@@ -35,7 +36,9 @@ def callaway_santanna_turnout(panel: TurnoutPanel, n_permutations: int, level: f
     muni = b["muni"].to_numpy().reshape(n_a, n_t)[:, 0]
     first = b["election_date"].to_numpy("datetime64[ns]").reshape(n_a, n_t)[0]
     cohort_group = np.searchsorted(first, panel.cohort_starts.to_numpy("datetime64[ns]"))
-    proj = WithinProjector.build(b["area_code"].to_numpy(), b["election_index"].to_numpy(), b["eligible_voters"].to_numpy())
+    proj = WithinProjector.build(
+        b["area_code"].to_numpy(), b["election_index"].to_numpy(), b["eligible_voters"].to_numpy()
+    )
     model = SizeVarianceModel(proj, b["muni"].to_numpy(), panel.municipalities["size"].to_numpy())
     assignment = CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts))
     present = np.isin(np.arange(len(assignment.observed)), muni)
@@ -44,16 +47,33 @@ def callaway_santanna_turnout(panel: TurnoutPanel, n_permutations: int, level: f
     d_obs = b["treated"].to_numpy()
     rows, dyn = [], []
     n_treated = int(np.unique(muni[groups >= 0]).size)
-    for control, method in (("never_treated", "callaway_santanna"), ("not_yet_treated", "callaway_santanna_not_yet_treated")):
+    for control, method in (
+        ("never_treated", "callaway_santanna"),
+        ("not_yet_treated", "callaway_santanna_not_yet_treated"),
+    ):
         cs = CallawaySantAnna(y, w, groups, muni, control=control)
         est, se = cs.aggregate("simple")
         n_cl = int(np.unique(muni).size)
-        labels = dict(estimand="att_turnout", outcome="turnout", sample="programme", method=method,
-                      n_obs=len(b), n_clusters=n_cl, n_treated_clusters=n_treated)
+        labels = dict(
+            estimand="att_turnout",
+            outcome="turnout",
+            sample="programme",
+            method=method,
+            n_obs=len(b),
+            n_clusters=n_cl,
+            n_treated_clusters=n_treated,
+        )
         rows.append(t_inference(est, se**2, n_cl - 1, level).tidy(inference="influence_function", **labels))
         h_all = influence(np.vstack([groups, draw_groups]), w, n_t, control=control).reshape(len(draws) + 1, -1).T
-        test = StudentisedRandomizationTest(est, proj.transform(b["turnout_pp"].to_numpy()), -proj.transform(d_obs),
-                                            h_all[:, 0], InfluenceDraws(h_all[:, 1:]), model, exhaustive)
+        test = StudentisedRandomizationTest(
+            est,
+            proj.transform(b["turnout_pp"].to_numpy()),
+            -proj.transform(d_obs),
+            h_all[:, 0],
+            InfluenceDraws(h_all[:, 1:]),
+            model,
+            exhaustive,
+        )
         rows.append(test.result(level).inference.tidy(inference="permutation", **labels))
         if control == "never_treated":
             # event study with the universal base (every lead and lag against the last election before the pilot)

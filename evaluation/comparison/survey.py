@@ -30,7 +30,13 @@ from evaluation.comparison.randomization import CohortAssignment
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
-BINARY_OUTCOMES = ("voted_local", "contacted_politician", "attended_meeting", "took_part_consultation", "signed_petition")
+BINARY_OUTCOMES = (
+    "voted_local",
+    "contacted_politician",
+    "attended_meeting",
+    "took_part_consultation",
+    "signed_petition",
+)
 SCALE_OUTCOMES = ("trust_local_politicians", "trust_council", "trust_administration", "satisfaction_democracy")
 SURVEY_COLUMNS = ("respondent_id", "wave", "interview_date", "municipality_code", "design_weight")
 
@@ -62,7 +68,7 @@ class SurveyFrame:
     panel: TurnoutPanel
 
     @classmethod
-    def build(cls, survey: pd.DataFrame, panel: TurnoutPanel) -> "SurveyFrame":
+    def build(cls, survey: pd.DataFrame, panel: TurnoutPanel) -> SurveyFrame:
         """Attach timing; raises :class:`EstimationError` for unknown municipalities or bad weights."""
         missing = [c for c in SURVEY_COLUMNS if c not in survey.columns]
         if missing:
@@ -72,7 +78,9 @@ class SurveyFrame:
         munis = panel.municipalities.set_index("municipality_code")
         unknown = sorted(set(data["municipality_code"]) - set(munis.index))
         if unknown:
-            raise EstimationError(f"survey: {len(unknown)} municipality_code(s) not in the area register, e.g. {unknown[0]}")
+            raise EstimationError(
+                f"survey: {len(unknown)} municipality_code(s) not in the area register, e.g. {unknown[0]}"
+            )
         if not (data["design_weight"].gt(0) & np.isfinite(data["design_weight"])).all():
             raise EstimationError("survey: design_weight must be positive and finite")
         data["interview_date"] = pd.to_datetime(data["interview_date"]).astype("datetime64[ns]")
@@ -112,8 +120,15 @@ class SurveyFrame:
             out[k] = out[k] / out["weight"]
         return out
 
-    def _problem(self, cells: pd.DataFrame, unit: np.ndarray, period: np.ndarray, multipliers: np.ndarray,
-                 names: tuple[str, ...], outcome: str) -> DidProblem:
+    def _problem(
+        self,
+        cells: pd.DataFrame,
+        unit: np.ndarray,
+        period: np.ndarray,
+        multipliers: np.ndarray,
+        names: tuple[str, ...],
+        outcome: str,
+    ) -> DidProblem:
         if cells["treated"].eq(0).all():
             raise EstimationError(f"survey outcome {outcome}: no respondent interviewed after a pilot start")
         size = cells.groupby("muni")["respondents"].mean().reindex(range(len(self.panel.municipalities)))
@@ -132,10 +147,13 @@ class SurveyFrame:
     def cell_problem(self, outcome: str) -> DidProblem:
         """The cell-level DiD problem for ``outcome`` (municipality and wave effects)."""
         cells = self.cells(outcome)
-        return self._problem(cells, cells["muni"].to_numpy(), cells["wave"].to_numpy(), np.ones((len(cells), 1)),
-                             ("treated",), outcome)
+        return self._problem(
+            cells, cells["muni"].to_numpy(), cells["wave"].to_numpy(), np.ones((len(cells), 1)), ("treated",), outcome
+        )
 
-    def gap_problem(self, outcome: str, group: str = "education", low: str = "compulsory", high: str = "higher") -> DidProblem:
+    def gap_problem(
+        self, outcome: str, group: str = "education", low: str = "compulsory", high: str = "higher"
+    ) -> DidProblem:
         """Triple difference on municipality x wave x group cells, groups ``low`` and ``high`` only.
 
         ``y = b1 D + b2 D x low + (municipality x group) + (wave x group) effects``;
@@ -152,8 +170,14 @@ class SurveyFrame:
             raise EstimationError(f"survey outcome {outcome}: no cell for {group} = {low!r} or {high!r}")
         unit = cells["muni"].to_numpy() * 2 + is_low
         period = pd.factorize(cells["wave"])[0] * 2 + is_low
-        return self._problem(cells, unit, period, np.column_stack([np.ones(len(cells)), is_low]),
-                             ("treated", f"treated_x_{low}"), outcome)
+        return self._problem(
+            cells,
+            unit,
+            period,
+            np.column_stack([np.ones(len(cells)), is_low]),
+            ("treated", f"treated_x_{low}"),
+            outcome,
+        )
 
     def respondent_problem(self, outcome: str) -> DidProblem:
         """Panel DiD with respondent and wave effects (respondents observed in at least two waves with the outcome).
@@ -167,7 +191,9 @@ class SurveyFrame:
             raise EstimationError(f"survey outcome {outcome}: no treated respondent answered in two waves")
         size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.panel.municipalities)))
         return DidProblem(
-            projector=WithinProjector.build(d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()),
+            projector=WithinProjector.build(
+                d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()
+            ),
             y=d[outcome].to_numpy(float) * outcome_scale(outcome),
             treatment=d["treated"].to_numpy(),
             multipliers=np.ones((len(d), 1)),

@@ -54,9 +54,11 @@ class SparseMinusLowRank:
     left: np.ndarray
     right: np.ndarray
 
-    def scale_rows(self, factor: np.ndarray) -> "SparseMinusLowRank":
+    def scale_rows(self, factor: np.ndarray) -> SparseMinusLowRank:
         """``diag(factor) @ self``."""
-        return SparseMinusLowRank(sp.csr_matrix(self.sparse.multiply(factor[:, None])), factor[:, None] * self.left, self.right)
+        return SparseMinusLowRank(
+            sp.csr_matrix(self.sparse.multiply(factor[:, None])), factor[:, None] * self.left, self.right
+        )
 
     def matmul(self, x: np.ndarray | sp.spmatrix) -> np.ndarray:
         """``self @ x`` (dense result)."""
@@ -70,10 +72,14 @@ class SparseMinusLowRank:
         """``self.T @ u``."""
         return _dense(self.sparse.T @ u) - self.right.T @ (self.left.T @ u)
 
-    def gram(self, other: "SparseMinusLowRank") -> np.ndarray:
+    def gram(self, other: SparseMinusLowRank) -> np.ndarray:
         """``self.T @ other`` (``P x P``)."""
-        return (_dense(self.sparse.T @ other.sparse) - _dense(self.sparse.T @ other.left) @ other.right
-                - self.right.T @ _dense(other.sparse.T @ self.left).T + self.right.T @ (self.left.T @ other.left) @ other.right)
+        return (
+            _dense(self.sparse.T @ other.sparse)
+            - _dense(self.sparse.T @ other.left) @ other.right
+            - self.right.T @ _dense(other.sparse.T @ self.left).T
+            + self.right.T @ (self.left.T @ other.left) @ other.right
+        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ class WithinProjector:
     period_solver: np.ndarray
 
     @classmethod
-    def build(cls, unit: np.ndarray, period: np.ndarray, weights: np.ndarray) -> "WithinProjector":
+    def build(cls, unit: np.ndarray, period: np.ndarray, weights: np.ndarray) -> WithinProjector:
         """Build the projector from raw unit and period labels and weights.
 
         Raises
@@ -162,7 +168,7 @@ class WithinProjector:
         cross = np.asarray(demeaned.T @ (self.weights[:, None] * self.period_tilde)).T  # S x P
         return SparseMinusLowRank(demeaned, self.period_tilde, self.period_solver @ cross)
 
-    def subset(self, keep: np.ndarray) -> "WithinProjector":
+    def subset(self, keep: np.ndarray) -> WithinProjector:
         """Projector for the rows where ``keep`` is true (levels re-encoded)."""
         return WithinProjector.build(self.unit[keep], self.period[keep], self.weights[keep])
 

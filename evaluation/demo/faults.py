@@ -47,7 +47,9 @@ def inject_faults(ingested_dir: Path, rng: np.random.Generator) -> pd.DataFrame:
             raise InputFileError(f"{path}: not found; run the ingest stage before injecting faults")
     survey, turnout = pd.read_parquet(survey_path), pd.read_parquet(turnout_path)
     if len(survey) < 10 or len(turnout) < 2:
-        raise InputFileError(f"{ingested_dir}: too few rows to inject faults (survey {len(survey)}, turnout {len(turnout)})")
+        raise InputFileError(
+            f"{ingested_dir}: too few rows to inject faults (survey {len(survey)}, turnout {len(turnout)})"
+        )
     records = []
 
     def note(table: str, frame: pd.DataFrame, row: int, column: str, fault: str) -> None:
@@ -69,7 +71,9 @@ def inject_faults(ingested_dir: Path, rng: np.random.Generator) -> pd.DataFrame:
     note("survey", survey, rows[4], "respondent_id", "respondent answers the same wave twice")
     districts = rng.choice(len(turnout), 2, replace=False)
     turnout.loc[districts[0], "votes_cast"] = turnout.at[districts[0], "eligible_voters"] + 25
-    turnout.loc[districts[0], "turnout"] = turnout.at[districts[0], "votes_cast"] / turnout.at[districts[0], "eligible_voters"]
+    turnout.loc[districts[0], "turnout"] = (
+        turnout.at[districts[0], "votes_cast"] / turnout.at[districts[0], "eligible_voters"]
+    )
     note("turnout", turnout, districts[0], "votes_cast", "more votes than eligible voters")
     turnout.loc[districts[1], "area_code"] = "17190001"
     note("turnout", turnout, districts[1], "area_code", "pre-merger area code 17190001 without crosswalk entry")

@@ -88,13 +88,15 @@ def check_config(config: DemoConfig) -> None:
         n_controls = config.n_municipalities - config.n_pilots
         rest = config.respondents_per_wave - config.n_pilots * respondents_per_pilot(config)
         if MIN_CONTROL_RESPONDENTS * n_controls > rest:
-            problems.append(f"respondents_per_wave={config.respondents_per_wave} leaves {rest} interviews for "
-                            f"{n_controls} control municipalities; at least {MIN_CONTROL_RESPONDENTS} each needed")
+            problems.append(
+                f"respondents_per_wave={config.respondents_per_wave} leaves {rest} interviews for "
+                f"{n_controls} control municipalities; at least {MIN_CONTROL_RESPONDENTS} each needed"
+            )
     if problems:
         raise ConfigError("demo configuration: " + "; ".join(problems))
 
 
-def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
+def generate_demo(out_dir: Path, config: DemoConfig | None = None) -> dict:
     """Write every raw demo file to ``out_dir`` and return the truths (also written as truth.json).
 
     Parameters
@@ -104,7 +106,7 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
         only when the generator wrote them (listed unchanged in ``demo_manifest.json``,
         :mod:`evaluation.demo.manifest`); the manifest of the files written is written last.
     config
-        Seed and size of the scenario.
+        Seed and size of the scenario (default: ``DemoConfig()``, the built-in demo).
 
     Returns
     -------
@@ -118,6 +120,7 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
         When the config cannot be generated, or ``out_dir`` holds a file the
         generator did not write (nothing is written then).
     """
+    config = DemoConfig() if config is None else config
     check_config(config)
     out_dir = Path(out_dir)
     check_output_folder(out_dir)
@@ -142,20 +145,25 @@ def generate_demo(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict:
     write_margins(out_dir / MARGINS_FILE, pop, munis)
     register = None
     if config.structure.register_election:
-        register = write_register(out_dir / REGISTER_FILE, rng, pop, districts, turnout,
-                                  config.structure.register_election)
+        register = write_register(
+            out_dir / REGISTER_FILE, rng, pop, districts, turnout, config.structure.register_election
+        )
         written.append(REGISTER_FILE)
     truth = {
-        "description": ("Known truths of the synthetic demo scenario written by evaluation.demo.generate "
-                        "(all data invented)."),
+        "description": (
+            "Known truths of the synthetic demo scenario written by evaluation.demo.generate (all data invented)."
+        ),
         "seed": config.seed,
         "config": config.summary(),
         "pilots": pilot_list(munis, districts),
         "turnout": turnout_truth(turnout, munis, districts, cutoff),
         "survey": survey_truth(answers, effects, munis, config),
         "population_values": population_truth(values, pop),
-        "margins": {"file": MARGINS_FILE, "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
-                    "n_adults": int(len(pop.district))},
+        "margins": {
+            "file": MARGINS_FILE,
+            "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
+            "n_adults": int(len(pop.district)),
+        },
         **({"register": register} if register else {}),
     }
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -68,22 +68,27 @@ def build_municipalities(rng: np.random.Generator, config: DemoConfig) -> pd.Dat
     log_size = np.log(sizes)
     size_z = (log_size - log_size.mean()) / log_size.std()
     trust = rng.normal(0.0, 0.35, n)
-    munis = pd.DataFrame({
-        "municipality_code": [str(FIRST_MUNICIPALITY_CODE + i) for i in range(n)],
-        "municipality_name": municipality_names(rng, n),
-        "population": sizes,
-        "size_z": size_z,
-        "ses": 0.5 * size_z + rng.normal(0.0, 0.6, n),
-        "trust_effect": trust,
-        "turnout_effect": rng.normal(0.0, 0.02, n) + 0.02 * trust,
-        "growth": rng.normal(0.006, 0.006, n),
-    })
-    return assign_pilots(rng, munis, choose_pilots(rng, sizes, trust, config.n_pilots),
-                         config.structure.cohort_starts)
+    munis = pd.DataFrame(
+        {
+            "municipality_code": [str(FIRST_MUNICIPALITY_CODE + i) for i in range(n)],
+            "municipality_name": municipality_names(rng, n),
+            "population": sizes,
+            "size_z": size_z,
+            "ses": 0.5 * size_z + rng.normal(0.0, 0.6, n),
+            "trust_effect": trust,
+            "turnout_effect": rng.normal(0.0, 0.02, n) + 0.02 * trust,
+            "growth": rng.normal(0.006, 0.006, n),
+        }
+    )
+    return assign_pilots(rng, munis, choose_pilots(rng, sizes, trust, config.n_pilots), config.structure.cohort_starts)
 
 
-def assign_pilots(rng: np.random.Generator, munis: pd.DataFrame, pilots: np.ndarray,
-                  cohort_starts: tuple[dt.date, ...] = COHORT_STARTS) -> pd.DataFrame:
+def assign_pilots(
+    rng: np.random.Generator,
+    munis: pd.DataFrame,
+    pilots: np.ndarray,
+    cohort_starts: tuple[dt.date, ...] = COHORT_STARTS,
+) -> pd.DataFrame:
     """Add role, cohort, pilot_start and pilot_type.
 
     The shuffled pilots are split over the cohorts in order, earlier cohorts
@@ -96,13 +101,17 @@ def assign_pilots(rng: np.random.Generator, munis: pd.DataFrame, pilots: np.ndar
     munis = munis.assign(role="control", pilot_start=None, pilot_type="", cohort="")
     for index, start, pilot_type in zip(shuffled, starts, types):
         munis.loc[index, ["role", "pilot_start", "pilot_type", "cohort"]] = [
-            "pilot", cohort_starts[start], str(pilot_type), str(cohort_starts[start].year)
+            "pilot",
+            cohort_starts[start],
+            str(pilot_type),
+            str(cohort_starts[start].year),
         ]
     return munis
 
 
-def build_districts(rng: np.random.Generator, munis: pd.DataFrame,
-                    structure: Structure = STRUCTURES["demo"]) -> pd.DataFrame:
+def build_districts(
+    rng: np.random.Generator, munis: pd.DataFrame, structure: Structure = STRUCTURES["demo"]
+) -> pd.DataFrame:
     """One row per voting district: codes, name, adult population and latent profile.
 
     The number of districts (3-12) grows with municipality size; district
@@ -113,19 +122,27 @@ def build_districts(rng: np.random.Generator, munis: pd.DataFrame,
     log_size = np.log(munis["population"].to_numpy())
     span = (log_size - log_size.min()) / (log_size.max() - log_size.min())
     low, high = structure.districts
-    counts = np.clip(np.rint(structure.district_base + structure.district_slope * span + rng.normal(0, 1, len(munis))),
-                     low, high).astype(int)
+    counts = np.clip(
+        np.rint(structure.district_base + structure.district_slope * span + rng.normal(0, 1, len(munis))), low, high
+    ).astype(int)
     parts = []
     for index, (count, muni) in enumerate(zip(counts, munis.itertuples())):
         shares = 0.3 / count + 0.7 * rng.dirichlet(np.full(count, 4.0))
-        names = ([DISTRICT_NAMES[0], *rng.choice(DISTRICT_NAMES[1:], count - 1, replace=False)]
-                 if count <= len(DISTRICT_NAMES) else district_names(rng, count))
-        parts.append(pd.DataFrame({
-            "municipality": index,
-            "district_number": [f"{k:04d}" for k in range(1, count + 1)],
-            "area_name": names,
-            "population": rng.multinomial(muni.population, shares),
-        }))
+        names = (
+            [DISTRICT_NAMES[0], *rng.choice(DISTRICT_NAMES[1:], count - 1, replace=False)]
+            if count <= len(DISTRICT_NAMES)
+            else district_names(rng, count)
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "municipality": index,
+                    "district_number": [f"{k:04d}" for k in range(1, count + 1)],
+                    "area_name": names,
+                    "population": rng.multinomial(muni.population, shares),
+                }
+            )
+        )
     districts = pd.concat(parts, ignore_index=True)
     muni_index = districts["municipality"].to_numpy()
     n = len(districts)
@@ -133,14 +150,18 @@ def build_districts(rng: np.random.Generator, munis: pd.DataFrame,
     return districts.assign(
         area_code=munis["municipality_code"].to_numpy()[muni_index] + districts["district_number"],
         ses=ses,
-        immigrant_logit=(np.log(0.13 / 0.87) + 0.4 * munis["size_z"].to_numpy()[muni_index]
-                         - 0.35 * ses + rng.normal(0.0, 0.4, n)),
+        immigrant_logit=(
+            np.log(0.13 / 0.87) + 0.4 * munis["size_z"].to_numpy()[muni_index] - 0.35 * ses + rng.normal(0.0, 0.4, n)
+        ),
         median_income=np.round(430_000 + 50_000 * ses + rng.normal(0.0, 35_000, n), -2).astype(np.int64),
     )
 
 
 def district_names(rng: np.random.Generator, count: int) -> list[str]:
     """Names for a municipality with more districts than DISTRICT_NAMES: 'Sentrum', then 'Moen', 'Moen 2', ..."""
-    rest = [f"{name} {k}" if k > 1 else name for k in range(1, count // len(DISTRICT_NAMES) + 2)
-            for name in DISTRICT_NAMES[1:]]
+    rest = [
+        f"{name} {k}" if k > 1 else name
+        for k in range(1, count // len(DISTRICT_NAMES) + 2)
+        for name in DISTRICT_NAMES[1:]
+    ]
     return [DISTRICT_NAMES[0], *rng.choice(rest, count - 1, replace=False)]

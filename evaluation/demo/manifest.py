@@ -42,8 +42,9 @@ def read_manifest(folder: Path) -> dict[str, str]:
     try:
         files = json.loads(path.read_text(encoding="utf-8"))["files"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise InputFileError(f"{path}: not a demo manifest (a JSON object with 'files': name -> SHA-256): {exc}") \
-            from exc
+        raise InputFileError(
+            f"{path}: not a demo manifest (a JSON object with 'files': name -> SHA-256): {exc}"
+        ) from exc
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise InputFileError(f"{path}: 'files' must map each file name to its SHA-256")
     return files
@@ -53,9 +54,11 @@ def write_manifest(folder: Path, names: list[str]) -> Path:
     """Record ``names`` (files in ``folder``) with their checksums in the folder's manifest."""
     folder = Path(folder)
     files = {name: file_sha256(folder / name) for name in sorted(names)}
-    document = {"description": "raw files written by the synthetic demo generator (evaluation.demo.generate); "
-                               "a file not listed here, or with another checksum, is not demo data",
-                "files": files}
+    document = {
+        "description": "raw files written by the synthetic demo generator (evaluation.demo.generate); "
+        "a file not listed here, or with another checksum, is not demo data",
+        "files": files,
+    }
     path = folder / MANIFEST
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

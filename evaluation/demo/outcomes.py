@@ -24,8 +24,9 @@ from evaluation.demo.scenario import (
 from evaluation.demo.turnout import pilot_starts
 
 
-def potential_outcomes(rng: np.random.Generator, item: Item, people: Population, year: int, wave_shift: float,
-                       municipal_trust: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def potential_outcomes(
+    rng: np.random.Generator, item: Item, people: Population, year: int, wave_shift: float, municipal_trust: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Untreated and treated answers of ``people`` to ``item`` in one wave (common random numbers).
 
     ``wave_shift`` is the trend plus shock of the wave (logit units for binary
@@ -34,17 +35,26 @@ def potential_outcomes(rng: np.random.Generator, item: Item, people: Population,
     """
     age = year - people.birth_year
     person = people.participation_effect if item.kind == "binary" else people.trust_effect
-    latent = (item.intercept + item.higher * (people.education == 3) + item.compulsory * (people.education == 1)
-              + item.age_per_decade * (age - 45) / 10 + item.immigrant * people.immigrant
-              + item.person_loading * person + item.municipal_loading * municipal_trust + wave_shift)
+    latent = (
+        item.intercept
+        + item.higher * (people.education == 3)
+        + item.compulsory * (people.education == 1)
+        + item.age_per_decade * (age - 45) / 10
+        + item.immigrant * people.immigrant
+        + item.person_loading * person
+        + item.municipal_loading * municipal_trust
+        + wave_shift
+    )
     effect = item.effect + item.extra_effect_compulsory * (people.education == 1)
     if item.kind == "binary":
         p0 = 1 / (1 + np.exp(-latent))
         u = rng.random(len(latent))
         return (u < p0).astype(np.int64), (u < np.minimum(p0 + effect, 1.0)).astype(np.int64)
     latent = latent + rng.normal(0.0, item.noise_sd, len(latent))
-    return (np.clip(np.rint(latent), item.low, item.high).astype(np.int64),
-            np.clip(np.rint(latent + effect), item.low, item.high).astype(np.int64))
+    return (
+        np.clip(np.rint(latent), item.low, item.high).astype(np.int64),
+        np.clip(np.rint(latent + effect), item.low, item.high).astype(np.int64),
+    )
 
 
 def wave_shifts(rng: np.random.Generator, n_waves: int) -> np.ndarray:
@@ -61,8 +71,15 @@ def group_means(values: np.ndarray, groups: np.ndarray, labels: dict[int, str]) 
     return {label: json_float(sums[code] / counts[code]) for code, label in labels.items()}
 
 
-def population_summary(y_obs: np.ndarray, y0: np.ndarray, y1: np.ndarray, pop: Population, pilot: np.ndarray,
-                       treated: np.ndarray, unit: str) -> dict[str, Any]:
+def population_summary(
+    y_obs: np.ndarray,
+    y0: np.ndarray,
+    y1: np.ndarray,
+    pop: Population,
+    pilot: np.ndarray,
+    treated: np.ndarray,
+    unit: str,
+) -> dict[str, Any]:
     """Finite-population means of the observed-world outcome, and the pilots' untreated mean and ATT.
 
     ``unit`` names the unit of the ATT: ``pp`` (percentage points) or ``scale_points``.
@@ -78,8 +95,9 @@ def population_summary(y_obs: np.ndarray, y0: np.ndarray, y1: np.ndarray, pop: P
     }
 
 
-def simulate_answers(rng: np.random.Generator, pop: Population, munis: pd.DataFrame, panel: pd.DataFrame,
-                     config: DemoConfig) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[dict[str, Any]]]]:
+def simulate_answers(
+    rng: np.random.Generator, pop: Population, munis: pd.DataFrame, panel: pd.DataFrame, config: DemoConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[dict[str, Any]]]]:
     """Answers of every respondent-wave, their individual effects and the population values.
 
     Returns
@@ -102,7 +120,7 @@ def simulate_answers(rng: np.random.Generator, pop: Population, munis: pd.DataFr
         rows = panel[panel["wave"] == wave]
         person = rows["person"].to_numpy()
         people = pop.take(person)
-        treated = (pilot_start[rows["municipality"].to_numpy()] <= rows["interview_date"].to_numpy())
+        treated = pilot_start[rows["municipality"].to_numpy()] <= rows["interview_date"].to_numpy()
         pop_treated = pilot_start[pop.municipality] <= np.datetime64(f"{year}-{month:02d}-01", "D")
         wave_answers = {}
         wave_effects = {"education": people.education[treated]}
@@ -134,8 +152,9 @@ def survey_effect_summary(effects: pd.DataFrame) -> dict[str, dict[str, Any]]:
     summary = {}
     for item in ITEMS:
         unit, scale = ("pp", 100.0) if item.kind == "binary" else ("scale_points", 1.0)
-        structural = {label: item.effect + item.extra_effect_compulsory * (code == 1)
-                      for code, label in EDUCATION_CODES.items()}
+        structural = {
+            label: item.effect + item.extra_effect_compulsory * (code == 1) for code, label in EDUCATION_CODES.items()
+        }
         realised = effects.groupby("education")[item.outcome].mean()
         expected = item.effect + item.extra_effect_compulsory * (effects["education"] == 1).mean()
         summary[item.outcome] = {
@@ -160,6 +179,7 @@ def add_item_nonresponse(rng: np.random.Generator, answers: pd.DataFrame) -> pd.
     for item in ITEMS:
         u = rng.random(len(out))
         values = out[item.outcome].to_numpy()
-        out[item.outcome] = np.where(u < NONRESPONSE_RATES[DONT_KNOW], DONT_KNOW,
-                                     np.where(u < sum(NONRESPONSE_RATES.values()), REFUSED, values))
+        out[item.outcome] = np.where(
+            u < NONRESPONSE_RATES[DONT_KNOW], DONT_KNOW, np.where(u < sum(NONRESPONSE_RATES.values()), REFUSED, values)
+        )
     return out

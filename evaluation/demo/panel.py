@@ -104,8 +104,14 @@ def draw_panel(rng: np.random.Generator, pop: Population, munis: pd.DataFrame, c
         used += take
         current = np.sort(np.concatenate([current, queue[offsets]]))
         first = np.datetime64(f"{year}-{month:02d}-01")
-        frames.append(pd.DataFrame({
-            "person": current, "wave": wave, "municipality": pop.municipality[current],
-            "interview_date": first + rng.integers(0, 31, len(current)).astype("timedelta64[D]"),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "person": current,
+                    "wave": wave,
+                    "municipality": pop.municipality[current],
+                    "interview_date": first + rng.integers(0, 31, len(current)).astype("timedelta64[D]"),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -34,8 +34,7 @@ def build_population(rng: np.random.Generator, districts: pd.DataFrame) -> Popul
     education = 1 + (score > cuts[0]).astype(np.int64) + (score > cuts[1]).astype(np.int64)
     immigrant_p = 1 / (1 + np.exp(-districts["immigrant_logit"].to_numpy()[district]))
     immigrant = (rng.random(n) < immigrant_p).astype(np.int64)
-    income = (0.7 * (education - 2) + 0.3 * ses - 0.0012 * (age - 50) ** 2 - 0.3 * immigrant
-              + rng.normal(0.0, 1.0, n))
+    income = 0.7 * (education - 2) + 0.3 * ses - 0.0012 * (age - 50) ** 2 - 0.3 * immigrant + rng.normal(0.0, 1.0, n)
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(income, kind="stable")] = np.arange(n)
     return Population(

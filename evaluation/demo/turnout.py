@@ -30,8 +30,13 @@ def pilot_starts(munis: pd.DataFrame) -> np.ndarray:
     return np.array([np.datetime64(s, "D") if s else np.datetime64("NaT", "D") for s in munis["pilot_start"]])
 
 
-def simulate_turnout(rng: np.random.Generator, munis: pd.DataFrame, districts: pd.DataFrame,
-                     cutoff: float, elections: tuple[tuple[str, int], ...] = ELECTIONS) -> pd.DataFrame:
+def simulate_turnout(
+    rng: np.random.Generator,
+    munis: pd.DataFrame,
+    districts: pd.DataFrame,
+    cutoff: float,
+    elections: tuple[tuple[str, int], ...] = ELECTIONS,
+) -> pd.DataFrame:
     """Eligible voters and votes per district and election, with coupled potential outcomes.
 
     Turnout probability (untreated) = base for the election type + 0.04 per SD of
@@ -45,31 +50,54 @@ def simulate_turnout(rng: np.random.Generator, munis: pd.DataFrame, districts: p
     muni = districts["municipality"].to_numpy()
     edu = districts["share_higher_education"].to_numpy()
     imm = districts["share_immigrant"].to_numpy()
-    profile = (0.04 * (edu - edu.mean()) / edu.std() - 0.05 * (imm - imm.mean())
-               + munis["turnout_effect"].to_numpy()[muni] + rng.normal(0.0, 0.012, n_d))
+    profile = (
+        0.04 * (edu - edu.mean()) / edu.std()
+        - 0.05 * (imm - imm.mean())
+        + munis["turnout_effect"].to_numpy()[muni]
+        + rng.normal(0.0, 0.012, n_d)
+    )
     starts = pilot_starts(munis)[muni]
     effect_if_treated = np.where(edu <= cutoff, TURNOUT_EFFECT_LOW_EDUCATION, TURNOUT_EFFECT)
     growth = munis["growth"].to_numpy()[muni]
     frames = []
     for election_type, year in elections:
         day = election_date(year)
-        p0 = np.clip(BASE_TURNOUT[election_type] + rng.normal(0.0, 0.012) + profile
-                     + rng.normal(0.0, 0.006, n_m)[muni] + rng.normal(0.0, 0.008, n_d), 0.25, 0.95)
+        p0 = np.clip(
+            BASE_TURNOUT[election_type]
+            + rng.normal(0.0, 0.012)
+            + profile
+            + rng.normal(0.0, 0.006, n_m)[muni]
+            + rng.normal(0.0, 0.008, n_d),
+            0.25,
+            0.95,
+        )
         citizens = 0.98 if election_type == "local" else 0.98 * (1 - 0.55 * imm)
-        eligible = np.rint(districts["population"].to_numpy() * (1 + growth) ** (year - REFERENCE_YEAR)
-                           * citizens).astype(np.int64)
+        eligible = np.rint(
+            districts["population"].to_numpy() * (1 + growth) ** (year - REFERENCE_YEAR) * citizens
+        ).astype(np.int64)
         treated = starts <= np.datetime64(day, "D")
         effect = np.where(treated, effect_if_treated, 0.0)
         votes0 = rng.binomial(eligible, p0)
         votes1 = votes0 + rng.binomial(eligible - votes0, effect / (1 - p0))
         votes = np.where(treated, votes1, votes0)
         advance_p = np.clip(ADVANCE_SHARE[year] + rng.normal(0.0, 0.04, n_d), 0.05, 0.9)
-        frames.append(pd.DataFrame({
-            "district": np.arange(n_d), "election_type": election_type, "election_year": year,
-            "election_date": day.isoformat(), "eligible": eligible, "votes": votes,
-            "advance": rng.binomial(votes, advance_p), "treated": treated, "effect": effect,
-            "votes_untreated": votes0, "votes_treated": votes1,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "district": np.arange(n_d),
+                    "election_type": election_type,
+                    "election_year": year,
+                    "election_date": day.isoformat(),
+                    "eligible": eligible,
+                    "votes": votes,
+                    "advance": rng.binomial(votes, advance_p),
+                    "treated": treated,
+                    "effect": effect,
+                    "votes_untreated": votes0,
+                    "votes_treated": votes1,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 

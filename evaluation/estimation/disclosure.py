@@ -170,7 +170,9 @@ def suppress_contrasts(contrasts: pd.DataFrame, estimates: pd.DataFrame) -> pd.D
     cells = estimates[estimates["municipality_code"] == ALL][[*keys, "group", "n", "suppressed"]]
     result = contrasts.copy()
     for side in ("a", "b"):
-        side_cells = cells.rename(columns={"group": f"group_{side}", "n": f"n_{side}", "suppressed": f"suppressed_{side}"})
+        side_cells = cells.rename(
+            columns={"group": f"group_{side}", "n": f"n_{side}", "suppressed": f"suppressed_{side}"}
+        )
         result = result.merge(side_cells, on=[*keys, f"group_{side}"], how="left")
     hidden = result["suppressed_a"].fillna(True).astype(bool) | result["suppressed_b"].fillna(True).astype(bool)
     result["n"] = (result["n_a"] + result["n_b"]).astype("Int64")

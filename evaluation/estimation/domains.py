@@ -15,11 +15,23 @@ from evaluation.survey.margins import calibration_margins
 from evaluation.variables import Outcome
 
 ESTIMATE_COLUMNS = [
-    "outcome", "family", "kind", "group_variable", "group", "area_type", "municipality_code", "wave",
-    "estimate", "se", "ci_low", "ci_high", "n", "deff", "suppressed",
+    "outcome",
+    "family",
+    "kind",
+    "group_variable",
+    "group",
+    "area_type",
+    "municipality_code",
+    "wave",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "deff",
+    "suppressed",
 ]
 ALL = "all"
-
 
 
 def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, raking: list[list[str]]) -> SurveyDesign:
@@ -30,7 +42,9 @@ def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, ra
     calibration-aware (residuals of the margins, as R ``rake``); otherwise the
     final weights are the design weights.
     """
-    roles = survey["municipality_code"].map(areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"])
+    roles = survey["municipality_code"].map(
+        areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"]
+    )
     pilot_municipality = survey["municipality_code"].where(roles == "pilot")
     data = survey.assign(area_type=roles, pilot_municipality=pilot_municipality, **{ALL: ALL})
     if not raking:
@@ -53,7 +67,9 @@ def outcome_means(design: SurveyDesign, outcomes: dict[str, Outcome], by: list[s
     return pd.concat(frames, ignore_index=True)
 
 
-def domain_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], group_variables: list[str], level: float) -> pd.DataFrame:
+def domain_estimates(
+    design: SurveyDesign, outcomes: dict[str, Outcome], group_variables: list[str], level: float
+) -> pd.DataFrame:
     """Means of every outcome by wave × area type × group, plus series for each pilot municipality.
 
     Proportions (binary items) are reported in percent, scales in their own points.
@@ -70,9 +86,9 @@ def domain_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], group_v
             )
         per_pilot = outcome_means(design, outcomes, ["wave", "pilot_municipality", group_variable], level)
         frames.append(
-            per_pilot.rename(columns={"variable": "outcome", "pilot_municipality": "municipality_code", group_variable: "group"}).assign(
-                group_variable=group_variable, area_type="municipality"
-            )
+            per_pilot.rename(
+                columns={"variable": "outcome", "pilot_municipality": "municipality_code", group_variable: "group"}
+            ).assign(group_variable=group_variable, area_type="municipality")
         )
     table = pd.concat(frames, ignore_index=True)
     table["group"] = table["group"].astype(str)

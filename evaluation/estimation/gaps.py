@@ -16,13 +16,27 @@ from evaluation.survey import SurveyDesign
 from evaluation.variables import Outcome, Variables
 
 GAP_COLUMNS = [
-    "outcome", "family", "kind", "group_variable", "group_a", "group_b", "area_type", "wave",
-    "estimate", "se", "ci_low", "ci_high", "n", "suppressed",
+    "outcome",
+    "family",
+    "kind",
+    "group_variable",
+    "group_a",
+    "group_b",
+    "area_type",
+    "wave",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "n",
+    "suppressed",
 ]
 AREA_TYPES = ("pilot", "control", "all")
 
 
-def gap_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float) -> pd.DataFrame:
+def gap_estimates(
+    design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float
+) -> pd.DataFrame:
     """Gap of every outcome for every configured pair, by wave × area type (pilot, control, all).
 
     Parameters
@@ -51,12 +65,21 @@ def gap_estimates(design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict
                 gap = design.mean_differences(outcome, ["wave", area_column], group_variable, group_a, group_b, level)
                 gap = gap[gap[area_column] == area_type]
                 scale = 100 if spec.kind == "binary" else 1
-                frames.append(pd.DataFrame({
-                    "outcome": outcome, "family": spec.family, "kind": spec.kind,
-                    "group_variable": group_variable, "group_a": group_a, "group_b": group_b,
-                    "area_type": area_type, "wave": gap["wave"].to_numpy(),
-                    **{k: gap[k].to_numpy() * scale for k in ("estimate", "se", "ci_low", "ci_high")},
-                }))
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "outcome": outcome,
+                            "family": spec.family,
+                            "kind": spec.kind,
+                            "group_variable": group_variable,
+                            "group_a": group_a,
+                            "group_b": group_b,
+                            "area_type": area_type,
+                            "wave": gap["wave"].to_numpy(),
+                            **{k: gap[k].to_numpy() * scale for k in ("estimate", "se", "ci_low", "ci_high")},
+                        }
+                    )
+                )
     rows = pd.concat(frames, ignore_index=True) if frames else []
     return pd.DataFrame(rows, columns=GAP_COLUMNS[:-2])
 

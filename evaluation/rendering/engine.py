@@ -7,7 +7,7 @@ with the Quarto features our reports use (see
 
 Command line::
 
-    python -m evaluation.rendering.engine reports/report.qmd --param municipality=0301 \\
+    python -m evaluation render reports/report.qmd --param municipality=0301 \\
         --param year=2024 --html out/report.html --pdf out/report.pdf
 
 A ``--param`` value is read as JSON when it is valid JSON (``2024``,
@@ -16,7 +16,6 @@ A ``--param`` value is read as JSON when it is valid JSON (``2024``,
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -104,20 +103,3 @@ def resolve_engine(engine: str) -> str:
     if engine == "auto":
         return "quarto" if has_quarto else "builtin"
     return engine
-
-
-def parse_param(text: str) -> tuple[str, Any]:
-    """Parse a ``name=value`` command-line parameter (value as JSON if valid, else string).
-
-    Raises
-    ------
-    RenderError
-        If there is no ``=``.
-    """
-    name, sep, raw = text.partition("=")
-    if not sep:
-        raise RenderError(f"parameter {text!r} is not of the form name=value")
-    try:
-        return name.strip(), json.loads(raw)
-    except json.JSONDecodeError:
-        return name.strip(), raw

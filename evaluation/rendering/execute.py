@@ -48,9 +48,7 @@ def inject_parameters(notebook: nbformat.NotebookNode, params: dict[str, Any], s
     if not params:
         return
     cells = notebook.cells
-    position = next(
-        (i for i, cell in enumerate(cells) if "parameters" in cell.metadata.get("tags", [])), None
-    )
+    position = next((i for i, cell in enumerate(cells) if "parameters" in cell.metadata.get("tags", [])), None)
     if position is None:
         log.warning("%s: no cell tagged `parameters`; injecting parameters at the top", source)
         options = {**EXECUTE_DEFAULTS, "include": False}

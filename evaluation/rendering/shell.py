@@ -201,7 +201,11 @@ def _use_inline_figures(shell: ReportShell) -> None:
 
 
 def _print_warning(
-    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: object = None,
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
     line: str | None = None,
 ) -> None:
     """Write a warning to ``sys.stderr`` (the cell's ``stderr`` output), even where the caller records or logs them."""

@@ -28,9 +28,11 @@ def quality_summary(ctx: ReportContext) -> str:
     checks = ctx.quality("checks").groupby("item")["count"].sum()
     text = t(
         "quality_summary",
-        kept=t.number(acc["rows_kept"].sum(), 0), read=t.number(acc["rows_read"].sum(), 0),
+        kept=t.number(acc["rows_kept"].sum(), 0),
+        read=t.number(acc["rows_read"].sum(), 0),
         quarantined=t.number(acc["rows_quarantined"].sum(), 0),
-        failed=t.number(checks.get("checks_failed", 0), 0), warned=t.number(checks.get("checks_warned", 0), 0),
+        failed=t.number(checks.get("checks_failed", 0), 0),
+        warned=t.number(checks.get("checks_warned", 0), 0),
     )
     return f"## {t('summary')}\n\n{text}\n"
 
@@ -39,8 +41,18 @@ def rows_section(ctx: ReportContext) -> str:
     """Rows read, kept and set aside (at ingest, at validation) per input file."""
     t = ctx.t
     acc = ctx.accounting()
-    columns = {"rows_read": t("rows_read"), "rows_kept": t("rows_kept"), "quarantined_ingest": t("quarantined_ingest"), "quarantined_validate": t("quarantined_validate")}
-    table = pd.DataFrame({t("source_file"): acc.index, **{label: [t.number(v, 0) for v in acc[c]] for c, label in columns.items() if c in acc}})
+    columns = {
+        "rows_read": t("rows_read"),
+        "rows_kept": t("rows_kept"),
+        "quarantined_ingest": t("quarantined_ingest"),
+        "quarantined_validate": t("quarantined_validate"),
+    }
+    table = pd.DataFrame(
+        {
+            t("source_file"): acc.index,
+            **{label: [t.number(v, 0) for v in acc[c]] for c, label in columns.items() if c in acc},
+        }
+    )
     return f"## {t('rows_heading')}\n\n{markdown_table(table)}\n: {t('table_rows_cap')}\n"
 
 
@@ -80,12 +92,21 @@ def nonresponse_section(ctx: ReportContext) -> str:
     if counts.empty:
         return ""
     answers = int(counts["total"].iloc[0])
-    shares = (counts.assign(share=100 * counts["count"] / counts["total"]).pivot(index="source", columns="item", values="share").fillna(0.0))
+    shares = (
+        counts.assign(share=100 * counts["count"] / counts["total"])
+        .pivot(index="source", columns="item", values="share")
+        .fillna(0.0)
+    )
     shares = shares.loc[shares.sum(axis=1).sort_values(ascending=False).index]
     shares.index = [t.outcome(o) if o in t.variables.outcomes else o for o in shares.index]
     shares.columns = [_word(t, f"reason_{r}", r) for r in shares.columns]
     n = t.number(answers, 0)
-    figure = figure_markdown(stacked_bars(shares, t("nonresponse_axis")), t("fig_nonresponse_cap", n=n), t("alt_bars", what=t("nonresponse_what")), t.number)
+    figure = figure_markdown(
+        stacked_bars(shares, t("nonresponse_axis")),
+        t("fig_nonresponse_cap", n=n),
+        t("alt_bars", what=t("nonresponse_what")),
+        t.number,
+    )
     table = pd.DataFrame({t("outcome"): shares.index, **{c: [t.number(v) for v in shares[c]] for c in shares.columns}})
     return f"## {t('nonresponse_heading')}\n\n{figure}\n{markdown_table(table)}\n: {t('table_nonresponse_cap', n=n)}\n"
 

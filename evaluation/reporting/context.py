@@ -11,8 +11,17 @@ import pandas as pd
 from evaluation.reporting.i18n import Translator
 
 RESULT_TABLES = (
-    "estimates", "gaps", "effects", "event_study", "pilot_effects", "turnout_trends", "pilots",
-    "placebo_size", "power", "weighting_summary", "data_quality",
+    "estimates",
+    "gaps",
+    "effects",
+    "event_study",
+    "pilot_effects",
+    "turnout_trends",
+    "pilots",
+    "placebo_size",
+    "power",
+    "weighting_summary",
+    "data_quality",
 )
 
 
@@ -27,8 +36,9 @@ class ReportContext:
     demo: bool
 
     @classmethod
-    def load(cls, results: str, variables: str, lang: str, demo: str | bool,
-             translations: str = "translations.yaml") -> "ReportContext":
+    def load(
+        cls, results: str, variables: str, lang: str, demo: str | bool, translations: str = "translations.yaml"
+    ) -> ReportContext:
         """Read the result folder written by the pipeline (``data/processed/results``).
 
         The disclosure threshold is the one the run applied, as recorded in
@@ -36,7 +46,10 @@ class ReportContext:
         """
         folder = Path(results)
         tables = {
-            name: pd.read_csv(folder / f"{name}.csv", dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str})
+            name: pd.read_csv(
+                folder / f"{name}.csv",
+                dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str},
+            )
             for name in RESULT_TABLES
         }
         provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))

@@ -14,7 +14,15 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 FIGURE_DPI = 120  # sharp on screen and in print at the 7-inch figure width, and fast to encode
 PALETTE = {"pilot": "#0072B2", "control": "#E69F00", "this": "#0072B2", "grey": "#999999"}
-plt.rcParams.update({"figure.figsize": (7, 3.6), "figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10})
+plt.rcParams.update(
+    {
+        "figure.figsize": (7, 3.6),
+        "figure.dpi": 110,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 10,
+    }
+)
 
 
 def series_with_intervals(ax, frame: pd.DataFrame, x: str, label: str, colour: str, marker: str = "o") -> None:
@@ -65,7 +73,13 @@ def stacked_bars(shares: pd.DataFrame, xlabel: str):
         left += shares[column]
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
-    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.6 / len(shares) - 0.12), ncol=len(shares.columns))
+    ax.legend(
+        fontsize=8,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.6 / len(shares) - 0.12),
+        ncol=len(shares.columns),
+    )
     return fig
 
 

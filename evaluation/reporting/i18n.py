@@ -28,7 +28,7 @@ class Translator:
     variables: Variables
 
     @classmethod
-    def load(cls, lang: str, translations: Path, variables: Path) -> "Translator":
+    def load(cls, lang: str, translations: Path, variables: Path) -> Translator:
         if lang not in LANGUAGES:
             raise ConfigError(f"report language {lang!r} is not one of {', '.join(LANGUAGES)}")
         words = yaml.safe_load(Path(translations).read_text(encoding="utf-8"))

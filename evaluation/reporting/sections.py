@@ -86,26 +86,49 @@ def turnout_section(ctx: ReportContext, sample: str) -> str:
     t = ctx.t
     trends = ctx.tables["turnout_trends"]
     fig, ax = plt.subplots()
-    ours = ("pilot", t("pilot"), PALETTE["pilot"]) if sample == "programme" else ("pilot", t("this_pilot"), PALETTE["this"])
+    ours = (
+        ("pilot", t("pilot"), PALETTE["pilot"])
+        if sample == "programme"
+        else ("pilot", t("this_pilot"), PALETTE["this"])
+    )
     lines = [(str(sample), *ours), ("programme", "control", t("control"), PALETTE["control"])]
     for key, role, label, colour in lines:
         for election_type, marker in (("local", "o"), ("parliamentary", "s")):
-            rows = trends[(trends["sample"] == key) & (trends["role"] == role) & (trends["election_type"] == election_type)]
-            series_with_intervals(ax, rows.rename(columns={"turnout_pp": "estimate"}), "election_year", f"{label}, {t(election_type)}", colour, marker)
+            rows = trends[
+                (trends["sample"] == key) & (trends["role"] == role) & (trends["election_type"] == election_type)
+            ]
+            series_with_intervals(
+                ax,
+                rows.rename(columns={"turnout_pp": "estimate"}),
+                "election_year",
+                f"{label}, {t(election_type)}",
+                colour,
+                marker,
+            )
     ax.set_xlabel(t("election"))
     ax.set_ylabel(t("turnout_axis"))
     ax.legend(fontsize=8, frameon=False)
-    shown = trends[trends["sample"].isin([str(sample), "programme"]) & ((trends["sample"] == str(sample)) | (trends["role"] == "control"))]
+    shown = trends[
+        trends["sample"].isin([str(sample), "programme"])
+        & ((trends["sample"] == str(sample)) | (trends["role"] == "control"))
+    ]
     n_districts = int(shown.groupby(["sample", "role"])["n_areas"].max().sum())
     series = _and(t, [ours[1], t("control")])
     alt = t("alt_lines", what=t("turnout_axis"), x=t("election").lower(), series=series)
-    parts = [f"## {t('turnout_heading')}\n", figure_markdown(fig, t("fig_turnout_cap", n=t.number(n_districts, 0)), alt, t.number)]
+    parts = [
+        f"## {t('turnout_heading')}\n",
+        figure_markdown(fig, t("fig_turnout_cap", n=t.number(n_districts, 0)), alt, t.number),
+    ]
     events = ctx.tables["event_study"]
-    events = events[(events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout") & (events["method"] == "twfe")]
+    events = events[
+        (events["sample"].astype(str) == str(sample)) & (events["outcome"] == "turnout") & (events["method"] == "twfe")
+    ]
     if len(events):
         caption = t("fig_event_cap", n=t.number(n_districts, 0))
         alt = t("alt_lines", what=t("effect_axis"), x=t("elections_relative").lower(), series=ours[1])
-        parts.append(figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, alt, t.number))
+        parts.append(
+            figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, alt, t.number)
+        )
     return "\n".join(parts)
 
 
@@ -153,15 +176,21 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
     else:
         rows = estimates[(estimates["area_type"] == "municipality") & (estimates["municipality_code"] == str(sample))]
     rows = rows[(rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(TABLE_OUTCOMES)]
-    rows = rows.assign(cell=[_estimate_cell(t, e, lo, hi) for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])])
-    wide = rows.pivot_table(index=["group_variable", "group"], columns="outcome", values="cell", aggfunc="first", sort=False)
+    rows = rows.assign(
+        cell=[_estimate_cell(t, e, lo, hi) for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])]
+    )
+    wide = rows.pivot_table(
+        index=["group_variable", "group"], columns="outcome", values="cell", aggfunc="first", sort=False
+    )
     # the smallest n of a row, hidden when any of its cells is suppressed
     smallest_n = rows.groupby(["group_variable", "group"], sort=False)["n"].agg(lambda n: n.min(skipna=False))
     table = pd.DataFrame(
         {
             t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in wide.index],
             **{t.outcome(o): wide[o].fillna(t("suppressed_mark")).to_numpy() for o in TABLE_OUTCOMES if o in wide},
-            t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in smallest_n.reindex(wide.index)],
+            t("n_respondents"): [
+                t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in smallest_n.reindex(wide.index)
+            ],
         }
     )
     gaps = [_gap_figure(ctx, outcome, variable) for outcome, variable in GAP_FIGURES] if sample == "programme" else []
@@ -178,10 +207,21 @@ def _gap_figure(ctx: ReportContext, outcome: str, variable: str) -> str:
     rows = gaps[(gaps["outcome"] == outcome) & (gaps["group_variable"] == variable)].dropna(subset=["estimate"])
     pilots, controls = rows[rows["area_type"] == "pilot"], rows[rows["area_type"] == "control"]
     unit = t("unit_pp") if t.variables.outcomes[outcome].kind == "binary" else t("unit_scale")
-    fig = gap_plot([(pilots, t("pilot"), PALETTE["pilot"], "o"), (controls, t("control"), PALETTE["control"], "s")], t("wave"), t("gap_axis", unit=unit))
+    fig = gap_plot(
+        [(pilots, t("pilot"), PALETTE["pilot"], "o"), (controls, t("control"), PALETTE["control"], "s")],
+        t("wave"),
+        t("gap_axis", unit=unit),
+    )
     group_a, group_b = (t.group(variable, g).lower() for g in t.variables.gaps[variable])
     what = _what(t, outcome)
-    caption = t("fig_gap_cap", what=what[:1].lower() + what[1:], a=group_a, b=group_b, unit=unit, n=t.number(int(pilots["n"].sum() + controls["n"].sum()), 0))
+    caption = t(
+        "fig_gap_cap",
+        what=what[:1].lower() + what[1:],
+        a=group_a,
+        b=group_b,
+        unit=unit,
+        n=t.number(int(pilots["n"].sum() + controls["n"].sum()), 0),
+    )
     alt = t("alt_lines", what=t("gap_axis", unit=unit), x=t("wave").lower(), series=_and(t, [t("pilot"), t("control")]))
     return figure_markdown(fig, caption, alt, t.number)
 
@@ -223,7 +263,9 @@ def methods_section(ctx: ReportContext, sample: str) -> str:
         for column, inferences in INFERENCE_COLUMNS.items():
             present = [i for i in inferences if i in by_inference.index]
             r = by_inference.loc[present[0]] if present else None
-            record[t(column)] = "–" if r is None else f"{_interval(t, r['ci_low'], r['ci_high'])} ({t.p_value(r['p_value'])})"
+            record[t(column)] = (
+                "–" if r is None else f"{_interval(t, r['ci_low'], r['ci_high'])} ({t.p_value(r['p_value'])})"
+            )
         records.append(record)
     table = pd.DataFrame(records)
     return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n"

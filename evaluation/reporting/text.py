@@ -5,7 +5,9 @@ from __future__ import annotations
 from evaluation.reporting.i18n import Translator
 
 
-def effect_sentence(t: Translator, what: str, where: str, estimate: float, ci_low: float, ci_high: float, unit: str) -> str:
+def effect_sentence(
+    t: Translator, what: str, where: str, estimate: float, ci_low: float, ci_high: float, unit: str
+) -> str:
     """One careful sentence about an effect and its 95 % interval.
 
     When the interval includes zero the sentence says we cannot tell; otherwise it

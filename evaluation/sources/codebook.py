@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.schemas import load_yaml, validate_against
 from evaluation.sources import labels
 from evaluation.sources.identifiers import normalise_ids
 from evaluation.sources.readers import FileMetadata, ReadOptions
-from evaluation.schemas import load_yaml, validate_against
 
 QUARANTINE_COLUMNS = ["source_file", "row_number", "stage", "column", "value", "reason"]
 NONRESPONSE_COLUMNS = ["row", "variable", "reason"]
@@ -115,11 +115,35 @@ class Harmonised:
 # (docs/data-contracts.md).
 CANONICAL_COLUMNS = {
     "survey": frozenset({"respondent_id", "interview_date", "municipality_code", "design_weight", "age"}),
-    "turnout": frozenset({"area_code", "municipality_code", "district_number", "election_type", "election_year",
-                          "election_date", "eligible_voters", "votes_cast", "turnout"}),
-    "areas": frozenset({"area_code", "area_name", "municipality_code", "municipality_name", "role", "pilot_start",
-                        "pilot_type", "cohort", "population", "share_higher_education", "median_income",
-                        "share_immigrant"}),
+    "turnout": frozenset(
+        {
+            "area_code",
+            "municipality_code",
+            "district_number",
+            "election_type",
+            "election_year",
+            "election_date",
+            "eligible_voters",
+            "votes_cast",
+            "turnout",
+        }
+    ),
+    "areas": frozenset(
+        {
+            "area_code",
+            "area_name",
+            "municipality_code",
+            "municipality_name",
+            "role",
+            "pilot_start",
+            "pilot_type",
+            "cohort",
+            "population",
+            "share_higher_education",
+            "median_income",
+            "share_immigrant",
+        }
+    ),
     "register": frozenset({"area_code", "municipality_code", "election_type", "election_year", "voted", "age"}),
 }
 
@@ -167,8 +191,10 @@ def _check_canonical_names(doc: dict[str, Any], path: Path, canonical: Collectio
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ConfigError(f"{path}: {section}/{name}: {name!r} is not a canonical variable; {hint}"
-                                  f"known for kind {doc['kind']}: {', '.join(sorted(known))}")
+                raise ConfigError(
+                    f"{path}: {section}/{name}: {name!r} is not a canonical variable; {hint}"
+                    f"known for kind {doc['kind']}: {', '.join(sorted(known))}"
+                )
 
 
 def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
@@ -209,15 +235,19 @@ def _date_options(spec: dict[str, Any], where: str) -> dict[str, Any]:
     fmt, pivot = spec["format"], spec.get("pivot_year")
     if fmt not in DATE_NUMBER_FORMATS:
         if not re.search(r"%[Yy]", fmt) or not re.search(r"%[mbB]", fmt) and "%j" not in fmt:
-            raise ConfigError(f"{where}: format {fmt!r} needs a year (%Y or %y) and a month (%m, %b, %B) or %j; "
-                              f"or use one of {sorted(DATE_NUMBER_FORMATS)}")
+            raise ConfigError(
+                f"{where}: format {fmt!r} needs a year (%Y or %y) and a month (%m, %b, %B) or %j; "
+                f"or use one of {sorted(DATE_NUMBER_FORMATS)}"
+            )
         try:
             dt.datetime.strptime(dt.datetime(2019, 8, 1).strftime(fmt), fmt)
         except ValueError as exc:
             raise ConfigError(f"{where}: format {fmt!r} is not a strptime format: {exc}") from None
         if "%y" in fmt and pivot is None:
-            raise ConfigError(f"{where}: format {fmt!r} has a two-digit year (%y); set pivot_year, the latest year "
-                              "it can mean (pivot_year: 2030 reads '30' as 2030 and '31' as 1931)")
+            raise ConfigError(
+                f"{where}: format {fmt!r} has a two-digit year (%y); set pivot_year, the latest year "
+                "it can mean (pivot_year: 2030 reads '30' as 2030 and '31' as 1931)"
+            )
     if pivot is not None and "%y" not in fmt:
         raise ConfigError(f"{where}: pivot_year is only for formats with a two-digit year (%y); format is {fmt!r}")
     earliest, latest = (_window_end(spec[key], f"{where}: {key}") for key in ("earliest", "latest"))
@@ -353,18 +383,24 @@ def apply_codebook(
             raise InputFileError(f"{source_file}: {exc}") from None
         out[spec.name] = values
         if reasons is not None and len(reasons):
-            nonresponse.append(pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()}))
+            nonresponse.append(
+                pd.DataFrame({"row": reasons.index, "variable": spec.name, "reason": reasons.to_numpy()})
+            )
         if spec.type in PARSED_TYPES and not spec.required:
             unreadable = _present(source) & values.isna().to_numpy()
             if reasons is not None:
                 unreadable &= ~source.index.isin(reasons.index)  # missing codes are missing, not unreadable
             if unreadable.any():
-                problems.append(pd.DataFrame({
-                    "row": raw.index[unreadable],
-                    "column": variable,
-                    "value": source[unreadable].astype(str).to_numpy(),
-                    "reason": f"unreadable value for {spec.name}: expected {_expected(spec, codebook.read)}",
-                }))
+                problems.append(
+                    pd.DataFrame(
+                        {
+                            "row": raw.index[unreadable],
+                            "column": variable,
+                            "value": source[unreadable].astype(str).to_numpy(),
+                            "reason": f"unreadable value for {spec.name}: expected {_expected(spec, codebook.read)}",
+                        }
+                    )
+                )
         if spec.required:
             bad = _unusable(values)
             if bad.any():
@@ -386,7 +422,9 @@ def apply_codebook(
         data = _plain(data)
     quarantine = _quarantine_frame(problems, source_file)
     keep = ~data.index.isin(quarantine["row_number"].to_numpy(dtype=np.int64) - 1)
-    nonresponse_frame = pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
+    nonresponse_frame = (
+        pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
+    )
     return Harmonised(data=data[keep], nonresponse=nonresponse_frame, quarantine=quarantine, source_names=names)
 
 
@@ -538,7 +576,11 @@ def _spread(codes: np.ndarray, values: np.ndarray, index: pd.Index) -> pd.Series
 
 
 def _missing_reasons(
-    source: pd.Series, numbers: pd.Series, missing_codes: dict[Any, str], metadata: FileMetadata, variable: str,
+    source: pd.Series,
+    numbers: pd.Series,
+    missing_codes: dict[Any, str],
+    metadata: FileMetadata,
+    variable: str,
     record_empty: bool = True,
 ) -> tuple[pd.Series, pd.Series]:
     """Blank missing codes (the codebook's, the file's values and ranges); return the numbers and the reasons (sparse).
@@ -597,9 +639,15 @@ def _with_label_recode(
         own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes
         return replace(spec, type="text", recode={**recode, **(spec.recode or {})}, missing_codes=own_codes)
     own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes
-    missing = {c for c in own_codes if isinstance(c, float)} | {float(v) for v in metadata.missing_values.get(variable, []) if _is_number(v)}
-    missing |= {code for code in map(labels.code_key, metadata.value_labels.get(variable, {}))
-                if isinstance(code, float) and any(low <= code <= high for low, high in metadata.missing_ranges.get(variable, []))}
+    missing = {c for c in own_codes if isinstance(c, float)} | {
+        float(v) for v in metadata.missing_values.get(variable, []) if _is_number(v)
+    }
+    missing |= {
+        code
+        for code in map(labels.code_key, metadata.value_labels.get(variable, {}))
+        if isinstance(code, float)
+        and any(low <= code <= high for low, high in metadata.missing_ranges.get(variable, []))
+    }
     rules = _numeric_recode(spec.recode, where) if spec.recode else []
     recode = labels.label_recode(spec.recode_labels, metadata.value_labels.get(variable, {}), rules, missing, where)
     return replace(spec, recode={**recode, **(spec.recode or {})})
@@ -614,8 +662,16 @@ def _to_number(source: pd.Series, read: ReadOptions) -> pd.Series:
         return source.astype(float)
     codes, uniques = pd.factorize(source, use_na_sentinel=True)
     pattern = _number_pattern(read.decimal, read.thousands)
-    parsed = np.array([float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)  # typed cells
-                       else _parse_number(str(value), pattern) for value in uniques] + [np.nan], dtype=float)
+    parsed = np.array(
+        [
+            float(value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool)  # typed cells
+            else _parse_number(str(value), pattern)
+            for value in uniques
+        ]
+        + [np.nan],
+        dtype=float,
+    )
     return pd.Series(parsed[codes], index=source.index)
 
 
@@ -708,7 +764,9 @@ def _numeric_recode(recode: dict[Any, Any], where: str) -> list[tuple[float, flo
         try:
             low, high = (float(match.group(1)), float(match.group(2))) if match else (float(key), float(key))
         except ValueError:
-            raise ConfigError(f"{where}: recode key {key!r} is neither a numeric code nor a range such as '10-12'") from None
+            raise ConfigError(
+                f"{where}: recode key {key!r} is neither a numeric code nor a range such as '10-12'"
+            ) from None
         if low > high:
             raise ConfigError(f"{where}: recode range {key!r} runs backwards (write low-high)")
         rules.append((low, high, value))

@@ -19,14 +19,14 @@ when no crosswalk is configured.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.errors import InputFileError
+from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.sources.readers import ReadOptions, read_file
 
 CROSSWALK_COLUMNS = ["old_code", "new_code", "valid_from", "population_share"]
@@ -69,7 +69,9 @@ def load_crosswalk(path: Path) -> Crosswalk:
             "old_code": raw["old_code"].astype(str).str.strip(),
             "new_code": raw["new_code"].astype(str).str.strip(),
             "valid_from": pd.to_datetime(raw["valid_from"], errors="coerce", format="%Y-%m-%d"),
-            "population_share": pd.to_numeric(raw["population_share"].fillna("1").str.replace(",", "."), errors="coerce"),
+            "population_share": pd.to_numeric(
+                raw["population_share"].fillna("1").str.replace(",", "."), errors="coerce"
+            ),
         }
     )
     _check_values(path, raw, table)
@@ -101,7 +103,7 @@ def _check_shares(path: Path, table: pd.DataFrame) -> None:
         )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _successors(crosswalk: Crosswalk, code: str, date: pd.Timestamp) -> tuple[tuple[str, float], ...]:
     table = crosswalk.table
     later = table[(table["old_code"] == code) & (table["valid_from"] > date)]
@@ -117,10 +119,11 @@ def _successors(crosswalk: Crosswalk, code: str, date: pd.Timestamp) -> tuple[tu
 
 def expand(crosswalk: Crosswalk, codes: pd.Series, dates: pd.Series) -> pd.DataFrame:
     """One row per (input row, today's code): columns ``row`` (input index), ``code``, ``share``."""
-    pairs = pd.DataFrame({"code": codes.astype(str).to_numpy(), "date": pd.to_datetime(dates).to_numpy()}, index=codes.index)
+    pairs = pd.DataFrame(
+        {"code": codes.astype(str).to_numpy(), "date": pd.to_datetime(dates).to_numpy()}, index=codes.index
+    )
     mapping = {
-        (code, date): crosswalk.successors(code, date)
-        for code, date in pairs.drop_duplicates().itertuples(index=False)
+        (code, date): crosswalk.successors(code, date) for code, date in pairs.drop_duplicates().itertuples(index=False)
     }
     rows, new_codes, shares = [], [], []
     for row, code, date in pairs.itertuples():
@@ -203,10 +206,23 @@ def _unknown_codes(rows: pd.DataFrame, column: str, crosswalk: Crosswalk, pieces
     in_crosswalk = rows[column].isin(crosswalk.old_codes)
     reasons = np.where(
         in_crosswalk,
-        "crosswalk.target_unknown: " + column + " " + rows[column].astype(str) + " maps via the crosswalk to "
-        + final.reindex(rows.index).astype(str) + ", which is not in the area register",
-        "crosswalk.code_unknown: " + column + " " + rows[column].astype(str) + " in " + rows["source_file"].astype(str)
-        + " row " + rows["source_row"].astype(str) + " is neither in the area register nor in " + crosswalk.path.name,
+        "crosswalk.target_unknown: "
+        + column
+        + " "
+        + rows[column].astype(str)
+        + " maps via the crosswalk to "
+        + final.reindex(rows.index).astype(str)
+        + ", which is not in the area register",
+        "crosswalk.code_unknown: "
+        + column
+        + " "
+        + rows[column].astype(str)
+        + " in "
+        + rows["source_file"].astype(str)
+        + " row "
+        + rows["source_row"].astype(str)
+        + " is neither in the area register nor in "
+        + crosswalk.path.name,
     )
     return _records(rows, column, reasons)
 

@@ -38,7 +38,16 @@ if TYPE_CHECKING:
     from evaluation.sources.readers import FileMetadata
 
 WIDEST_RANGE_CHECKED = 1000  # a missing range is checked code by code up to this width, else at its ends
-DICTIONARY_COLUMNS = ["source_file", "wave", "variable", "canonical", "variable_label", "code", "value_label", "missing"]
+DICTIONARY_COLUMNS = [
+    "source_file",
+    "wave",
+    "variable",
+    "canonical",
+    "variable_label",
+    "code",
+    "value_label",
+    "missing",
+]
 
 
 def same_label(label: Any) -> str:
@@ -199,8 +208,8 @@ def check_missing_in_range(
 
 
 def check_wave(
-    codebook: "Codebook",
-    metadata: "FileMetadata",
+    codebook: Codebook,
+    metadata: FileMetadata,
     names: dict[str, str],
     source_file: str,
     wave: int,
@@ -223,14 +232,19 @@ def check_wave(
         if spec.type != "outcome" or spec.name not in valid_ranges:
             continue
         declared = [float(v) for v in metadata.missing_values.get(variable, []) if isinstance(code_key(v), float)]
-        check_missing_in_range(declared, metadata.missing_ranges.get(variable, []), valid_ranges[spec.name],
-                               set(spec.accept_missing_in_range), f"{source_file} (wave {wave}), variable {variable} ({spec.name})",
-                               lambda code, spec=spec: canonical_value(spec, code))
+        check_missing_in_range(
+            declared,
+            metadata.missing_ranges.get(variable, []),
+            valid_ranges[spec.name],
+            set(spec.accept_missing_in_range),
+            f"{source_file} (wave {wave}), variable {variable} ({spec.name})",
+            lambda code, spec=spec: canonical_value(spec, code),
+        )
 
 
 def data_dictionary(
-    codebook: "Codebook",
-    metadata: "FileMetadata",
+    codebook: Codebook,
+    metadata: FileMetadata,
     variables: list[str],
     names: dict[str, str],
     source_file: str,
@@ -247,16 +261,29 @@ def data_dictionary(
     rows = []
     for variable in variables:
         spec = specs.get(canonical.get(variable, ""))
-        own = {} if spec is None else spec.missing_codes if spec.missing_codes is not None else (
-            codebook.missing_codes if spec.type in {"category", "outcome"} else {})
+        own = (
+            {}
+            if spec is None
+            else spec.missing_codes
+            if spec.missing_codes is not None
+            else (codebook.missing_codes if spec.type in {"category", "outcome"} else {})
+        )
         missing = {code_key(c) for c in [*own, *metadata.missing_values.get(variable, [])]}
         ranges = metadata.missing_ranges.get(variable, [])
-        base = {"source_file": source_file, "wave": wave, "variable": variable, "canonical": canonical.get(variable, ""),
-                "variable_label": metadata.column_labels.get(variable, "")}
+        base = {
+            "source_file": source_file,
+            "wave": wave,
+            "variable": variable,
+            "canonical": canonical.get(variable, ""),
+            "variable_label": metadata.column_labels.get(variable, ""),
+        }
         rows.append({**base, "code": "", "value_label": "", "missing": False})
         for code, label in metadata.value_labels.get(variable, {}).items():
             key = code_key(code)
-            is_missing = key in missing or str(key).lower() in {str(m).lower() for m in missing} or (
-                isinstance(key, float) and any(low <= key <= high for low, high in ranges))
+            is_missing = (
+                key in missing
+                or str(key).lower() in {str(m).lower() for m in missing}
+                or (isinstance(key, float) and any(low <= key <= high for low, high in ranges))
+            )
             rows.append({**base, "code": format_code(key), "value_label": label, "missing": is_missing})
     return pd.DataFrame(rows, columns=DICTIONARY_COLUMNS).astype({"wave": "Int64"})

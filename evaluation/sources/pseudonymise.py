@@ -41,7 +41,7 @@ def pseudonymisation_key(env_var: str, demo: bool, not_demo_because: str = "") -
     raise ConfigError(
         f"environment variable {env_var} is not set: it must hold the secret key used to pseudonymise "
         f"respondent ids of real data{because}. Keep the key outside the repository and export it before "
-        f"running, e.g. `export {env_var}=\"$(cat ~/.config/lokaldemokrati/id_key)\"` from a file only you can read"
+        f'running, e.g. `export {env_var}="$(cat ~/.config/lokaldemokrati/id_key)"` from a file only you can read'
     )
 
 

@@ -15,12 +15,12 @@ kept in :attr:`FileMetadata.missing_tags` so a codebook can give the reason.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -76,7 +76,7 @@ class ReadOptions:
     header_row: int = 0
 
     @classmethod
-    def from_mapping(cls, mapping: dict[str, Any] | None) -> "ReadOptions":
+    def from_mapping(cls, mapping: dict[str, Any] | None) -> ReadOptions:
         return cls(**(mapping or {}))
 
 
@@ -178,7 +178,11 @@ def _naming(path: Path, fmt: str) -> Iterator[None]:
         raise
     except Exception as exc:  # readers raise many types; name the file in one of ours
         actual = sniff_format(path)
-        hint = f"; its first bytes say it is a {actual} file (check the extension)" if actual and not fmt.startswith(actual.lower()) else ""
+        hint = (
+            f"; its first bytes say it is a {actual} file (check the extension)"
+            if actual and not fmt.startswith(actual.lower())
+            else ""
+        )
         raise InputFileError(f"{path}: cannot be read as {fmt}: {exc}{hint}") from exc
 
 
@@ -278,7 +282,9 @@ def _read_excel(path: Path, options: ReadOptions, nrows: int | None) -> pd.DataF
     sheets = pd.ExcelFile(path).sheet_names
     sheet = options.sheet
     if (isinstance(sheet, str) and sheet not in sheets) or (isinstance(sheet, int) and not 0 <= sheet < len(sheets)):
-        raise InputFileError(f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} (read.sheet takes a name or a 0-based number)")
+        raise InputFileError(
+            f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} (read.sheet takes a name or a 0-based number)"
+        )
     header = pd.read_excel(path, sheet_name=sheet, header=None, skiprows=options.header_row, nrows=1, dtype=str)
     check_header(path, [str(name) for name in header.iloc[0].dropna()] if len(header) else [], f"sheet {sheet!r}")
     # cells keep their type: a number cell is not re-read with the text decimal mark, a date cell is a date
@@ -338,7 +344,9 @@ def _check_csv_header(path: Path, options: ReadOptions) -> None:
     check_header(path, [] if header.empty else [str(name) for name in header.iloc[0].dropna()])
 
 
-def _parquet_chunks(path: Path, columns: list[str] | None, chunksize: int) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
+def _parquet_chunks(
+    path: Path, columns: list[str] | None, chunksize: int
+) -> Iterator[tuple[pd.DataFrame, FileMetadata]]:
     check_header(path, list(pq.ParquetFile(path).schema_arrow.names))
     offset = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=chunksize, columns=columns):
@@ -403,10 +411,14 @@ def _checked_encoding(path: Path, declared: str | None, size: int, mtime_ns: int
             return "cp1252"
         if ambiguous is not None:
             line, offset, byte = ambiguous
-            failure += (f"; byte 0x{byte:02x} (line {line}, byte offset {offset}) is a different character in cp1252, "
-                        "cp865 and mac_roman, so no encoding is assumed")
-    raise InputFileError(f"{path}: is not {encoding}: {failure}; declare the file's encoding in the codebook's "
-                         "read.encoding (for example cp1252, latin-1 or cp865)")
+            failure += (
+                f"; byte 0x{byte:02x} (line {line}, byte offset {offset}) is a different character in cp1252, "
+                "cp865 and mac_roman, so no encoding is assumed"
+            )
+    raise InputFileError(
+        f"{path}: is not {encoding}: {failure}; declare the file's encoding in the codebook's "
+        "read.encoding (for example cp1252, latin-1 or cp865)"
+    )
 
 
 DECODE_BLOCK = 1 << 20  # bytes decoded at a time; the whole file is decoded, block by block

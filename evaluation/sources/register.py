@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.sources.codebook import QUARANTINE_COLUMNS, Codebook, apply_codebook, source_columns
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.sources.codebook import QUARANTINE_COLUMNS, Codebook, apply_codebook, source_columns
 from evaluation.sources.readers import available_columns, iter_chunks
 
 CELL_KEYS = ["area_code", "municipality_code", "election_type", "election_year"]
@@ -77,8 +77,15 @@ def aggregate_register(path: Path, codebook: Codebook, chunksize: int = DEFAULT_
     cells = _sum_counts(counts, keys)
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     accounting = pd.DataFrame(
-        [{"source_file": path.name, "stage": "ingest", "rows_read": rows_read,
-          "rows_kept": rows_read - len(quarantine), "rows_quarantined": len(quarantine)}]
+        [
+            {
+                "source_file": path.name,
+                "stage": "ingest",
+                "rows_read": rows_read,
+                "rows_kept": rows_read - len(quarantine),
+                "rows_quarantined": len(quarantine),
+            }
+        ]
     )
     return RegisterCells(cells, quarantine, accounting)
 
@@ -125,7 +132,9 @@ def _count(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _sum_counts(counts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     if not counts:
         return pd.DataFrame(columns=[*keys, "eligible_voters", "votes_cast", "turnout"])
-    cells = pd.concat(counts, ignore_index=True).groupby(keys, dropna=False, sort=True, observed=True).sum().reset_index()
+    cells = (
+        pd.concat(counts, ignore_index=True).groupby(keys, dropna=False, sort=True, observed=True).sum().reset_index()
+    )
     cells["eligible_voters"] = cells["eligible_voters"].astype("int64")
     cells["votes_cast"] = cells["votes_cast"].round().astype("int64")
     cells["turnout"] = cells["votes_cast"] / cells["eligible_voters"]

@@ -7,8 +7,8 @@ configured options and writes one Parquet file per table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -23,8 +23,11 @@ def _options(config_settings: dict) -> CompareOptions:
     """The options in the ``compare`` config section (its defaults filled in from the schema)."""
     settings = config_settings["compare"]
     counts = ("n_permutations", "n_bootstrap", "n_placebo_replications", "n_placebo_draws", "n_power_draws")
-    return CompareOptions(**{k: settings[k] for k in counts}, level=config_settings["estimation"]["level"],
-                          matching=MatchingSpec.from_config(settings["matching"]))
+    return CompareOptions(
+        **{k: settings[k] for k in counts},
+        level=config_settings["estimation"]["level"],
+        matching=MatchingSpec.from_config(settings["matching"]),
+    )
 
 
 def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, config_settings: dict, *tables) -> None:
@@ -43,8 +46,15 @@ def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_sett
     _run_part(compare_turnout, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path))
 
 
-def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: int, n_shards: int, out_dir: Path,
-               config_settings: dict) -> None:
+def run_survey(
+    turnout_path: Path,
+    areas_path: Path,
+    survey_path: Path,
+    shard: int,
+    n_shards: int,
+    out_dir: Path,
+    config_settings: dict,
+) -> None:
     """Job ``compare survey``: shard ``shard`` of ``n_shards`` of the survey outcomes.
 
     Uses the final (raked) weights of the ``weight`` stage as design weights.
@@ -52,5 +62,12 @@ def run_survey(turnout_path: Path, areas_path: Path, survey_path: Path, shard: i
     survey = pd.read_parquet(survey_path)
     survey = survey.assign(design_weight=survey["weight"])
     outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
-    _run_part(compare_survey, out_dir, config_settings, pd.read_parquet(turnout_path), pd.read_parquet(areas_path), survey,
-              outcomes)
+    _run_part(
+        compare_survey,
+        out_dir,
+        config_settings,
+        pd.read_parquet(turnout_path),
+        pd.read_parquet(areas_path),
+        survey,
+        outcomes,
+    )

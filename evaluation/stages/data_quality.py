@@ -32,8 +32,9 @@ def row_counts(accounting: pd.DataFrame) -> pd.DataFrame:
     shared = accounting["source_file"].duplicated(keep=False)
     source = accounting["source_file"].where(~shared, accounting["source_file"] + " (" + accounting["table"] + ")")
     labelled = accounting.assign(source=source)
-    long = labelled.melt(id_vars="source", value_vars=[c for c in ROW_ITEMS if c in labelled], var_name="item",
-                         value_name="count")
+    long = labelled.melt(
+        id_vars="source", value_vars=[c for c in ROW_ITEMS if c in labelled], var_name="item", value_name="count"
+    )
     total = long["source"].map(labelled.set_index("source")["rows_read"])
     return long.assign(section="rows", total=total)
 
@@ -45,7 +46,12 @@ def quarantine_counts(quarantine: pd.DataFrame) -> pd.DataFrame:
     from a row (a code, a date) is published.
     """
     reasons = quarantine["reason"].astype(str).str.split(":").str[0]
-    counts = pd.DataFrame({"source": quarantine["stage"].astype(str), "item": reasons}).value_counts().rename("count").reset_index()
+    counts = (
+        pd.DataFrame({"source": quarantine["stage"].astype(str), "item": reasons})
+        .value_counts()
+        .rename("count")
+        .reset_index()
+    )
     return counts.assign(section="quarantine", total=pd.NA)
 
 
@@ -62,14 +68,18 @@ def check_counts(summary: dict) -> pd.DataFrame:
             "checks_warned": int((failed & (checks["severity"] == "warn")).sum()),
             "checks_quarantined": int((failed & (checks["severity"] == "quarantine")).sum()),
         }
-        records += [{"source": table, "item": item, "count": count, "total": len(checks)} for item, count in counts.items()]
+        records += [
+            {"source": table, "item": item, "count": count, "total": len(checks)} for item, count in counts.items()
+        ]
     return pd.DataFrame(records).assign(section="checks")
 
 
 def nonresponse_counts(nonresponse: pd.DataFrame, survey_rows: int) -> pd.DataFrame:
     """Missing answers by outcome and reason, out of all survey answers (``section = nonresponse``)."""
     counts = nonresponse[["variable", "reason"]].value_counts().rename("count").reset_index()
-    return counts.rename(columns={"variable": "source", "reason": "item"}).assign(section="nonresponse", total=survey_rows)
+    return counts.rename(columns={"variable": "source", "reason": "item"}).assign(
+        section="nonresponse", total=survey_rows
+    )
 
 
 def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
@@ -79,7 +89,10 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
         # validated/quarantine.parquet holds the rows quarantined at ingest as well: each row once
         quarantine_counts(pd.read_parquet(validated / "quarantine.parquet")),
         check_counts(json.loads((validated / "validation_summary.json").read_text(encoding="utf-8"))),
-        nonresponse_counts(pd.read_parquet(ingested / "item_nonresponse.parquet"), pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows),
+        nonresponse_counts(
+            pd.read_parquet(ingested / "item_nonresponse.parquet"),
+            pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows,
+        ),
     ]
     table = pd.concat([f for f in frames if len(f)], ignore_index=True)[QUALITY_COLUMNS]
     table["count"] = table["count"].astype(int)

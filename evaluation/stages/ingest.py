@@ -51,7 +51,6 @@ class SourceResult:
     dictionary: pd.DataFrame | None = None  # variable and value labels of the source's files
 
 
-
 def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
     """Run the stage: read areas, turnout, survey waves (and a register), write the canonical tables.
 
@@ -63,12 +62,19 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     out_dir.mkdir(parents=True, exist_ok=True)
     variables = load_variables(Path(config_settings["variables"]))
     canonical = [*variables.outcomes, *variables.group_variables]  # with CANONICAL_COLUMNS: the names codebooks use
-    areas = ingest_single(raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical))
-    turnout = ingest_single(raw_dir / sources["turnout"]["file"],
-                            load_codebook(Path(sources["turnout"]["codebook"]), canonical))
+    areas = ingest_single(
+        raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical)
+    )
+    turnout = ingest_single(
+        raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"]), canonical)
+    )
     valid_ranges = {name: outcome.range for name, outcome in variables.outcomes.items()}
-    survey = ingest_survey(survey_files(raw_dir, sources["survey"]), load_codebook(Path(sources["survey"]["codebook"]), canonical), key,
-                           valid_ranges)
+    survey = ingest_survey(
+        survey_files(raw_dir, sources["survey"]),
+        load_codebook(Path(sources["survey"]["codebook"]), canonical),
+        key,
+        valid_ranges,
+    )
     dictionary = pd.concat([areas.dictionary, turnout.dictionary, survey.dictionary], ignore_index=True)
     if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
@@ -82,11 +88,15 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_csv(dictionary, paths["dictionary"])
     results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
-        register = aggregate_register(raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"]), canonical))
+        register = aggregate_register(
+            raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"]), canonical)
+        )
         paths["register"] = out_dir / REGISTER_FILE
         write_parquet(register.cells, paths["register"])
         results["register"] = SourceResult(register.cells, register.quarantine, register.accounting)
-    write_parquet(pd.concat([r.quarantine for r in results.values()], ignore_index=True).astype(str), paths["quarantine"])
+    write_parquet(
+        pd.concat([r.quarantine for r in results.values()], ignore_index=True).astype(str), paths["quarantine"]
+    )
     accounting = pd.concat([r.accounting.assign(table=name) for name, r in results.items()], ignore_index=True)
     write_csv(accounting[["table", *accounting.columns.drop("table")]], paths["accounting"])
     return paths
@@ -103,8 +113,13 @@ def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_setting
     read = [raw_dir / sources[name]["file"] for name in names]
     read += survey_files(raw_dir, sources["survey"]).values()
     real = unlisted_files(raw_dir, read)
-    because = ("demo.enabled is false" if not config_settings["demo"] else
-               f"not listed unchanged in {raw_dir / MANIFEST}: {', '.join(real)}" if real else "")
+    because = (
+        "demo.enabled is false"
+        if not config_settings["demo"]
+        else f"not listed unchanged in {raw_dir / MANIFEST}: {', '.join(real)}"
+        if real
+        else ""
+    )
     env_var = config_settings["pseudonymisation"]["key_env"]
     return pseudonymisation_key(env_var, demo=not because, not_demo_because=because)
 
@@ -112,7 +127,9 @@ def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_setting
 def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
     """Carry turnout into today's area codes; rows with unknown codes are quarantined and counted."""
     if "election_date" not in turnout.data:
-        raise ConfigError("the turnout codebook must derive election_date for the crosswalk to know which reforms follow")
+        raise ConfigError(
+            "the turnout codebook must derive election_date for the crosswalk to know which reforms follow"
+        )
     data, quarantine = cw.apply_to_turnout(turnout.data, crosswalk, areas)
     return SourceResult(data, *_with_quarantine(turnout, quarantine))
 
@@ -120,8 +137,12 @@ def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.
 def crosswalk_survey(survey: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
     """Carry respondents' municipality codes into today's codes; split or unknown codes are quarantined."""
     data, quarantine = cw.apply_to_survey(survey.data, crosswalk, set(areas["municipality_code"]))
-    return SourceResult(data.reset_index(drop=True), *_with_quarantine(survey, quarantine), nonresponse=survey.nonresponse,
-                        dictionary=survey.dictionary)
+    return SourceResult(
+        data.reset_index(drop=True),
+        *_with_quarantine(survey, quarantine),
+        nonresponse=survey.nonresponse,
+        dictionary=survey.dictionary,
+    )
 
 
 def _with_quarantine(result: SourceResult, extra: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -139,7 +160,9 @@ def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
     result = apply_codebook(raw, metadata, codebook, source_file=path.name)
     data = _with_provenance(result.data, path.name)
     dictionary = labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, None)
-    return SourceResult(data, result.quarantine, _accounting(path.name, len(raw), result.quarantine), dictionary=dictionary)
+    return SourceResult(
+        data, result.quarantine, _accounting(path.name, len(raw), result.quarantine), dictionary=dictionary
+    )
 
 
 def ingest_survey(
@@ -158,14 +181,18 @@ def ingest_survey(
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
         labels.check_wave(codebook, metadata, result.source_names, path.name, wave, history, valid_ranges or {})
-        dictionaries.append(labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, wave))
+        dictionaries.append(
+            labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, wave)
+        )
         data = result.data
         id_column = result.source_names["respondent_id"]  # the codebook's (case-insensitive) match, used throughout
         pseudonyms = pseudonymise(raw[id_column], key, where=f"{path.name}, column {id_column}")
         data["respondent_id"] = pseudonyms.loc[data.index]
         data.insert(1, "wave", wave)
         frames.append(_with_provenance(data, path.name))
-        item_missing = result.nonresponse.assign(respondent_id=pseudonyms.loc[result.nonresponse["row"]].to_numpy(), wave=wave)
+        item_missing = result.nonresponse.assign(
+            respondent_id=pseudonyms.loc[result.nonresponse["row"]].to_numpy(), wave=wave
+        )
         nonresponse.append(item_missing[["respondent_id", "wave", "variable", "reason"]])
         quarantines.append(_without_raw_ids(result.quarantine, codebook))
         accounts.append(_accounting(path.name, len(raw), result.quarantine))
@@ -205,8 +232,13 @@ def _without_raw_ids(quarantine: pd.DataFrame, codebook: Codebook) -> pd.DataFra
 
 def _accounting(source_file: str, rows_read: int, quarantine: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"source_file": source_file, "stage": "ingest", "rows_read": rows_read,
-          "rows_kept": rows_read - len(quarantine), "rows_quarantined": len(quarantine)}]
+        [
+            {
+                "source_file": source_file,
+                "stage": "ingest",
+                "rows_read": rows_read,
+                "rows_kept": rows_read - len(quarantine),
+                "rows_quarantined": len(quarantine),
+            }
+        ]
     )
-
-

@@ -73,13 +73,21 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         variables,
         settings,
         area_codes=sorted(areas["area_code"].astype(str).unique()) if "area_code" in areas else [],
-        municipality_codes=sorted(areas["municipality_code"].astype(str).unique()) if "municipality_code" in areas else [],
+        municipality_codes=sorted(areas["municipality_code"].astype(str).unique())
+        if "municipality_code" in areas
+        else [],
     )
-    checked = {**tables, "survey": with_field_periods(tables["survey"], settings["field_periods"]), "pilot_coverage": pilot_coverage(tables["survey"], areas)}
+    checked = {
+        **tables,
+        "survey": with_field_periods(tables["survey"], settings["field_periods"]),
+        "pilot_coverage": pilot_coverage(tables["survey"], areas),
+    }
     outcomes = {name: run_checks(name, checked[name], table_checks) for name, table_checks in checks.items()}
     failures = [message for outcome in outcomes.values() for message in outcome.failures]
     limit = settings["fail_on_quarantine_share"]
-    accounting = _accounting(_read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES})
+    accounting = _accounting(
+        _read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES}
+    )
     failures += integrity.treated_unit_conflicts(areas)
     failures += integrity.quarantine_share_failures(accounting, limit)
     turnout_quarantined = pd.Index(list(outcomes["turnout"].quarantined_rows))
@@ -95,7 +103,10 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     summary = _summary(outcomes, checked, checks, failures)
     if failures:
         write_json(summary, paths["summary"])
-        raise ValidationFailed(f"validation of {in_dir} failed (details in {paths['summary']}):\n" + "\n".join(f"  - {m}" for m in failures))
+        raise ValidationFailed(
+            f"validation of {in_dir} failed (details in {paths['summary']}):\n"
+            + "\n".join(f"  - {m}" for m in failures)
+        )
     quarantine = [_read_table(in_dir / "quarantine.parquet")]
     for name, table in tables.items():
         rows = outcomes[name].quarantined_rows
@@ -103,7 +114,11 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         kept = kept[~kept.index.isin(list(rows))]
         write_parquet(kept, paths[name])
         quarantine.append(_quarantine_records(table, rows, checks[name]))
-    records = pd.concat([q for q in quarantine if len(q)], ignore_index=True) if any(len(q) for q in quarantine) else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    records = (
+        pd.concat([q for q in quarantine if len(q)], ignore_index=True)
+        if any(len(q) for q in quarantine)
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
     write_parquet(records.astype(str), paths["quarantine"])
     write_csv(accounting, paths["accounting"])
     write_json(summary, paths["summary"])  # last: a summary that says "passed" exists only when every table does
@@ -134,7 +149,10 @@ def _quarantine_records(table: pd.DataFrame, rows: dict[int, str], checks: list[
     positions = list(rows)
     picked = table.iloc[positions]
     columns = [by_id[reason.split(":")[0]].columns for reason in rows.values()]
-    values = [_value(picked.iat[k, picked.columns.get_loc(cols[0])]) if cols and cols[0] in picked else "" for k, cols in enumerate(columns)]
+    values = [
+        _value(picked.iat[k, picked.columns.get_loc(cols[0])]) if cols and cols[0] in picked else ""
+        for k, cols in enumerate(columns)
+    ]
     return pd.DataFrame(
         {
             "source_file": picked["source_file"].to_numpy(),
@@ -153,7 +171,9 @@ def _value(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
-def _accounting(ingest: pd.DataFrame, tables: dict[str, pd.DataFrame], outcomes: dict[str, TableOutcome]) -> pd.DataFrame:
+def _accounting(
+    ingest: pd.DataFrame, tables: dict[str, pd.DataFrame], outcomes: dict[str, TableOutcome]
+) -> pd.DataFrame:
     """Rows read = rows kept + rows quarantined (at ingest or validation), per table and source file.
 
     Keyed by table as well as file, so that two sources read from one workbook
@@ -166,16 +186,30 @@ def _accounting(ingest: pd.DataFrame, tables: dict[str, pd.DataFrame], outcomes:
     result = result.rename(columns={"rows_quarantined": "quarantined_ingest"})
     result["rows_quarantined"] = result["quarantined_ingest"] + result["quarantined_validate"]
     result["rows_kept"] = result["rows_read"] - result["rows_quarantined"]
-    return result[[*integrity.ACCOUNTING_KEYS, "rows_read", "rows_kept", "rows_quarantined", "quarantined_ingest",
-                   "quarantined_validate"]]
+    return result[
+        [
+            *integrity.ACCOUNTING_KEYS,
+            "rows_read",
+            "rows_kept",
+            "rows_quarantined",
+            "quarantined_ingest",
+            "quarantined_validate",
+        ]
+    ]
 
 
 def _per_file_counts(tables: dict[str, pd.DataFrame], outcomes: dict[str, TableOutcome]) -> pd.Series:
     """Rows quarantined by validation per (table, source file)."""
     counts = [
-        tables[name].iloc[list(o.quarantined_rows)]["source_file"].astype(str).value_counts().rename_axis("source_file")
-        .reset_index().assign(table=name)
-        for name, o in outcomes.items() if o.quarantined_rows and name in tables
+        tables[name]
+        .iloc[list(o.quarantined_rows)]["source_file"]
+        .astype(str)
+        .value_counts()
+        .rename_axis("source_file")
+        .reset_index()
+        .assign(table=name)
+        for name, o in outcomes.items()
+        if o.quarantined_rows and name in tables
     ]
     if not counts:
         return pd.Series(dtype=int, index=pd.MultiIndex.from_tuples([], names=integrity.ACCOUNTING_KEYS))
@@ -189,12 +223,19 @@ def _read_accounting(path: Path) -> pd.DataFrame:
         raise InputFileError(f"{path}: not found; run the ingest stage first (python -m evaluation ingest)") from exc
     missing = [c for c in (*integrity.ACCOUNTING_KEYS, "rows_read", "rows_quarantined") if c not in accounting]
     if missing:
-        raise InputFileError(f"{path}: no column(s) {', '.join(missing)}; it was written by an older version of the "
-                             "ingest stage: run ingest again")
+        raise InputFileError(
+            f"{path}: no column(s) {', '.join(missing)}; it was written by an older version of the "
+            "ingest stage: run ingest again"
+        )
     return accounting
 
 
-def _summary(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], checks: dict[str, list[Check]], failures: list[str]) -> dict[str, Any]:
+def _summary(
+    outcomes: dict[str, TableOutcome],
+    tables: dict[str, pd.DataFrame],
+    checks: dict[str, list[Check]],
+    failures: list[str],
+) -> dict[str, Any]:
     """Per table and per input file: what was checked, what failed, rows quarantined and why."""
     return {
         "status": "failed" if failures else "passed",
@@ -214,7 +255,9 @@ def _summary(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame],
     }
 
 
-def _per_input(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], checks: dict[str, list[Check]]) -> dict[str, Any]:
+def _per_input(
+    outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame], checks: dict[str, list[Check]]
+) -> dict[str, Any]:
     inputs: dict[str, Any] = {}
     for name, outcome in outcomes.items():
         table = tables[name]
@@ -222,9 +265,20 @@ def _per_input(outcomes: dict[str, TableOutcome], tables: dict[str, pd.DataFrame
             continue
         files = table["source_file"].astype(str)
         for source_file, rows in files.groupby(files).groups.items():
-            inputs[source_file] = {"table": name, "rows_checked": len(rows), "rows_quarantined": 0, "quarantined_by_reason": {}, "checks": [c.check_id for c in checks[name]]}
+            inputs[source_file] = {
+                "table": name,
+                "rows_checked": len(rows),
+                "rows_quarantined": 0,
+                "quarantined_by_reason": {},
+                "checks": [c.check_id for c in checks[name]],
+            }
         if outcome.quarantined_rows:
-            reasons = pd.DataFrame({"file": files.iloc[list(outcome.quarantined_rows)].to_numpy(), "reason": list(outcome.quarantined_rows.values())})
+            reasons = pd.DataFrame(
+                {
+                    "file": files.iloc[list(outcome.quarantined_rows)].to_numpy(),
+                    "reason": list(outcome.quarantined_rows.values()),
+                }
+            )
             for (source_file, reason), count in reasons.value_counts().sort_index().items():
                 entry = inputs[source_file]
                 entry["rows_quarantined"] += int(count)
@@ -238,7 +292,11 @@ def _write_suites(folder: Path, checks: dict[str, list[Check]]) -> None:
         suite = {
             "name": table,
             "expectations": [
-                {"type": c.expectation, "kwargs": json.loads(json.dumps(c.kwargs, default=str)), "meta": {"check_id": c.check_id, "severity": c.severity, "description": c.description}}
+                {
+                    "type": c.expectation,
+                    "kwargs": json.loads(json.dumps(c.kwargs, default=str)),
+                    "meta": {"check_id": c.check_id, "severity": c.severity, "description": c.description},
+                }
                 for c in table_checks
             ],
         }

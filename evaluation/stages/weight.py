@@ -12,7 +12,9 @@ from evaluation.survey import weight_summary
 from evaluation.survey.margins import population_margins, rake_wave
 
 
-def weight(survey_path: Path, margins_path: Path, out_path: Path, summary_path: Path, config_settings: dict[str, Any]) -> None:
+def weight(
+    survey_path: Path, margins_path: Path, out_path: Path, summary_path: Path, config_settings: dict[str, Any]
+) -> None:
     """Run the stage: add the column ``weight`` to the survey and write a weighting summary per wave."""
     survey = pd.read_parquet(survey_path)
     weighting = config_settings["weighting"]
@@ -21,8 +23,9 @@ def weight(survey_path: Path, margins_path: Path, out_path: Path, summary_path: 
         bounds = tuple(weighting["trim"]) if weighting["trim"] else None
         margins = population_margins(pd.read_csv(margins_path, dtype={"municipality_code": str}), weighting["margins"])
         for _, rows in survey.groupby("wave").groups.items():
-            survey.loc[rows, "weight"] = rake_wave(survey.loc[rows], margins, epsilon=weighting["epsilon"],
-                                                   max_iter=weighting["max_iter"], bounds=bounds)
+            survey.loc[rows, "weight"] = rake_wave(
+                survey.loc[rows], margins, epsilon=weighting["epsilon"], max_iter=weighting["max_iter"], bounds=bounds
+            )
     summary = pd.DataFrame(
         [{"wave": wave, **weight_summary(rows["weight"].to_numpy())} for wave, rows in survey.groupby("wave")]
     )

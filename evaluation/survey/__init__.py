@@ -22,5 +22,15 @@ from evaluation.survey.regression import SurveyGLMResult, svyglm
 from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
 from evaluation.survey.weighting import capped_cell_weights, poststratify, rake, weight_summary
 
-__all__ = ["ReplicateDesign", "SurveyDesign", "SurveyGLMResult", "bootstrap", "capped_cell_weights", "jackknife",
-           "poststratify", "rake", "svyglm", "weight_summary"]
+__all__ = [
+    "ReplicateDesign",
+    "SurveyDesign",
+    "SurveyGLMResult",
+    "bootstrap",
+    "capped_cell_weights",
+    "jackknife",
+    "poststratify",
+    "rake",
+    "svyglm",
+    "weight_summary",
+]

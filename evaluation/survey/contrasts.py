@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ def _domain_index(labels: pd.DataFrame) -> pd.Index:
     return pd.MultiIndex.from_frame(labels)
 
 
-def mean_vcov(design: "SurveyDesign", variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
+def mean_vcov(design: SurveyDesign, variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
     """Domain means of ``variable`` and their covariance matrix (see SurveyDesign.mean_vcov)."""
     if not by:
         raise EstimationError("mean_vcov needs at least one `by` column")
@@ -32,12 +33,15 @@ def mean_vcov(design: "SurveyDesign", variable: str, by: Sequence[str]) -> tuple
     ok = keys.domains.valid & ~np.isnan(y)
     stat = domain_statistic(design, keys, y, np.ones_like(y), ok, covariance=True)
     index = _domain_index(keys.domains.labels)
-    return (pd.Series(stat.estimate, index=index, name=variable),
-            pd.DataFrame(stat.covariance, index=index, columns=index))
+    return (
+        pd.Series(stat.estimate, index=index, name=variable),
+        pd.DataFrame(stat.covariance, index=index, columns=index),
+    )
 
 
-def contrast(estimate_a: float, estimate_b: float, var_a: float, var_b: float, cov_ab: float,
-             kind: str) -> tuple[float, float]:
+def contrast(
+    estimate_a: float, estimate_b: float, var_a: float, var_b: float, cov_ab: float, kind: str
+) -> tuple[float, float]:
     """Difference or ratio of two estimates and its delta-method standard error.
 
     Estimand: ``theta_a - theta_b`` or ``theta_a / theta_b``.
@@ -51,8 +55,9 @@ def contrast(estimate_a: float, estimate_b: float, var_a: float, var_b: float, c
     raise EstimationError(f"kind={kind!r}; use one of {CONTRAST_KINDS}")
 
 
-def contrast_means(design: "SurveyDesign", variable: str, by: Sequence[str], a: object, b: object,
-                   kind: str, level: float) -> pd.DataFrame:
+def contrast_means(
+    design: SurveyDesign, variable: str, by: Sequence[str], a: object, b: object, kind: str, level: float
+) -> pd.DataFrame:
     """Contrast of the means of two domains (see SurveyDesign.contrast_means).
 
     Only the rows of the two domains are used (their estimates and covariance
@@ -65,8 +70,7 @@ def contrast_means(design: "SurveyDesign", variable: str, by: Sequence[str], a: 
     index = _domain_index(keys.domains.labels)
     for label in (a, b):
         if label not in index:
-            raise EstimationError(f"domain {label!r} of {list(by)} not found; "
-                                  f"domains are {list(index)[:10]}")
+            raise EstimationError(f"domain {label!r} of {list(by)} not found; domains are {list(index)[:10]}")
     chosen = sorted({int(index.get_loc(a)), int(index.get_loc(b))})
     pair = subset_keys(design.linearization.stages, keys, chosen)
     y = column(design, variable)
@@ -78,15 +82,25 @@ def contrast_means(design: "SurveyDesign", variable: str, by: Sequence[str], a: 
     est, se = contrast(estimates[a], estimates[b], vcov.loc[a, a], vcov.loc[b, b], vcov.loc[a, b], kind)
     low, high = t_interval(np.array(est), np.array(se), level, design.df)
     symbol = "-" if kind == "difference" else "/"
-    return pd.DataFrame({
-        "variable": [variable], "contrast": [f"{a} {symbol} {b}"], "estimate": [est], "se": [se],
-        "ci_low": [float(low)], "ci_high": [float(high)], "df": [design.df],
-        "estimate_a": [estimates[a]], "estimate_b": [estimates[b]], "covariance": [vcov.loc[a, b]],
-    })
+    return pd.DataFrame(
+        {
+            "variable": [variable],
+            "contrast": [f"{a} {symbol} {b}"],
+            "estimate": [est],
+            "se": [se],
+            "ci_low": [float(low)],
+            "ci_high": [float(high)],
+            "df": [design.df],
+            "estimate_a": [estimates[a]],
+            "estimate_b": [estimates[b]],
+            "covariance": [vcov.loc[a, b]],
+        }
+    )
 
 
-def mean_differences(design: "SurveyDesign", variable: str, by: Sequence[str], group: str, a: object, b: object,
-                     level: float) -> pd.DataFrame:
+def mean_differences(
+    design: SurveyDesign, variable: str, by: Sequence[str], group: str, a: object, b: object, level: float
+) -> pd.DataFrame:
     """``mean(group = a) - mean(group = b)`` of ``variable`` within every domain of ``by``, in one pass.
 
     The difference of two ratio means linearises to ``u_i = 1[a](y_i - ybar_a)/W_a -
@@ -113,7 +127,14 @@ def mean_differences(design: "SurveyDesign", variable: str, by: Sequence[str], g
     se = np.sqrt(stat.variance)
     low, high = t_interval(estimate, se, level, design.df)
     result = keys.domains.labels.reset_index(drop=True).assign(
-        variable=variable, estimate=estimate, se=se, ci_low=low, ci_high=high,
-        n_a=count[1::2], n_b=count[0::2], df=design.df)
+        variable=variable,
+        estimate=estimate,
+        se=se,
+        ci_low=low,
+        ci_high=high,
+        n_a=count[1::2],
+        n_b=count[0::2],
+        df=design.df,
+    )
     both = (count[1::2] > 0) & (count[0::2] > 0)
     return result[both].reset_index(drop=True)

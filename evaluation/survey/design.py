@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,9 +59,16 @@ class SurveyDesign:
         Design degrees of freedom: number of PSUs minus number of strata.
     """
 
-    def __init__(self, data: pd.DataFrame, weights: str, strata: str | None = None,
-                 psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
-                 nest: bool = False, lonely_psu: str = "fail") -> None:
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str,
+        strata: str | None = None,
+        psu: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+    ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError("data must be a pandas DataFrame")
         if weights not in data.columns:
@@ -85,8 +92,10 @@ class SurveyDesign:
     def __repr__(self) -> str:
         stage1 = self.linearization.stages[0]
         cal = f", calibrated on {len(self._margins)} margin(s)" if self._margins else ""
-        return (f"SurveyDesign(n={len(self.data)}, strata={stage1.n_groups}, psu={stage1.n_units}, "
-                f"stages={len(self.linearization.stages)}, df={self.df}{cal})")
+        return (
+            f"SurveyDesign(n={len(self.data)}, strata={stage1.n_groups}, psu={stage1.n_units}, "
+            f"stages={len(self.linearization.stages)}, df={self.df}{cal})"
+        )
 
     def domain_keys(self, by: Sequence[str] | None) -> DomainKeys:
         """Domain codes and (unit, domain) keys for ``by`` (cached)."""
@@ -95,7 +104,7 @@ class SurveyDesign:
             self._keys[key] = make_keys(self.linearization.stages, make_domains(self.data, key))
         return self._keys[key]
 
-    def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> "SurveyDesign":
+    def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> SurveyDesign:
         """A copy with calibrated ``weights`` whose variances remove the calibration margins.
 
         Parameters
@@ -110,13 +119,19 @@ class SurveyDesign:
         new.weights = np.asarray(weights, dtype=float)
         new._margins = [*self._margins, *margins]
         stages = self.linearization.stages
-        calibration = Calibration.build([c for c, _ in new._margins], [k for _, k in new._margins],
-                                        new.weights, self.design_weights, stages)
+        calibration = Calibration.build(
+            [c for c, _ in new._margins], [k for _, k in new._margins], new.weights, self.design_weights, stages
+        )
         new.linearization = Linearization(stages, calibration)
         return new
 
-    def mean(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95,
-             deff_reference: str = "srswor") -> pd.DataFrame:
+    def mean(
+        self,
+        variables: Sequence[str],
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        deff_reference: str = "srswor",
+    ) -> pd.DataFrame:
         """Population means of ``variables`` in each domain of ``by``.
 
         Estimand: ``sum_{i in d} w_i y_i / sum_{i in d} w_i`` over respondents with
@@ -144,24 +159,41 @@ class SurveyDesign:
         """
         return estimators.means(self, _as_list(variables), by, level, deff_reference)
 
-    def total(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95,
-              deff_reference: str = "srswor") -> pd.DataFrame:
+    def total(
+        self,
+        variables: Sequence[str],
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        deff_reference: str = "srswor",
+    ) -> pd.DataFrame:
         """Population totals ``sum_{i in d} w_i y_i`` of ``variables`` per domain (R ``svytotal``).
 
         Same columns as :meth:`mean`; missing values count as not in the domain.
         """
         return estimators.totals(self, _as_list(variables), by, level, deff_reference)
 
-    def ratio(self, numerator: str, denominator: str, by: Sequence[str] | None = None,
-              level: float = 0.95, deff_reference: str = "srswor") -> pd.DataFrame:
+    def ratio(
+        self,
+        numerator: str,
+        denominator: str,
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        deff_reference: str = "srswor",
+    ) -> pd.DataFrame:
         """Ratio of population totals ``sum_d w y / sum_d w x`` per domain (R ``svyratio``).
 
         Rows missing either variable are dropped. ``variable`` is ``"numerator/denominator"``.
         """
         return estimators.ratios(self, numerator, denominator, by, level, deff_reference)
 
-    def proportion(self, variable: str, by: Sequence[str] | None = None, level: float = 0.95,
-                   ci_method: str = "logit", deff_reference: str = "srswor") -> pd.DataFrame:
+    def proportion(
+        self,
+        variable: str,
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        ci_method: str = "logit",
+        deff_reference: str = "srswor",
+    ) -> pd.DataFrame:
         """Population share of each category of ``variable`` per domain.
 
         Estimand: ``sum_{i in d} w_i 1[y_i = k] / sum_{i in d} w_i`` over non-missing ``y``.
@@ -190,8 +222,9 @@ class SurveyDesign:
         """
         return contrasts.mean_vcov(self, variable, _as_list(by))
 
-    def mean_differences(self, variable: str, by: Sequence[str], group: str, a: object, b: object,
-                         level: float = 0.95) -> pd.DataFrame:
+    def mean_differences(
+        self, variable: str, by: Sequence[str], group: str, a: object, b: object, level: float = 0.95
+    ) -> pd.DataFrame:
         """``mean_a - mean_b`` between categories ``a`` and ``b`` of ``group`` in every domain of ``by``.
 
         Same estimand and variance as :meth:`contrast_means` on ``by + [group]`` for each
@@ -200,8 +233,9 @@ class SurveyDesign:
         """
         return contrasts.mean_differences(self, variable, _as_list(by), group, a, b, level)
 
-    def contrast_means(self, variable: str, by: Sequence[str], a: object, b: object,
-                       kind: str = "difference", level: float = 0.95) -> pd.DataFrame:
+    def contrast_means(
+        self, variable: str, by: Sequence[str], a: object, b: object, kind: str = "difference", level: float = 0.95
+    ) -> pd.DataFrame:
         """Difference ``mean_a - mean_b`` (or ratio ``mean_a / mean_b``) of two domain means.
 
         The two domains may share PSUs (e.g. two waves of a panel, or two groups in

@@ -16,8 +16,9 @@ is the same domain estimation (R ``na.rm = TRUE``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,8 @@ import scipy.sparse as sp
 
 from evaluation.errors import EstimationError
 from evaluation.survey.domains import Domains
-from evaluation.survey.variance import Stage, StagePairs, sparse_stage_variance
 from evaluation.survey.intervals import proportion_interval, t_interval
+from evaluation.survey.variance import Stage, StagePairs, sparse_stage_variance
 
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
@@ -110,23 +111,25 @@ class DomainStatistic:
         return self.scores.T @ self.scores
 
 
-def column(design: "SurveyDesign", name: str) -> np.ndarray:
+def column(design: SurveyDesign, name: str) -> np.ndarray:
     """A data column as float (missing as NaN); EstimationError if absent or not numeric."""
     if name not in design.data.columns:
         raise EstimationError(f"variable `{name}` not in the survey data")
     try:
         return design.data[name].to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
-        raise EstimationError(f"variable `{name}` is not numeric ({design.data[name].dtype}); "
-                              "use proportion() for categorical variables") from exc
+        raise EstimationError(
+            f"variable `{name}` is not numeric ({design.data[name].dtype}); use proportion() for categorical variables"
+        ) from exc
 
 
 def _sum_by(keys: DomainKeys, values: np.ndarray) -> np.ndarray:
     return np.bincount(keys.dom, weights=values, minlength=keys.domains.n_domains)
 
 
-def _unit_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
-                 coef: np.ndarray, inverse: np.ndarray) -> list[np.ndarray]:
+def _unit_totals(
+    design: SurveyDesign, keys: DomainKeys, a: np.ndarray, b: np.ndarray | None, coef: np.ndarray, inverse: np.ndarray
+) -> list[np.ndarray]:
     """Per stage, (unit x domain) totals of the influence ``1[d] (a - coef_d b) inverse_d``."""
     n_dom = keys.domains.n_domains
     totals = []
@@ -139,8 +142,9 @@ def _unit_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.
     return totals
 
 
-def _category_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
-                     coef: np.ndarray, inverse: np.ndarray) -> np.ndarray | None:
+def _category_totals(
+    design: SurveyDesign, keys: DomainKeys, a: np.ndarray, b: np.ndarray | None, coef: np.ndarray, inverse: np.ndarray
+) -> np.ndarray | None:
     """``X' D e`` of the influence for the calibration margins (None for uncalibrated designs)."""
     cal = design.linearization.calibration
     if cal is None:
@@ -152,7 +156,7 @@ def _category_totals(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b:
     return cat * inverse
 
 
-def _strata_present(design: "SurveyDesign", keys: DomainKeys, ok_float: np.ndarray) -> np.ndarray | None:
+def _strata_present(design: SurveyDesign, keys: DomainKeys, ok_float: np.ndarray) -> np.ndarray | None:
     """Strata with respondents in each domain (only needed for ``lonely_psu="average"``)."""
     first = design.linearization.stages[0]
     if first.averaged is None:
@@ -162,8 +166,9 @@ def _strata_present(design: "SurveyDesign", keys: DomainKeys, ok_float: np.ndarr
     return np.bincount(key, weights=ok_float, minlength=first.n_groups * n_dom).reshape(first.n_groups, n_dom) > 0
 
 
-def _unit_variance(keys: DomainKeys, linear: np.ndarray, w: np.ndarray, ok: np.ndarray,
-                   weight_sum: np.ndarray, n: np.ndarray) -> np.ndarray:
+def _unit_variance(
+    keys: DomainKeys, linear: np.ndarray, w: np.ndarray, ok: np.ndarray, weight_sum: np.ndarray, n: np.ndarray
+) -> np.ndarray:
     """Weighted variance ``n / (n - 1) sum w (x - xbar)^2 / sum w`` per domain (R ``svyvar``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = np.nan_to_num(_sum_by(keys, w * linear) / weight_sum)
@@ -171,8 +176,15 @@ def _unit_variance(keys: DomainKeys, linear: np.ndarray, w: np.ndarray, ok: np.n
         return _sum_by(keys, w * resid**2) / weight_sum * n / (n - 1)
 
 
-def _sparse_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
-                     coef: np.ndarray, inverse: np.ndarray, ok_float: np.ndarray) -> np.ndarray:
+def _sparse_variance(
+    design: SurveyDesign,
+    keys: DomainKeys,
+    a: np.ndarray,
+    b: np.ndarray | None,
+    coef: np.ndarray,
+    inverse: np.ndarray,
+    ok_float: np.ndarray,
+) -> np.ndarray:
     """Design variance per domain from (unit, domain) pair totals (uncalibrated designs).
 
     Cost O(n_rows) per statistic after the pairs are built (once per ``by``).
@@ -187,14 +199,17 @@ def _sparse_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b:
         t = t * inverse[pairs.pair_domain]
         present = None
         if index == 0 and stage.averaged is not None:
-            present = np.bincount(pairs.pair_cell[pairs.pair_of_row], weights=ok_float,
-                                  minlength=pairs.cell_group.shape[0]) > 0
+            present = (
+                np.bincount(pairs.pair_cell[pairs.pair_of_row], weights=ok_float, minlength=pairs.cell_group.shape[0])
+                > 0
+            )
         variance += sparse_stage_variance(stage, pairs, t, n_dom, present)
     return variance
 
 
-def _sparse_calibrated_variance(design: "SurveyDesign", keys: DomainKeys, a: np.ndarray, b: np.ndarray | None,
-                                coef: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+def _sparse_calibrated_variance(
+    design: SurveyDesign, keys: DomainKeys, a: np.ndarray, b: np.ndarray | None, coef: np.ndarray, inverse: np.ndarray
+) -> np.ndarray:
     """Design variance per domain of a calibrated design, without the dense unit x domain totals.
 
     The calibrated unit totals ``t_ud - (U W X beta)_ud`` are non-zero on the
@@ -219,9 +234,15 @@ def _sparse_calibrated_variance(design: "SurveyDesign", keys: DomainKeys, a: np.
     return variance
 
 
-def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray,
-                     denom: np.ndarray | None, ok: np.ndarray, covariance: bool = False,
-                     dense: bool | None = None) -> DomainStatistic:
+def domain_statistic(
+    design: SurveyDesign,
+    keys: DomainKeys,
+    numer: np.ndarray,
+    denom: np.ndarray | None,
+    ok: np.ndarray,
+    covariance: bool = False,
+    dense: bool | None = None,
+) -> DomainStatistic:
     """Ratio (or total when ``denom`` is None) of weighted domain totals, with its variance.
 
     Estimand: ``sum_{i in d} w_i a_i / sum_{i in d} w_i b_i`` (``sum_{i in d} w_i a_i``).
@@ -261,9 +282,13 @@ def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray
         raise EstimationError("the sparse domain variance of a calibrated design does not handle lonely_psu='average'")
     scores = None
     if dense:
-        scores = np.nan_to_num(design.linearization.scores(_unit_totals(design, keys, a, b, coef, inverse),
-                                                           _category_totals(design, keys, a, b, coef, inverse),
-                                                           _strata_present(design, keys, ok_float)))
+        scores = np.nan_to_num(
+            design.linearization.scores(
+                _unit_totals(design, keys, a, b, coef, inverse),
+                _category_totals(design, keys, a, b, coef, inverse),
+                _strata_present(design, keys, ok_float),
+            )
+        )
         variance = np.einsum("ij,ij->j", scores, scores)
     elif calibrated:
         variance = _sparse_calibrated_variance(design, keys, a, b, coef, inverse)
@@ -272,8 +297,7 @@ def domain_statistic(design: "SurveyDesign", keys: DomainKeys, numer: np.ndarray
     linear = numer if denom is None else numer - coef[keys.dom] * denom
     linear = np.where(ok, linear * inverse[keys.dom], 0.0)
     unit_variance = _unit_variance(keys, linear, w, ok, weight_sum, n)
-    return DomainStatistic(estimate, n, weight_sum, unit_variance, variance,
-                           scores if covariance else None)
+    return DomainStatistic(estimate, n, weight_sum, unit_variance, variance, scores if covariance else None)
 
 
 def design_effect(stat: DomainStatistic, reference: str) -> np.ndarray:
@@ -293,28 +317,67 @@ def design_effect(stat: DomainStatistic, reference: str) -> np.ndarray:
         return stat.variance / srs
 
 
-def tidy_frame(labels: pd.DataFrame, variable: str, estimate: np.ndarray, se: np.ndarray, n: np.ndarray,
-               deff: np.ndarray, df: float, level: float) -> pd.DataFrame:
+def tidy_frame(
+    labels: pd.DataFrame,
+    variable: str,
+    estimate: np.ndarray,
+    se: np.ndarray,
+    n: np.ndarray,
+    deff: np.ndarray,
+    df: float,
+    level: float,
+) -> pd.DataFrame:
     """The tidy result rows of one variable: variable, by columns, estimate, se, ci, n, deff, df."""
     low, high = t_interval(estimate, se, level, df)
     columns = {"variable": np.full(len(labels), variable, dtype=object)}
     columns.update({c: labels[c].to_numpy() for c in labels.columns})
-    columns.update({"estimate": estimate, "se": se, "ci_low": low, "ci_high": high,
-                    "n": n.astype(np.int64), "deff": deff, "df": np.full(len(labels), df)})
+    columns.update(
+        {
+            "estimate": estimate,
+            "se": se,
+            "ci_low": low,
+            "ci_high": high,
+            "n": n.astype(np.int64),
+            "deff": deff,
+            "df": np.full(len(labels), df),
+        }
+    )
     return pd.DataFrame(columns)
 
 
-def tidy(design: "SurveyDesign", keys: DomainKeys, names: Sequence[str], stats: Sequence[DomainStatistic],
-         level: float, deff_reference: str) -> pd.DataFrame:
+def tidy(
+    design: SurveyDesign,
+    keys: DomainKeys,
+    names: Sequence[str],
+    stats: Sequence[DomainStatistic],
+    level: float,
+    deff_reference: str,
+) -> pd.DataFrame:
     """One row per statistic x domain (see :func:`tidy_frame`)."""
-    frames = [tidy_frame(keys.domains.labels, name, stat.estimate, np.sqrt(stat.variance), stat.n,
-                         design_effect(stat, deff_reference), design.df, level)
-              for name, stat in zip(names, stats)]
+    frames = [
+        tidy_frame(
+            keys.domains.labels,
+            name,
+            stat.estimate,
+            np.sqrt(stat.variance),
+            stat.n,
+            design_effect(stat, deff_reference),
+            design.df,
+            level,
+        )
+        for name, stat in zip(names, stats)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
-def _per_variable(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
-                  deff_reference: str, mean: bool) -> pd.DataFrame:
+def _per_variable(
+    design: SurveyDesign,
+    variables: Sequence[str],
+    by: Sequence[str] | None,
+    level: float,
+    deff_reference: str,
+    mean: bool,
+) -> pd.DataFrame:
     """Domain means (``mean=True``) or totals of each variable, missing values dropped per variable."""
     keys = design.domain_keys(by)
     stats = []
@@ -325,20 +388,28 @@ def _per_variable(design: "SurveyDesign", variables: Sequence[str], by: Sequence
     return tidy(design, keys, variables, stats, level, deff_reference)
 
 
-def means(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
-          deff_reference: str) -> pd.DataFrame:
+def means(
+    design: SurveyDesign, variables: Sequence[str], by: Sequence[str] | None, level: float, deff_reference: str
+) -> pd.DataFrame:
     """Domain means ``sum_d w y / sum_d w`` of each variable (see SurveyDesign.mean)."""
     return _per_variable(design, variables, by, level, deff_reference, mean=True)
 
 
-def totals(design: "SurveyDesign", variables: Sequence[str], by: Sequence[str] | None, level: float,
-           deff_reference: str) -> pd.DataFrame:
+def totals(
+    design: SurveyDesign, variables: Sequence[str], by: Sequence[str] | None, level: float, deff_reference: str
+) -> pd.DataFrame:
     """Domain totals ``sum_d w y`` of each variable (see SurveyDesign.total)."""
     return _per_variable(design, variables, by, level, deff_reference, mean=False)
 
 
-def ratios(design: "SurveyDesign", numerator: str, denominator: str, by: Sequence[str] | None,
-           level: float, deff_reference: str) -> pd.DataFrame:
+def ratios(
+    design: SurveyDesign,
+    numerator: str,
+    denominator: str,
+    by: Sequence[str] | None,
+    level: float,
+    deff_reference: str,
+) -> pd.DataFrame:
     """Domain ratios ``sum_d w y / sum_d w x`` (see SurveyDesign.ratio)."""
     keys = design.domain_keys(by)
     y, x = column(design, numerator), column(design, denominator)
@@ -347,8 +418,9 @@ def ratios(design: "SurveyDesign", numerator: str, denominator: str, by: Sequenc
     return tidy(design, keys, [f"{numerator}/{denominator}"], [stat], level, deff_reference)
 
 
-def proportions(design: "SurveyDesign", variable: str, by: Sequence[str] | None, level: float,
-                ci_method: str, deff_reference: str) -> pd.DataFrame:
+def proportions(
+    design: SurveyDesign, variable: str, by: Sequence[str] | None, level: float, ci_method: str, deff_reference: str
+) -> pd.DataFrame:
     """Shares of each category of ``variable`` in each domain (see SurveyDesign.proportion)."""
     if variable not in design.data.columns:
         raise EstimationError(f"variable `{variable}` not in the survey data")
@@ -361,11 +433,12 @@ def proportions(design: "SurveyDesign", variable: str, by: Sequence[str] | None,
         stat = domain_statistic(design, keys, indicator, np.ones_like(indicator), ok)
         frame = tidy(design, keys, [variable], [stat], level, deff_reference)
         frame.insert(1 + len(keys.domains.labels.columns), "category", category)
-        frame["n_category"] = np.bincount(keys.dom, weights=(ok & (codes == k)).astype(float),
-                                          minlength=keys.domains.n_domains).astype(np.int64)
+        frame["n_category"] = np.bincount(
+            keys.dom, weights=(ok & (codes == k)).astype(float), minlength=keys.domains.n_domains
+        ).astype(np.int64)
         frame["ci_low"], frame["ci_high"] = proportion_interval(
-            frame["estimate"].to_numpy(), frame["se"].to_numpy(), frame["n"].to_numpy(),
-            level, design.df, ci_method)
+            frame["estimate"].to_numpy(), frame["se"].to_numpy(), frame["n"].to_numpy(), level, design.df, ci_method
+        )
         frames.append(frame)
     if not frames:
         raise EstimationError(f"variable `{variable}` has no non-missing values")

@@ -16,8 +16,9 @@ def t_quantile(level: float, df: float | np.ndarray) -> np.ndarray:
     if not 0 < level < 1:
         raise EstimationError(f"level={level}: the confidence level must be between 0 and 1")
     df = np.asarray(df, dtype=float)
-    return np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2),
-                    stats.t.ppf(0.5 + level / 2, np.where(df > 0, df, np.nan)))
+    return np.where(
+        np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, np.where(df > 0, df, np.nan))
+    )
 
 
 def t_interval(estimate: np.ndarray, se: np.ndarray, level: float, df: float) -> tuple[np.ndarray, np.ndarray]:
@@ -26,8 +27,9 @@ def t_interval(estimate: np.ndarray, se: np.ndarray, level: float, df: float) ->
     return estimate - half, estimate + half
 
 
-def proportion_interval(p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: float,
-                        method: str = "logit") -> tuple[np.ndarray, np.ndarray]:
+def proportion_interval(
+    p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: float, method: str = "logit"
+) -> tuple[np.ndarray, np.ndarray]:
     """Confidence interval for a proportion estimated from a complex sample.
 
     Parameters
@@ -64,8 +66,10 @@ def proportion_interval(p: np.ndarray, se: np.ndarray, n: np.ndarray, level: flo
         if method == "asin":
             centre = np.arcsin(np.sqrt(p))
             half = t * se / (2 * np.sqrt(p * (1 - p)))
-            return (np.sin(np.clip(centre - half, 0, np.pi / 2)) ** 2,
-                    np.sin(np.clip(centre + half, 0, np.pi / 2)) ** 2)
+            return (
+                np.sin(np.clip(centre - half, 0, np.pi / 2)) ** 2,
+                np.sin(np.clip(centre + half, 0, np.pi / 2)) ** 2,
+            )
         n_eff = np.where(se > 0, p * (1 - p) / se**2, n)
         if method == "beta":
             alpha = 1 - level

@@ -6,14 +6,12 @@ times the mean raking factor of their wave (they are not dropped).
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.survey.design import SurveyDesign
 from evaluation.survey.weighting import rake
-
 
 
 def population_margins(margins: pd.DataFrame, dimensions: list[list[str]]) -> list[pd.Series]:
@@ -54,14 +52,22 @@ def calibration_margins(survey: pd.DataFrame, dimensions: list[list[str]]) -> li
     margins = []
     for dims in dimensions:
         codes = np.full(len(survey), -1, dtype=np.int64)
-        cell, cells = pd.factorize(pd.MultiIndex.from_frame(survey.loc[complete, ["wave", *dims]].astype(str)), sort=True)
+        cell, cells = pd.factorize(
+            pd.MultiIndex.from_frame(survey.loc[complete, ["wave", *dims]].astype(str)), sort=True
+        )
         codes[complete] = cell
         margins.append((codes, len(cells)))
     return margins
 
 
-def rake_wave(wave_data: pd.DataFrame, margins: list[pd.Series], *, epsilon: float = 1e-7, max_iter: int = 50,
-              bounds: tuple[float, float] | None = None) -> np.ndarray:
+def rake_wave(
+    wave_data: pd.DataFrame,
+    margins: list[pd.Series],
+    *,
+    epsilon: float = 1e-7,
+    max_iter: int = 50,
+    bounds: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Raked weights for one wave (design weights scaled for incomplete rows).
 
     ``epsilon``, ``max_iter`` and ``bounds`` (on adjusted / design weight) are

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -56,15 +57,15 @@ def model_matrix(data: pd.DataFrame, predictors: Sequence[str]) -> pd.DataFrame:
             parts.append(col.astype(float).to_frame(name))
         else:
             levels = pd.Index(pd.unique(col.dropna())).sort_values()
-            dummies = pd.DataFrame({f"{name}{lev}": (col == lev).astype(float) for lev in levels[1:]},
-                                   index=data.index)
+            dummies = pd.DataFrame({f"{name}{lev}": (col == lev).astype(float) for lev in levels[1:]}, index=data.index)
             dummies[col.isna()] = np.nan
             parts.append(dummies)
     return pd.concat(parts, axis=1)
 
 
-def svyglm(design: "SurveyDesign", outcome: str, predictors: Sequence[str], family: str = "gaussian",
-           level: float = 0.95) -> SurveyGLMResult:
+def svyglm(
+    design: SurveyDesign, outcome: str, predictors: Sequence[str], family: str = "gaussian", level: float = 0.95
+) -> SurveyGLMResult:
     """Fit a linear or logistic regression to a survey sample.
 
     Estimand: the census (population) regression coefficients, estimated by the
@@ -112,8 +113,16 @@ def svyglm(design: "SurveyDesign", outcome: str, predictors: Sequence[str], fami
     statistic = estimate / se
     low, high = t_interval(estimate, se, level, df_resid)
     terms = list(x_frame.columns)
-    table = pd.DataFrame({"term": terms, "estimate": estimate, "se": se, "statistic": statistic,
-                          "p_value": 2 * stats.t.sf(np.abs(statistic), df_resid),
-                          "ci_low": low, "ci_high": high, "df": df_resid})
-    return SurveyGLMResult(table, pd.DataFrame(vcov, index=terms, columns=terms), influence, df_resid,
-                           int(used.sum()))
+    table = pd.DataFrame(
+        {
+            "term": terms,
+            "estimate": estimate,
+            "se": se,
+            "statistic": statistic,
+            "p_value": 2 * stats.t.sf(np.abs(statistic), df_resid),
+            "ci_low": low,
+            "ci_high": high,
+            "df": df_resid,
+        }
+    )
+    return SurveyGLMResult(table, pd.DataFrame(vcov, index=terms, columns=terms), influence, df_resid, int(used.sum()))

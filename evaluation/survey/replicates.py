@@ -8,7 +8,8 @@ full-sample estimate when ``mse=True``), as R ``svrVar``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,16 @@ class ReplicateDesign:
         Degrees of freedom for intervals; default rank of the replicate weights minus 1.
     """
 
-    def __init__(self, data: pd.DataFrame, weights: str | np.ndarray, replicate_weights: Sequence[str] | np.ndarray,
-                 scale: float, rscales: np.ndarray | None = None, mse: bool = False, df: float | None = None) -> None:
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        weights: str | np.ndarray,
+        replicate_weights: Sequence[str] | np.ndarray,
+        scale: float,
+        rscales: np.ndarray | None = None,
+        mse: bool = False,
+        df: float | None = None,
+    ) -> None:
         self.data = data
         self.weights = np.asarray(data[weights] if isinstance(weights, str) else weights, dtype=float)
         if isinstance(replicate_weights, np.ndarray):
@@ -73,8 +82,12 @@ class ReplicateDesign:
     def _domain_sums(self, dom: np.ndarray, n_dom: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Domain sums of ``w * values`` for the full-sample and every replicate weight."""
         full = np.bincount(dom, weights=self.weights * values, minlength=n_dom)
-        rep = np.stack([np.bincount(dom, weights=self.replicate_weights[:, r] * values, minlength=n_dom)
-                        for r in range(self.replicate_weights.shape[1])])
+        rep = np.stack(
+            [
+                np.bincount(dom, weights=self.replicate_weights[:, r] * values, minlength=n_dom)
+                for r in range(self.replicate_weights.shape[1])
+            ]
+        )
         return full, rep
 
     def _column(self, name: str) -> np.ndarray:
@@ -82,8 +95,9 @@ class ReplicateDesign:
             raise EstimationError(f"variable `{name}` not in the survey data")
         return self.data[name].to_numpy(dtype=float, na_value=np.nan)
 
-    def _ratio_frame(self, name: str, numer: np.ndarray, denom: np.ndarray | None, by: Sequence[str] | None,
-                     level: float) -> pd.DataFrame:
+    def _ratio_frame(
+        self, name: str, numer: np.ndarray, denom: np.ndarray | None, by: Sequence[str] | None, level: float
+    ) -> pd.DataFrame:
         domains = make_domains(self.data, by)
         ok = domains.valid & ~np.isnan(numer) & (np.ones_like(numer, bool) if denom is None else ~np.isnan(denom))
         dom = np.maximum(domains.codes, 0)
@@ -108,25 +122,31 @@ class ReplicateDesign:
 
     def total(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
         """Domain totals ``sum_d w y`` with replicate standard errors."""
-        frames = [self._ratio_frame(name, self._column(name), None, by, level)
-                  for name in ([variables] if isinstance(variables, str) else variables)]
+        frames = [
+            self._ratio_frame(name, self._column(name), None, by, level)
+            for name in ([variables] if isinstance(variables, str) else variables)
+        ]
         return pd.concat(frames, ignore_index=True)
 
-    def ratio(self, numerator: str, denominator: str, by: Sequence[str] | None = None,
-              level: float = 0.95) -> pd.DataFrame:
+    def ratio(
+        self, numerator: str, denominator: str, by: Sequence[str] | None = None, level: float = 0.95
+    ) -> pd.DataFrame:
         """Domain ratios ``sum_d w y / sum_d w x`` with replicate standard errors."""
-        return self._ratio_frame(f"{numerator}/{denominator}", self._column(numerator),
-                                 self._column(denominator), by, level)
+        return self._ratio_frame(
+            f"{numerator}/{denominator}", self._column(numerator), self._column(denominator), by, level
+        )
 
 
-def _stage1(design: "SurveyDesign"):
+def _stage1(design: SurveyDesign):
     if design.linearization.calibration is not None:
-        raise DesignError("replicate weights from a calibrated design would not repeat the calibration; "
-                          "convert the uncalibrated design")
+        raise DesignError(
+            "replicate weights from a calibrated design would not repeat the calibration; "
+            "convert the uncalibrated design"
+        )
     return design.linearization.stages[0]
 
 
-def jackknife(design: "SurveyDesign") -> ReplicateDesign:
+def jackknife(design: SurveyDesign) -> ReplicateDesign:
     """Delete-one-PSU jackknife replicates (JK1 if unstratified, JKn if stratified), as R ``as.svrepdesign``.
 
     Replicate ``r`` drops PSU ``r`` and multiplies the other PSUs of its stratum by
@@ -158,13 +178,15 @@ def jackknife(design: "SurveyDesign") -> ReplicateDesign:
     if not replicates:
         raise DesignError("every stratum is sampled exhaustively or has one PSU: no jackknife replicates")
     if n_strata == 1:  # JK1: R puts the (n-1)/n factor in `scale`
-        return ReplicateDesign(design.data, w, np.column_stack(replicates), scale=rscales[0],
-                               rscales=np.ones(len(rscales)), df=design.df)
-    return ReplicateDesign(design.data, w, np.column_stack(replicates), scale=scale,
-                           rscales=np.array(rscales), df=design.df)
+        return ReplicateDesign(
+            design.data, w, np.column_stack(replicates), scale=rscales[0], rscales=np.ones(len(rscales)), df=design.df
+        )
+    return ReplicateDesign(
+        design.data, w, np.column_stack(replicates), scale=scale, rscales=np.array(rscales), df=design.df
+    )
 
 
-def bootstrap(design: "SurveyDesign", replicates: int, rng: np.random.Generator) -> ReplicateDesign:
+def bootstrap(design: SurveyDesign, replicates: int, rng: np.random.Generator) -> ReplicateDesign:
     """Rao-Wu rescaled bootstrap of PSUs within strata (``n_h - 1`` draws with replacement).
 
     Replicate multiplier of PSU ``j`` in stratum ``h``:

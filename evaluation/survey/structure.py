@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,30 +37,35 @@ def group_range(group: np.ndarray, n_groups: int, values: np.ndarray) -> tuple[n
 def _require_columns(data: pd.DataFrame, columns: Sequence[str], role: str) -> None:
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        raise DesignError(f"{role} column(s) {missing} not in the data "
-                          f"(columns: {list(data.columns)[:20]}...)")
+        raise DesignError(f"{role} column(s) {missing} not in the data (columns: {list(data.columns)[:20]}...)")
     for c in columns:
         if data[c].isna().any():
-            raise DesignError(f"{role} column `{c}` has {int(data[c].isna().sum())} missing values; "
-                              "every respondent needs a value")
+            raise DesignError(
+                f"{role} column `{c}` has {int(data[c].isna().sum())} missing values; every respondent needs a value"
+            )
 
 
-def _population_sizes(fpc: np.ndarray, group: np.ndarray, n_in_group: np.ndarray,
-                      column: str, group_labels: np.ndarray) -> np.ndarray:
+def _population_sizes(
+    fpc: np.ndarray, group: np.ndarray, n_in_group: np.ndarray, column: str, group_labels: np.ndarray
+) -> np.ndarray:
     """Population units per group from an fpc column (population sizes, or fractions if all <= 1)."""
     value, high = group_range(group, len(n_in_group), fpc)
     varying = np.flatnonzero(value != high)
     if varying.size:
-        raise DesignError(f"fpc column `{column}` varies within stratum/cluster "
-                          f"{group_labels[varying[0]]!r}; it must be constant there")
+        raise DesignError(
+            f"fpc column `{column}` varies within stratum/cluster "
+            f"{group_labels[varying[0]]!r}; it must be constant there"
+        )
     if np.any(value <= 0):
         raise DesignError(f"fpc column `{column}` has values <= 0")
     pop = n_in_group / value if np.all(value <= 1) else value
     too_small = np.flatnonzero(pop < n_in_group - 1e-9)
     if too_small.size:
         g = too_small[0]
-        raise DesignError(f"fpc column `{column}` implies more than 100% sampling in "
-                          f"{group_labels[g]!r}: population {pop[g]:g} < sampled {n_in_group[g]}")
+        raise DesignError(
+            f"fpc column `{column}` implies more than 100% sampling in "
+            f"{group_labels[g]!r}: population {pop[g]:g} < sampled {n_in_group[g]}"
+        )
     return pop
 
 
@@ -68,14 +73,22 @@ def _lonely(stage_no: int, lonely: np.ndarray, group_labels: np.ndarray, option:
     if option == "fail" and lonely.any():
         labels = [str(x) for x in group_labels[lonely][:5]]
         where = "stratum" if stage_no == 1 else "stage-1 cluster"
-        raise DesignError(f"{where}(s) {labels} ha(s) only one sampled unit at stage {stage_no}; "
-                          "choose lonely_psu='remove', 'certainty', 'adjust' or 'average' "
-                          "(as R options(survey.lonely.psu=...))")
+        raise DesignError(
+            f"{where}(s) {labels} ha(s) only one sampled unit at stage {stage_no}; "
+            "choose lonely_psu='remove', 'certainty', 'adjust' or 'average' "
+            "(as R options(survey.lonely.psu=...))"
+        )
 
 
-def make_stage(unit: np.ndarray, group_of_row: np.ndarray, group_labels: np.ndarray,
-               pop_size_col: tuple[str, np.ndarray] | None, prior_fraction: np.ndarray | None,
-               lonely_psu: str, stage_no: int) -> tuple[Stage, np.ndarray]:
+def make_stage(
+    unit: np.ndarray,
+    group_of_row: np.ndarray,
+    group_labels: np.ndarray,
+    pop_size_col: tuple[str, np.ndarray] | None,
+    prior_fraction: np.ndarray | None,
+    lonely_psu: str,
+    stage_no: int,
+) -> tuple[Stage, np.ndarray]:
     """One stage: units nested in groups, scaled as R ``onestrat``.
 
     Parameters
@@ -127,14 +140,21 @@ def make_stage(unit: np.ndarray, group_of_row: np.ndarray, group_labels: np.ndar
     if prior_fraction is not None:
         scale = scale * prior_fraction
     fraction = np.where(np.isinf(pop), 0.0, n_in_group / pop)
-    stage = Stage(unit=unit, group=group, n_in_group=n_in_group,
-                  root_scale=np.sqrt(scale[group]), centre=centre, fpc_factor=factor,
-                  averaged=averaged)
+    stage = Stage(
+        unit=unit,
+        group=group,
+        n_in_group=n_in_group,
+        root_scale=np.sqrt(scale[group]),
+        centre=centre,
+        fpc_factor=factor,
+        averaged=averaged,
+    )
     return stage, fraction
 
 
-def build_stages(data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc: Sequence[str],
-                 nest: bool, lonely_psu: str) -> tuple[list[Stage], int, int]:
+def build_stages(
+    data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc: Sequence[str], nest: bool, lonely_psu: str
+) -> tuple[list[Stage], int, int]:
     """All stages of the design; also the number of PSUs and strata (for degrees of freedom).
 
     Without ``fpc`` at every stage only the first (ultimate-cluster) stage is used, as in R.
@@ -142,8 +162,10 @@ def build_stages(data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise DesignError(f"lonely_psu={lonely_psu!r}; use one of {LONELY_PSU_OPTIONS}")
     if fpc and len(fpc) != max(len(psu), 1):
-        raise DesignError(f"fpc has {len(fpc)} column(s) for {max(len(psu), 1)} stage(s): give one "
-                          "fpc column per stage, or none (ultimate-cluster variance)")
+        raise DesignError(
+            f"fpc has {len(fpc)} column(s) for {max(len(psu), 1)} stage(s): give one "
+            "fpc column per stage, or none (ultimate-cluster variance)"
+        )
     _require_columns(data, [c for c in [strata, *psu, *fpc] if c], "design")
     n = len(data)
     if strata is None:
@@ -160,13 +182,21 @@ def build_stages(data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc
     elif strata is not None:
         low, high = group_range(first, int(first.max()) + 1, stratum.astype(float))
         if (low != high).any():
-            raise DesignError(f"PSU `{psu[0]}` value(s) occur in more than one stratum of `{strata}`; "
-                              "use nest=True if PSU labels are reused across strata")
+            raise DesignError(
+                f"PSU `{psu[0]}` value(s) occur in more than one stratum of `{strata}`; "
+                "use nest=True if PSU labels are reused across strata"
+            )
     if int(first.max()) + 1 == 1 and strata is None:
         raise DesignError("the design has only one primary sampling unit: no variance can be estimated")
-    stage, fraction = make_stage(first, stratum, strata_labels,
-                                 (fpc[0], data[fpc[0]].to_numpy(dtype=float)) if fpc else None,
-                                 None, lonely_psu, 1)
+    stage, fraction = make_stage(
+        first,
+        stratum,
+        strata_labels,
+        (fpc[0], data[fpc[0]].to_numpy(dtype=float)) if fpc else None,
+        None,
+        lonely_psu,
+        1,
+    )
     stages = [stage]
     n_psu, n_strata = stage.n_units, stage.n_groups
     if fpc and len(psu) > 1:
@@ -176,9 +206,15 @@ def build_stages(data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc
             parent, parent_stage = unit, stages[-1]
             unit = _combine(parent, psu_columns[k])
             labels = np.arange(parent_stage.n_units)
-            stage, fraction = make_stage(unit, parent, labels,
-                                         (fpc[k], data[fpc[k]].to_numpy(dtype=float)),
-                                         prior[parent_stage.group], lonely_psu, k + 1)
+            stage, fraction = make_stage(
+                unit,
+                parent,
+                labels,
+                (fpc[k], data[fpc[k]].to_numpy(dtype=float)),
+                prior[parent_stage.group],
+                lonely_psu,
+                k + 1,
+            )
             prior = prior[parent_stage.group] * fraction
             stages.append(stage)
     return stages, n_psu, n_strata

@@ -17,8 +17,8 @@ pairs and (group, domain) cells that occur, at a cost linear in the rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -171,8 +171,14 @@ class Calibration:
         return int(self.indicator.shape[1])
 
     @classmethod
-    def build(cls, codes: Sequence[np.ndarray], sizes: Sequence[int], weights: np.ndarray,
-              design_weights: np.ndarray, stages: Sequence[Stage]) -> "Calibration":
+    def build(
+        cls,
+        codes: Sequence[np.ndarray],
+        sizes: Sequence[int],
+        weights: np.ndarray,
+        design_weights: np.ndarray,
+        stages: Sequence[Stage],
+    ) -> Calibration:
         """Precompute the projection for final ``weights`` and uncalibrated ``design_weights``."""
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         rows = np.concatenate([np.flatnonzero(c >= 0) for c in codes])
@@ -184,15 +190,15 @@ class Calibration:
         weighted = sp.diags(weights) @ indicator
         unit_totals = []
         for stage in stages:
-            aggregate = sp.csr_matrix((np.ones(weights.shape[0]),
-                                       (stage.unit, np.arange(weights.shape[0]))),
-                                      shape=(stage.n_units, weights.shape[0]))
+            aggregate = sp.csr_matrix(
+                (np.ones(weights.shape[0]), (stage.unit, np.arange(weights.shape[0]))),
+                shape=(stage.n_units, weights.shape[0]),
+            )
             unit_totals.append((aggregate @ weighted).tocsr())
         member = indicator.tocoo()
         return cls(indicator, block_pinv(gram), row_factor, unit_totals, member.row, member.col)
 
-    def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None,
-                        n_dom: int = 1) -> np.ndarray:
+    def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None, n_dom: int = 1) -> np.ndarray:
         """``X' D e`` for row influence values ``z = w e`` (by domain when ``dom`` is given).
 
         Returns shape (n_cat, n_dom), or (n_cat, k) for a (n, k) matrix.
@@ -220,7 +226,7 @@ def block_pinv(matrix: sp.csr_matrix) -> sp.csr_matrix:
     bounds = np.searchsorted(block[order], np.arange(n_blocks + 1))
     rows, cols, values = [], [], []
     for k in range(n_blocks):
-        members = order[bounds[k]:bounds[k + 1]]
+        members = order[bounds[k] : bounds[k + 1]]
         inverse = np.linalg.pinv(matrix[members][:, members].toarray())
         rows.append(np.repeat(members, len(members)))
         cols.append(np.tile(members, len(members)))
@@ -238,8 +244,9 @@ class Linearization:
     stages: tuple[Stage, ...]
     calibration: Calibration | None = None
 
-    def scores(self, unit_totals: Sequence[np.ndarray], category_totals: np.ndarray | None,
-               present: np.ndarray | None = None) -> np.ndarray:
+    def scores(
+        self, unit_totals: Sequence[np.ndarray], category_totals: np.ndarray | None, present: np.ndarray | None = None
+    ) -> np.ndarray:
         """Score matrix from per-stage unit totals and (for calibrated designs) ``X' z``.
 
         Parameters
@@ -306,15 +313,21 @@ class StagePairs:
         return int(self.pair_domain.shape[0])
 
     @classmethod
-    def build(cls, stage: Stage, dom: np.ndarray, n_domains: int) -> "StagePairs":
+    def build(cls, stage: Stage, dom: np.ndarray, n_domains: int) -> StagePairs:
         """Pairs of ``stage`` units and domain codes ``dom`` (0 .. n_domains - 1, every row), by hashing."""
         pair_of_row, pair_key = pd.factorize(stage.unit * n_domains + dom)
         pair_unit, pair_domain = np.divmod(pair_key, n_domains)
         return cls.of_pairs(stage, pair_unit, pair_domain, n_domains, pair_of_row)
 
     @classmethod
-    def of_pairs(cls, stage: Stage, pair_unit: np.ndarray, pair_domain: np.ndarray, n_domains: int,
-                 pair_of_row: np.ndarray | None = None) -> "StagePairs":
+    def of_pairs(
+        cls,
+        stage: Stage,
+        pair_unit: np.ndarray,
+        pair_domain: np.ndarray,
+        n_domains: int,
+        pair_of_row: np.ndarray | None = None,
+    ) -> StagePairs:
         """Distinct (unit, domain) pairs given directly (``pair_of_row`` empty unless given)."""
         pair_cell, cell_key = dense_codes(stage.group[pair_unit] * n_domains + pair_domain, stage.n_groups * n_domains)
         cell_group, cell_domain = np.divmod(cell_key, n_domains)
@@ -350,8 +363,9 @@ def group_root_scale(stage: Stage) -> np.ndarray:
     return root
 
 
-def sparse_stage_variance(stage: Stage, pairs: StagePairs, totals: np.ndarray, n_domains: int,
-                          present: np.ndarray | None = None) -> np.ndarray:
+def sparse_stage_variance(
+    stage: Stage, pairs: StagePairs, totals: np.ndarray, n_domains: int, present: np.ndarray | None = None
+) -> np.ndarray:
     """Per-domain variance contribution of one stage from pair totals.
 
     Equals the column sums of squares of :func:`stage_scores` on the dense
@@ -380,16 +394,18 @@ def sparse_stage_variance(stage: Stage, pairs: StagePairs, totals: np.ndarray, n
     root = group_root_scale(stage)[group]
     dev = (totals - mean[pairs.pair_cell]) * root[pairs.pair_cell]
     absent = (units - pairs.cell_units) * (mean * root) ** 2
-    variance = (np.bincount(pairs.pair_domain, weights=dev * dev, minlength=n_domains)
-                + np.bincount(pairs.cell_domain, weights=absent, minlength=n_domains))
+    variance = np.bincount(pairs.pair_domain, weights=dev * dev, minlength=n_domains) + np.bincount(
+        pairs.cell_domain, weights=absent, minlength=n_domains
+    )
     if stage.averaged is not None:
         if present is None:  # every group counts, as stage_scores without ``present``
             n_present = np.full(n_domains, float(stage.n_groups))
             n_ok = n_present - stage.averaged.sum()
         else:
             n_present = np.bincount(pairs.cell_domain, weights=present.astype(float), minlength=n_domains)
-            n_ok = np.bincount(pairs.cell_domain, weights=(present & ~stage.averaged[group]).astype(float),
-                               minlength=n_domains)
+            n_ok = np.bincount(
+                pairs.cell_domain, weights=(present & ~stage.averaged[group]).astype(float), minlength=n_domains
+            )
         with np.errstate(divide="ignore", invalid="ignore"):
             inflated = variance * (n_present / n_ok)
         # as the dense scores after nan_to_num: 0 * inf -> 0, x * inf -> inf

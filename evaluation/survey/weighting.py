@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,16 +45,20 @@ def _margin(data: pd.DataFrame, totals: pd.Series, weights: np.ndarray) -> Margi
     columns = [n for n in totals.index.names]
     name = " x ".join(str(c) for c in columns)
     if any(c is None or c not in data.columns for c in columns):
-        raise WeightingError(f"margin index names {columns} must name columns of the data "
-                             "(set Series.index.name, or the MultiIndex names)")
+        raise WeightingError(
+            f"margin index names {columns} must name columns of the data "
+            "(set Series.index.name, or the MultiIndex names)"
+        )
     if totals.isna().any() or (totals < 0).any():
         raise WeightingError(f"margin `{name}`: population totals must be non-negative numbers")
     if totals.index.has_duplicates:
         raise WeightingError(f"margin `{name}`: duplicated categories {list(totals.index[totals.index.duplicated()])}")
     for c in columns:
         if data[c].isna().any():
-            raise WeightingError(f"margin `{name}`: column `{c}` has {int(data[c].isna().sum())} missing values; "
-                                 "impute or drop them before calibrating")
+            raise WeightingError(
+                f"margin `{name}`: column `{c}` has {int(data[c].isna().sum())} missing values; "
+                "impute or drop them before calibrating"
+            )
     rows = data[columns[0]] if len(columns) == 1 else pd.MultiIndex.from_frame(data[columns])
     codes = totals.index.get_indexer(rows)
     if (codes < 0).any():
@@ -65,9 +70,11 @@ def _margin(data: pd.DataFrame, totals: pd.Series, weights: np.ndarray) -> Margi
     empty = (sums <= 0) & (targets > 0)
     if empty.any():
         labels = [totals.index[i] for i in np.flatnonzero(empty)[:5]]
-        raise WeightingError(f"margin `{name}`: category {labels[0]!r} has no respondents (with positive "
-                             f"weight) but a population total of {targets[empty][0]:g}; collapse it with a "
-                             f"neighbouring category (empty: {labels})")
+        raise WeightingError(
+            f"margin `{name}`: category {labels[0]!r} has no respondents (with positive "
+            f"weight) but a population total of {targets[empty][0]:g}; collapse it with a "
+            f"neighbouring category (empty: {labels})"
+        )
     impossible = (sums > 0) & (targets == 0)
     if impossible.any():
         label = totals.index[int(np.flatnonzero(impossible)[0])]
@@ -75,7 +82,7 @@ def _margin(data: pd.DataFrame, totals: pd.Series, weights: np.ndarray) -> Margi
     return Margin(name, codes.astype(np.int64), targets, totals.index)
 
 
-def poststratify(design: "SurveyDesign", totals: pd.Series) -> "SurveyDesign":
+def poststratify(design: SurveyDesign, totals: pd.Series) -> SurveyDesign:
     """Post-stratify the design weights to known population cell totals.
 
     New weight ``w_i T_c / sum_{j in c} w_j`` for the cell ``c`` of respondent ``i``
@@ -115,8 +122,13 @@ def _worst(margins: Sequence[Margin], weights: np.ndarray) -> tuple[float, Margi
     return worst
 
 
-def rake(design: "SurveyDesign", margins: Sequence[pd.Series], epsilon: float = 1e-7, max_iter: int = 50,
-         bounds: tuple[float, float] | None = None) -> "SurveyDesign":
+def rake(
+    design: SurveyDesign,
+    margins: Sequence[pd.Series],
+    epsilon: float = 1e-7,
+    max_iter: int = 50,
+    bounds: tuple[float, float] | None = None,
+) -> SurveyDesign:
     """Rake (iterative proportional fitting) the weights to several population margins.
 
     Estimand of the returned design: estimates whose weighted margin totals equal the
@@ -164,13 +176,18 @@ def rake(design: "SurveyDesign", margins: Sequence[pd.Series], epsilon: float = 
         gap, margin, k = _worst(matched, weights)
         if gap < epsilon:
             return design.calibrated(weights, [(m.codes, len(m.targets)) for m in matched])
-    raise WeightingError(f"raking did not converge in {max_iter} sweeps: margin `{margin.name}`, category "
-                         f"{margin.labels[k]!r} is still {gap:.2e} (relative) off its population total"
-                         + ("; widen the bounds or collapse categories" if bounds is not None else
-                            "; check that the margins sum to the same total or collapse sparse categories"))
+    raise WeightingError(
+        f"raking did not converge in {max_iter} sweeps: margin `{margin.name}`, category "
+        f"{margin.labels[k]!r} is still {gap:.2e} (relative) off its population total"
+        + (
+            "; widen the bounds or collapse categories"
+            if bounds is not None
+            else "; check that the margins sum to the same total or collapse sparse categories"
+        )
+    )
 
 
-def weight_summary(weights: "np.ndarray | pd.Series | SurveyDesign") -> dict[str, float]:
+def weight_summary(weights: np.ndarray | pd.Series | SurveyDesign) -> dict[str, float]:
     """Kish summary of a set of weights.
 
     Returns
@@ -185,12 +202,12 @@ def weight_summary(weights: "np.ndarray | pd.Series | SurveyDesign") -> dict[str
         raise WeightingError("weights must be a one-dimensional array without missing values")
     total, square = float(w.sum()), float(np.square(w).sum())
     effective = total**2 / square if square > 0 else float("nan")
-    return {"n": int(w.size), "sum_weights": total, "effective_n": effective,
-            "kish_deff": w.size / effective}
+    return {"n": int(w.size), "sum_weights": total, "effective_n": effective, "kish_deff": w.size / effective}
 
 
-def capped_cell_weights(data: pd.DataFrame, population: pd.Series,
-                        bounds: tuple[float, float] = (0.2, 5.0)) -> pd.Series:
+def capped_cell_weights(
+    data: pd.DataFrame, population: pd.Series, bounds: tuple[float, float] = (0.2, 5.0)
+) -> pd.Series:
     """Cell weights capped to ``bounds`` and rescaled to mean 1 (Norwegian Citizen Panel style).
 
     The raw weight of a respondent in cell ``c`` (e.g. age x gender x education x

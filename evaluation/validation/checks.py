@@ -18,7 +18,12 @@ from evaluation.schemas import load_yaml
 from evaluation.variables import Variables
 
 SEVERITIES = ("fail", "quarantine", "warn")
-ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_compound_columns_", "expect_multicolumn_")
+ROW_LEVEL_PREFIXES = (
+    "expect_column_values_",
+    "expect_column_pair_values_",
+    "expect_compound_columns_",
+    "expect_multicolumn_",
+)
 TYPE_LISTS = {
     "integer": ["int64", "int32", "int16", "int8", "Int64Dtype", "Int32Dtype", "Int16Dtype", "Int8Dtype"],
     "number": ["int64", "int32", "float64", "float32", "Int64Dtype", "Int32Dtype", "Float64Dtype", "Float32Dtype"],
@@ -26,7 +31,10 @@ TYPE_LISTS = {
 }
 DERIVED_TABLES = ("pilot_coverage",)
 FIELD_START, FIELD_END = "field_period_start", "field_period_end"
-CUSTOM_EXPECTATIONS = {"expect_column_mean_change_between_waves_to_be_at_most", "expect_column_missing_share_in_each_wave_to_be_at_most"}
+CUSTOM_EXPECTATIONS = {
+    "expect_column_mean_change_between_waves_to_be_at_most",
+    "expect_column_missing_share_in_each_wave_to_be_at_most",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,9 @@ class Check:
         kwargs = dict(self.kwargs)
         if "row_condition" in kwargs:
             kwargs["row_condition"] = _row_condition(kwargs["row_condition"])
-        return expectation_class(**kwargs, meta={"check_id": self.check_id, "severity": self.severity, "description": self.description})
+        return expectation_class(
+            **kwargs, meta={"check_id": self.check_id, "severity": self.severity, "description": self.description}
+        )
 
 
 def _row_condition(spec: dict[str, Any]) -> Any:
@@ -118,7 +128,13 @@ def build_checks(
     placeholders = {"$area_codes": area_codes, "$municipality_codes": municipality_codes}
     checks = {table: _fixed_checks(table, spec, placeholders, rules_path) for table, spec in rules.items()}
     survey = checks.setdefault("survey", [])
-    survey[0] = replace(survey[0], kwargs={**survey[0].kwargs, "column_set": [*survey[0].kwargs["column_set"], *variables.outcomes, *variables.group_variables]})
+    survey[0] = replace(
+        survey[0],
+        kwargs={
+            **survey[0].kwargs,
+            "column_set": [*survey[0].kwargs["column_set"], *variables.outcomes, *variables.group_variables],
+        },
+    )
     survey += _variable_checks(variables, validation)
     survey += _field_period_checks(validation["field_periods"])
     checks["pilot_coverage"] = _coverage_checks()
@@ -127,18 +143,43 @@ def build_checks(
 
 def _fixed_checks(table: str, spec: dict[str, Any], placeholders: dict[str, list[str]], source: Path) -> list[Check]:
     columns = spec.get("columns") or []
-    checks = [Check(f"{table}.columns", "expect_table_columns_to_match_set", {"column_set": columns, "exact_match": False}, "fail", f"the {table} table has the columns {', '.join(columns)}")]
+    checks = [
+        Check(
+            f"{table}.columns",
+            "expect_table_columns_to_match_set",
+            {"column_set": columns, "exact_match": False},
+            "fail",
+            f"the {table} table has the columns {', '.join(columns)}",
+        )
+    ]
     for column, kind in (spec.get("types") or {}).items():
         if kind not in TYPE_LISTS:
-            raise ConfigError(f"{source}: {table}/types/{column}: unknown type {kind!r}; use one of {sorted(TYPE_LISTS)}")
-        checks.append(Check(f"{table}.{column}.type", "expect_column_values_to_be_in_type_list", {"column": column, "type_list": TYPE_LISTS[kind]}, "fail", f"{column} is stored as {kind}"))
+            raise ConfigError(
+                f"{source}: {table}/types/{column}: unknown type {kind!r}; use one of {sorted(TYPE_LISTS)}"
+            )
+        checks.append(
+            Check(
+                f"{table}.{column}.type",
+                "expect_column_values_to_be_in_type_list",
+                {"column": column, "type_list": TYPE_LISTS[kind]},
+                "fail",
+                f"{column} is stored as {kind}",
+            )
+        )
     for key, rule in (spec.get("checks") or {}).items():
         missing = {"expectation", "kwargs", "severity", "description"} - set(rule)
         if missing:
             raise ConfigError(f"{source}: {table}/checks/{key}: missing key(s) {sorted(missing)}")
-        if rule["severity"] not in SEVERITIES or (rule["severity"] == "quarantine" and not rule["expectation"].startswith(ROW_LEVEL_PREFIXES)):
-            raise ConfigError(f"{source}: {table}/checks/{key}: severity {rule['severity']!r} is not fail, warn or (for row checks) quarantine")
-        kwargs = {name: placeholders.get(value, value) if isinstance(value, str) else value for name, value in rule["kwargs"].items()}
+        if rule["severity"] not in SEVERITIES or (
+            rule["severity"] == "quarantine" and not rule["expectation"].startswith(ROW_LEVEL_PREFIXES)
+        ):
+            raise ConfigError(
+                f"{source}: {table}/checks/{key}: severity {rule['severity']!r} is not fail, warn or (for row checks) quarantine"
+            )
+        kwargs = {
+            name: placeholders.get(value, value) if isinstance(value, str) else value
+            for name, value in rule["kwargs"].items()
+        }
         checks.append(Check(f"{table}.{key}", rule["expectation"], kwargs, rule["severity"], rule["description"]))
     return checks
 
@@ -151,11 +192,33 @@ def _variable_checks(variables: Variables, validation: dict[str, Any]) -> list[C
     for name, spec in variables.outcomes.items():
         low, high = spec.range
         if spec.kind == "binary":
-            checks.append(Check(f"survey.{name}.range", "expect_column_values_to_be_in_set", {"column": name, "value_set": [low, high]}, "quarantine", f"{name} is {low} or {high}"))
+            checks.append(
+                Check(
+                    f"survey.{name}.range",
+                    "expect_column_values_to_be_in_set",
+                    {"column": name, "value_set": [low, high]},
+                    "quarantine",
+                    f"{name} is {low} or {high}",
+                )
+            )
         else:
-            checks.append(Check(f"survey.{name}.range", "expect_column_values_to_be_between", {"column": name, "min_value": low, "max_value": high}, "quarantine", f"{name} within {low}-{high}"))
+            checks.append(
+                Check(
+                    f"survey.{name}.range",
+                    "expect_column_values_to_be_between",
+                    {"column": name, "min_value": low, "max_value": high},
+                    "quarantine",
+                    f"{name} within {low}-{high}",
+                )
+            )
         checks.append(
-            Check(f"survey.{name}.missing_share", "expect_column_missing_share_in_each_wave_to_be_at_most", {"column": name, "wave_column": "wave", "max_share": max_missing}, "warn", f"at most {max_missing:.0%} of {name} missing in each wave")
+            Check(
+                f"survey.{name}.missing_share",
+                "expect_column_missing_share_in_each_wave_to_be_at_most",
+                {"column": name, "wave_column": "wave", "max_share": max_missing},
+                "warn",
+                f"at most {max_missing:.0%} of {name} missing in each wave",
+            )
         )
         checks.append(
             Check(
@@ -168,7 +231,15 @@ def _variable_checks(variables: Variables, validation: dict[str, Any]) -> list[C
         )
     for name, spec in variables.group_variables.items():
         categories = list(spec.categories)
-        checks.append(Check(f"survey.{name}.categories", "expect_column_values_to_be_in_set", {"column": name, "value_set": categories}, "quarantine", f"{name} is one of {', '.join(categories)}"))
+        checks.append(
+            Check(
+                f"survey.{name}.categories",
+                "expect_column_values_to_be_in_set",
+                {"column": name, "value_set": categories},
+                "quarantine",
+                f"{name} is one of {', '.join(categories)}",
+            )
+        )
     return checks
 
 
@@ -198,7 +269,9 @@ def with_field_periods(survey: pd.DataFrame, field_periods: dict[Any, list[str]]
     try:
         periods = {int(wave): [pd.Timestamp(str(day)) for day in days] for wave, days in field_periods.items()}
     except ValueError as exc:
-        raise ConfigError(f"validation.field_periods: {exc}; give each wave as \"<wave>\": [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]") from exc
+        raise ConfigError(
+            f'validation.field_periods: {exc}; give each wave as "<wave>": ["YYYY-MM-DD", "YYYY-MM-DD"]'
+        ) from exc
     unit = survey["interview_date"].dtype if "interview_date" in survey else "datetime64[us]"
     wave = survey["wave"]
     return survey.assign(
@@ -211,11 +284,21 @@ def with_field_periods(survey: pd.DataFrame, field_periods: dict[Any, list[str]]
 
 def pilot_coverage(survey: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     """Respondents per pilot municipality and wave (zero where a pilot has none), one row each."""
-    pilots = sorted(areas.loc[areas["role"] == "pilot", "municipality_code"].astype(str).unique()) if {"role", "municipality_code"} <= set(areas) else []
+    pilots = (
+        sorted(areas.loc[areas["role"] == "pilot", "municipality_code"].astype(str).unique())
+        if {"role", "municipality_code"} <= set(areas)
+        else []
+    )
     waves = sorted(int(w) for w in survey["wave"].dropna().unique()) if "wave" in survey else []
     grid = pd.MultiIndex.from_product([pilots, waves], names=["municipality_code", "wave"])
     if not len(grid) or "municipality_code" not in survey:
-        return pd.DataFrame({"municipality_code": pd.Series(dtype=str), "wave": pd.Series(dtype=int), "respondents": pd.Series(dtype=int)})
+        return pd.DataFrame(
+            {
+                "municipality_code": pd.Series(dtype=str),
+                "wave": pd.Series(dtype=int),
+                "respondents": pd.Series(dtype=int),
+            }
+        )
     counts = survey.groupby([survey["municipality_code"].astype(str), survey["wave"].astype(int)]).size()
     return counts.reindex(grid, fill_value=0).rename("respondents").reset_index()
 
@@ -236,9 +319,16 @@ def _with_severities(checks: dict[str, list[Check]], overrides: dict[str, str]) 
     known = {c.check_id: c for table_checks in checks.values() for c in table_checks}
     for check_id, severity in overrides.items():
         if check_id not in known:
-            raise ConfigError(f"validation.severity: unknown check id {check_id!r}; the ids are listed in validated/suites/*.json")
+            raise ConfigError(
+                f"validation.severity: unknown check id {check_id!r}; the ids are listed in validated/suites/*.json"
+            )
         if severity not in SEVERITIES:
             raise ConfigError(f"validation.severity/{check_id}: {severity!r} is not one of {', '.join(SEVERITIES)}")
         if severity == "quarantine" and (not known[check_id].row_level or check_id.split(".")[0] in DERIVED_TABLES):
-            raise ConfigError(f"validation.severity/{check_id}: this check does not judge input rows, so it cannot quarantine; use fail or warn")
-    return {table: [replace(c, severity=overrides.get(c.check_id, c.severity)) for c in table_checks] for table, table_checks in checks.items()}
+            raise ConfigError(
+                f"validation.severity/{check_id}: this check does not judge input rows, so it cannot quarantine; use fail or warn"
+            )
+    return {
+        table: [replace(c, severity=overrides.get(c.check_id, c.severity)) for c in table_checks]
+        for table, table_checks in checks.items()
+    }

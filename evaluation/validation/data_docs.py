@@ -30,7 +30,10 @@ def write_data_docs(folder: Path, results: dict[str, list[Any]]) -> Path:
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier, ValidationResultIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -38,11 +41,14 @@ def write_data_docs(folder: Path, results: dict[str, list[Any]]) -> Path:
         SITE,
         {
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(Path(folder).resolve())},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(Path(folder).resolve()),
+            },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
     )
-    run_id = RunIdentifier(run_name="validate", run_time=dt.datetime.now(dt.timezone.utc))
+    run_id = RunIdentifier(run_name="validate", run_time=dt.datetime.now(dt.UTC))
     for table, suite_results in results.items():
         if suite_results:
             key = ValidationResultIdentifier(ExpectationSuiteIdentifier(table), run_id, table)

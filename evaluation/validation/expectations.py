@@ -24,8 +24,17 @@ class ColumnMeanByWave(TableMetricProvider):
     value_keys = ("column", "wave_column")
 
     @metric_value(engine=PandasExecutionEngine)
-    def _pandas(cls, execution_engine: PandasExecutionEngine, metric_domain_kwargs: dict, metric_value_kwargs: dict, metrics: dict, runtime_configuration: dict) -> dict[int, float]:
-        df, _, _ = execution_engine.get_compute_domain(domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+    def _pandas(
+        cls,
+        execution_engine: PandasExecutionEngine,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict,
+        runtime_configuration: dict,
+    ) -> dict[int, float]:
+        df, _, _ = execution_engine.get_compute_domain(
+            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
         means = df.groupby(metric_value_kwargs["wave_column"])[metric_value_kwargs["column"]].mean()
         return {int(wave): float(mean) for wave, mean in means.items()}
 
@@ -37,8 +46,17 @@ class ColumnMissingShareByWave(TableMetricProvider):
     value_keys = ("column", "wave_column")
 
     @metric_value(engine=PandasExecutionEngine)
-    def _pandas(cls, execution_engine: PandasExecutionEngine, metric_domain_kwargs: dict, metric_value_kwargs: dict, metrics: dict, runtime_configuration: dict) -> dict[int, float]:
-        df, _, _ = execution_engine.get_compute_domain(domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+    def _pandas(
+        cls,
+        execution_engine: PandasExecutionEngine,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict,
+        runtime_configuration: dict,
+    ) -> dict[int, float]:
+        df, _, _ = execution_engine.get_compute_domain(
+            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
         shares = df[metric_value_kwargs["column"]].isna().groupby(df[metric_value_kwargs["wave_column"]]).mean()
         return {int(wave): float(share) for wave, share in shares.items()}
 
@@ -59,12 +77,20 @@ class ExpectColumnMissingShareInEachWaveToBeAtMost(BatchExpectation):
     success_keys = ("column", "wave_column", "max_share")
     args_keys = ("column", "wave_column", "max_share")
 
-    def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None) -> dict[str, Any]:
+    def _validate(
+        self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None
+    ) -> dict[str, Any]:
         shares = dict(sorted(metrics["table.column_missing_share_by_wave"].items()))
         flagged = {str(w): round(s, 4) for w, s in shares.items() if s > self.max_share}
         return {
             "success": not flagged,
-            "result": {"observed_value": round(max(shares.values(), default=0.0), 4), "details": {"missing_share_by_wave": {str(w): round(s, 4) for w, s in shares.items()}, "flagged_waves": flagged}},
+            "result": {
+                "observed_value": round(max(shares.values(), default=0.0), 4),
+                "details": {
+                    "missing_share_by_wave": {str(w): round(s, 4) for w, s in shares.items()},
+                    "flagged_waves": flagged,
+                },
+            },
         }
 
 
@@ -85,16 +111,20 @@ class ExpectColumnMeanChangeBetweenWavesToBeAtMost(BatchExpectation):
     success_keys = ("column", "wave_column", "max_change")
     args_keys = ("column", "wave_column", "max_change")
 
-    def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None) -> dict[str, Any]:
+    def _validate(
+        self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None
+    ) -> dict[str, Any]:
         means = {wave: mean for wave, mean in sorted(metrics["table.column_mean_by_wave"].items()) if mean == mean}
         waves = list(means)
         changes = [
-            {"from_wave": a, "to_wave": b, "change": round(means[b] - means[a], 6)}
-            for a, b in zip(waves, waves[1:])
+            {"from_wave": a, "to_wave": b, "change": round(means[b] - means[a], 6)} for a, b in zip(waves, waves[1:])
         ]
         flagged = [c for c in changes if abs(c["change"]) > self.max_change]
         largest = max((abs(c["change"]) for c in changes), default=0.0)
         return {
             "success": not flagged,
-            "result": {"observed_value": round(largest, 6), "details": {"wave_means": {str(w): round(m, 6) for w, m in means.items()}, "flagged_changes": flagged}},
+            "result": {
+                "observed_value": round(largest, 6),
+                "details": {"wave_means": {str(w): round(m, 6) for w, m in means.items()}, "flagged_changes": flagged},
+            },
         }

@@ -73,12 +73,16 @@ def quarantine_share_failures(accounting: pd.DataFrame, limit: float) -> list[st
     for table, rows in lost.groupby("table", sort=False):
         read, gone = int(rows["rows_read"].sum()), int(rows["lost"].sum())
         if read and gone / read > limit:
-            messages.append(f"{table}: {gone} of {read} rows quarantined (at ingest and validation), more than "
-                            f"fail_on_quarantine_share {limit:.0%}; see validated/quarantine.parquet")
+            messages.append(
+                f"{table}: {gone} of {read} rows quarantined (at ingest and validation), more than "
+                f"fail_on_quarantine_share {limit:.0%}; see validated/quarantine.parquet"
+            )
     for row in lost.itertuples():
         if row.rows_read and row.lost / row.rows_read > limit and (lost["table"] == row.table).sum() > 1:
-            messages.append(f"{row.source_file} ({row.table}): {row.lost} of {row.rows_read} rows quarantined (at "
-                            f"ingest and validation), more than fail_on_quarantine_share {limit:.0%}")
+            messages.append(
+                f"{row.source_file} ({row.table}): {row.lost} of {row.rows_read} rows quarantined (at "
+                f"ingest and validation), more than fail_on_quarantine_share {limit:.0%}"
+            )
     return messages
 
 
@@ -88,8 +92,12 @@ def election_share_failures(turnout: pd.DataFrame, quarantined: pd.Index, limit:
         return []
     keys = turnout["election_type"].astype(str) + " " + turnout["election_year"].astype("string").fillna("?")
     share = keys.iloc[list(quarantined)].value_counts().div(keys.value_counts(), fill_value=0).fillna(0)
-    return [f"turnout, {election} election: {share[election]:.0%} of its rows quarantined, more than "
-            f"fail_on_quarantine_share {limit:.0%}" for election in share.index if share[election] > limit]
+    return [
+        f"turnout, {election} election: {share[election]:.0%} of its rows quarantined, more than "
+        f"fail_on_quarantine_share {limit:.0%}"
+        for election in share.index
+        if share[election] > limit
+    ]
 
 
 def turnout_coverage_gaps(turnout: pd.DataFrame, areas: pd.DataFrame) -> list[str]:
@@ -101,8 +109,13 @@ def turnout_coverage_gaps(turnout: pd.DataFrame, areas: pd.DataFrame) -> list[st
     if not set(keys) <= set(turnout):
         return []
     elections = turnout[keys].drop_duplicates()
-    present = set(zip(turnout["municipality_code"].astype(str), turnout["election_type"].astype(str),
-                      turnout["election_year"].astype(str)))
+    present = set(
+        zip(
+            turnout["municipality_code"].astype(str),
+            turnout["election_type"].astype(str),
+            turnout["election_year"].astype(str),
+        )
+    )
     source = turnout["source_file"].astype(str).iloc[0] if "source_file" in turnout else "turnout"
     return [
         f"{source}: pilot municipality {code} has no turnout rows for the {kind} election {year}"

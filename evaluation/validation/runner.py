@@ -52,7 +52,11 @@ def _batch_definition() -> Any:
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context.data_sources.add_pandas("canonical").add_dataframe_asset("table").add_batch_definition_whole_dataframe("all")
+    return (
+        context.data_sources.add_pandas("canonical")
+        .add_dataframe_asset("table")
+        .add_batch_definition_whole_dataframe("all")
+    )
 
 
 def run_checks(table: str, data: pd.DataFrame, checks: list[Check]) -> TableOutcome:
@@ -77,11 +81,20 @@ def run_checks(table: str, data: pd.DataFrame, checks: list[Check]) -> TableOutc
     for columns, group in groups.items():
         view = frame.iloc[:0] if columns is None else frame[[c for c in frame.columns if c in columns]]
         validator = Validator(_batch_definition(), batch_parameters={"dataframe": view})
-        for result_format, subset in (("COMPLETE", [c for c in group if c.severity == "quarantine"]), ("SUMMARY", [c for c in group if c.severity != "quarantine"])):
+        for result_format, subset in (
+            ("COMPLETE", [c for c in group if c.severity == "quarantine"]),
+            ("SUMMARY", [c for c in group if c.severity != "quarantine"]),
+        ):
             if not subset:
                 continue
-            validator.result_format = {"result_format": result_format, "partial_unexpected_count": 20, "return_unexpected_index_query": False}
-            suite_result = validator.validate_expectation_suite(gx.ExpectationSuite(name=table, expectations=[c.to_gx() for c in subset]))
+            validator.result_format = {
+                "result_format": result_format,
+                "partial_unexpected_count": 20,
+                "return_unexpected_index_query": False,
+            }
+            suite_result = validator.validate_expectation_suite(
+                gx.ExpectationSuite(name=table, expectations=[c.to_gx() for c in subset])
+            )
             outcome.gx_results.append(suite_result)
             for item in suite_result.results:
                 _record(outcome, by_id[item.expectation_config.meta["check_id"]], item, frame)
@@ -115,7 +128,11 @@ def _referenced(check: Check) -> list[str]:
 def _record(outcome: TableOutcome, check: Check, item: Any, data: pd.DataFrame) -> None:
     result = item.result or {}
     raised = item.exception_info.get("raised_exception")
-    rows = list(result.get("unexpected_index_list") or []) if check.severity == "quarantine" else list(result.get("partial_unexpected_index_list") or [])
+    rows = (
+        list(result.get("unexpected_index_list") or [])
+        if check.severity == "quarantine"
+        else list(result.get("partial_unexpected_index_list") or [])
+    )
     outcome.results.append(_result_record(check, item, raised))
     if item.success and not raised:
         return
@@ -127,7 +144,9 @@ def _record(outcome: TableOutcome, check: Check, item: Any, data: pd.DataFrame) 
             outcome.quarantined_rows.setdefault(int(row), f"{check.check_id}: {check.description}")
     else:
         shown = f", e.g. {_examples(data, rows, check)}" if rows else ""
-        outcome.warnings.append(f"{outcome.table} ({check.check_id}): expected {check.description}; {_observed(item)}{shown}")
+        outcome.warnings.append(
+            f"{outcome.table} ({check.check_id}): expected {check.description}; {_observed(item)}{shown}"
+        )
 
 
 def _result_record(check: Check, item: Any, raised: bool) -> dict[str, Any]:
@@ -159,9 +178,13 @@ def _observed(item: Any) -> str:
     if result.get("partial_missing_list"):
         return f"missing: {', '.join(map(str, result['partial_missing_list']))}"
     if result.get("details", {}).get("flagged_waves"):
-        return "missing share by wave: " + ", ".join(f"wave {w} {s:.0%}" for w, s in result["details"]["flagged_waves"].items())
+        return "missing share by wave: " + ", ".join(
+            f"wave {w} {s:.0%}" for w, s in result["details"]["flagged_waves"].items()
+        )
     if result.get("details", {}).get("flagged_changes"):
-        return "changes: " + ", ".join(f"wave {c['from_wave']}->{c['to_wave']} {c['change']:+g}" for c in result["details"]["flagged_changes"])
+        return "changes: " + ", ".join(
+            f"wave {c['from_wave']}->{c['to_wave']} {c['change']:+g}" for c in result["details"]["flagged_changes"]
+        )
     return f"observed {result.get('observed_value')!r}"
 
 
@@ -181,7 +204,9 @@ def failure_message(table: str, data: pd.DataFrame, check: Check, item: Any, row
         examples = f"; {count} row(s), e.g. " + _examples(data, rows, check)
     elif not item.success and "observed_value" in (item.result or {}) and not detail:
         detail = _observed(item)
-    return f"{table} ({check.check_id}, {check.expectation} on {columns}): expected {check.description}{examples}" + (f"; {detail}" if detail else "")
+    return f"{table} ({check.check_id}, {check.expectation} on {columns}): expected {check.description}{examples}" + (
+        f"; {detail}" if detail else ""
+    )
 
 
 def _examples(data: pd.DataFrame, rows: list[int], check: Check) -> str:
@@ -191,7 +216,9 @@ def _examples(data: pd.DataFrame, rows: list[int], check: Check) -> str:
         return "; ".join(", ".join(f"{k}={v}" for k, v in record.items()) for record in sample.to_dict("records"))
     column = next((c for c in check.columns if c in sample), None)
     values = sample[column].tolist() if column else [None] * len(sample)
-    return ", ".join(f"{f} row {r} ({column}={v!r})" for f, r, v in zip(sample["source_file"], sample["source_row"], values))
+    return ", ".join(
+        f"{f} row {r} ({column}={v!r})" for f, r, v in zip(sample["source_file"], sample["source_row"], values)
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import pyreadstat
@@ -73,6 +73,7 @@ def write_codebook(raw: Path, source: str, read: dict) -> None:
 
 
 # --------------------------------------------------------------------------- files that cannot be read
+
 
 @case
 def zero_byte_spss(raw: Path) -> None:
@@ -159,6 +160,7 @@ def excel_two_header_rows_declared(raw: Path) -> None:
 
 # --------------------------------------------------------------------------- number formats
 
+
 @case
 def decimal_comma_undeclared(raw: Path) -> None:
     data = read_csv(raw / AREAS, ",")
@@ -169,7 +171,9 @@ def decimal_comma_undeclared(raw: Path) -> None:
 @case
 def thousands_separator_undeclared(raw: Path) -> None:
     data = read_csv(raw / TURNOUT, ";")
-    data.loc[[0, 1, 2], "Antall stemmeberettigede"] = data.loc[[0, 1, 2], "Antall stemmeberettigede"].map(lambda v: f"{int(v):,}".replace(",", " "))
+    data.loc[[0, 1, 2], "Antall stemmeberettigede"] = data.loc[[0, 1, 2], "Antall stemmeberettigede"].map(
+        lambda v: f"{int(v):,}".replace(",", " ")
+    )
     data.to_csv(raw / TURNOUT, sep=";", index=False)
 
 
@@ -194,6 +198,7 @@ def unknown_election_type(raw: Path) -> None:
 
 
 # --------------------------------------------------------------------------- turnout rows
+
 
 @case
 def turnout_over_100_percent(raw: Path) -> None:
@@ -231,6 +236,7 @@ def duplicated_turnout_row(raw: Path) -> None:
 
 
 # --------------------------------------------------------------------------- survey rows
+
 
 @case
 def duplicated_respondent(raw: Path) -> None:
@@ -315,6 +321,7 @@ def outcome_jumps_between_waves(raw: Path) -> None:
 
 # --------------------------------------------------------------------------- area register
 
+
 @case
 def duplicated_area(raw: Path) -> None:
     data = read_csv(raw / AREAS, ",")
@@ -336,6 +343,7 @@ def unknown_role(raw: Path) -> None:
 
 
 # --------------------------------------------------------------------------- one truth per treated unit
+
 
 def _first_pilot_rows(data: pd.DataFrame) -> pd.Index:
     pilot = data.loc[data["role"] == "pilot", "municipality_code"].iloc[0]
@@ -378,6 +386,7 @@ def conflicting_municipality_name(raw: Path) -> None:
 
 
 # --------------------------------------------------------------------------- losses that must stop the run
+
 
 @case
 def whole_wave_quarantined_at_ingest(raw: Path) -> None:

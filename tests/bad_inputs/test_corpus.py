@@ -15,15 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation.sources.codebook import load_codebook
-from evaluation.errors import ConfigError, InputFileError, ValidationFailed
-from evaluation.stages.ingest import ingest, ingest_single
 from evaluation.config import load_config, stage_settings
+from evaluation.errors import ConfigError, InputFileError, ValidationFailed
+from evaluation.sources.codebook import load_codebook
+from evaluation.stages.ingest import ingest, ingest_single
 from evaluation.stages.validate import validate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from make_cases import AREAS, TURNOUT, build, wave_file  # noqa: E402
-
 from shared import REPO  # noqa: E402
 
 CONFIG = load_config(REPO / "config" / "config.yaml")
@@ -61,7 +60,10 @@ def run(raw: Path, ingest_settings: dict, tmp_path: Path, **validation) -> Path:
 def quarantined(out: Path, stage: str) -> list[tuple[str, int, str]]:
     """(file, 1-based row, check id or reason) of the rows quarantined at ``stage``."""
     records = pd.read_parquet(out / "quarantine.parquet").query("stage == @stage")
-    return sorted((f, int(r), reason.split(":")[0]) for f, r, reason in zip(records["source_file"], records["row_number"], records["reason"]))
+    return sorted(
+        (f, int(r), reason.split(":")[0])
+        for f, r, reason in zip(records["source_file"], records["row_number"], records["reason"])
+    )
 
 
 def accounting_of(out: Path, source_file: str) -> dict:
@@ -75,6 +77,7 @@ def summary(out: Path) -> dict:
 
 # --------------------------------------------------------------------------- files that cannot be read
 
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
@@ -82,7 +85,10 @@ def summary(out: Path) -> dict:
         ("truncated_spss", r"innbyggerpanel_bolge02\.sav: cannot be read as spss"),
         ("text_with_sav_extension", r"innbyggerpanel_bolge02\.sav: cannot be read as spss"),
         ("missing_wave_file", r"innbyggerpanel_bolge03\.sav: file not found"),
-        ("renamed_survey_column", r"innbyggerpanel_bolge02\.sav: column\(s\) 'vekt_design' named in codebook .*demo_panel\.yaml not found"),
+        (
+            "renamed_survey_column",
+            r"innbyggerpanel_bolge02\.sav: column\(s\) 'vekt_design' named in codebook .*demo_panel\.yaml not found",
+        ),
     ],
 )
 def test_unreadable_survey_file(make, ingest_settings, tmp_path, name, message):
@@ -104,24 +110,53 @@ def test_stata_file_with_sav_extension_stops_ingest(make, ingest_settings, tmp_p
 @pytest.mark.parametrize(
     ("name", "source", "file", "message"),
     [
-        ("unsupported_extension", "areas", "area_register.ods", r"area_register\.ods: unsupported file extension '\.ods'"),
+        (
+            "unsupported_extension",
+            "areas",
+            "area_register.ods",
+            r"area_register\.ods: unsupported file extension '\.ods'",
+        ),
         ("empty_turnout_csv", "turnout", TURNOUT, r"valgdeltakelse_stemmekretser\.csv: file is empty \(0 bytes\)"),
-        ("latin1_declared_utf8", "areas", AREAS,
-         r"area_register\.csv: does not decode as the declared read.encoding 'utf-8': line \d+, byte offset \d+ "),
-        ("renamed_turnout_column", "turnout", TURNOUT, r"valgdeltakelse_stemmekretser\.csv: column\(s\) 'Antall stemmeberettigede' named in codebook .*not found"),
-        ("excel_two_header_rows", "areas", "area_register.xlsx", r"area_register\.xlsx: column\(s\) 'area_code', .* not found; the file has Områderegister 2024"),
+        (
+            "latin1_declared_utf8",
+            "areas",
+            AREAS,
+            r"area_register\.csv: does not decode as the declared read.encoding 'utf-8': line \d+, byte offset \d+ ",
+        ),
+        (
+            "renamed_turnout_column",
+            "turnout",
+            TURNOUT,
+            r"valgdeltakelse_stemmekretser\.csv: column\(s\) 'Antall stemmeberettigede' named in codebook .*not found",
+        ),
+        (
+            "excel_two_header_rows",
+            "areas",
+            "area_register.xlsx",
+            r"area_register\.xlsx: column\(s\) 'area_code', .* not found; the file has Områderegister 2024",
+        ),
     ],
 )
 def test_unreadable_single_file(make, name, source, file, message):
     raw = make(name)
     codebook = raw / f"{source}.codebook.yaml"
     with pytest.raises(InputFileError, match=message):
-        ingest_single(raw / file, load_codebook(codebook if codebook.exists() else REPO / "config" / "codebooks" / f"demo_{'area_register' if source == 'areas' else source}.yaml"))
+        ingest_single(
+            raw / file,
+            load_codebook(
+                codebook
+                if codebook.exists()
+                else REPO / "config" / "codebooks" / f"demo_{'area_register' if source == 'areas' else source}.yaml"
+            ),
+        )
 
 
 def test_header_only_file_is_an_error(make):
     with pytest.raises(InputFileError, match=r"valgdeltakelse_stemmekretser\.csv: .*no data rows"):
-        ingest_single(make("header_only_turnout_csv") / TURNOUT, load_codebook(REPO / "config" / "codebooks" / "demo_turnout.yaml"))
+        ingest_single(
+            make("header_only_turnout_csv") / TURNOUT,
+            load_codebook(REPO / "config" / "codebooks" / "demo_turnout.yaml"),
+        )
 
 
 def test_latin1_undeclared_is_detected(make):
@@ -144,8 +179,12 @@ def test_unknown_check_id_in_severity_is_a_config_error(make, ingest_settings, t
 
 # --------------------------------------------------------------------------- number formats
 
+
 def test_decimal_comma_undeclared_is_reported(make):
-    result = ingest_single(make("decimal_comma_undeclared") / AREAS, load_codebook(REPO / "config" / "codebooks" / "demo_area_register.yaml"))
+    result = ingest_single(
+        make("decimal_comma_undeclared") / AREAS,
+        load_codebook(REPO / "config" / "codebooks" / "demo_area_register.yaml"),
+    )
     assert len(result.quarantine) == 2
 
 
@@ -181,6 +220,7 @@ def test_unreadable_turnout_value_quarantined_at_ingest(make, ingest_settings, t
 
 # --------------------------------------------------------------------------- rows quarantined by validation
 
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -188,11 +228,23 @@ def test_unreadable_turnout_value_quarantined_at_ingest(make, ingest_settings, t
         ("zero_eligible_voters", [(TURNOUT, 7, "turnout.eligible_positive")]),
         ("unknown_district", [(TURNOUT, 8, "turnout.area_in_register")]),
         ("pre_merger_code_turnout", [(TURNOUT, 9, "turnout.area_in_register")]),
-        ("duplicated_turnout_row", [(TURNOUT, 10, "turnout.one_row_per_area_election"), (TURNOUT, -1, "turnout.one_row_per_area_election")]),
-        ("duplicated_respondent", [(wave_file(2), 11, "survey.respondent_wave_unique"), (wave_file(2), -1, "survey.respondent_wave_unique")]),
+        (
+            "duplicated_turnout_row",
+            [(TURNOUT, 10, "turnout.one_row_per_area_election"), (TURNOUT, -1, "turnout.one_row_per_area_election")],
+        ),
+        (
+            "duplicated_respondent",
+            [(wave_file(2), 11, "survey.respondent_wave_unique"), (wave_file(2), -1, "survey.respondent_wave_unique")],
+        ),
         ("negative_weight", [(wave_file(2), 12, "survey.weight_positive")]),
         ("infinite_weight", [(wave_file(2), 14, "survey.weight_positive")]),
-        ("trust_outside_range", [(wave_file(2), 15, "survey.trust_local_politicians.range"), (wave_file(2), 16, "survey.trust_local_politicians.range")]),
+        (
+            "trust_outside_range",
+            [
+                (wave_file(2), 15, "survey.trust_local_politicians.range"),
+                (wave_file(2), 16, "survey.trust_local_politicians.range"),
+            ],
+        ),
         ("binary_outcome_code_2", [(wave_file(3), 17, "survey.attended_meeting.range")]),
         ("unknown_gender_code", [(wave_file(2), 18, "survey.gender.categories")]),
         ("pre_merger_code_survey", [(wave_file(2), 19, "survey.municipality_in_register")]),
@@ -203,8 +255,12 @@ def test_rows_quarantined_by_validation(make, ingest_settings, tmp_path, name, e
     raw = make(name)
     out = run(raw, ingest_settings, tmp_path)
     file = expected[0][0]
-    rows_read = int(pd.read_csv(tmp_path / "ingested" / "row_accounting.csv").set_index("source_file").loc[file, "rows_read"])
-    expected = sorted((f, rows_read if row == -1 else row, check) for f, row, check in expected)  # -1: the appended last row
+    rows_read = int(
+        pd.read_csv(tmp_path / "ingested" / "row_accounting.csv").set_index("source_file").loc[file, "rows_read"]
+    )
+    expected = sorted(
+        (f, rows_read if row == -1 else row, check) for f, row, check in expected
+    )  # -1: the appended last row
     assert quarantined(out, "validate") == expected
     assert quarantined(out, "ingest") == []
     assert accounting_of(out, file)["quarantined_validate"] == len(expected)
@@ -217,16 +273,21 @@ def test_rows_quarantined_by_validation(make, ingest_settings, tmp_path, name, e
 
 def test_nan_weight_quarantined_at_ingest(make, ingest_settings, tmp_path):
     out = run(make("nan_weight"), ingest_settings, tmp_path)
-    assert quarantined(out, "ingest") == [(wave_file(2), 13, "missing or unreadable required value for design_weight (number)")]
+    assert quarantined(out, "ingest") == [
+        (wave_file(2), 13, "missing or unreadable required value for design_weight (number)")
+    ]
     assert quarantined(out, "validate") == []
 
 
 def test_missing_interview_date_quarantined_at_ingest(make, ingest_settings, tmp_path):
     out = run(make("missing_interview_date"), ingest_settings, tmp_path)
-    assert quarantined(out, "ingest") == [(wave_file(2), 20, "missing or unreadable required value for interview_date (date)")]
+    assert quarantined(out, "ingest") == [
+        (wave_file(2), 20, "missing or unreadable required value for interview_date (date)")
+    ]
 
 
 # --------------------------------------------------------------------------- warnings and failures
+
 
 def test_pilot_without_respondents_warns_when_the_config_says_so(make, ingest_settings, tmp_path):
     raw = make("pilot_without_respondents_in_wave")
@@ -242,7 +303,10 @@ def test_pilot_without_respondents_warns_when_the_config_says_so(make, ingest_se
 def test_pilot_without_respondents_stops_the_run(make, ingest_settings, tmp_path):
     raw = make("pilot_without_respondents_in_wave")
     pilot = pd.read_csv(raw / AREAS, dtype=str).query("role == 'pilot'")["municipality_code"].iloc[0]
-    with pytest.raises(ValidationFailed, match=rf"pilot_coverage \(pilot_coverage.respondents.* on respondents\).*municipality_code={pilot}, wave=3, respondents=0"):
+    with pytest.raises(
+        ValidationFailed,
+        match=rf"pilot_coverage \(pilot_coverage.respondents.* on respondents\).*municipality_code={pilot}, wave=3, respondents=0",
+    ):
         run(raw, ingest_settings, tmp_path)
     assert not (tmp_path / "validated" / "survey.parquet").exists()
 
@@ -250,13 +314,19 @@ def test_pilot_without_respondents_stops_the_run(make, ingest_settings, tmp_path
 def test_outcome_mostly_missing_warns(make, ingest_settings, tmp_path):
     out = run(make("outcome_mostly_missing"), ingest_settings, tmp_path)
     warnings = summary(out)["tables"]["survey"]["warnings"]
-    assert warnings == ["survey (survey.signed_petition.missing_share): expected at most 25% of signed_petition missing in each wave; missing share by wave: wave 2 90%"]
-    assert len(pd.read_parquet(out / "survey.parquet")) == len(pd.read_parquet(tmp_path / "ingested" / "survey.parquet"))
+    assert warnings == [
+        "survey (survey.signed_petition.missing_share): expected at most 25% of signed_petition missing in each wave; missing share by wave: wave 2 90%"
+    ]
+    assert len(pd.read_parquet(out / "survey.parquet")) == len(
+        pd.read_parquet(tmp_path / "ingested" / "survey.parquet")
+    )
 
 
 def test_outcome_jump_between_waves_warns(make, ingest_settings, tmp_path):
     out = run(make("outcome_jumps_between_waves"), ingest_settings, tmp_path)
-    check = next(c for c in summary(out)["tables"]["survey"]["checks"] if c["check_id"] == "survey.trust_council.wave_change")
+    check = next(
+        c for c in summary(out)["tables"]["survey"]["checks"] if c["check_id"] == "survey.trust_council.wave_change"
+    )
     assert not check["success"]
     assert [(c["from_wave"], c["to_wave"]) for c in check["details"]["flagged_changes"]] == [(2, 3), (3, 4)]
     assert quarantined(out, "validate") == []
@@ -265,7 +335,10 @@ def test_outcome_jump_between_waves_warns(make, ingest_settings, tmp_path):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("duplicated_area", r"areas \(areas.area_code_unique, expect_column_values_to_be_unique on area_code\): .*area_register\.csv row 3 \(area_code='\d{8}'\)"),
+        (
+            "duplicated_area",
+            r"areas \(areas.area_code_unique, expect_column_values_to_be_unique on area_code\): .*area_register\.csv row 3 \(area_code='\d{8}'\)",
+        ),
         ("pilot_without_start", r"areas \(areas.pilot_has_start, .* on pilot_start\): .*area_register\.csv row 1 "),
         ("unknown_role", r"areas \(areas.role_known, .* on role\): .*area_register\.csv row 5 \(role='pilot\?'\)"),
     ],
@@ -273,7 +346,10 @@ def test_outcome_jump_between_waves_warns(make, ingest_settings, tmp_path):
 def test_register_faults_stop_the_run(make, ingest_settings, tmp_path, name, message):
     with pytest.raises(ValidationFailed, match=message):
         run(make(name), ingest_settings, tmp_path)
-    assert not any((tmp_path / "validated" / f).exists() for f in ("areas.parquet", "turnout.parquet", "survey.parquet", "quarantine.parquet"))
+    assert not any(
+        (tmp_path / "validated" / f).exists()
+        for f in ("areas.parquet", "turnout.parquet", "survey.parquet", "quarantine.parquet")
+    )
     assert summary(tmp_path / "validated")["status"] == "failed"
 
 
@@ -282,15 +358,21 @@ def test_missing_canonical_column_stops_the_run(ingested, tmp_path):
     import shutil
 
     shutil.copytree(ingested, folder)
-    pd.read_parquet(folder / "survey.parquet").drop(columns=["design_weight"]).to_parquet(folder / "survey.parquet", index=False)
+    pd.read_parquet(folder / "survey.parquet").drop(columns=["design_weight"]).to_parquet(
+        folder / "survey.parquet", index=False
+    )
     settings = stage_settings(CONFIG, "validate")
     settings["validation"] |= {"data_docs": False, "field_periods": {}, "fail_on_quarantine_share": 1.0}
     settings["variables"] = str(REPO / "config" / "variables.yaml")
-    with pytest.raises(ValidationFailed, match=r"survey \(survey.columns, expect_table_columns_to_match_set on design_weight\): .*missing column\(s\): \['design_weight'\]"):
+    with pytest.raises(
+        ValidationFailed,
+        match=r"survey \(survey.columns, expect_table_columns_to_match_set on design_weight\): .*missing column\(s\): \['design_weight'\]",
+    ):
         validate(folder, tmp_path / "validated", settings)
 
 
 # --------------------------------------------------------------------------- one truth per treated unit
+
 
 @pytest.mark.parametrize(
     ("name", "column"),
@@ -305,12 +387,15 @@ def test_conflicting_treatment_facts_stop_the_run(make, ingest_settings, tmp_pat
     raw = make(name)
     areas = pd.read_csv(raw / AREAS, dtype=str)
     pilot = areas.loc[areas["role"] == "pilot", "municipality_code"].iloc[0]
-    with pytest.raises(ValidationFailed, match=rf"area_register\.csv: municipality {pilot} has conflicting {column} values .*row \d+"):
+    with pytest.raises(
+        ValidationFailed, match=rf"area_register\.csv: municipality {pilot} has conflicting {column} values .*row \d+"
+    ):
         run(raw, ingest_settings, tmp_path)
     assert not (tmp_path / "validated" / "areas.parquet").exists()
 
 
 # --------------------------------------------------------------------------- losses that must stop the run
+
 
 def test_whole_wave_quarantined_at_ingest_stops_the_run(make, ingest_settings, tmp_path):
     raw = make("whole_wave_quarantined_at_ingest")
@@ -323,7 +408,10 @@ def test_whole_wave_quarantined_at_ingest_stops_the_run(make, ingest_settings, t
 def test_pilot_without_turnout_in_an_election_stops_the_run(make, ingest_settings, tmp_path):
     raw = make("pilot_without_turnout_in_election")
     pilot = pd.read_csv(raw / AREAS, dtype=str).query("role == 'pilot'")["municipality_code"].iloc[0]
-    with pytest.raises(ValidationFailed, match=rf"{TURNOUT}: pilot municipality {pilot} has no turnout rows for the local election 2015"):
+    with pytest.raises(
+        ValidationFailed,
+        match=rf"{TURNOUT}: pilot municipality {pilot} has no turnout rows for the local election 2015",
+    ):
         run(raw, ingest_settings, tmp_path)
 
 
@@ -346,9 +434,16 @@ def test_two_sources_in_one_workbook_are_accounted_per_sheet(make, ingest_settin
     areas_rows = len(pd.read_csv(raw / AREAS))
     turnout_rows = len(pd.read_csv(raw / TURNOUT, sep=";"))
     assert accounting.loc["areas", ["source_file", "rows_read", "rows_kept", "rows_quarantined"]].tolist() == [
-        "kommunedata.xlsx", areas_rows, areas_rows, 0]
+        "kommunedata.xlsx",
+        areas_rows,
+        areas_rows,
+        0,
+    ]
     assert accounting.loc["turnout", ["rows_read", "rows_kept", "quarantined_validate"]].tolist() == [
-        turnout_rows, turnout_rows - 1, 1]
+        turnout_rows,
+        turnout_rows - 1,
+        1,
+    ]
 
 
 def test_data_quality_counts_each_quarantined_row_once(make, ingest_settings, tmp_path):

@@ -55,6 +55,7 @@ def pilot_start(spec: dict[str, Any]) -> dict[str, Any]:
 
 # Item 1: dates are declared, never guessed.
 
+
 def test_norwegian_day_first_dates_by_default(tmp_path):
     lines = ["krets;oppstart", "0301001;01.08.2019", "0301002;13.01.2020", "0301003;"]
     data = write_csv(tmp_path, "omrader.csv", lines)
@@ -76,23 +77,34 @@ def test_iso_dates_without_a_declared_format_stop_the_run(tmp_path):
 
 def test_a_value_that_does_not_fit_the_format_is_quarantined_with_its_reason(tmp_path):
     # 08/01/2019 could be either day or month first: it does not fit %d.%m.%Y and is never resolved
-    data = write_csv(tmp_path, "omrader.csv", ["krets;oppstart", "0301001;01.08.2019", "0301002;08/01/2019",
-                                               "0301003;31.02.2019"])
+    data = write_csv(
+        tmp_path, "omrader.csv", ["krets;oppstart", "0301001;01.08.2019", "0301002;08/01/2019", "0301003;31.02.2019"]
+    )
     result = ingest_file(data, write_codebook(tmp_path, pilot_start({}), read={"sep": ";"}))
     assert result.data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01")]
     assert result.quarantine[["row_number", "column", "value", "reason"]].to_dict("records") == [
-        {"row_number": 2, "column": "oppstart", "value": "08/01/2019",
-         "reason": "unreadable value for pilot_start: expected a date written '%d.%m.%Y'"},
-        {"row_number": 3, "column": "oppstart", "value": "31.02.2019",
-         "reason": "unreadable value for pilot_start: expected a date written '%d.%m.%Y'"},
+        {
+            "row_number": 2,
+            "column": "oppstart",
+            "value": "08/01/2019",
+            "reason": "unreadable value for pilot_start: expected a date written '%d.%m.%Y'",
+        },
+        {
+            "row_number": 3,
+            "column": "oppstart",
+            "value": "31.02.2019",
+            "reason": "unreadable value for pilot_start: expected a date written '%d.%m.%Y'",
+        },
     ]
 
 
 def test_two_digit_years_need_a_pivot_year(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_codebook(write_codebook(tmp_path, pilot_start({"format": "%d.%m.%y"})))
-    assert str(error.value).startswith(f"{tmp_path / 'areas.codebook.yaml'}: columns/pilot_start: format '%d.%m.%y' "
-                                       "has a two-digit year (%y); set pivot_year")
+    assert str(error.value).startswith(
+        f"{tmp_path / 'areas.codebook.yaml'}: columns/pilot_start: format '%d.%m.%y' "
+        "has a two-digit year (%y); set pivot_year"
+    )
     data = write_csv(tmp_path, "omrader.csv", ["krets;oppstart", "0301001;01.08.19", "0301002;01.08.45"])
     codebook = write_codebook(tmp_path, pilot_start({"format": "%d.%m.%y", "pivot_year": 2030}), read={"sep": ";"})
     result = ingest_file(data, codebook)
@@ -129,10 +141,13 @@ def test_typed_dates_of_stata_and_parquet_files_are_read_as_they_are(tmp_path):
 
     codebook = write_codebook(tmp_path, pilot_start({}))  # the text default %d.%m.%Y does not apply to typed dates
     stata = tmp_path / "omrader.dta"
-    pyreadstat.write_dta(pd.DataFrame({"krets": ["1", "2"], "oppstart": [dt.date(2019, 8, 1), dt.date(2020, 1, 13)]}),
-                         str(stata))
-    assert ingest_file(stata, codebook).data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01"),
-                                                                         pd.Timestamp("2020-01-13")]
+    pyreadstat.write_dta(
+        pd.DataFrame({"krets": ["1", "2"], "oppstart": [dt.date(2019, 8, 1), dt.date(2020, 1, 13)]}), str(stata)
+    )
+    assert ingest_file(stata, codebook).data["pilot_start"].tolist() == [
+        pd.Timestamp("2019-08-01"),
+        pd.Timestamp("2020-01-13"),
+    ]
     parquet = tmp_path / "omrader.parquet"
     late_evening = pd.to_datetime(["2019-08-01 23:30"]).tz_localize("Europe/Oslo")  # 21:30 UTC: still 1 August
     pd.DataFrame({"krets": ["1"], "oppstart": late_evening}).to_parquet(parquet)
@@ -141,23 +156,28 @@ def test_typed_dates_of_stata_and_parquet_files_are_read_as_they_are(tmp_path):
 
 # Item 3: headers.
 
+
 def test_duplicated_csv_header_names_both_positions(tmp_path):
     # pandas would read the second one as "stemmer.1" and the codebook would bind the first silently
     data = write_csv(tmp_path, "valg.csv", ["krets;stemmer;berettigede;stemmer", "0301001;410;600;395"])
     with pytest.raises(InputFileError) as error:
         ingest_file(data, write_codebook(tmp_path, AREA, read={"sep": ";"}))
-    assert str(error.value) == (f"{data}: column name 'stemmer' appears twice in the header (columns 2 and 4); "
-                                "every column needs its own name")
+    assert str(error.value) == (
+        f"{data}: column name 'stemmer' appears twice in the header (columns 2 and 4); every column needs its own name"
+    )
 
 
 def test_duplicated_excel_header(tmp_path):
     path = tmp_path / "omrader.xlsx"
     pd.DataFrame([["0301001", "Sentrum", "Sentrum vest"]], columns=["krets", "navn", "navn "]).rename(
-        columns={"navn ": "navn"}).to_excel(path, index=False)
+        columns={"navn ": "navn"}
+    ).to_excel(path, index=False)
     with pytest.raises(InputFileError) as error:
         read_file(path)
-    assert str(error.value) == (f"{path}, sheet 0: column name 'navn' appears twice in the header (columns 2 and 3); "
-                                "every column needs its own name")
+    assert str(error.value) == (
+        f"{path}, sheet 0: column name 'navn' appears twice in the header (columns 2 and 3); "
+        "every column needs its own name"
+    )
 
 
 def test_header_names_equal_but_for_case_stop_ingest(tmp_path):
@@ -191,13 +211,23 @@ def test_badly_grouped_number_and_non_integer_are_quarantined_not_rounded(tmp_pa
     data = write_csv(tmp_path, "valg.csv", ["krets;berettigede;stemmer", "1;1.5;10", "2;600;410,5", "3;600;410"])
     result = ingest_file(data, write_codebook(tmp_path, TURNOUT, kind="turnout", read={"sep": ";", "decimal": ","}))
     assert result.data["votes_cast"].tolist() == [410]
-    expected = ("expected a whole number (decimal mark ',', thousands separator space, no-break space, "
-                "narrow no-break space, '.')")
+    expected = (
+        "expected a whole number (decimal mark ',', thousands separator space, no-break space, "
+        "narrow no-break space, '.')"
+    )
     assert result.quarantine[["row_number", "column", "value", "reason"]].to_dict("records") == [
-        {"row_number": 1, "column": "berettigede", "value": "1.5",
-         "reason": f"missing or unreadable required value for eligible_voters (integer): {expected}"},
-        {"row_number": 2, "column": "stemmer", "value": "410,5",
-         "reason": f"unreadable value for votes_cast: {expected}"},
+        {
+            "row_number": 1,
+            "column": "berettigede",
+            "value": "1.5",
+            "reason": f"missing or unreadable required value for eligible_voters (integer): {expected}",
+        },
+        {
+            "row_number": 2,
+            "column": "stemmer",
+            "value": "410,5",
+            "reason": f"unreadable value for votes_cast: {expected}",
+        },
     ]
 
 
@@ -217,6 +247,7 @@ def test_masking_symbols_are_suppressed_values_with_their_reason(tmp_path):
 
 
 # Item 6: encoding over the whole file.
+
 
 def long_latin1_file(tmp_path: Path) -> Path:
     """A latin-1 CSV whose only non-ASCII byte comes after the first MiB."""
@@ -239,8 +270,10 @@ def test_declared_encoding_that_fails_names_line_and_byte(tmp_path):
     with pytest.raises(InputFileError) as error:
         ingest_file(path, codebook)
     offset = 11 + 140_000 * 16 + len("0301999;B")
-    assert str(error.value) == (f"{path}: does not decode as the declared read.encoding 'utf-8': line 140002, "
-                                f"byte offset {offset} (0-based), byte 0xe6 (invalid continuation byte)")
+    assert str(error.value) == (
+        f"{path}: does not decode as the declared read.encoding 'utf-8': line 140002, "
+        f"byte offset {offset} (0-based), byte 0xe6 (invalid continuation byte)"
+    )
 
 
 def test_dos_nordic_bytes_are_not_guessed(tmp_path):
@@ -249,8 +282,9 @@ def test_dos_nordic_bytes_are_not_guessed(tmp_path):
     path = write_csv(tmp_path, "omrader.csv", lines, encoding="cp865")
     with pytest.raises(InputFileError, match=r"is not utf-8: line 3, byte offset 37 \(0-based\), byte 0x9b"):
         read_file(path)
-    codebook = write_codebook(tmp_path, {**AREA, "area_name": {"variable": "navn", "type": "text"}},
-                              read={"sep": ";", "encoding": "cp865"})
+    codebook = write_codebook(
+        tmp_path, {**AREA, "area_name": {"variable": "navn", "type": "text"}}, read={"sep": ";", "encoding": "cp865"}
+    )
     assert ingest_file(path, codebook).data["area_name"].tolist() == ["Sentrum", "Skøyen"]
 
 
@@ -260,8 +294,14 @@ SURVEY = {"respondent_id": {"variable": "id", "type": "text", "required": True}}
 
 
 def test_overlapping_recode_ranges_stop_at_load(tmp_path):
-    columns = {**SURVEY, "education": {"variable": "utd", "type": "category",
-                                       "recode": {"1-3": "compulsory", "3-5": "upper_secondary", 6: "higher"}}}
+    columns = {
+        **SURVEY,
+        "education": {
+            "variable": "utd",
+            "type": "category",
+            "recode": {"1-3": "compulsory", "3-5": "upper_secondary", 6: "higher"},
+        },
+    }
     path = write_codebook(tmp_path, columns, kind="survey")
     with pytest.raises(ConfigError) as error:
         load_codebook(path)
@@ -273,8 +313,10 @@ def test_per_wave_variable_maps_with_gaps_or_overlaps(tmp_path):
     path = write_codebook(tmp_path, gap, kind="survey")
     with pytest.raises(ConfigError) as error:
         load_codebook(path)
-    assert str(error.value) == (f"{path}: columns/trust_local_politicians/variable: no variable name for wave(s) 6 "
-                                "(between keys '1-5' and '7-10')")
+    assert str(error.value) == (
+        f"{path}: columns/trust_local_politicians/variable: no variable name for wave(s) 6 "
+        "(between keys '1-5' and '7-10')"
+    )
     overlap = {**SURVEY, "trust_local_politicians": {"variable": {"1-5": "q12", "5-10": "k12a"}, "type": "outcome"}}
     with pytest.raises(ConfigError, match=r"variable: wave keys '1-5' and '5-10' overlap \(wave 5 is in both\)"):
         load_codebook(write_codebook(tmp_path, overlap, kind="survey"))
@@ -299,8 +341,10 @@ def test_ingest_stage_checks_the_codebook_names_at_load(small_demo, ingest_setti
     path = tmp_path / "panel.codebook.yaml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     ingest_settings["sources"]["survey"]["codebook"] = str(path)
-    expected = (rf"^{path}: columns/trust_councl: 'trust_councl' is not a canonical variable; "
-                r"did you mean 'trust_council'\? known for kind survey: ")
+    expected = (
+        rf"^{path}: columns/trust_councl: 'trust_councl' is not a canonical variable; "
+        r"did you mean 'trust_council'\? known for kind survey: "
+    )
     with pytest.raises(ConfigError, match=expected):
         ingest(small_demo, tmp_path / "ingested", ingest_settings)
     assert not (tmp_path / "ingested" / "survey.parquet").exists()
@@ -309,8 +353,9 @@ def test_ingest_stage_checks_the_codebook_names_at_load(small_demo, ingest_setti
 def test_excel_cells_keep_their_type(tmp_path):
     # a date cell is a date and a number cell a number, whatever the text format of the codebook says
     path = tmp_path / "omrader.xlsx"
-    frame = pd.DataFrame({"krets": ["0301001", "0301002"], "oppstart": [dt.datetime(2019, 8, 1), "01.09.2020"],
-                          "andel": [0.5, "0,25"]})
+    frame = pd.DataFrame(
+        {"krets": ["0301001", "0301002"], "oppstart": [dt.datetime(2019, 8, 1), "01.09.2020"], "andel": [0.5, "0,25"]}
+    )
     frame.to_excel(path, index=False)
     columns = {**pilot_start({}), "share_immigrant": {"variable": "andel", "type": "number"}}
     result = ingest_file(path, write_codebook(tmp_path, columns, read={"decimal": ","}))

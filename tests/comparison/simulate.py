@@ -42,16 +42,18 @@ def simulate_turnout(
         edu = np.clip(rng.normal(0.3, 0.05) + rng.normal(0, 0.08, n_d[j]), 0.02, 0.9)
         for d in range(n_d[j]):
             pilot = j in start_of
-            area_rows.append({
-                "area_code": f"{code}{d + 1:04d}",
-                "municipality_code": code,
-                "role": "pilot" if pilot else "control",
-                "pilot_start": pd.Timestamp(start_of[j]) if pilot else pd.NaT,
-                "cohort": pd.Timestamp(start_of[j]).year if pilot else pd.NA,
-                "pilot_type": "citizen_panel" if pilot else None,
-                "share_higher_education": float(edu[d]),
-                "population": int(rng.integers(400, 6000)),
-            })
+            area_rows.append(
+                {
+                    "area_code": f"{code}{d + 1:04d}",
+                    "municipality_code": code,
+                    "role": "pilot" if pilot else "control",
+                    "pilot_start": pd.Timestamp(start_of[j]) if pilot else pd.NaT,
+                    "cohort": pd.Timestamp(start_of[j]).year if pilot else pd.NA,
+                    "pilot_type": "citizen_panel" if pilot else None,
+                    "share_higher_education": float(edu[d]),
+                    "population": int(rng.integers(400, 6000)),
+                }
+            )
     areas = pd.DataFrame(area_rows)
     areas["cohort"] = areas["cohort"].astype("Int64")
     n_e = len(ELECTIONS)
@@ -64,22 +66,41 @@ def simulate_turnout(
         eligible = np.maximum(50, (areas["population"].to_numpy() * rng.uniform(0.95, 1.05, len(areas)))).round()
         treated = (areas["pilot_start"] <= pd.Timestamp(date)).to_numpy()
         low = areas["share_higher_education"].to_numpy() < 0.25
-        p = (level[e] + base + shock[muni_idx, e] + treated * (effect_pp + low * low_education_extra_pp)
-             + rng.normal(0, 1.0, len(areas))) / 100
+        p = (
+            level[e]
+            + base
+            + shock[muni_idx, e]
+            + treated * (effect_pp + low * low_education_extra_pp)
+            + rng.normal(0, 1.0, len(areas))
+        ) / 100
         votes = rng.binomial(eligible.astype(int), np.clip(p, 0.01, 0.99))
-        rows.append(pd.DataFrame({
-            "area_code": areas["area_code"], "municipality_code": areas["municipality_code"],
-            "election_type": etype, "election_year": year, "election_date": pd.Timestamp(date),
-            "eligible_voters": eligible.astype(int), "votes_cast": votes, "turnout": votes / eligible,
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "area_code": areas["area_code"],
+                    "municipality_code": areas["municipality_code"],
+                    "election_type": etype,
+                    "election_year": year,
+                    "election_date": pd.Timestamp(date),
+                    "eligible_voters": eligible.astype(int),
+                    "votes_cast": votes,
+                    "turnout": votes / eligible,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True), areas
 
 
 WAVE_DATES = pd.date_range("2019-04-01", periods=10, freq="6MS")
 
 
-def simulate_survey(rng: np.random.Generator, areas: pd.DataFrame, n_respondents: int = 10_000, waves_each: int = 3,
-                    trust_effect: float = 0.0) -> pd.DataFrame:
+def simulate_survey(
+    rng: np.random.Generator,
+    areas: pd.DataFrame,
+    n_respondents: int = 10_000,
+    waves_each: int = 3,
+    trust_effect: float = 0.0,
+) -> pd.DataFrame:
     """Citizen-panel rows (canonical ``survey`` layout): each respondent answers ``waves_each`` consecutive waves."""
     munis = areas.groupby("municipality_code")["pilot_start"].min()
     codes = munis.index.to_numpy()
@@ -94,14 +115,23 @@ def simulate_survey(rng: np.random.Generator, areas: pd.DataFrame, n_respondents
         date = WAVE_DATES[wave - 1] + pd.to_timedelta(rng.integers(0, 40, n_respondents), unit="D")
         start = munis.to_numpy()[muni_of]
         treated = np.asarray(date >= pd.DatetimeIndex(start))
-        trust = np.clip(np.round(muni_trust[muni_of] + person + treated * trust_effect + rng.normal(0, 1.5, n_respondents)), 0, 10)
-        frame = pd.DataFrame({
-            "respondent_id": [f"r{i:06d}" for i in range(n_respondents)], "wave": wave, "interview_date": date,
-            "municipality_code": codes[muni_of], "design_weight": rng.uniform(0.5, 2.0, n_respondents), "education": edu,
-            "trust_local_politicians": trust, "voted_local": (rng.random(n_respondents) < 0.7).astype(float),
-            "attended_meeting": (rng.random(n_respondents) < 0.15 + 0.05 * treated).astype(float),
-            "satisfaction_democracy": rng.integers(1, 5, n_respondents).astype(float),
-        })
+        trust = np.clip(
+            np.round(muni_trust[muni_of] + person + treated * trust_effect + rng.normal(0, 1.5, n_respondents)), 0, 10
+        )
+        frame = pd.DataFrame(
+            {
+                "respondent_id": [f"r{i:06d}" for i in range(n_respondents)],
+                "wave": wave,
+                "interview_date": date,
+                "municipality_code": codes[muni_of],
+                "design_weight": rng.uniform(0.5, 2.0, n_respondents),
+                "education": edu,
+                "trust_local_politicians": trust,
+                "voted_local": (rng.random(n_respondents) < 0.7).astype(float),
+                "attended_meeting": (rng.random(n_respondents) < 0.15 + 0.05 * treated).astype(float),
+                "satisfaction_democracy": rng.integers(1, 5, n_respondents).astype(float),
+            }
+        )
         frame.loc[rng.random(n_respondents) < 0.05, "trust_local_politicians"] = np.nan
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 from simulate import simulate_survey, simulate_turnout
 
-from evaluation.comparison.programme import EFFECT_COLUMNS, CompareOptions, compare, compare_survey, compare_turnout, gather, survey_shard
+from evaluation.comparison.programme import (
+    EFFECT_COLUMNS,
+    CompareOptions,
+    compare,
+    compare_survey,
+    compare_turnout,
+    gather,
+    survey_shard,
+)
 
 SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
 
@@ -24,21 +32,34 @@ OPTIONS = dict(n_permutations=199, n_bootstrap=199, n_placebo_replications=40, n
 
 
 def test_tables_and_columns(result):
-    assert set(result) == {"effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance"}
+    assert set(result) == {
+        "effects",
+        "event_study",
+        "pilot_effects",
+        "turnout_trends",
+        "placebo_size",
+        "power",
+        "balance",
+    }
     effects = result["effects"]
     assert list(effects.columns) == EFFECT_COLUMNS
     turnout = effects[(effects["estimand"] == "att_turnout") & (effects["method"] == "twfe")]
     assert set(turnout["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
     assert turnout["estimate"].nunique() == 1
-    assert {"gap_change_low_vs_high_education", "att_turnout_low_education", "att_trust_local_politicians"} <= set(effects["estimand"])
+    assert {"gap_change_low_vs_high_education", "att_turnout_low_education", "att_trust_local_politicians"} <= set(
+        effects["estimand"]
+    )
     assert {"callaway_santanna", "callaway_santanna_not_yet_treated", "twfe_respondent_fe"} <= set(effects["method"])
     assert (turnout["n_treated_clusters"] == 6).all() and (turnout["n_clusters"] == 30).all()
     es = result["event_study"]
-    assert {"outcome", "sample", "rel_time", "estimate", "se", "ci_low", "ci_high", "pretrend_p_value"} <= set(es.columns)
+    assert {"outcome", "sample", "rel_time", "estimate", "se", "ci_low", "ci_high", "pretrend_p_value"} <= set(
+        es.columns
+    )
     assert (es.loc[es["rel_time"] == -1, "estimate"] == 0).all()
     pilots = result["pilot_effects"]
     assert set(pilots.loc[pilots["outcome"] == "turnout", "sample"]) == set(
-        turnout_codes := result["turnout_trends"].query("sample != 'programme'")["sample"])
+        turnout_codes := result["turnout_trends"].query("sample != 'programme'")["sample"]
+    )
     assert len(set(turnout_codes)) == 6 and (pilots["n_treated_clusters"] == 1).all()
     trends = result["turnout_trends"]
     assert set(trends.loc[trends["sample"] == "programme", "role"]) == {"pilot", "control"}
@@ -80,8 +101,11 @@ def test_same_estimates_as_the_first_release(result):
     bootstrap and permutation intervals and p-values, the permutation pre-trend p-values, the
     placebo-size check and the power table are not compared.
     """
-    keys = {"effects": ["estimand", "outcome", "sample", "method", "inference"],
-            "event_study": ["outcome", "sample", "method", "rel_time"], "pilot_effects": ["estimand", "outcome", "sample"]}
+    keys = {
+        "effects": ["estimand", "outcome", "sample", "method", "inference"],
+        "event_study": ["outcome", "sample", "method", "rel_time"],
+        "pilot_effects": ["estimand", "outcome", "sample"],
+    }
     drawn = {"effects": ["ci_low", "ci_high", "p_value"], "event_study": ["pretrend_p_value_permutation"]}
     for name in ("effects", "event_study", "pilot_effects", "turnout_trends"):
         old = pd.read_parquet(SNAPSHOT / f"{name}.parquet")
@@ -97,7 +121,9 @@ def test_same_estimates_as_the_first_release(result):
             else:
                 old_col, new_col = old[col], new[col]
             if pd.api.types.is_numeric_dtype(old[col]):
-                np.testing.assert_allclose(new_col.astype(float), old_col.astype(float), rtol=1e-9, atol=1e-12, err_msg=f"{name}.{col}")
+                np.testing.assert_allclose(
+                    new_col.astype(float), old_col.astype(float), rtol=1e-9, atol=1e-12, err_msg=f"{name}.{col}"
+                )
             else:
                 assert new_col.astype(str).tolist() == old_col.astype(str).tolist(), f"{name}.{col}"
 
@@ -110,15 +136,25 @@ def test_parts_in_any_split_give_the_same_tables(result):
     options = CompareOptions(**OPTIONS)
     outcomes = ["trust_local_politicians", "voted_local", "signed_petition"]
     outcomes = [o for o in outcomes if o in survey.columns]
-    shards = [compare_survey(turnout, areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options) for i in (1, 2)]
+    shards = [
+        compare_survey(turnout, areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options) for i in (1, 2)
+    ]
     split = gather([compare_turnout(turnout, areas, seed=1, options=options), *shards])
-    whole = gather([compare_turnout(turnout, areas, seed=1, options=options),
-                    compare_survey(turnout, areas, survey, outcomes, seed=1, options=options)])
+    whole = gather(
+        [
+            compare_turnout(turnout, areas, seed=1, options=options),
+            compare_survey(turnout, areas, survey, outcomes, seed=1, options=options),
+        ]
+    )
     for name, table in whole.items():
         pd.testing.assert_frame_equal(table, split[name], check_exact=True, obj=name)
     assert set(whole["effects"]["outcome"]) == {"turnout", *outcomes}
-    assert (result["effects"].query("outcome == 'turnout'").reset_index(drop=True)
-            .equals(whole["effects"].query("outcome == 'turnout'").reset_index(drop=True)))
+    assert (
+        result["effects"]
+        .query("outcome == 'turnout'")
+        .reset_index(drop=True)
+        .equals(whole["effects"].query("outcome == 'turnout'").reset_index(drop=True))
+    )
 
 
 def test_same_seed_same_tables():

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from simulate import simulate_turnout
 
-from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.event_study import event_study
 from evaluation.comparison.inference import crv1
 from evaluation.comparison.panel import build_turnout_panel
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.twfe import solve_wls
 from evaluation.comparison.wild_bootstrap import WEBB_POINTS, WildClusterBootstrap, webb_weights
 from evaluation.comparison.within import WithinProjector
@@ -50,7 +50,11 @@ def test_sparse_projection_equals_dense_projection():
     proj = WithinProjector.build(unit, period, rng.uniform(1, 5, 400))
     e = sp.random(400, 12, density=0.1, random_state=2, format="csr")
     z, dense = proj.transform_sparse(e), proj.transform(e.toarray())
-    u, a, x = rng.normal(size=(400, 3)), sp.random(7, 400, density=0.2, random_state=3, format="csr"), rng.normal(size=(12, 4))
+    u, a, x = (
+        rng.normal(size=(400, 3)),
+        sp.random(7, 400, density=0.2, random_state=3, format="csr"),
+        rng.normal(size=(12, 4)),
+    )
     np.testing.assert_allclose(z.matmul(np.eye(12)), dense, atol=1e-12)
     np.testing.assert_allclose(z.matmul(x), dense @ x, atol=1e-12)
     np.testing.assert_allclose(z.rmatmul(a), a @ dense, atol=1e-12)
@@ -104,8 +108,12 @@ def test_panel_errors_name_the_problem():
 
 def test_event_study_reference_and_pretrend(panel):
     d = panel.data
-    proj = WithinProjector.build(d["area_code"].to_numpy(), d["election_index"].to_numpy(), d["eligible_voters"].to_numpy())
-    es = event_study(proj, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), 0.95)
+    proj = WithinProjector.build(
+        d["area_code"].to_numpy(), d["election_index"].to_numpy(), d["eligible_voters"].to_numpy()
+    )
+    es = event_study(
+        proj, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), 0.95
+    )
     ref = es[es["rel_time"] == -1].iloc[0]
     assert ref["estimate"] == 0 and ref["se"] == 0
     assert es["pretrend_p_value"].nunique() == 1 and 0 <= es["pretrend_p_value"].iloc[0] <= 1

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from simulate import simulate_survey, simulate_turnout
 
-from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.influence import treatment_draws
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
 from evaluation.comparison.panel import build_turnout_panel
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.randomization import SizeVarianceModel
 from evaluation.comparison.survey import SurveyFrame
 from evaluation.comparison.twfe import fit_within
@@ -20,7 +20,9 @@ from evaluation.errors import EstimationError
 def data():
     rng = np.random.default_rng(21)
     turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
-    areas = areas.assign(median_income=rng.normal(450_000, 40_000, len(areas)), share_immigrant=rng.uniform(0.05, 0.3, len(areas)))
+    areas = areas.assign(
+        median_income=rng.normal(450_000, 40_000, len(areas)), share_immigrant=rng.uniform(0.05, 0.3, len(areas))
+    )
     return turnout, areas
 
 
@@ -32,9 +34,13 @@ def test_influence_basis_equals_explicit_refits(data):
     h = problem.influence(draws, c)
     treatment = treatment_draws(problem.exposure, problem.row_cluster, draws)
     for b in range(len(draws)):
-        fit = fit_within(problem.projector, problem.y, treatment[:, [b]] * problem.multipliers, problem.names, problem.row_cluster)
+        fit = fit_within(
+            problem.projector, problem.y, treatment[:, [b]] * problem.multipliers, problem.names, problem.row_cluster
+        )
         np.testing.assert_allclose(h.dot(problem.y)[b], c @ fit.coef, rtol=1e-9)
-        np.testing.assert_allclose(h.dense()[:, b], fit.weights * (fit.x_tilde @ (fit.bread @ c)), rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(
+            h.dense()[:, b], fit.weights * (fit.x_tilde @ (fit.bread @ c)), rtol=1e-7, atol=1e-12
+        )
 
 
 def test_quadratic_forms_equal_direct_variance(data):
@@ -55,20 +61,31 @@ def test_matching_uses_no_post_period_outcome(data):
     spec = MatchingSpec(n_neighbours=2)
     before = match_controls(panel, areas, spec)
     late = pd.to_datetime(turnout["election_date"]) >= panel.cohort_starts.min()
-    scrambled = turnout.assign(turnout=np.where(late, np.random.default_rng(2).uniform(0.2, 0.9, len(turnout)), turnout["turnout"]))
+    scrambled = turnout.assign(
+        turnout=np.where(late, np.random.default_rng(2).uniform(0.2, 0.9, len(turnout)), turnout["turnout"])
+    )
     after = match_controls(build_turnout_panel(scrambled, areas), areas, spec)
     np.testing.assert_array_equal(before.weights, after.weights)
     pilot = panel.municipalities["cohort"].to_numpy() >= 0
     assert before.weights[pilot].tolist() == [1.0] * 6 and (before.weights[~pilot] > 0).sum() == 12
 
 
-@pytest.mark.parametrize("spec", [MatchingSpec(n_neighbours=1, replacement=True), MatchingSpec(method="synthetic"),
-                                  MatchingSpec(variables=("turnout_trend", "share_higher_education"))])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        MatchingSpec(n_neighbours=1, replacement=True),
+        MatchingSpec(method="synthetic"),
+        MatchingSpec(variables=("turnout_trend", "share_higher_education")),
+    ],
+)
 def test_matching_improves_balance_on_matched_variables(data, spec):
     panel = build_turnout_panel(*data)
     result = match_controls(panel, data[1], spec)
-    table = balance_table(result, panel.municipalities["cohort"].to_numpy() >= 0, spec.method).pivot(
-        index="variable", columns="sample", values="smd").abs()
+    table = (
+        balance_table(result, panel.municipalities["cohort"].to_numpy() >= 0, spec.method)
+        .pivot(index="variable", columns="sample", values="smd")
+        .abs()
+    )
     assert set(table.index) == set(spec.variables or result.features.columns)
     assert table["matched"].mean() < table["all_controls"].mean()
 
@@ -85,9 +102,15 @@ def test_gap_triple_difference_on_cells_equals_respondent_level(data):
     survey = simulate_survey(np.random.default_rng(4), areas, n_respondents=3000, trust_effect=0.5)
     frame = SurveyFrame.build(survey, build_turnout_panel(turnout, areas))
     cell = frame.gap_problem("trust_local_politicians").fit()
-    d = frame.data.loc[frame.data["trust_local_politicians"].notna() & frame.data["education"].isin(["compulsory", "higher"])]
+    d = frame.data.loc[
+        frame.data["trust_local_politicians"].notna() & frame.data["education"].isin(["compulsory", "higher"])
+    ]
     low = d["education"].eq("compulsory").to_numpy()
-    proj = WithinProjector.build(d["muni"].to_numpy() * 2 + low, d["wave"].to_numpy() * 2 + low, d["design_weight"].to_numpy())
+    proj = WithinProjector.build(
+        d["muni"].to_numpy() * 2 + low, d["wave"].to_numpy() * 2 + low, d["design_weight"].to_numpy()
+    )
     x = d["treated"].to_numpy()[:, None] * np.column_stack([np.ones(len(d)), low])
-    person = fit_within(proj, d["trust_local_politicians"].to_numpy(), x, ("treated", "treated_x_compulsory"), d["muni"].to_numpy())
+    person = fit_within(
+        proj, d["trust_local_politicians"].to_numpy(), x, ("treated", "treated_x_compulsory"), d["muni"].to_numpy()
+    )
     np.testing.assert_allclose(cell.coef, person.coef, rtol=1e-9)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from simulate import simulate_turnout
 
-from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.did import infer
 from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect
+from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.randomization import CohortAssignment
 
 
@@ -35,10 +35,16 @@ def test_size_under_no_effect_seven_treated_of_sixty():
     """
     rates = {"crv1": [], "permutation": []}
     for seed in (101, 202):
-        turnout, areas = simulate_turnout(np.random.default_rng(seed), n_municipalities=67, n_pilots=7, effect_pp=0.0,
-                                          muni_shock_pp=2.0)
-        table = placebo_size(turnout_problem(build_turnout_panel(turnout, areas)), n_replications=400, n_draws=199,
-                             rng=np.random.default_rng(seed), methods=("crv1", "permutation"))
+        turnout, areas = simulate_turnout(
+            np.random.default_rng(seed), n_municipalities=67, n_pilots=7, effect_pp=0.0, muni_shock_pp=2.0
+        )
+        table = placebo_size(
+            turnout_problem(build_turnout_panel(turnout, areas)),
+            n_replications=400,
+            n_draws=199,
+            rng=np.random.default_rng(seed),
+            methods=("crv1", "permutation"),
+        )
         assert (table["n_fake_pilots"] == 7).all()
         for _, row in table.iterrows():
             rates[row["inference"]].append(row["rejection_rate"])
@@ -54,8 +60,15 @@ def test_known_effect_is_covered():
     for seed in range(8):
         rng = np.random.default_rng(1000 + seed)
         turnout, areas = simulate_turnout(rng, n_municipalities=40, n_pilots=8, effect_pp=2.0)
-        res = infer(turnout_problem(build_turnout_panel(turnout, areas)), np.array([1.0]), n_permutations=199,
-                    n_bootstrap=199, level=0.95, rng=rng, methods=tuple(covered))
+        res = infer(
+            turnout_problem(build_turnout_panel(turnout, areas)),
+            np.array([1.0]),
+            n_permutations=199,
+            n_bootstrap=199,
+            level=0.95,
+            rng=rng,
+            methods=tuple(covered),
+        )
         estimates.append(res["permutation"].estimate)
         for m, r in res.items():
             covered[m] += r.ci_low <= 2.0 <= r.ci_high
@@ -65,8 +78,9 @@ def test_known_effect_is_covered():
 
 def test_single_pilot_conley_taber():
     rng = np.random.default_rng(5)
-    turnout, areas = simulate_turnout(rng, n_municipalities=40, n_pilots=1, effect_pp=8.0, muni_shock_pp=1.0,
-                                      districts=(8, 12))
+    turnout, areas = simulate_turnout(
+        rng, n_municipalities=40, n_pilots=1, effect_pp=8.0, muni_shock_pp=1.0, districts=(8, 12)
+    )
     problem = turnout_problem(build_turnout_panel(turnout, areas))
     pilot = int(np.flatnonzero(problem.assignment.observed >= 0)[0])
     inf, n_obs, n_placebos = single_pilot_effect(problem, pilot, 0.95)
@@ -87,8 +101,13 @@ def test_ferman_pinto_studentisation_matters_when_pilots_are_large():
     for rep in range(100):
         seed = 500 + rep
         n_districts = np.random.default_rng(seed).integers(2, 41, size=40)  # the first draw of simulate_turnout
-        turnout, areas = simulate_turnout(np.random.default_rng(seed), n_municipalities=40, pilot_munis=np.argsort(n_districts)[-7:],
-                                          muni_shock_pp=0.0, districts=(2, 40))
+        turnout, areas = simulate_turnout(
+            np.random.default_rng(seed),
+            n_municipalities=40,
+            pilot_munis=np.argsort(n_districts)[-7:],
+            muni_shock_pp=0.0,
+            districts=(2, 40),
+        )
         problem = turnout_problem(build_turnout_panel(turnout, areas))
         test = problem.permutation_test(problem.fit(), np.array([1.0]), 199, np.random.default_rng(seed))
         rejections["studentised"] += test.p_value(0.0) < 0.05

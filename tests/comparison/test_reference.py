@@ -44,8 +44,12 @@ def weighted_panel():
 
 def test_weighted_did_crv1_crv3(weighted_panel):
     d, ref = weighted_panel
-    proj = WithinProjector.build(d["area_code"].to_numpy(), d["election_year"].to_numpy(), d["eligible_voters"].to_numpy())
-    fit = fit_within(proj, d["turnout_pp"].to_numpy(), d[["treated"]].to_numpy(), ("treated",), d["municipality_code"].to_numpy())
+    proj = WithinProjector.build(
+        d["area_code"].to_numpy(), d["election_year"].to_numpy(), d["eligible_voters"].to_numpy()
+    )
+    fit = fit_within(
+        proj, d["turnout_pp"].to_numpy(), d[["treated"]].to_numpy(), ("treated",), d["municipality_code"].to_numpy()
+    )
     np.testing.assert_allclose(fit.coef[0], ref["did_estimate"], rtol=1e-9)
     np.testing.assert_allclose(np.sqrt(crv1(fit)[0, 0]), ref["did_crv1_se_pyfixest"], rtol=1e-9)
     # pyfixest scales the jackknife sum by the CRV1 factor; ours by (G-1)/G (MacKinnon, Nielsen and Webb 2023)
@@ -56,9 +60,16 @@ def test_weighted_did_crv1_crv3(weighted_panel):
 
 def test_weighted_triple_difference(weighted_panel):
     d, ref = weighted_panel
-    proj = WithinProjector.build(d["area_code"].to_numpy(), d["election_low"].to_numpy(), d["eligible_voters"].to_numpy())
-    fit = fit_within(proj, d["turnout_pp"].to_numpy(), d[["treated", "treated_low"]].to_numpy(), ("treated", "treated_low"),
-                     d["municipality_code"].to_numpy())
+    proj = WithinProjector.build(
+        d["area_code"].to_numpy(), d["election_low"].to_numpy(), d["eligible_voters"].to_numpy()
+    )
+    fit = fit_within(
+        proj,
+        d["turnout_pp"].to_numpy(),
+        d[["treated", "treated_low"]].to_numpy(),
+        ("treated", "treated_low"),
+        d["municipality_code"].to_numpy(),
+    )
     np.testing.assert_allclose(fit.coef, ref["ddd_estimate"], rtol=1e-9)
     np.testing.assert_allclose(np.sqrt(np.diag(crv1(fit))), ref["ddd_crv1_se"], rtol=1e-9)
 
@@ -69,8 +80,9 @@ def test_callaway_santanna_matches_differences(control):
     n_t = d["t"].nunique()
     y = d["y"].to_numpy().reshape(-1, n_t)
     first = d.groupby("id")["first"].first().to_numpy()
-    cs = CallawaySantAnna(y, d.groupby("id")["w"].first().to_numpy(), first, d.groupby("id")["muni"].first().to_numpy(),
-                          control=control)
+    cs = CallawaySantAnna(
+        y, d.groupby("id")["w"].first().to_numpy(), first, d.groupby("id")["muni"].first().to_numpy(), control=control
+    )
     ref = NUMBERS["staggered"][control]
     gt = cs.group_time().set_index(["group", "period"])["att"]
     for g, t, att in ref["group_time"]:

@@ -29,11 +29,17 @@ def make_population(rng: np.random.Generator) -> pd.DataFrame:
     stratum = area // AREAS_PER_STRATUM
     area_effect = rng.normal(0, 0.8, sizes.size)[area]
     education = rng.choice([0, 1, 2], area.size, p=[0.3, 0.45, 0.25])
-    trust = np.clip(5 + 0.4 * stratum / N_STRATA + 0.6 * education + area_effect
-                    + rng.normal(0, 2, area.size), 0, 10)
+    trust = np.clip(5 + 0.4 * stratum / N_STRATA + 0.6 * education + area_effect + rng.normal(0, 2, area.size), 0, 10)
     p_vote = 1 / (1 + np.exp(-(0.2 + 0.5 * education + 0.5 * area_effect)))
-    return pd.DataFrame({"stratum": stratum, "area": area, "education": education,
-                         "trust": trust, "voted": (rng.random(area.size) < p_vote).astype(float)})
+    return pd.DataFrame(
+        {
+            "stratum": stratum,
+            "area": area,
+            "education": education,
+            "trust": trust,
+            "voted": (rng.random(area.size) < p_vote).astype(float),
+        }
+    )
 
 
 def true_values(population: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -53,8 +59,7 @@ def draw_sample(population: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     rows = []
     for h in range(N_STRATA):
-        areas = rng.choice(np.arange(h * AREAS_PER_STRATUM, (h + 1) * AREAS_PER_STRATUM), SAMPLED_AREAS,
-                           replace=False)
+        areas = rng.choice(np.arange(h * AREAS_PER_STRATUM, (h + 1) * AREAS_PER_STRATUM), SAMPLED_AREAS, replace=False)
         rows += [starts[a] + rng.choice(sizes[a], SAMPLED_PER_AREA, replace=False) for a in areas]
     sample = population.iloc[np.concatenate(rows)].copy()
     sample["person"] = sample.index
@@ -66,8 +71,9 @@ def draw_sample(population: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
 
 def estimate(sample: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float]]:
     """Intervals for the domain means and the gap, from the two-stage design."""
-    design = SurveyDesign(sample, "w", strata="stratum", psu=["area", "person"],
-                          fpc=["areas_in_stratum", "residents_in_area"])
+    design = SurveyDesign(
+        sample, "w", strata="stratum", psu=["area", "person"], fpc=["areas_in_stratum", "residents_in_area"]
+    )
     means = design.mean(["trust", "voted"], by=["education"])
     out = {(r.variable, f"education={r.education}"): (r.ci_low, r.ci_high) for r in means.itertuples()}
     for variable in ("trust", "voted"):
@@ -87,8 +93,9 @@ def coverage(reps: int, seed: int = 20240501) -> pd.DataFrame:
         for key, value in truth.items():
             low, high = intervals[key]
             hits[key] += low <= value <= high
-    return pd.DataFrame([{"variable": k[0], "estimand": k[1], "true_value": truth[k], "coverage": hits[k] / reps}
-                         for k in truth])
+    return pd.DataFrame(
+        [{"variable": k[0], "estimand": k[1], "true_value": truth[k], "coverage": hits[k] / reps} for k in truth]
+    )
 
 
 def main() -> None:

@@ -16,11 +16,17 @@ def small() -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = 400
     psu = rng.integers(0, 40, n)
-    return pd.DataFrame({
-        "stratum": psu % 4, "psu": psu, "w": rng.uniform(1, 4, n),
-        "y": rng.normal(size=n) + psu / 20, "group": rng.choice(["a", "b", "c"], n),
-        "sex": rng.choice(["f", "m"], n), "binary": rng.integers(0, 2, n).astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "stratum": psu % 4,
+            "psu": psu,
+            "w": rng.uniform(1, 4, n),
+            "y": rng.normal(size=n) + psu / 20,
+            "group": rng.choice(["a", "b", "c"], n),
+            "sex": rng.choice(["f", "m"], n),
+            "binary": rng.integers(0, 2, n).astype(float),
+        }
+    )
 
 
 def test_mean_columns_and_order(small):
@@ -42,8 +48,12 @@ def test_domain_means_equal_weighted_means(small):
 
 def test_domain_variance_equals_indicator_variable(small):
     """Domain estimation = mean of y*1[d] over 1[d] as a ratio on the full design."""
-    d = SurveyDesign(small.assign(yd=small["y"] * (small["group"] == "a"), ind=(small["group"] == "a") * 1.0),
-                     "w", strata="stratum", psu="psu")
+    d = SurveyDesign(
+        small.assign(yd=small["y"] * (small["group"] == "a"), ind=(small["group"] == "a") * 1.0),
+        "w",
+        strata="stratum",
+        psu="psu",
+    )
     domain = d.mean(["y"], by=["group"]).set_index("group").loc["a"]
     ratio = d.ratio("yd", "ind").iloc[0]
     assert_allclose([domain["estimate"], domain["se"]], [ratio["estimate"], ratio["se"]])
@@ -93,12 +103,15 @@ def test_lonely_psu_fails_by_default(small):
     SurveyDesign(data, "w", strata="stratum", psu="psu", lonely_psu="certainty")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(weights="nope"), "weights column"),
-    (dict(weights="w", psu="nope"), "not in the data"),
-    (dict(weights="w", lonely_psu="drop"), "lonely_psu"),
-    (dict(weights="w", psu="psu", fpc=["a", "b"]), "fpc has 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(weights="nope"), "weights column"),
+        (dict(weights="w", psu="nope"), "not in the data"),
+        (dict(weights="w", lonely_psu="drop"), "lonely_psu"),
+        (dict(weights="w", psu="psu", fpc=["a", "b"]), "fpc has 2"),
+    ],
+)
 def test_design_errors(small, kwargs, message):
     with pytest.raises(DesignError, match=message):
         SurveyDesign(small, **kwargs)

@@ -41,8 +41,9 @@ def test_stratified_mean(dstrat, ref):
 
 def test_stratified_domains(dstrat, ref):
     check(dstrat.mean(["api00"], by=["stype"]), ref, "dstrat_by_stype_api00", STYPES, ("estimate", "se", "deff"))
-    check(dstrat.mean(["api00"], by=["awards"]), ref, "dstrat_by_awards_api00", ["No", "Yes"],
-          ("estimate", "se", "deff"))
+    check(
+        dstrat.mean(["api00"], by=["awards"]), ref, "dstrat_by_awards_api00", ["No", "Yes"], ("estimate", "se", "deff")
+    )
     check(dstrat.total(["enroll"]), ref, "dstrat_total_enroll", ["enroll"], ("estimate", "se", "deff"))
 
 
@@ -74,16 +75,16 @@ def test_two_by_columns(dclus1, ref):
 
 def test_missing_values_dropped_per_variable(dclus1, ref):
     check(dclus1.mean(["avg.ed"]), ref, "dclus1_mean_avged_narm", ["avg.ed"], ("estimate", "se", "deff"))
-    check(dclus1.mean(["avg.ed"], by=["stype"]), ref, "dclus1_by_stype_avged_narm", STYPES,
-          ("estimate", "se", "deff"))
+    check(dclus1.mean(["avg.ed"], by=["stype"]), ref, "dclus1_by_stype_avged_narm", STYPES, ("estimate", "se", "deff"))
     both = dclus1.mean(["avg.ed", "api00"])
     assert list(both["n"]) == [157, 183]
 
 
 def test_totals(dclus1, ref):
     check(dclus1.total(["enroll"]), ref, "dclus1_total_enroll", ["enroll"], ("estimate", "se", "deff", "ci_low"))
-    check(dclus1.total(["enroll"], by=["stype"]), ref, "dclus1_by_stype_total_enroll", STYPES,
-          ("estimate", "se", "deff"))
+    check(
+        dclus1.total(["enroll"], by=["stype"]), ref, "dclus1_by_stype_total_enroll", STYPES, ("estimate", "se", "deff")
+    )
 
 
 def test_ratio(dclus1, ref):
@@ -110,16 +111,16 @@ def test_proportion_intervals(dclus1, ref, method):
     case = f"dclus1_ciprop_schwide_{method}"
     assert_allclose([out["estimate"], out["se"]], [ref(case, "Yes", "estimate"), ref(case, "Yes", "se")], rtol=1e-9)
     # R's logit fits a glm (convergence ~1e-11); the others are closed form.
-    assert_allclose([out["ci_low"], out["ci_high"]], [ref(case, "Yes", "ci_low"), ref(case, "Yes", "ci_high")],
-                    rtol=1e-8)
+    assert_allclose(
+        [out["ci_low"], out["ci_high"]], [ref(case, "Yes", "ci_low"), ref(case, "Yes", "ci_high")], rtol=1e-8
+    )
 
 
 @pytest.mark.parametrize("method", ["logit", "beta", "mean"])
 def test_small_proportion_intervals(dclus1, ref, method):
     out = dclus1.proportion("stype", ci_method=method).set_index("category").loc["H"]
     case = f"dclus1_ciprop_stypeH_{method}"
-    assert_allclose([out["ci_low"], out["ci_high"]], [ref(case, "H", "ci_low"), ref(case, "H", "ci_high")],
-                    rtol=1e-8)
+    assert_allclose([out["ci_low"], out["ci_high"]], [ref(case, "H", "ci_low"), ref(case, "H", "ci_high")], rtol=1e-8)
 
 
 def test_wilson_interval_is_inside_unit_interval(dclus1):
@@ -205,11 +206,14 @@ def test_supplied_replicate_weights_reproduce_jk1(dclus1, ref):
     check(supplied.mean(["api00"]), ref, "dclus1_jk1_mean_api00", ["api00"])
 
 
-@pytest.mark.parametrize("case, design_name, outcome, predictors, family", [
-    ("dclus1_svyglm_api00_ell_meals", "dclus1", "api00", ["ell", "meals"], "gaussian"),
-    ("dstrat_svyglm_api00_ell_meals_stype", "dstrat", "api00", ["ell", "meals", "stype"], "gaussian"),
-    ("dclus1_svyglm_logit_schwide", "dclus1", "yes", ["ell", "meals"], "binomial"),
-])
+@pytest.mark.parametrize(
+    "case, design_name, outcome, predictors, family",
+    [
+        ("dclus1_svyglm_api00_ell_meals", "dclus1", "api00", ["ell", "meals"], "gaussian"),
+        ("dstrat_svyglm_api00_ell_meals_stype", "dstrat", "api00", ["ell", "meals", "stype"], "gaussian"),
+        ("dclus1_svyglm_logit_schwide", "dclus1", "yes", ["ell", "meals"], "binomial"),
+    ],
+)
 def test_svyglm(request, ref, case, design_name, outcome, predictors, family):
     design = request.getfixturevalue(design_name)
     if outcome == "yes":

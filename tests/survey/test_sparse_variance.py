@@ -19,11 +19,19 @@ def many_domains(seed: int = 11, n: int = 6000) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     psu = rng.integers(0, 400, n)
     stratum = np.where(psu < 3, 100 + psu, psu % 40)  # strata 100-102 have one PSU
-    data = pd.DataFrame({
-        "stratum": stratum, "psu": psu, "ssu": rng.integers(0, 5, n), "w": rng.uniform(1, 6, n),
-        "wave": rng.integers(1, 6, n), "group": rng.integers(0, 60, n),
-        "y": rng.normal(size=n) + psu / 80, "x": rng.uniform(1, 3, n), "cat": rng.choice(["a", "b", "c"], n),
-    })
+    data = pd.DataFrame(
+        {
+            "stratum": stratum,
+            "psu": psu,
+            "ssu": rng.integers(0, 5, n),
+            "w": rng.uniform(1, 6, n),
+            "wave": rng.integers(1, 6, n),
+            "group": rng.integers(0, 60, n),
+            "y": rng.normal(size=n) + psu / 80,
+            "x": rng.uniform(1, 3, n),
+            "cat": rng.choice(["a", "b", "c"], n),
+        }
+    )
     data.loc[rng.random(n) < 0.1, "y"] = np.nan
     data.loc[rng.random(n) < 0.02, "wave"] = np.nan  # rows in no domain
     data.loc[data["stratum"] < 6, "group"] = 99  # a domain present in a few strata only
@@ -43,8 +51,9 @@ DESIGNS = {
 }
 
 
-def both(design: SurveyDesign, by: list[str], numer: np.ndarray, denom: np.ndarray | None,
-         ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def both(
+    design: SurveyDesign, by: list[str], numer: np.ndarray, denom: np.ndarray | None, ok: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     keys = design.domain_keys(by)
     ok = ok & keys.domains.valid
     dense = domain_statistic(design, keys, numer, denom, ok, dense=True)
@@ -117,23 +126,32 @@ def test_calibrated_sparse_equals_dense(option, kind):
 
     data = many_domains(seed=5)
     design = SurveyDesign(data, "w", lonely_psu=option, **DESIGNS[kind])
-    designs = {"per wave": wave_calibrated(design, data),
-               "poststratified": poststratify(design, data.groupby("cat")["w"].sum() * 1.2)}
+    designs = {
+        "per wave": wave_calibrated(design, data),
+        "poststratified": poststratify(design, data.groupby("cat")["w"].sum() * 1.2),
+    }
     for label, calibrated in designs.items():
         y, x = column(calibrated, "y"), column(calibrated, "x")
         for by in (["wave", "group"], ["wave"], []):
             for name, (numer, denom) in {"mean": (y, np.ones_like(y)), "total": (y, None), "ratio": (y, x)}.items():
                 dense, sparse = both(calibrated, by, numer, denom, ~np.isnan(y))
                 assert_array_equal(np.isnan(dense), np.isnan(sparse))
-                assert_allclose(sparse, dense, rtol=1e-9, atol=1e-12 * np.nanmax(dense),
-                                err_msg=f"{kind}, {option}, {label}, by {by}: {name}")
+                assert_allclose(
+                    sparse,
+                    dense,
+                    rtol=1e-9,
+                    atol=1e-12 * np.nanmax(dense),
+                    err_msg=f"{kind}, {option}, {label}, by {by}: {name}",
+                )
 
 
 def test_calibration_changes_the_variance_and_is_used_by_default():
     data = many_domains(seed=6)
     design = SurveyDesign(data, "w", strata="stratum", psu="psu", lonely_psu="adjust")
     calibrated = wave_calibrated(design, data)
-    fixed = SurveyDesign(data.assign(final=calibrated.weights), "final", strata="stratum", psu="psu", lonely_psu="adjust")
+    fixed = SurveyDesign(
+        data.assign(final=calibrated.weights), "final", strata="stratum", psu="psu", lonely_psu="adjust"
+    )
     out = calibrated.mean(["y"], by=["wave"])
     same_weights = fixed.mean(["y"], by=["wave"])
     assert_allclose(out["estimate"], same_weights["estimate"], rtol=1e-12)
@@ -142,7 +160,9 @@ def test_calibration_changes_the_variance_and_is_used_by_default():
     y = column(calibrated, "y")
     ok = keys.domains.valid & ~np.isnan(y)
     default = domain_statistic(calibrated, keys, y, np.ones_like(y), ok)
-    assert_allclose(default.variance, domain_statistic(calibrated, keys, y, np.ones_like(y), ok, dense=True).variance, rtol=1e-9)
+    assert_allclose(
+        default.variance, domain_statistic(calibrated, keys, y, np.ones_like(y), ok, dense=True).variance, rtol=1e-9
+    )
 
 
 def test_calibrated_average_option_is_dense():
@@ -151,8 +171,12 @@ def test_calibrated_average_option_is_dense():
     keys = design.domain_keys(["wave"])
     y = column(design, "y")
     ok = keys.domains.valid & ~np.isnan(y)
-    assert_allclose(domain_statistic(design, keys, y, np.ones_like(y), ok).variance,
-                    domain_statistic(design, keys, y, np.ones_like(y), ok, dense=True).variance, rtol=1e-12)
+    assert_allclose(
+        domain_statistic(design, keys, y, np.ones_like(y), ok).variance,
+        domain_statistic(design, keys, y, np.ones_like(y), ok, dense=True).variance,
+        rtol=1e-12,
+    )
     from evaluation.errors import EstimationError
+
     with pytest.raises(EstimationError, match="average"):
         domain_statistic(design, keys, y, np.ones_like(y), ok, dense=False)

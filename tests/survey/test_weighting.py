@@ -19,8 +19,10 @@ def test_rake_hits_margins(dclus1, pop_types, pop_schwide):
 
 
 def test_rake_on_multiindex_margin_equals_poststratify(dclus1):
-    cells = pd.Series([1000.0, 3421, 200, 555, 300, 718],
-                      index=pd.MultiIndex.from_product([["E", "H", "M"], ["No", "Yes"]], names=["stype", "sch.wide"]))
+    cells = pd.Series(
+        [1000.0, 3421, 200, 555, 300, 718],
+        index=pd.MultiIndex.from_product([["E", "H", "M"], ["No", "Yes"]], names=["stype", "sch.wide"]),
+    )
     raked = rake(dclus1, [cells])
     ps = poststratify(dclus1, cells)
     assert_allclose(raked.weights, ps.weights)
@@ -75,10 +77,16 @@ def test_weight_summary_accepts_design(dclus1):
 
 def test_capped_cell_weights():
     rng = np.random.default_rng(5)
-    data = pd.DataFrame({"age": rng.choice(["18-29", "30-59", "60+"], 1000, p=[0.05, 0.5, 0.45]),
-                         "gender": rng.choice(["f", "m"], 1000)})
-    population = pd.Series([0.2, 0.2, 0.25, 0.25, 0.05, 0.05], index=pd.MultiIndex.from_product(
-        [["18-29", "30-59", "60+"], ["f", "m"]], names=["age", "gender"]))
+    data = pd.DataFrame(
+        {
+            "age": rng.choice(["18-29", "30-59", "60+"], 1000, p=[0.05, 0.5, 0.45]),
+            "gender": rng.choice(["f", "m"], 1000),
+        }
+    )
+    population = pd.Series(
+        [0.2, 0.2, 0.25, 0.25, 0.05, 0.05],
+        index=pd.MultiIndex.from_product([["18-29", "30-59", "60+"], ["f", "m"]], names=["age", "gender"]),
+    )
     w = capped_cell_weights(data, population)
     assert_allclose(w.mean(), 1.0)
     assert w.min() >= 0.2 - 1e-9 and w.max() <= 5.0 + 1e-9
@@ -90,8 +98,9 @@ def test_capped_cell_weights():
 
 def test_capped_cell_weights_empty_cell():
     data = pd.DataFrame({"age": ["a", "a", "b"], "gender": ["f", "m", "f"]})
-    population = pd.Series([1.0, 1, 1, 1], index=pd.MultiIndex.from_product([["a", "b"], ["f", "m"]],
-                                                                             names=["age", "gender"]))
+    population = pd.Series(
+        [1.0, 1, 1, 1], index=pd.MultiIndex.from_product([["a", "b"], ["f", "m"]], names=["age", "gender"])
+    )
     with pytest.raises(WeightingError, match=r"\('b', 'm'\).*no respondents"):
         capped_cell_weights(data, population)
 

@@ -44,7 +44,9 @@ def organ() -> dict:
     d["Treated"] = ((d["State"] == "California") & d["Quarter"].isin(["Q32011", "Q42011", "Q12012"])).astype(int)
     d.to_csv(HERE / "organ_donations.csv", index=False)
     m = pf.feols("Rate ~ Treated | State + Quarter", data=d, vcov={"CRV1": "State"})
-    sm = smf.ols("Rate ~ Treated + C(State) + C(Quarter)", data=d).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(d["State"])[0]})
+    sm = smf.ols("Rate ~ Treated + C(State) + C(Quarter)", data=d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["State"])[0]}
+    )
     n, k, g = len(d), sm.df_model + 1, d["State"].nunique()
     # statsmodels' cluster factor G/(G-1)(N-1)/(N-K) counts every state dummy in K; rescale to fixest's nested K (= 7)
     to_nested = ((n - 1) / (n - 7)) / ((n - 1) / (n - k))
@@ -64,18 +66,28 @@ def weighted() -> dict:
     d = turnout.merge(areas[["area_code", "pilot_start", "share_higher_education"]], on="area_code")
     d["treated"] = (d["election_date"] >= d["pilot_start"]).astype(int)
     d["turnout_pp"] = 100 * d["turnout"]
-    d["low"] = (d["share_higher_education"] <= d.drop_duplicates("area_code")["share_higher_education"].quantile(1 / 3)).astype(int)
+    d["low"] = (
+        d["share_higher_education"] <= d.drop_duplicates("area_code")["share_higher_education"].quantile(1 / 3)
+    ).astype(int)
     d["treated_low"] = d["treated"] * d["low"]
     d["election_low"] = d["election_year"].astype(str) + "_" + d["low"].astype(str)
     d.drop(columns=["pilot_start"]).to_csv(HERE / "weighted_panel.csv", index=False)
     out = {}
     for vc in ("CRV1", "CRV3"):
-        m = pf.feols("turnout_pp ~ treated | area_code + election_year", data=d, weights="eligible_voters",
-                     vcov={vc: "municipality_code"})
+        m = pf.feols(
+            "turnout_pp ~ treated | area_code + election_year",
+            data=d,
+            weights="eligible_voters",
+            vcov={vc: "municipality_code"},
+        )
         out[f"did_{vc.lower()}_se_pyfixest"] = float(m.se()["treated"])
         out["did_estimate"] = float(m.coef()["treated"])
-    m = pf.feols("turnout_pp ~ treated + treated_low | area_code + election_low", data=d, weights="eligible_voters",
-                 vcov={"CRV1": "municipality_code"})
+    m = pf.feols(
+        "turnout_pp ~ treated + treated_low | area_code + election_low",
+        data=d,
+        weights="eligible_voters",
+        vcov={"CRV1": "municipality_code"},
+    )
     out["ddd_estimate"] = m.coef()[["treated", "treated_low"]].tolist()
     out["ddd_crv1_se"] = m.se()[["treated", "treated_low"]].tolist()
     out["n_obs"], out["n_clusters"] = len(d), int(d["municipality_code"].nunique())
@@ -91,9 +103,17 @@ def staggered() -> dict:
     y = rng.normal(0, 1, (n_a, 1)) + 0.5 * np.arange(n_t)[None] + rng.normal(0, 1, (n_a, n_t))
     for i in range(n_a):
         if g[i] > 0:
-            y[i, g[i]:] += 1 + 0.3 * np.arange(n_t - g[i])
-    d = pd.DataFrame({"id": np.repeat(np.arange(n_a), n_t), "t": np.tile(np.arange(n_t), n_a) + 1, "y": y.ravel(),
-                      "w": np.repeat(w, n_t), "muni": np.repeat(muni, n_t), "first": np.repeat(g, n_t)})
+            y[i, g[i] :] += 1 + 0.3 * np.arange(n_t - g[i])
+    d = pd.DataFrame(
+        {
+            "id": np.repeat(np.arange(n_a), n_t),
+            "t": np.tile(np.arange(n_t), n_a) + 1,
+            "y": y.ravel(),
+            "w": np.repeat(w, n_t),
+            "muni": np.repeat(muni, n_t),
+            "first": np.repeat(g, n_t),
+        }
+    )
     d.to_csv(HERE / "staggered_panel.csv", index=False)
     d2 = d.assign(cohort=np.where(d["first"] >= 0, d["first"] + 1, np.nan)).set_index(["id", "t"])
     out = {}
@@ -113,7 +133,11 @@ def staggered() -> dict:
 
 
 if __name__ == "__main__":
-    ref = {"organ_donations": organ(), "weighted_panel": weighted(), "staggered": staggered(),
-           "versions": {"pyfixest": pf.__version__, "differences": __import__("differences").__version__}}
+    ref = {
+        "organ_donations": organ(),
+        "weighted_panel": weighted(),
+        "staggered": staggered(),
+        "versions": {"pyfixest": pf.__version__, "differences": __import__("differences").__version__},
+    }
     (HERE / "reference.json").write_text(json.dumps(ref, indent=2))
     print(json.dumps(ref, indent=2)[:3000])

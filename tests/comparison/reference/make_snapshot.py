@@ -26,8 +26,17 @@ if __name__ == "__main__":
     rng = np.random.default_rng(42)
     turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
     survey = simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
-    result = compare(turnout, areas, survey, n_permutations=199, n_bootstrap=199, seed=1,
-                     n_placebo_replications=40, n_placebo_draws=99, n_power_draws=99)
+    result = compare(
+        turnout,
+        areas,
+        survey,
+        n_permutations=199,
+        n_bootstrap=199,
+        seed=1,
+        n_placebo_replications=40,
+        n_placebo_draws=99,
+        n_power_draws=99,
+    )
     (HERE / "snapshot").mkdir(exist_ok=True)
     for name in TABLES:
         result[name].to_parquet(HERE / "snapshot" / f"{name}.parquet", index=False)
