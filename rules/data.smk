@@ -41,6 +41,7 @@ rule ingest:
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
         dictionary=f"{INGESTED}/data_dictionary.csv",
+        masked=f"{INGESTED}/masked_values.csv",
         # declared only when configured, so that a missing one is rebuilt
         **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
     params:

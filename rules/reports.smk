@@ -22,6 +22,7 @@ rule data_quality_table:
     input:
         quarantine=rules.ingest.output.quarantine,
         nonresponse=rules.ingest.output.nonresponse,
+        masked=rules.ingest.output.masked,
         survey=rules.ingest.output.survey,
         validated=[rules.validate.output.quarantine, rules.validate.output.accounting, rules.validate.output.summary],
         code=stage_code("evaluation.stages.data_quality"),

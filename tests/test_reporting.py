@@ -169,3 +169,37 @@ def test_data_quality_counts_hold_no_row_level_values():
         100,
     )
     assert "respondent_id" not in missing and missing["count"].sum() == 3 and (missing["total"] == 100).all()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_masked_values_appendix_names_table_variable_and_reason(lang):
+    from evaluation.reporting.appendices import masked_section
+    from evaluation.reporting.context import ReportContext
+    from evaluation.stages.data_quality import masked_counts
+
+    masked = pd.DataFrame(
+        {
+            "table": ["areas", "areas", "turnout"],
+            "source_file": ["omrader.csv"] * 2 + ["valg.csv"],
+            "source_row": [4, 9, 2],
+            "variable": ["share_higher_education", "share_higher_education", "votes_cast"],
+            "reason": ["suppressed_confidential"] * 2 + ["suppressed_nil"],
+        }
+    )
+    t = translator(lang)
+    ctx = ReportContext(t=t, tables={"data_quality": masked_counts(masked)}, provenance={}, min_n=20, demo=True)
+    text = masked_section(ctx)
+    assert text.startswith(f"## {t('masked_heading')}")
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+    assert [f"{t('table_areas')}: `share_higher_education`", t("reason_suppressed_confidential"), "2"] in rows
+    assert [f"{t('table_turnout')}: `votes_cast`", t("reason_suppressed_nil"), "1"] in rows
+    assert "omrader.csv" not in text and "| 4 " not in text  # no file names or row numbers
+
+
+def test_no_masked_values_no_appendix_section():
+    from evaluation.reporting.appendices import masked_section
+    from evaluation.reporting.context import ReportContext
+
+    quality = pd.DataFrame(columns=["section", "source", "item", "count", "total"])
+    ctx = ReportContext(t=translator("en"), tables={"data_quality": quality}, provenance={}, min_n=20, demo=True)
+    assert masked_section(ctx) == ""

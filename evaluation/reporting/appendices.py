@@ -111,6 +111,23 @@ def nonresponse_section(ctx: ReportContext) -> str:
     return f"## {t('nonresponse_heading')}\n\n{figure}\n{markdown_table(table)}\n: {t('table_nonresponse_cap', n=n)}\n"
 
 
+def masked_section(ctx: ReportContext) -> str:
+    """Counts of values masked by the supplier in area and turnout tables, by table, variable and reason."""
+    t = ctx.t
+    counts = ctx.quality("masked")
+    if counts.empty:
+        return ""
+    tables = counts["source"].str.split(".", n=1)
+    table = pd.DataFrame(
+        {
+            t("masked_variable"): [f"{_word(t, f'table_{name}', name)}: `{variable}`" for name, variable in tables],
+            t("reason"): [_word(t, f"reason_{r}", r) for r in counts["item"]],
+            t("values"): [t.number(c, 0) for c in counts["count"]],
+        }
+    )
+    return f"## {t('masked_heading')}\n\n{t('masked_note')}\n\n{markdown_table(table, 'llr')}\n"
+
+
 def weighting_section(ctx: ReportContext) -> str:
     """Respondents, effective n and Kish's design effect per wave."""
     t = ctx.t

@@ -62,7 +62,7 @@ class ReportContext:
         )
 
     def quality(self, section: str) -> pd.DataFrame:
-        """One section of ``data_quality.csv`` (``rows``, ``quarantine``, ``checks``, ``nonresponse``)."""
+        """One section of ``data_quality.csv`` (``rows``, ``quarantine``, ``checks``, ``nonresponse``, ``masked``)."""
         table = self.tables["data_quality"]
         return table[table["section"] == section]
 

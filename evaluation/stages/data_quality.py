@@ -3,7 +3,7 @@
 Reports read only ``data/processed/results``; this step turns what ``ingest`` and
 ``validate`` wrote into counts a report may show. Nothing row-level leaves it: no
 respondent ids, row numbers or offending values, only counts by file, table,
-check and reason.
+check and reason (and by variable for masked area and turnout values).
 
     python -m evaluation data-quality --ingested data/processed/ingested \\
         --validated data/processed/validated --out data/processed/results/data_quality.csv
@@ -82,6 +82,18 @@ def nonresponse_counts(nonresponse: pd.DataFrame, survey_rows: int) -> pd.DataFr
     )
 
 
+def masked_counts(masked: pd.DataFrame) -> pd.DataFrame:
+    """Values the supplier masked or coded missing in area and turnout tables, by table, variable and reason.
+
+    ``section = masked``; ``source`` is ``table.variable``.
+    """
+    counts = masked.groupby(["table", "variable", "reason"]).size().rename("count").reset_index()
+    source = counts["table"] + "." + counts["variable"]
+    return pd.DataFrame({"source": source, "item": counts["reason"], "count": counts["count"]}).assign(
+        section="masked", total=pd.NA
+    )
+
+
 def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
     """All data-quality counts in one tidy table (columns :data:`QUALITY_COLUMNS`)."""
     frames = [
@@ -93,6 +105,7 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
             pd.read_parquet(ingested / "item_nonresponse.parquet"),
             pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows,
         ),
+        masked_counts(pd.read_csv(ingested / "masked_values.csv")),
     ]
     table = pd.concat([f for f in frames if len(f)], ignore_index=True)[QUALITY_COLUMNS]
     table["count"] = table["count"].astype(int)

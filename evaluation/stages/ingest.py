@@ -36,8 +36,10 @@ OUTPUT_FILES = {
     "quarantine": "quarantine.parquet",
     "accounting": "row_accounting.csv",
     "dictionary": "data_dictionary.csv",
+    "masked": "masked_values.csv",
 }
 REGISTER_FILE = "register_turnout.parquet"
+MASKED_COLUMNS = ["table", "source_file", "source_row", "variable", "reason"]
 
 
 @dataclass
@@ -86,6 +88,8 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(survey.data, paths["survey"])
     write_parquet(survey.nonresponse, paths["nonresponse"])
     write_csv(dictionary, paths["dictionary"])
+    masked = [r.nonresponse.assign(table=name) for name, r in (("areas", areas), ("turnout", turnout))]
+    write_csv(pd.concat(masked, ignore_index=True)[MASKED_COLUMNS], paths["masked"])
     results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
         register = aggregate_register(
@@ -131,7 +135,7 @@ def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.
             "the turnout codebook must derive election_date for the crosswalk to know which reforms follow"
         )
     data, quarantine = cw.apply_to_turnout(turnout.data, crosswalk, areas)
-    return SourceResult(data, *_with_quarantine(turnout, quarantine))
+    return SourceResult(data, *_with_quarantine(turnout, quarantine), nonresponse=turnout.nonresponse)
 
 
 def crosswalk_survey(survey: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:
@@ -155,13 +159,23 @@ def _with_quarantine(result: SourceResult, extra: pd.DataFrame) -> tuple[pd.Data
 
 
 def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
-    """Read one file through its codebook."""
+    """Read one file through its codebook.
+
+    Values that are missing by a declared code or a masking symbol (``..``, ``:``)
+    are kept as missing, each recorded with its reason in ``nonresponse``
+    (``source_file``, 1-based ``source_row``, ``variable``, ``reason``).
+    """
     raw, metadata = read_file(path, codebook.read)
     result = apply_codebook(raw, metadata, codebook, source_file=path.name)
     data = _with_provenance(result.data, path.name)
     dictionary = labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, None)
+    masked = result.nonresponse.assign(source_file=path.name, source_row=result.nonresponse["row"].astype(int) + 1)
     return SourceResult(
-        data, result.quarantine, _accounting(path.name, len(raw), result.quarantine), dictionary=dictionary
+        data,
+        result.quarantine,
+        _accounting(path.name, len(raw), result.quarantine),
+        nonresponse=masked[["source_file", "source_row", "variable", "reason"]],
+        dictionary=dictionary,
     )
 
 

@@ -178,6 +178,15 @@ def thousands_separator_undeclared(raw: Path) -> None:
 
 
 @case
+def masked_area_share(raw: Path) -> None:
+    """The statistics office masks two districts' education shares (``..`` not available, ``:`` confidential)."""
+    data = read_csv(raw / AREAS, ",")
+    data.loc[3, "share_higher_education"] = ".."
+    data.loc[7, "share_higher_education"] = ":"
+    data.to_csv(raw / AREAS, index=False)
+
+
+@case
 def thousands_separator_declared(raw: Path) -> None:
     thousands_separator_undeclared(raw)
     write_codebook(raw, "turnout", {"thousands": " "})

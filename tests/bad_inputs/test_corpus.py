@@ -455,3 +455,37 @@ def test_data_quality_counts_each_quarantined_row_once(make, ingest_settings, tm
     quarantine = table[table["section"] == "quarantine"]
     rows = table[(table["section"] == "rows") & (table["item"] == "rows_quarantined")]
     assert quarantine["count"].sum() == rows["count"].sum() == len(pd.read_parquet(out / "quarantine.parquet")) == 1
+
+
+def test_masked_optional_values_are_kept_missing_with_their_reason(make, ingest_settings, tmp_path):
+    """A masked value in an optional area column is missing, never a number, and is recorded and counted."""
+    from evaluation.stages.data_quality import data_quality
+
+    raw = make("masked_area_share")
+    out = run(raw, ingest_settings, tmp_path)
+    masked = pd.read_csv(tmp_path / "ingested" / "masked_values.csv", dtype={"source_row": int})
+    assert masked.to_dict("records") == [
+        {
+            "table": "areas",
+            "source_file": AREAS,
+            "source_row": 4,
+            "variable": "share_higher_education",
+            "reason": "suppressed_not_available",
+        },
+        {
+            "table": "areas",
+            "source_file": AREAS,
+            "source_row": 8,
+            "variable": "share_higher_education",
+            "reason": "suppressed_confidential",
+        },
+    ]
+    areas = pd.read_parquet(out / "areas.parquet").set_index("source_row")
+    assert areas.loc[[4, 8], "share_higher_education"].isna().all()
+    assert areas["share_higher_education"].notna().sum() == len(areas) - 2
+    assert accounting_of(out, AREAS)["rows_quarantined"] == 0  # the rows are kept; only the value is missing
+    table = data_quality(tmp_path / "ingested", out).query("section == 'masked'")
+    assert table[["source", "item", "count"]].to_dict("records") == [
+        {"source": "areas.share_higher_education", "item": "suppressed_confidential", "count": 1},
+        {"source": "areas.share_higher_education", "item": "suppressed_not_available", "count": 1},
+    ]
