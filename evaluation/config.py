@@ -16,6 +16,7 @@ from typing import Any
 
 from evaluation.demo.scales import apply_scale
 from evaluation.errors import ConfigError
+from evaluation.estimation.threshold import MIN_N_FLOOR
 from evaluation.schemas import load_yaml, validate_against
 from evaluation.variables import load_variables
 
@@ -44,6 +45,12 @@ def _check_meaning(config: Config, source: Path) -> None:
         problems.append(
             f"weighting.trim: {trim} must be [lower, upper] with lower <= 1 <= upper "
             "(bounds on adjusted / design weight)"
+        )
+    disclosure = config["disclosure"]
+    if disclosure["min_n"] < MIN_N_FLOOR and not disclosure["allow_min_n_below_10"]:
+        problems.append(
+            f"disclosure.min_n: {disclosure['min_n']} is below {MIN_N_FLOOR}; cells that small are published only "
+            "with disclosure.allow_min_n_below_10: true (the methods appendix then says so)"
         )
     for wave, (first, last) in config["validation"]["field_periods"].items():
         if first > last:

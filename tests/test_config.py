@@ -63,6 +63,10 @@ def test_stage_settings_are_copies(monkeypatch):
         ),
         (lambda c: c["compare"].update(n_permutations=-1), r"at compare/n_permutations: -1 is less than the minimum"),
         (lambda c: c["report"].update(language="de"), r"at report/language: 'de' is not one of"),
+        (
+            lambda c: c["disclosure"].update(min_n=5),
+            r"disclosure\.min_n: 5 is below 10; .* only with disclosure\.allow_min_n_below_10: true",
+        ),
     ],
 )
 def test_config_errors_name_the_file_and_key(raw_config, change, message):
@@ -71,3 +75,10 @@ def test_config_errors_name_the_file_and_key(raw_config, change, message):
     with pytest.raises(ConfigError, match=message) as error:
         complete_config(config, CONFIG_FILE)
     assert str(CONFIG_FILE) in str(error.value)
+
+
+def test_a_threshold_below_the_floor_needs_the_override(raw_config):
+    raw_config["disclosure"] = {"min_n": 5, "allow_min_n_below_10": True}
+    assert complete_config(raw_config, CONFIG_FILE)["disclosure"]["min_n"] == 5
+    raw_config["disclosure"] = {"min_n": 10}
+    assert complete_config(raw_config, CONFIG_FILE)["disclosure"]["allow_min_n_below_10"] is False

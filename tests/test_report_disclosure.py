@@ -199,7 +199,8 @@ def test_secondary_suppression_hides_the_next_smallest_category():
     assert result.loc[2, ["estimate", "ci_low"]].isna().all() and pd.isna(result.loc[2, "n"])
 
 
-def test_a_lone_hidden_part_hides_its_total():
+def test_a_lone_hidden_part_beside_a_remainder_keeps_the_total():
+    """Female 19 of 25, no other category: only female and the other 6 together (the total) can be derived."""
     keys = dict(outcome="trust", area_type="all", municipality_code="all", wave=1)
     table = pd.DataFrame(
         [
@@ -207,7 +208,29 @@ def test_a_lone_hidden_part_hides_its_total():
             {**keys, "group_variable": "gender", "group": "female", "n": 19},
         ]
     ).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
-    assert disclosure_control(table, min_n=20)["suppressed"].all()
+    assert disclosure_control(table, min_n=20)["suppressed"].tolist() == [False, True]
+
+
+def test_a_lone_hidden_part_without_a_remainder_hides_its_total():
+    """Everyone is female: a hidden female cell would equal its published total, so the total goes too."""
+    rows = []
+    for area, code, n in (("pilot", "all", 45), ("municipality", "1", 12), ("municipality", "2", 33)):
+        for group_variable, group in (("all", "all"), ("gender", "female")):
+            rows.append(
+                dict(
+                    outcome="trust",
+                    area_type=area,
+                    municipality_code=code,
+                    wave=1,
+                    group_variable=group_variable,
+                    group=group,
+                    n=n,
+                )
+            )
+    table = pd.DataFrame(rows).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
+    result = disclosure_control(table, 20)
+    # 1 (primary); 2 (the pilot margin); then each municipality's total, where female is its only part
+    assert result["suppressed"].tolist() == [False, False, True, True, True, True]
 
 
 def test_suppression_cascades_across_margins():

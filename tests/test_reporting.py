@@ -203,3 +203,17 @@ def test_no_masked_values_no_appendix_section():
     quality = pd.DataFrame(columns=["section", "source", "item", "count", "total"])
     ctx = ReportContext(t=translator("en"), tables={"data_quality": quality}, provenance={}, min_n=20, demo=True)
     assert masked_section(ctx) == ""
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_methods_appendix_names_a_threshold_below_the_floor(lang):
+    from evaluation.reporting.appendices import disclosure_section
+    from evaluation.reporting.context import ReportContext
+
+    t = translator(lang)
+
+    def section(min_n: int) -> str:
+        return disclosure_section(ReportContext(t=t, tables={}, provenance={}, min_n=min_n, demo=True))
+
+    assert "allow_min_n_below_10" in section(5) and t.number(5, 0) in section(5)
+    assert "allow_min_n_below_10" not in section(10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evaluation.estimation.threshold import MIN_N_FLOOR
 from evaluation.reporting.context import ReportContext
 from evaluation.reporting.figures import figure_markdown, stacked_bars
 from evaluation.reporting.tables import markdown_table
@@ -184,6 +185,9 @@ def power_section(ctx: ReportContext) -> str:
 
 
 def disclosure_section(ctx: ReportContext) -> str:
-    """The disclosure rule, with the configured threshold."""
+    """The disclosure rule, with the configured threshold (and a sentence when it is below the usual floor)."""
     t = ctx.t
-    return f"## {t('disclosure_heading')}\n\n{t('disclosure_text', min_n=ctx.min_n)}\n"
+    text = t("disclosure_text", min_n=ctx.min_n)
+    if ctx.min_n < MIN_N_FLOOR:
+        text += " " + t("disclosure_low_threshold", min_n=ctx.min_n, floor=MIN_N_FLOOR)
+    return f"## {t('disclosure_heading')}\n\n{text}\n"
