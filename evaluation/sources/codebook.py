@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import zoneinfo
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -21,7 +22,8 @@ import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
 from evaluation.schemas import load_yaml, validate_against
-from evaluation.sources import labels
+from evaluation.sources import calendars, labels, party_rows
+from evaluation.sources.file_names import FileNameRule
 from evaluation.sources.identifiers import normalise_ids
 from evaluation.sources.readers import FileMetadata, ReadOptions
 
@@ -60,6 +62,7 @@ class ColumnSpec:
     date_format: str | None = None  # dates: a strptime format, or one of DATE_NUMBER_FORMATS
     pivot_year: int | None = None  # dates with %y: the latest year a two-digit year can mean
     date_window: tuple[dt.date, dt.date] | None = None  # dates: the plausible [earliest, latest]
+    timezone: str | None = None  # dates: the zone in which timestamps (unix_seconds, zoned datetimes) become dates
 
     def source_variable(self, wave: int | None) -> str:
         """The source variable name, for the given wave when names differ between waves."""
@@ -92,6 +95,8 @@ class Codebook:
     design: dict[str, str] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     register: dict[str, Any] = field(default_factory=dict)
+    party_rows: party_rows.PartyRows | None = None  # turnout files with one row per party and area
+    file_name: FileNameRule | None = None  # constants read from each file's name
 
     def column(self, name: str) -> ColumnSpec:
         """The spec of canonical column ``name``; ConfigError naming the codebook when absent."""
@@ -167,6 +172,8 @@ def load_codebook(path: Path, canonical: Collection[str] | None = None) -> Codeb
     if canonical is not None:
         _check_canonical_names(doc, path, canonical)
     columns = tuple(_column_spec(name, spec, path) for name, spec in doc["columns"].items())
+    file_name = FileNameRule.from_mapping(doc["file_name"], str(path)) if "file_name" in doc else None
+    _check_file_name(doc, file_name, path, canonical)
     return Codebook(
         path=path,
         source=doc["source"],
@@ -178,7 +185,36 @@ def load_codebook(path: Path, canonical: Collection[str] | None = None) -> Codeb
         design=doc["design"],
         constants=doc.get("constants") or {},
         register=doc.get("register") or {},
+        party_rows=_party_rows(doc, path),
+        file_name=file_name,
     )
+
+
+def _party_rows(doc: dict[str, Any], path: Path) -> party_rows.PartyRows | None:
+    """The ``party_rows`` section, parsed; turnout codebooks only."""
+    if "party_rows" not in doc:
+        return None
+    if doc["kind"] != "turnout":
+        raise ConfigError(f"{path}: party_rows is for codebooks of kind turnout, not {doc['kind']}")
+    types = {name: spec["type"] for name, spec in doc["columns"].items()}
+    return party_rows.PartyRows.from_mapping(doc["party_rows"], types, str(path))
+
+
+def _check_file_name(
+    doc: dict[str, Any], rule: FileNameRule | None, path: Path, canonical: Collection[str] | None
+) -> None:
+    """The file name's groups must be canonical columns given nowhere else in the codebook."""
+    if rule is None:
+        return
+    for group in rule.columns:
+        elsewhere = [section for section in ("columns", "constants", "derived") if group in (doc.get(section) or {})]
+        if elsewhere:
+            raise ConfigError(f"{path}: file_name gives {group}, which {elsewhere[0]}/{group} gives as well; keep one")
+        known = set(CANONICAL_COLUMNS[doc["kind"]]) | set(canonical or ())
+        if canonical is not None and group not in known:
+            raise ConfigError(
+                f"{path}: file_name/pattern: group {group!r} is not a canonical column of kind {doc['kind']}"
+            )
 
 
 def _check_canonical_names(doc: dict[str, Any], path: Path, canonical: Collection[str]) -> None:
@@ -223,7 +259,7 @@ def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
 
 
 # Dates written as numbers, parsed only when the codebook declares them: days since 1899-12-30 (Excel's 1900
-# system; serials from 61, 1900-03-01, on) and seconds since 1970-01-01 UTC.
+# system; serials from 61, 1900-03-01, on) and seconds since 1970-01-01 UTC (dated in the column's timezone).
 DATE_NUMBER_FORMATS = {"excel_serial": (dt.datetime(1899, 12, 30), "D"), "unix_seconds": (dt.datetime(1970, 1, 1), "s")}
 RELATIVE_DATE = re.compile(r"^today\+(\d+)y$")
 
@@ -253,7 +289,11 @@ def _date_options(spec: dict[str, Any], where: str) -> dict[str, Any]:
     earliest, latest = (_window_end(spec[key], f"{where}: {key}") for key in ("earliest", "latest"))
     if earliest > latest:
         raise ConfigError(f"{where}: earliest {earliest} is after latest {latest}")
-    return {"date_format": fmt, "pivot_year": pivot, "date_window": (earliest, latest)}
+    try:
+        zoneinfo.ZoneInfo(spec["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{where}: timezone {spec['timezone']!r} is not an IANA time zone (e.g. Europe/Oslo)") from None
+    return {"date_format": fmt, "pivot_year": pivot, "date_window": (earliest, latest), "timezone": spec["timezone"]}
 
 
 def _window_end(value: Any, where: str) -> dt.date:
@@ -415,12 +455,16 @@ def apply_codebook(
                     )
                 )
     data = pd.DataFrame(out, index=raw.index)
-    for name, value in codebook.constants.items():
+    from_name = codebook.file_name.constants(source_file) if codebook.file_name else {}
+    for name, value in {**codebook.constants, **from_name}.items():
         data[name] = value
-    data = _derive(data, codebook)
+    data = _derive(data, codebook, source_file, ratios=codebook.party_rows is None)
     if codebook.kind != "register":  # registers are counted by category; other tables hold text
         data = _plain(data)
     quarantine = _quarantine_frame(problems, source_file)
+    if codebook.party_rows is not None:
+        data = _party_totals(raw, data, quarantine, codebook, source_file, names)
+        return Harmonised(data, pd.DataFrame(columns=NONRESPONSE_COLUMNS), quarantine, names)
     keep = ~data.index.isin(quarantine["row_number"].to_numpy(dtype=np.int64) - 1)
     nonresponse_frame = (
         pd.concat(nonresponse, ignore_index=True) if nonresponse else pd.DataFrame(columns=NONRESPONSE_COLUMNS)
@@ -462,7 +506,8 @@ def _convert(
     if spec.type == "text":
         return _convert_text(source.mask(_text_missing(source, spec, metadata, variable)), spec), None
     if spec.type == "date":
-        return _convert_date(source, spec, variable), None
+        reasons = _with_masking_reasons(source, _date_code_reasons(source, spec, metadata, variable))
+        return _convert_date(source.mask(source.index.isin(reasons.index)), spec, variable), reasons
     numbers = _to_number(source, codebook.read)
     item = spec.type in {"category", "outcome"}  # codebook-wide missing codes and system-missing reasons: items only
     own_codes = spec.missing_codes if spec.missing_codes is not None else codebook.missing_codes if item else {}
@@ -499,7 +544,8 @@ def _convert_date(source: pd.Series, spec: ColumnSpec, variable: str) -> pd.Seri
         the rows and the values.
     """
     if pd.api.types.is_datetime64_any_dtype(source):
-        dates = (source.dt.tz_localize(None) if source.dt.tz is not None else source).dt.normalize()  # the local date
+        zoned = source.dt.tz is not None
+        dates = (source.dt.tz_convert(spec.timezone).dt.tz_localize(None) if zoned else source).dt.normalize()
     else:
         codes, uniques = pd.factorize(source, use_na_sentinel=True)
         parsed = pd.to_datetime(pd.Series([_parse_date(value, spec) for value in uniques] + [None], dtype=object))
@@ -523,6 +569,17 @@ def _convert_date(source: pd.Series, spec: ColumnSpec, variable: str) -> pd.Seri
     return dates
 
 
+def _date_code_reasons(source: pd.Series, spec: ColumnSpec, metadata: FileMetadata, variable: str) -> pd.Series:
+    """Reasons of the date cells that hold a missing code of the column (``missing_codes``) or of the file (sparse)."""
+    if pd.api.types.is_datetime64_any_dtype(source):
+        return pd.Series(dtype=object)
+    coded = _text_missing(source, spec, metadata, variable)
+    reasons = {_format_code(c) if isinstance(c, float) else str(c): r for c, r in (spec.missing_codes or {}).items()}
+    reasons = {code.casefold(): reason for code, reason in reasons.items()}
+    texts = normalise_ids(source[coded]).str.casefold()
+    return texts.map(lambda text: reasons.get(text, f"missing_code_{text}")).astype(object)
+
+
 def _parse_date(value: Any, spec: ColumnSpec) -> dt.datetime | dt.date | None:
     """One value in the column's declared format; None when it does not fit."""
     if isinstance(value, (dt.date, dt.datetime)):
@@ -538,8 +595,11 @@ def _parse_date(value: Any, spec: ColumnSpec) -> dt.datetime | dt.date | None:
             return None
         origin, unit = DATE_NUMBER_FORMATS[fmt]
         try:
-            return origin + (dt.timedelta(days=float(text)) if unit == "D" else dt.timedelta(seconds=float(text)))
-        except OverflowError:
+            if unit == "D":
+                return origin + dt.timedelta(days=float(text))
+            instant = (origin + dt.timedelta(seconds=float(text))).replace(tzinfo=dt.timezone.utc)
+            return instant.astimezone(zoneinfo.ZoneInfo(spec.timezone)).replace(tzinfo=None)  # the local date
+        except (OverflowError, ValueError):
             return None
     try:
         parsed = dt.datetime.strptime(text, fmt)
@@ -826,14 +886,52 @@ def canonical_value(spec: ColumnSpec, code: float) -> float | None:
     return value
 
 
-def _derive(data: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Add derived columns (age from birth year, age groups, area codes, election dates)."""
+def _derive(data: pd.DataFrame, codebook: Codebook, source_file: str = "", ratios: bool = True) -> pd.DataFrame:
+    """Add derived columns (age from birth year, age groups, area codes, election dates; ratios unless ``ratios`` is False)."""
     for spec in (s for s in codebook.columns if s.transform == "age_from_birth_year"):
         year = _reference_year(data, codebook, spec)
         data[spec.name] = year - data[spec.name]
     for name, rule in codebook.derived.items():
-        data[name] = _derived_column(data, rule, f"{codebook.path}: derived/{name}")
+        if ratios or rule["rule"] != "ratio":
+            where = f"{source_file + ': ' if source_file else ''}{codebook.path}: derived/{name}"
+            data[name] = _derived_column(data, rule, where)
     return data
+
+
+def _party_totals(
+    raw: pd.DataFrame,
+    data: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    codebook: Codebook,
+    source_file: str,
+    names: dict[str, str],
+) -> pd.DataFrame:
+    """One row per area and election from a party-row file (see :mod:`evaluation.sources.party_rows`), ratios derived.
+
+    A party row that cannot be used stops the run: setting it aside would undercount its area's votes.
+    """
+    if len(quarantine):
+        first = quarantine.iloc[0]
+        raise InputFileError(
+            f"{source_file}: {len(quarantine)} party row(s) cannot be used (row {first['row_number']}, column "
+            f"{first['column']}, value {first['value']!r}: {first['reason']}); a party row cannot be set aside "
+            "without undercounting its area's votes, so the file must be corrected"
+        )
+    spec = codebook.party_rows
+    matches = [c for c in raw.columns if str(c) == spec.party] or [
+        c for c in raw.columns if str(c).lower() == spec.party.lower()
+    ]
+    if len(matches) != 1:
+        raise InputFileError(
+            f"{source_file}: party column {spec.party!r} named in codebook {codebook.path} (party_rows/party) "
+            f"{'not found' if not matches else 'matches ' + ' and '.join(map(repr, matches))}; "
+            f"the file has {', '.join(map(str, list(raw.columns)[:30]))}"
+        )
+    totals = party_rows.aggregate(data, raw[matches[0]], spec, source_file, names)
+    ratio_rules = {name: rule for name, rule in codebook.derived.items() if rule["rule"] == "ratio"}
+    for name, rule in ratio_rules.items():
+        totals[name] = _derived_column(totals, rule, f"{source_file}: {codebook.path}: derived/{name}")
+    return totals
 
 
 def _reference_year(data: pd.DataFrame, codebook: Codebook, spec: ColumnSpec) -> pd.Series | float:
@@ -864,29 +962,13 @@ def _derived_column(data: pd.DataFrame, rule: dict[str, Any], where: str) -> pd.
         bins = [*rule["breaks"], np.inf]
         cut = pd.cut(data[sources[0]].astype(float), bins=bins, labels=rule["labels"], right=False)
         return cut
-    if kind in ELECTION_DAYS:
-        return data[sources[0]].map(ELECTION_DAYS[kind]).astype("datetime64[ns]")
+    if kind == "election_calendar":
+        if "country" not in rule or len(sources) != 2:
+            raise ConfigError(f"{where}: rule election_calendar needs from: [election_type, election_year] and country")
+        return calendars.election_dates(rule["country"], data[sources[0]], data[sources[1]], where)
     if kind == "ratio":
         return data[sources[0]] / data[sources[1]]
     raise ConfigError(f"{where}: unknown rule {kind!r}")
-
-
-def _second_weekday_of_september(weekday: int):
-    def day(year: Any) -> pd.Timestamp:
-        if pd.isna(year):
-            return pd.NaT
-        first = dt.date(int(year), 9, 1)
-        first_match = first + dt.timedelta(days=(weekday - first.weekday()) % 7)
-        return pd.Timestamp(first_match + dt.timedelta(days=7))
-
-    return day
-
-
-# Norwegian elections: second Monday of September; Swedish (since 2014): second Sunday.
-ELECTION_DAYS = {
-    "second_monday_of_september": _second_weekday_of_september(0),
-    "second_sunday_of_september": _second_weekday_of_september(6),
-}
 
 
 def _quarantine_frame(problems: list[pd.DataFrame], source_file: str) -> pd.DataFrame:
