@@ -292,7 +292,9 @@ def _date_options(spec: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         zoneinfo.ZoneInfo(spec["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{where}: timezone {spec['timezone']!r} is not an IANA time zone (e.g. Europe/Oslo)") from None
+        raise ConfigError(
+            f"{where}: timezone {spec['timezone']!r} is not an IANA time zone (e.g. Europe/Oslo)"
+        ) from None
     return {"date_format": fmt, "pivot_year": pivot, "date_window": (earliest, latest), "timezone": spec["timezone"]}
 
 
@@ -597,7 +599,7 @@ def _parse_date(value: Any, spec: ColumnSpec) -> dt.datetime | dt.date | None:
         try:
             if unit == "D":
                 return origin + dt.timedelta(days=float(text))
-            instant = (origin + dt.timedelta(seconds=float(text))).replace(tzinfo=dt.timezone.utc)
+            instant = (origin + dt.timedelta(seconds=float(text))).replace(tzinfo=dt.UTC)
             return instant.astimezone(zoneinfo.ZoneInfo(spec.timezone)).replace(tzinfo=None)  # the local date
         except (OverflowError, ValueError):
             return None

@@ -122,6 +122,51 @@ def test_excel_serials_and_unix_seconds_only_when_declared(tmp_path):
     assert unix.data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01")]
 
 
+def test_unix_seconds_are_dated_in_the_local_time_zone(tmp_path):
+    """23:30 UTC on 31 July 2019 is 01:30 on 1 August in Oslo: the Norwegian date, not the UTC one."""
+    epoch = write_csv(tmp_path, "epoch.csv", ["krets;oppstart", "0301001;1564615800", "0301002;1577836799"])
+    local = ingest_file(epoch, write_codebook(tmp_path, pilot_start({"format": "unix_seconds"}), read={"sep": ";"}))
+    assert local.data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01"), pd.Timestamp("2020-01-01")]
+    utc = pilot_start({"format": "unix_seconds", "timezone": "UTC"})
+    assert ingest_file(epoch, write_codebook(tmp_path, utc, read={"sep": ";"})).data["pilot_start"].tolist() == [
+        pd.Timestamp("2019-07-31"),
+        pd.Timestamp("2019-12-31"),
+    ]
+    with pytest.raises(ConfigError, match=r"columns/pilot_start: timezone 'Oslo' is not an IANA time zone"):
+        ingest_file(epoch, write_codebook(tmp_path, pilot_start({"format": "unix_seconds", "timezone": "Oslo"})))
+
+
+def test_zoned_timestamps_in_a_parquet_file_are_dated_in_the_local_time_zone(tmp_path):
+    stamps = pd.to_datetime(["2019-07-31 23:30", "2019-08-01 12:00"]).tz_localize("UTC")
+    path = tmp_path / "omrader.parquet"
+    pd.DataFrame({"krets": ["0301001", "0301002"], "oppstart": stamps}).to_parquet(path)
+    result = ingest_file(path, write_codebook(tmp_path, pilot_start({})))
+    assert result.data["pilot_start"].tolist() == [pd.Timestamp("2019-08-01")] * 2
+
+
+def test_missing_codes_and_masking_symbols_in_a_date_column_are_missing_with_their_reason(tmp_path):
+    lines = ["krets;oppstart", "0301001;01.08.2019", "0301002;99.99.9999", "0301003;..", "0301004;31.02.2019"]
+    data = write_csv(tmp_path, "omrader.csv", lines)
+    spec = pilot_start({"missing_codes": {"99.99.9999": "not_started"}})
+    result = ingest_file(data, write_codebook(tmp_path, spec, read={"sep": ";"}))
+    assert result.data["pilot_start"].tolist()[:1] == [pd.Timestamp("2019-08-01")]
+    assert result.data["pilot_start"].iloc[1:].isna().all()
+    assert result.nonresponse.to_dict("records") == [
+        {"row": 1, "variable": "pilot_start", "reason": "not_started"},
+        {"row": 2, "variable": "pilot_start", "reason": "suppressed_not_available"},
+    ]
+    assert result.quarantine[["row_number", "value"]].to_dict("records") == [{"row_number": 4, "value": "31.02.2019"}]
+    required = {
+        **AREA,
+        "pilot_start": {"variable": "oppstart", "type": "date", "required": True, **spec["pilot_start"]},
+    }
+    strict = ingest_file(data, write_codebook(tmp_path, required, read={"sep": ";"}))
+    assert strict.quarantine["reason"].tolist()[:2] == [
+        "required value for pilot_start is missing: not_started",
+        "required value for pilot_start is missing: suppressed_not_available",
+    ]
+
+
 def test_a_date_outside_the_plausible_window_stops_the_run(tmp_path):
     data = write_csv(tmp_path, "omrader.csv", ["krets;oppstart", "0301001;01.08.2019", "0301002;01.08.1019"])
     with pytest.raises(InputFileError) as error:
