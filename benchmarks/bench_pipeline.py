@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports")
+WORKFLOW_FILES = ("Snakefile", "rules", "envs", "config", "reports")
 
 
 def timed(command: list[str], cwd: Path) -> float:

@@ -34,7 +34,7 @@ import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports", "profiles")
+WORKFLOW_FILES = ("Snakefile", "rules", "envs", "config", "reports", "profiles")
 TARGETS = {"national": {"total_s": 15 * 60, "peak_mb": 8 * 1024, "noop_s": 5.0}}
 
 

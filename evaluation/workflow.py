@@ -1,4 +1,5 @@
-"""What the Snakefile needs at parse time: the raw inputs of a run and the source files of each stage.
+"""What the Snakefile needs at parse time: the raw inputs of a run, the source files of each stage, the command
+the rules run and the folders they derive from their files.
 
 Kept free of heavy imports, so that parsing the workflow stays fast.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,44 @@ def raw_inputs(raw_dir: Path, sources: dict[str, Any]) -> list[Path]:
     optional = [name for name in ("crosswalk", "register") if sources.get(name)]
     singles = [Path(raw_dir) / sources[name]["file"] for name in ("areas", "turnout", "margins", *optional)]
     return singles + list(survey_files(raw_dir, sources["survey"]).values())
+
+
+def folder_above(path: str | Path, relative: str | Path) -> str:
+    """The folder that ``relative`` was joined to, to give ``path``.
+
+    Rules derive folder arguments from their input and output files this way
+    (rather than from config values), so that they follow the files when
+    Snakemake rewrites their paths (storage plugins, no shared file system).
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not end in ``relative``.
+    """
+    parts, tail = Path(path).parts, Path(relative).parts
+    if not tail or parts[-len(tail) :] != tail:
+        raise ValueError(f"{path} does not end in {relative}")
+    return str(Path(*parts[: -len(tail)]))
+
+
+def evaluation_command(python: str, deployed: bool, source_root: Path) -> str:
+    """The shell command that runs ``python -m evaluation``, as every rule calls it.
+
+    Parameters
+    ----------
+    python
+        The interpreter running Snakemake (used without a software deployment method:
+        the venv's Python, whatever is first on PATH).
+    deployed
+        True under ``--sdm conda`` or ``apptainer``: then the environment's ``python``
+        runs the code of the workflow's own checkout, ``source_root`` (put on PYTHONPATH,
+        since the environments hold the dependencies, not this package).
+    source_root
+        The folder that holds the ``evaluation`` package.
+    """
+    if deployed:
+        return f"PYTHONPATH={shlex.quote(str(source_root))} python -m evaluation"
+    return f"{shlex.quote(python)} -m evaluation"
 
 
 PACKAGE = Path(__file__).resolve().parent

@@ -11,17 +11,20 @@ rule weight:
     output:
         survey=f"{PROCESSED}/weighted/survey.parquet",
         summary=f"{RESULTS}/weighting_summary.csv",
-    params:
-        settings=settings_json("weight"),
+    log:
+        f"{LOGS}/weight.log",
     benchmark:
         f"{BENCHMARKS}/weight.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("weight"),
-    log:
-        f"{LOGS}/weight.log",
+    params:
+        py=PY,
+        settings=settings_json("weight"),
     shell:
-        "{PY} --log {log} weight --survey {input.survey} --margins {input.margins} --out {output.survey} "
+        "{params.py} --log {log} weight --survey {input.survey} --margins {input.margins} --out {output.survey} "
         "--summary {output.summary} --settings {params.settings}"
 
 
@@ -32,19 +35,22 @@ rule estimate:
         variables=config["variables"],
         code=stage_code("evaluation.stages.estimate"),
     output:
-        f"{RESULTS}/estimates.csv",
+        estimates=f"{RESULTS}/estimates.csv",
         gaps=f"{RESULTS}/gaps.csv",
-    params:
-        settings=settings_json("estimate"),
+    log:
+        f"{LOGS}/estimate.log",
     benchmark:
         f"{BENCHMARKS}/estimate.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("estimate"),
-    log:
-        f"{LOGS}/estimate.log",
+    params:
+        py=PY,
+        settings=settings_json("estimate"),
     shell:
-        "{PY} --log {log} estimate --survey {input.survey} --areas {input.areas} --out {output[0]} "
+        "{params.py} --log {log} estimate --survey {input.survey} --areas {input.areas} --out {output.estimates} "
         "--settings {params.settings}"
 
 
@@ -52,10 +58,20 @@ rule estimate:
 # Every part draws from its own random stream, so the tables do not depend on how the work is split.
 PARTS = f"{PROCESSED}/compare_parts"
 SURVEY_JOBS = config["compare"]["survey_jobs"]
+SURVEY_SHARDS = range(1, SURVEY_JOBS + 1)
 COMPARE_TABLES = {
-    "turnout": ["effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance"],
+    "turnout": [
+        "effects",
+        "event_study",
+        "pilot_effects",
+        "turnout_trends",
+        "placebo_size",
+        "power",
+        "balance",
+    ],
     "survey": ["effects", "event_study", "pilot_effects"],
 }
+# BLAS and OpenMP pools of one thread from the start (the parts run side by side on the cores)
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
 COMPARE_CODE = stage_code("evaluation.stages.compare")
 
@@ -67,18 +83,21 @@ rule compare_turnout:
         code=COMPARE_CODE,
     output:
         expand(f"{PARTS}/turnout/{{table}}.parquet", table=COMPARE_TABLES["turnout"]),
-    params:
-        settings=settings_json("compare"),
-        out=f"{PARTS}/turnout",
+    log:
+        f"{LOGS}/compare_turnout.log",
     benchmark:
         f"{BENCHMARKS}/compare_turnout.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("compare_turnout"),
-    log:
-        f"{LOGS}/compare_turnout.log",
+    params:
+        py=f"{COMPARE_ENV} {PY}",
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+        settings=settings_json("compare"),
     shell:
-        "{COMPARE_ENV} {PY} --log {log} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
+        "{params.py} --log {log} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
         "--out {params.out} --settings {params.settings}"
 
 
@@ -89,30 +108,37 @@ rule compare_survey:
         survey=rules.weight.output.survey,
         code=COMPARE_CODE,
     output:
-        expand(f"{PARTS}/survey_{{shard}}/{{table}}.parquet", table=COMPARE_TABLES["survey"], allow_missing=True),
-    params:
-        settings=settings_json("compare"),
-        out=f"{PARTS}/survey_{{shard}}",
-        shards=SURVEY_JOBS,
-    wildcard_constraints:
-        shard=r"\d+",
+        expand(
+            f"{PARTS}/survey_{{shard}}/{{table}}.parquet",
+            table=COMPARE_TABLES["survey"],
+            allow_missing=True,
+        ),
+    log:
+        f"{LOGS}/compare_survey_{{shard}}.log",
     benchmark:
         f"{BENCHMARKS}/compare_survey_{{shard}}.tsv"
+    wildcard_constraints:
+        shard=r"\d+",
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("compare_survey"),
-    log:
-        f"{LOGS}/compare_survey_{{shard}}.log",
+    params:
+        py=f"{COMPARE_ENV} {PY}",
+        out=lambda wildcards, output: str(Path(output[0]).parent),
+        shards=SURVEY_JOBS,
+        settings=settings_json("compare"),
     shell:
-        "{COMPARE_ENV} {PY} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
+        "{params.py} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
         "--turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
         "--out {params.out} --settings {params.settings}"
 
 
 checkpoint compare:
     input:
-        rules.compare_turnout.output,
-        expand(rules.compare_survey.output, shard=range(1, SURVEY_JOBS + 1)),
+        turnout=rules.compare_turnout.output,
+        survey=expand(rules.compare_survey.output, shard=SURVEY_SHARDS),
         areas=rules.validate.output.areas,
         code=stage_code("evaluation.stages.gather"),
     output:
@@ -124,34 +150,42 @@ checkpoint compare:
         power=f"{RESULTS}/power.csv",
         balance=f"{RESULTS}/balance.csv",
         pilots=f"{RESULTS}/pilots.csv",
-    params:
-        parts=[f"{PARTS}/turnout", *(f"{PARTS}/survey_{shard}" for shard in range(1, SURVEY_JOBS + 1))],
-        out=RESULTS,
+    log:
+        f"{LOGS}/compare.log",
     benchmark:
         f"{BENCHMARKS}/compare.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("compare"),
-    log:
-        f"{LOGS}/compare.log",
+    params:
+        py=PY,
+        # the part folders: turnout, then the survey shards 1, 2, ... (expand's order)
+        parts=lambda wildcards, input: list(dict.fromkeys(str(Path(p).parent) for p in [*input.turnout, *input.survey])),
+        out=lambda wildcards, output: str(Path(output.effects).parent),
     shell:
-        "{PY} --log {log} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out}"
+        "{params.py} --log {log} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out}"
 
 
 rule provenance:
     input:
-        RAW_FILES,
-        config=workflow.configfiles[0],
+        raw=RAW_FILES,
+        config=provenance_config(),
     output:
-        f"{RESULTS}/provenance.json",
-    params:
-        settings=settings_json("provenance"),
+        provenance=f"{RESULTS}/provenance.json",
+    log:
+        f"{LOGS}/provenance.log",
     benchmark:
         f"{BENCHMARKS}/provenance.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("provenance"),
-    log:
-        f"{LOGS}/provenance.log",
+    params:
+        py=PY,
+        settings=settings_json("provenance"),
     shell:
-        "{PY} --log {log} provenance --config {input.config} --out {output} --settings {params.settings} {RAW_FILES}"
+        "{params.py} --log {log} provenance --config {input.config} --out {output.provenance} "
+        "--settings {params.settings} {input.raw}"

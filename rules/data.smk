@@ -1,39 +1,48 @@
 # Raw data in, canonical validated tables out.
 
 RAW_FILES = [str(p) for p in raw_inputs(RAW, config["sources"])]
+AREAS_FILE = config["sources"]["areas"]["file"]  # relative to paths.raw: ingest finds the raw folder from it
 CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey")]
 INGESTED = f"{PROCESSED}/ingested"
 VALIDATED = f"{PROCESSED}/validated"
 
 if config["demo"]["enabled"]:
 
+    # manifest: what the demo wrote (ingest may use the demo key only for these files)
     rule demo_data:
         input:
             code=stage_code("evaluation.stages.demo"),
         output:
             RAW_FILES,
             truth=f"{RAW}/truth.json",
-            manifest=f"{RAW}/demo_manifest.json",  # what the demo wrote: ingest may use the demo key only for these
-        params:
-            settings=settings_json("demo"),
+            manifest=f"{RAW}/demo_manifest.json",
+        log:
+            f"{LOGS}/demo_data.log",
         benchmark:
             f"{BENCHMARKS}/demo_data.tsv"
+        conda:
+            "../envs/pipeline.yaml"
         threads: 1
         resources:
             **resources_of("demo_data"),
-        log:
-            f"{LOGS}/demo_data.log",
+        params:
+            py=PY,
+            out=lambda wildcards, output: str(Path(output.manifest).parent),
+            settings=settings_json("demo"),
         shell:
-            "{PY} --log {log} demo --out {RAW} --settings {params.settings}"
+            "{params.py} --log {log} demo --out {params.out} --settings {params.settings}"
 
 
+# register: declared only when configured, so that a missing one is rebuilt
 rule ingest:
     input:
         RAW_FILES,
         CODEBOOKS,
         config["variables"],
+        areas=f"{RAW}/{AREAS_FILE}",
         code=stage_code("evaluation.stages.ingest", "evaluation.stages.faults"),
     output:
+        **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
         areas=f"{INGESTED}/areas.parquet",
         turnout=f"{INGESTED}/turnout.parquet",
         survey=f"{INGESTED}/survey.parquet",
@@ -41,25 +50,28 @@ rule ingest:
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
         dictionary=f"{INGESTED}/data_dictionary.csv",
-        masked=f"{INGESTED}/masked_values.csv",
-        # declared only when configured, so that a missing one is rebuilt
-        **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
-    params:
-        settings=settings_json("ingest"),
-        faults=(
-            f" && {PY} inject-faults --ingested {INGESTED} --seed {config['demo']['seed']}"
-            if config["demo"]["inject_faults"]
-            else ""
-        ),
+    log:
+        f"{LOGS}/ingest.log",
     benchmark:
         f"{BENCHMARKS}/ingest.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("ingest"),
-    log:
-        f"{LOGS}/ingest.log",
+    params:
+        py=PY,
+        raw=lambda wildcards, input: folder_above(input.areas, AREAS_FILE),
+        out=lambda wildcards, output: str(Path(output.areas).parent),
+        settings=settings_json("ingest"),
+        faults=lambda wildcards, output: (
+            f" && {PY} inject-faults --ingested {Path(output.areas).parent} --seed {config['demo']['seed']}"
+            if config["demo"]["inject_faults"]
+            else ""
+        ),
     shell:
-        "({PY} --log {log} ingest --raw {RAW} --out {INGESTED} --settings {params.settings}{params.faults})"
+        "({params.py} --log {log} ingest --raw {params.raw} --out {params.out} --settings {params.settings}"
+        "{params.faults})"
 
 
 rule validate:
@@ -67,23 +79,29 @@ rule validate:
         rules.ingest.output,
         config["variables"],
         config["validation"]["rules"],
+        ingested_areas=rules.ingest.output.areas,
         code=stage_code("evaluation.stages.validate"),
     output:
+        **({"data_docs": f"{VALIDATED}/data_docs/index.html"} if config["validation"]["data_docs"] else {}),
         areas=f"{VALIDATED}/areas.parquet",
         turnout=f"{VALIDATED}/turnout.parquet",
         survey=f"{VALIDATED}/survey.parquet",
         quarantine=f"{VALIDATED}/quarantine.parquet",
         accounting=f"{VALIDATED}/row_accounting.csv",
         summary=f"{VALIDATED}/validation_summary.json",
-        **({"data_docs": f"{VALIDATED}/data_docs/index.html"} if config["validation"]["data_docs"] else {}),
-    params:
-        settings=settings_json("validate"),
+    log:
+        f"{LOGS}/validate.log",
     benchmark:
         f"{BENCHMARKS}/validate.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     threads: 1
     resources:
         **resources_of("validate"),
-    log:
-        f"{LOGS}/validate.log",
+    params:
+        py=PY,
+        ingested=lambda wildcards, input: str(Path(input.ingested_areas).parent),
+        out=lambda wildcards, output: str(Path(output.summary).parent),
+        settings=settings_json("validate"),
     shell:
-        "{PY} --log {log} validate --input {INGESTED} --out {VALIDATED} --settings {params.settings}"
+        "{params.py} --log {log} validate --input {params.ingested} --out {params.out} --settings {params.settings}"

@@ -5,7 +5,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4)
 
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "reports", "profiles")
+WORKFLOW_FILES = ("Snakefile", "rules", "envs", "config", "reports", "profiles")
 
 
 def small_workflow(folder: Path, demo: dict = SMALL_DEMO, draws: int = 199, lang: str = "en", **demo_settings) -> Path:
