@@ -64,3 +64,19 @@ def test_register_codebook_needs_area_and_vote(tmp_path):
     )
     with pytest.raises(ConfigError, match="columns/voted is required for a codebook of kind register"):
         aggregate_register(tmp_path / "unused.sav", load_codebook(path))
+
+
+def test_register_columns_are_in_the_data_dictionary(register_file):
+    """Each register column read gets a dictionary row naming its canonical column."""
+    _, path = register_file
+    dictionary = aggregate_register(path, load_codebook(CODEBOOK), chunksize=300).dictionary
+    variables = dictionary[dictionary["code"] == ""].set_index("variable")["canonical"]
+    assert variables.to_dict() == {
+        "fodselsar": "age",  # the codebook derives age from the birth year
+        "innvandrer": "immigrant_background",
+        "kjonn": "gender",
+        "stemmekrets": "area_code",
+        "stemt": "voted",
+        "utdanning": "education",
+    }
+    assert (dictionary["source_file"] == "valgmanntall.sav").all()

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import ConfigError, InputFileError
+from evaluation.sources import labels
 from evaluation.sources.codebook import QUARANTINE_COLUMNS, Codebook, apply_codebook, source_columns
 from evaluation.sources.readers import available_columns, iter_chunks
 
@@ -30,6 +31,7 @@ class RegisterCells:
     cells: pd.DataFrame
     quarantine: pd.DataFrame
     accounting: pd.DataFrame
+    dictionary: pd.DataFrame  # variable and value labels of the columns read (labels.data_dictionary)
 
 
 def register_groups(codebook: Codebook) -> list[str]:
@@ -68,8 +70,10 @@ def aggregate_register(path: Path, codebook: Codebook, chunksize: int = DEFAULT_
     except InputFileError as exc:
         raise InputFileError(f"{path.name}: {exc}") from None
     keys = [k for k in CELL_KEYS if _has(codebook, k)] + register_groups(codebook)
-    counts, quarantines, rows_read = [], [], 0
+    counts, quarantines, rows_read, dictionary = [], [], 0, None
     for chunk, metadata in iter_chunks(path, codebook.read, sorted(set(names.values())), chunksize):
+        if dictionary is None:  # the file's labels are the same in every chunk
+            dictionary = labels.data_dictionary(codebook, metadata, list(chunk.columns), names, path.name, None)
         rows_read += len(chunk)
         result = apply_codebook(chunk, metadata, codebook, path.name)
         quarantines.append(result.quarantine)
@@ -87,7 +91,7 @@ def aggregate_register(path: Path, codebook: Codebook, chunksize: int = DEFAULT_
             }
         ]
     )
-    return RegisterCells(cells, quarantine, accounting)
+    return RegisterCells(cells, quarantine, accounting, dictionary)
 
 
 def group_turnout(cells: pd.DataFrame, by: list[str]) -> pd.DataFrame:

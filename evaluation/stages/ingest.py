@@ -77,7 +77,6 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
         key,
         valid_ranges,
     )
-    dictionary = pd.concat([areas.dictionary, turnout.dictionary, survey.dictionary], ignore_index=True)
     if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
         turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
@@ -87,7 +86,6 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(turnout.data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
     write_parquet(survey.data, paths["survey"])
     write_parquet(survey.nonresponse, paths["nonresponse"])
-    write_csv(dictionary, paths["dictionary"])
     masked = [r.nonresponse.assign(table=name) for name, r in (("areas", areas), ("turnout", turnout))]
     write_csv(pd.concat(masked, ignore_index=True)[MASKED_COLUMNS], paths["masked"])
     results = {"areas": areas, "turnout": turnout, "survey": survey}
@@ -97,7 +95,10 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
         )
         paths["register"] = out_dir / REGISTER_FILE
         write_parquet(register.cells, paths["register"])
-        results["register"] = SourceResult(register.cells, register.quarantine, register.accounting)
+        results["register"] = SourceResult(
+            register.cells, register.quarantine, register.accounting, dictionary=register.dictionary
+        )
+    write_csv(pd.concat([r.dictionary for r in results.values()], ignore_index=True), paths["dictionary"])
     write_parquet(
         pd.concat([r.quarantine for r in results.values()], ignore_index=True).astype(str), paths["quarantine"]
     )
