@@ -41,7 +41,8 @@ class ColumnSpec:
     ``scale`` is the source scale ``[low, high]`` that ``reverse`` mirrors and
     ``rescale`` maps linearly onto ``to``. ``missing_codes``, when given,
     replaces the codebook-wide missing codes for this column (any type).
-    ``recode_labels`` recodes by the file's value labels, ``expect_label`` is
+    ``recode_labels`` recodes by the file's value labels, ``same_labels`` groups
+    value labels that may replace each other between waves, ``expect_label`` is
     the variable label the file must show, and ``accept_missing_in_range``
     lists file-declared missing codes accepted inside an outcome's valid range
     (see :mod:`evaluation.sources.labels`).
@@ -59,6 +60,7 @@ class ColumnSpec:
     recode_labels: dict[str, Any] | None = None
     expect_label: str | dict[str, str] | None = None
     accept_missing_in_range: frozenset[float] = frozenset()
+    same_labels: tuple[frozenset[str], ...] = ()  # groups of value labels (compared as labels.same_label) alike
     date_format: str | None = None  # dates: a strptime format, or one of DATE_NUMBER_FORMATS
     pivot_year: int | None = None  # dates with %y: the latest year a two-digit year can mean
     date_window: tuple[dt.date, dt.date] | None = None  # dates: the plausible [earliest, latest]
@@ -254,6 +256,7 @@ def _column_spec(name: str, spec: dict[str, Any], path: Path) -> ColumnSpec:
         recode_labels=spec.get("recode_labels"),
         expect_label=spec.get("expect_label"),
         accept_missing_in_range=frozenset(float(c) for c in spec.get("accept_missing_in_range", [])),
+        same_labels=tuple(frozenset(map(labels.same_label, group)) for group in spec.get("same_labels", [])),
         **_date_options(spec, where),
     )
 

@@ -130,8 +130,19 @@ class LabelHistory:
 
     seen: dict[str, dict[Any, tuple[str, int, str]]] = field(default_factory=dict)
 
-    def check(self, canonical: str, value_labels: dict[Any, str], wave: int, source_file: str, variable: str) -> None:
-        """Record this wave's labels of ``canonical``; InputFileError when a code's label differs from an earlier wave."""
+    def check(
+        self,
+        canonical: str,
+        value_labels: dict[Any, str],
+        wave: int,
+        source_file: str,
+        variable: str,
+        same_labels: tuple[frozenset[str], ...] = (),
+    ) -> None:
+        """Record this wave's labels of ``canonical``; InputFileError when a code's label differs from an earlier wave.
+
+        Labels in one group of ``same_labels`` (compared as :func:`same_label`) mean the same.
+        """
         earlier = self.seen.setdefault(canonical, {})
         for code, label in value_labels.items():
             key = code_key(code)
@@ -139,11 +150,13 @@ class LabelHistory:
                 earlier[key] = (str(label), wave, source_file)
                 continue
             first_label, first_wave, first_file = earlier[key]
-            if same_label(first_label) != same_label(label):
+            pair = {same_label(first_label), same_label(label)}
+            if len(pair) > 1 and not any(pair <= group for group in same_labels):
                 raise InputFileError(
                     f"{source_file} (wave {wave}), variable {variable} ({canonical}): code {format_code(key)} is "
                     f"labelled {str(label)!r}, but {first_label!r} in wave {first_wave} ({first_file}); the code "
-                    "changed meaning between waves: recode by label (recode_labels) or correct the file"
+                    "changed meaning between waves: recode by label (recode_labels), declare the two labels alike "
+                    "(same_labels) if only the wording changed, or correct the file"
                 )
 
 
@@ -228,7 +241,9 @@ def check_wave(
     for spec in codebook.columns:
         variable = names[spec.name]
         if spec.type in {"category", "outcome"} and spec.recode_labels is None:
-            history.check(spec.name, metadata.value_labels.get(variable, {}), wave, source_file, variable)
+            history.check(
+                spec.name, metadata.value_labels.get(variable, {}), wave, source_file, variable, spec.same_labels
+            )
         if spec.type != "outcome" or spec.name not in valid_ranges:
             continue
         declared = [float(v) for v in metadata.missing_values.get(variable, []) if isinstance(code_key(v), float)]

@@ -129,6 +129,27 @@ def test_label_changing_meaning_between_waves_stops_the_run(tmp_path):
         ingest_waves(files, codebook(tmp_path, gender=GENDER))
 
 
+def test_reworded_label_declared_alike_is_accepted(tmp_path):
+    """Wave 2 writes "Menn" and "kvinner" for the same codes: declared alike, the codes keep their meaning."""
+    files = labelled_waves(tmp_path, {1: MEN_FIRST})
+    files[2] = tmp_path / "w2.sav"
+    pyreadstat.write_sav(
+        frame([1.0, 2.0], kjonn=[1.0, 2.0]), str(files[2]), variable_value_labels={"kjonn": {1: "Menn", 2: "kvinner"}}
+    )
+    gender = {**GENDER, "same_labels": [["Mann", "Menn"], ["Kvinne", "Kvinner"]]}
+    survey = ingest_waves(files, codebook(tmp_path, gender=gender)).data
+    assert survey["gender"].tolist() == ["male", "female", "male", "female"]
+    with pytest.raises(InputFileError, match=r"code 1 is labelled 'Menn', but 'Mann' in wave 1 .*same_labels"):
+        ingest_waves(files, codebook(tmp_path, gender=GENDER))
+
+
+def test_labels_declared_alike_do_not_hide_a_swap(tmp_path):
+    files = labelled_waves(tmp_path, {1: MEN_FIRST, 6: WOMEN_FIRST})
+    gender = {**GENDER, "same_labels": [["Mann", "Menn"], ["Kvinne", "Kvinner"]]}
+    with pytest.raises(InputFileError, match=r"code 1 is labelled 'Kvinne', but 'Mann' in wave 1"):
+        ingest_waves(files, codebook(tmp_path, gender=gender))
+
+
 def test_recode_by_label_follows_the_label_in_every_wave(tmp_path):
     files = labelled_waves(tmp_path, {1: MEN_FIRST, 6: WOMEN_FIRST})
     survey = ingest_waves(files, codebook(tmp_path, gender=GENDER_BY_LABEL)).data
