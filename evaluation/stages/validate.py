@@ -15,6 +15,7 @@ from evaluation.errors import InputFileError, ValidationFailed
 from evaluation.outputs import write_csv, write_json, write_parquet
 from evaluation.sources.codebook import QUARANTINE_COLUMNS
 from evaluation.validation import integrity
+from evaluation.validation import turnout as turnout_checks
 from evaluation.validation.checks import Check, build_checks, pilot_coverage, with_field_periods
 from evaluation.validation.runner import TableOutcome, run_checks
 from evaluation.variables import load_variables
@@ -94,6 +95,7 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     failures += integrity.election_share_failures(tables["turnout"], turnout_quarantined, limit)
     turnout_kept = tables["turnout"].reset_index(drop=True).drop(index=turnout_quarantined)
     failures += integrity.turnout_coverage_gaps(turnout_kept, areas)
+    outcomes["turnout"].warnings.extend(turnout_checks.turnout_warnings(turnout_kept, settings["turnout"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_suites(out_dir / "suites", checks)
     from evaluation.validation.data_docs import write_data_docs
