@@ -105,6 +105,17 @@ def _render(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     log.info("%s rendered with the %s engine", args.source, engine)
 
 
+def _config_docs(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.schemas.docs import config_docs
+
+    text = config_docs()
+    if args.out is None:
+        print(text, end="")
+        return
+    Path(args.out).write_text(text, encoding="utf-8")
+    log.info("%s: config reference written", args.out)
+
+
 def parse_param(text: str) -> tuple[str, Any]:
     """Parse a ``name=value`` report parameter (the value as JSON if valid, else as a string).
 
@@ -199,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--html", required=True, help="HTML file to write")
     render.add_argument("--pdf", help="PDF file to write (optional)")
     render.add_argument("--engine", choices=["auto", "quarto", "builtin"], default="auto")
+    docs = command("config-docs", _config_docs, "the config reference (config/README.md), generated from the schema")
+    docs.add_argument("--out", type=Path, help="file to write (default: print it)")
     return parser
 
 
