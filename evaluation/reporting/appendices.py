@@ -150,7 +150,7 @@ def methods_text(ctx: ReportContext) -> str:
     return (
         f"## {t('design_heading')}\n\n{t('design_text')}\n\n"
         f"## {t('estimators_heading')}\n\n{t('estimators_text')}\n\n"
-        f"## {t('did_heading')}\n\n{t('did_text')}\n\n{t('inference_text')}\n"
+        f"## {t('did_heading')}\n\n{t('did_text')}\n\n{t('turnout_definition_text')}\n\n{t('inference_text')}\n"
     )
 
 
