@@ -18,7 +18,7 @@ from evaluation.demo.scales import apply_scale
 from evaluation.errors import ConfigError
 from evaluation.estimation.threshold import MIN_N_FLOOR
 from evaluation.schemas import load_yaml, validate_against
-from evaluation.variables import load_variables
+from evaluation.variables import Variables, load_variables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 Config = dict[str, Any]
@@ -57,7 +57,9 @@ def _check_meaning(config: Config, source: Path) -> None:
             problems.append(f"validation.field_periods.{wave}: first interview day {first} is after the last, {last}")
     variables_path = Path(config["variables"])
     if variables_path.is_file():
-        groups = set(load_variables(variables_path).group_variables)
+        variables = load_variables(variables_path)
+        groups = set(variables.group_variables)
+        problems += _report_problems(config["report"], variables)
         for name in config["estimation"]["group_variables"]:
             if name not in groups:
                 problems.append(
@@ -74,6 +76,36 @@ def _check_meaning(config: Config, source: Path) -> None:
                     )
     if problems:
         raise ConfigError(f"{source}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _report_problems(report: dict[str, Any], variables: Variables) -> list[str]:
+    """Headline outcomes and gap figures that ``variables`` does not declare."""
+    problems = [
+        f"report.headline_outcomes: {name!r} is not an outcome of {variables.path}"
+        for name in report["headline_outcomes"] or []
+        if name not in variables.outcomes
+    ]
+    for k, (outcome, group_variable) in enumerate(report["gap_figures"] or []):
+        if outcome not in variables.outcomes:
+            problems.append(f"report.gap_figures[{k}]: {outcome!r} is not an outcome of {variables.path}")
+        if group_variable not in variables.gaps:
+            problems.append(f"report.gap_figures[{k}]: {group_variable!r} has no gap in {variables.path}")
+    return problems
+
+
+def report_outcomes(config: Config) -> dict[str, list]:
+    """The outcomes the reports show, in order, and their gap figures, with the schema's nulls resolved.
+
+    ``headline_outcomes`` null: every outcome of ``variables``; ``gap_figures``
+    null: each headline outcome by the first group variable with a declared gap.
+    """
+    variables = load_variables(Path(config["variables"]))
+    report = config["report"]
+    headline = list(report["headline_outcomes"] or variables.outcomes)
+    first_gap = next(iter(variables.gaps), None)
+    default_gaps = [[outcome, first_gap] for outcome in headline] if first_gap else []
+    gaps = default_gaps if report["gap_figures"] is None else [list(pair) for pair in report["gap_figures"]]
+    return {"headline_outcomes": headline, "gap_figures": gaps}
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> Config:
@@ -113,7 +145,12 @@ def _estimate(config: Config) -> dict[str, Any]:
 
 
 def _compare(config: Config) -> dict[str, Any]:
-    return {"compare": config["compare"], "estimation": config["estimation"], "disclosure": config["disclosure"]}
+    return {
+        "compare": config["compare"],
+        "estimation": config["estimation"],
+        "disclosure": config["disclosure"],
+        "variables": config["variables"],
+    }
 
 
 def _provenance(config: Config) -> dict[str, Any]:
@@ -124,6 +161,7 @@ def _provenance(config: Config) -> dict[str, Any]:
         "lonely_psu": config["estimation"]["lonely_psu"],
         "compare_seed": config["compare"]["seed"],
         "weighting_method": config["weighting"]["method"],
+        **report_outcomes(config),
     }
 
 

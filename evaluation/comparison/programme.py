@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from evaluation.comparison.power import minimum_detectable_effects
 from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutation
 from evaluation.comparison.randomization import CohortAssignment
 from evaluation.comparison.staggered_turnout import callaway_santanna_turnout
-from evaluation.comparison.survey import BINARY_OUTCOMES, SCALE_OUTCOMES, SurveyFrame, cell_event_time, survey_outcomes
+from evaluation.comparison.survey import SurveyFrame, cell_event_time
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
@@ -170,17 +171,18 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
     return rows
 
 
-SURVEY_OUTCOMES = (*BINARY_OUTCOMES, *SCALE_OUTCOMES)
-
-
 def part_rng(seed: int, part: str) -> np.random.Generator:
     """The random stream of one part (``"turnout"`` or a survey outcome): the same whichever job computes it."""
     return np.random.default_rng([seed, zlib.crc32(part.encode())])
 
 
-def survey_shard(outcomes: list[str], shard: int, n_shards: int) -> list[str]:
-    """The survey outcomes compared by job ``shard`` (1-based) of ``n_shards``."""
-    return outcomes[shard - 1 :: n_shards]
+def survey_shard(outcomes: Mapping[str, str], shard: int, n_shards: int) -> dict[str, str]:
+    """The survey outcomes (name -> kind, in codebook order) compared by job ``shard`` (1-based) of ``n_shards``.
+
+    Shards take every ``n_shards``-th outcome, so :func:`gather` can restore the
+    codebook order from the shards' own orders.
+    """
+    return dict(list(outcomes.items())[shard - 1 :: n_shards])
 
 
 def compare(
@@ -188,6 +190,7 @@ def compare(
     areas: pd.DataFrame,
     survey: pd.DataFrame | None = None,
     *,
+    outcomes: Mapping[str, str] | None = None,
     seed: int = 0,
     blas_threads: int | None = 1,
     **options,
@@ -205,6 +208,9 @@ def compare(
         Canonical ``turnout`` and ``areas`` tables.
     survey : pd.DataFrame, optional
         Canonical ``survey`` table; adds survey outcomes.
+    outcomes : mapping of str to str
+        With ``survey``: the outcomes to compare, in order, each with its kind
+        (``binary`` or ``scale``), e.g. from ``config/variables.yaml``.
     seed : int
         Seed of all randomness.
     blas_threads : int or None
@@ -223,10 +229,12 @@ def compare(
         in percentage points.
     """
     opts = CompareOptions(**options)
+    if survey is not None and not outcomes:
+        raise ValueError("compare: a survey needs outcomes (name -> 'binary' or 'scale') to compare")
     with limit_blas_threads(blas_threads):
         parts = [compare_turnout(turnout, areas, seed=seed, options=opts)]
         if survey is not None:
-            parts.append(compare_survey(turnout, areas, survey, None, seed=seed, options=opts))
+            parts.append(compare_survey(turnout, areas, survey, outcomes, seed=seed, options=opts))
     return gather(parts)
 
 
@@ -299,17 +307,20 @@ def compare_survey(
     turnout: pd.DataFrame,
     areas: pd.DataFrame,
     survey: pd.DataFrame,
-    outcomes: list[str] | None,
+    outcomes: Mapping[str, str],
     *,
     seed: int,
     options: CompareOptions,
 ) -> dict[str, pd.DataFrame]:
-    """The survey part for ``outcomes`` (default: every outcome in ``survey``): cell, panel and gap DiDs, event studies, pilots."""
+    """The survey part for ``outcomes`` (name -> kind): cell, panel and gap DiDs, event studies, pilots.
+
+    The table ``outcomes`` lists them in order, for :func:`gather`.
+    """
     panel = _pilot_panel(turnout, areas)
-    frame = SurveyFrame.build(survey, panel)
+    frame = SurveyFrame.build(survey, panel, outcomes)
     first_start = panel.cohort_starts.min().to_datetime64()
     effects, pilot_rows, event = [], [], []
-    for outcome in survey_outcomes(frame.data) if outcomes is None else outcomes:
+    for outcome in outcomes:
         rng = part_rng(seed, outcome)
         kw = options.inference_kw(rng)
         effects += _survey_rows(frame, outcome, kw)
@@ -321,6 +332,7 @@ def compare_survey(
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
         "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
         "pilot_effects": pd.DataFrame(pilot_rows),
+        "outcomes": pd.DataFrame({"outcome": list(outcomes)}, dtype=object),
     }
 
 
@@ -329,10 +341,14 @@ def gather(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
     Row tables are concatenated, turnout rows first, then the survey outcomes in
     codebook order (each outcome's rows in the order its part wrote them); the
-    other tables come from the turnout part.
+    other tables come from the turnout part. The survey parts are given in shard
+    order; their ``outcomes`` tables, interleaved as :func:`survey_shard` split
+    them, give the codebook order.
     """
     out = dict(parts[0])
-    rank = {outcome: k for k, outcome in enumerate(SURVEY_OUTCOMES)}
+    shards = [list(p.pop("outcomes")["outcome"]) for p in (dict(p) for p in parts[1:]) if "outcomes" in p]
+    order = [shard[k] for k in range(max(map(len, shards), default=0)) for shard in shards if k < len(shard)]
+    rank = {outcome: k for k, outcome in enumerate(order)}
     for name in ("effects", "event_study", "pilot_effects"):
         tables = [p[name] for p in parts if not p[name].empty]
         if not tables:

@@ -19,6 +19,7 @@ Units: binary items in percentage points (x 100), scales in scale points.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,25 +31,12 @@ from evaluation.comparison.randomization import CohortAssignment
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
-BINARY_OUTCOMES = (
-    "voted_local",
-    "contacted_politician",
-    "attended_meeting",
-    "took_part_consultation",
-    "signed_petition",
-)
-SCALE_OUTCOMES = ("trust_local_politicians", "trust_council", "trust_administration", "satisfaction_democracy")
 SURVEY_COLUMNS = ("respondent_id", "wave", "interview_date", "municipality_code", "design_weight")
 
 
-def survey_outcomes(survey: pd.DataFrame) -> list[str]:
-    """Outcome columns of the codebook present in ``survey``."""
-    return [c for c in (*BINARY_OUTCOMES, *SCALE_OUTCOMES) if c in survey.columns]
-
-
-def outcome_scale(outcome: str) -> float:
-    """Multiplier to report units: 100 for binary items (pp), 1 for scales."""
-    return 100.0 if outcome in BINARY_OUTCOMES else 1.0
+def report_unit(kind: str) -> float:
+    """Multiplier to report units: 100 for binary items (percentage points), 1 for scales (scale points)."""
+    return 100.0 if kind == "binary" else 1.0
 
 
 @dataclass(frozen=True)
@@ -62,15 +50,21 @@ class SurveyFrame:
         one ``exposure_c`` column per cohort.
     panel : TurnoutPanel
         The turnout panel (municipalities and cohorts).
+    units : dict of str to float
+        Each outcome's multiplier to report units (:func:`report_unit` of its kind).
     """
 
     data: pd.DataFrame
     panel: TurnoutPanel
+    units: dict[str, float]
 
     @classmethod
-    def build(cls, survey: pd.DataFrame, panel: TurnoutPanel) -> SurveyFrame:
-        """Attach timing; raises :class:`EstimationError` for unknown municipalities or bad weights."""
-        missing = [c for c in SURVEY_COLUMNS if c not in survey.columns]
+    def build(cls, survey: pd.DataFrame, panel: TurnoutPanel, kinds: Mapping[str, str]) -> SurveyFrame:
+        """Attach timing to the survey rows; ``kinds`` maps each outcome to compare to ``binary`` or ``scale``.
+
+        Raises :class:`EstimationError` for missing columns, unknown municipalities or bad weights.
+        """
+        missing = [c for c in [*SURVEY_COLUMNS, *kinds] if c not in survey.columns]
         if missing:
             raise EstimationError(f"survey: missing column(s) {', '.join(missing)}")
         data = survey.copy()
@@ -90,7 +84,7 @@ class SurveyFrame:
         dates = data["interview_date"].to_numpy()
         for c, s in enumerate(panel.cohort_starts.to_numpy("datetime64[ns]")):
             data[f"exposure_{c}"] = (dates >= s).astype(float)
-        return cls(data, panel)
+        return cls(data, panel, {outcome: report_unit(kind) for outcome, kind in kinds.items()})
 
     @property
     def exposure_columns(self) -> list[str]:
@@ -108,7 +102,7 @@ class SurveyFrame:
         keep = self.data[outcome].notna() if rows is None else self.data[outcome].notna() & rows
         d = self.data.loc[keep]
         w = d["design_weight"].to_numpy(float)
-        cols = {"y": d[outcome].to_numpy(float) * outcome_scale(outcome), "treated": d["treated"].to_numpy()}
+        cols = {"y": d[outcome].to_numpy(float) * self.units[outcome], "treated": d["treated"].to_numpy()}
         cols.update({c: d[c].to_numpy() for c in self.exposure_columns})
         weighted = pd.DataFrame({k: v * w for k, v in cols.items()})
         keys = ["muni", "wave"] + ([by] if by else [])
@@ -194,7 +188,7 @@ class SurveyFrame:
             projector=WithinProjector.build(
                 d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()
             ),
-            y=d[outcome].to_numpy(float) * outcome_scale(outcome),
+            y=d[outcome].to_numpy(float) * self.units[outcome],
             treatment=d["treated"].to_numpy(),
             multipliers=np.ones((len(d), 1)),
             names=("treated",),

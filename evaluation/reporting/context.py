@@ -34,6 +34,8 @@ class ReportContext:
     provenance: dict
     min_n: int
     demo: bool
+    headline_outcomes: tuple[str, ...] = ()  # survey outcomes in figures and group tables, in order
+    gap_figures: tuple[tuple[str, str], ...] = ()  # (outcome, group variable) gap figures of the programme report
 
     @classmethod
     def load(
@@ -42,7 +44,8 @@ class ReportContext:
         """Read the result folder written by the pipeline (``data/processed/results``).
 
         The disclosure threshold is the one the run applied, as recorded in
-        ``provenance.json`` (never a report parameter that could differ from it).
+        ``provenance.json`` (never a report parameter that could differ from it);
+        so are the headline outcomes and gap figures (``report`` in the config).
         """
         folder = Path(results)
         tables = {
@@ -59,6 +62,8 @@ class ReportContext:
             provenance=provenance,
             min_n=int(provenance["settings"]["disclosure_min_n"]),
             demo=str(demo).lower() == "true",
+            headline_outcomes=tuple(provenance["settings"]["headline_outcomes"]),
+            gap_figures=tuple(tuple(pair) for pair in provenance["settings"]["gap_figures"]),
         )
 
     def quality(self, section: str) -> pd.DataFrame:

@@ -16,9 +16,6 @@ from evaluation.reporting.tables import markdown_table
 from evaluation.reporting.text import effect_sentence
 
 PRIMARY_INFERENCE = ("permutation", "wild_bootstrap_webb", "crv1")
-SURVEY_FIGURE_OUTCOMES = ("trust_local_politicians", "took_part_consultation", "voted_local")
-TABLE_OUTCOMES = ("voted_local", "took_part_consultation", "trust_local_politicians")
-GAP_FIGURES = (("trust_local_politicians", "education"), ("took_part_consultation", "education"))
 
 
 def title(ctx: ReportContext, text: str) -> str:
@@ -143,7 +140,7 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
     estimates = ctx.tables["estimates"]
     overall = estimates[estimates["group_variable"] == "all"]
     parts = [f"## {t('survey_heading')}\n"]
-    for outcome in SURVEY_FIGURE_OUTCOMES:
+    for outcome in (o for o in ctx.headline_outcomes if o in set(overall["outcome"])):
         rows = overall[overall["outcome"] == outcome]
         if sample == "programme":
             ours = rows[(rows["area_type"] == "pilot") & (rows["municipality_code"] == "all")]
@@ -175,7 +172,9 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
         rows = estimates[(estimates["area_type"] == "pilot") & (estimates["municipality_code"] == "all")]
     else:
         rows = estimates[(estimates["area_type"] == "municipality") & (estimates["municipality_code"] == str(sample))]
-    rows = rows[(rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(TABLE_OUTCOMES)]
+    rows = rows[
+        (rows["wave"] == latest) & (rows["group_variable"] != "all") & rows["outcome"].isin(ctx.headline_outcomes)
+    ]
     rows = rows.assign(
         cell=[_estimate_cell(t, e, lo, hi) for e, lo, hi in zip(rows["estimate"], rows["ci_low"], rows["ci_high"])]
     )
@@ -187,13 +186,19 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
     table = pd.DataFrame(
         {
             t("group"): [f"{t.group_variable(v)}: {t.group(v, g)}" for v, g in wide.index],
-            **{t.outcome(o): wide[o].fillna(t("suppressed_mark")).to_numpy() for o in TABLE_OUTCOMES if o in wide},
+            **{
+                t.outcome(o): wide[o].fillna(t("suppressed_mark")).to_numpy()
+                for o in ctx.headline_outcomes
+                if o in wide
+            },
             t("n_respondents"): [
                 t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in smallest_n.reindex(wide.index)
             ],
         }
     )
-    gaps = [_gap_figure(ctx, outcome, variable) for outcome, variable in GAP_FIGURES] if sample == "programme" else []
+    published = set(zip(ctx.tables["gaps"]["outcome"], ctx.tables["gaps"]["group_variable"]))
+    figures = [pair for pair in ctx.gap_figures if pair in published] if sample == "programme" else []
+    gaps = [_gap_figure(ctx, outcome, variable) for outcome, variable in figures]
     return (
         f"## {t('groups_heading')}\n\n{markdown_table(table, 'l' + 'r' * (len(table.columns) - 1))}\n"
         f": {t('table_groups_cap', wave=latest)}\n\n{t('suppressed_note', min_n=ctx.min_n)}\n\n" + "\n".join(gaps)

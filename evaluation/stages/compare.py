@@ -15,8 +15,8 @@ import pandas as pd
 from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.matching import MatchingSpec
 from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, survey_shard
-from evaluation.comparison.survey import survey_outcomes
 from evaluation.outputs import write_parquet
+from evaluation.variables import load_variables
 
 
 def _options(config_settings: dict) -> CompareOptions:
@@ -57,11 +57,14 @@ def run_survey(
 ) -> None:
     """Job ``compare survey``: shard ``shard`` of ``n_shards`` of the survey outcomes.
 
-    Uses the final (raked) weights of the ``weight`` stage as design weights.
+    The outcomes are those of ``config/variables.yaml`` that the survey has, in that
+    order. Uses the final (raked) weights of the ``weight`` stage as design weights.
     """
     survey = pd.read_parquet(survey_path)
     survey = survey.assign(design_weight=survey["weight"])
-    outcomes = survey_shard(survey_outcomes(survey), shard, n_shards)
+    declared = load_variables(Path(config_settings["variables"])).outcomes
+    kinds = {name: outcome.kind for name, outcome in declared.items() if name in survey.columns}
+    outcomes = survey_shard(kinds, shard, n_shards)
     _run_part(
         compare_survey,
         out_dir,

@@ -92,6 +92,13 @@ def simulate_turnout(
 
 
 WAVE_DATES = pd.date_range("2019-04-01", periods=10, freq="6MS")
+SURVEY_KINDS = {
+    "voted_local": "binary",
+    "attended_meeting": "binary",
+    "trust_local_politicians": "scale",
+    "satisfaction_democracy": "scale",
+}
+"""The outcomes of :func:`simulate_survey`, in codebook order, with their kinds."""
 
 
 def simulate_survey(

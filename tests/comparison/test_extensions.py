@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from simulate import simulate_survey, simulate_turnout
+from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout
 
 from evaluation.comparison.influence import treatment_draws
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
@@ -100,7 +100,7 @@ def test_gap_triple_difference_on_cells_equals_respondent_level(data):
     """The cell triple difference equals the respondent-level weighted regression with the same fixed effects."""
     turnout, areas = data
     survey = simulate_survey(np.random.default_rng(4), areas, n_respondents=3000, trust_effect=0.5)
-    frame = SurveyFrame.build(survey, build_turnout_panel(turnout, areas))
+    frame = SurveyFrame.build(survey, build_turnout_panel(turnout, areas), SURVEY_KINDS)
     cell = frame.gap_problem("trust_local_politicians").fit()
     d = frame.data.loc[
         frame.data["trust_local_politicians"].notna() & frame.data["education"].isin(["compulsory", "higher"])
