@@ -69,7 +69,7 @@ COMPARE_TABLES = {
         "power",
         "balance",
     ],
-    "survey": ["effects", "event_study", "pilot_effects"],
+    "survey": ["effects", "event_study", "pilot_effects", "outcomes"],
 }
 # BLAS and OpenMP pools of one thread from the start (the parts run side by side on the cores)
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
@@ -106,6 +106,7 @@ rule compare_survey:
         turnout=rules.validate.output.turnout,
         areas=rules.validate.output.areas,
         survey=rules.weight.output.survey,
+        variables=config["variables"],
         code=COMPARE_CODE,
     output:
         expand(

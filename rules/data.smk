@@ -50,6 +50,7 @@ rule ingest:
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
         dictionary=f"{INGESTED}/data_dictionary.csv",
+        masked=f"{INGESTED}/masked_values.csv",
     log:
         f"{LOGS}/ingest.log",
     benchmark:

@@ -25,6 +25,7 @@ rule data_quality_table:
     input:
         quarantine=rules.ingest.output.quarantine,
         nonresponse=rules.ingest.output.nonresponse,
+        masked=rules.ingest.output.masked,
         survey=rules.ingest.output.survey,
         validated=[
             rules.validate.output.quarantine,
