@@ -72,6 +72,8 @@ def takes(node: dict[str, Any]) -> str:
     """What a key takes, in words: its type or allowed values, with bounds (``list (2 items) of number (>= 0)``)."""
     if "enum" in node:
         return "one of " + ", ".join(f"`{value}`" for value in node["enum"])
+    if "oneOf" in node and "type" not in node:
+        return " or ".join(takes(alternative) for alternative in node["oneOf"])
     kinds = node.get("type", "any")
     words = []
     for kind in kinds if isinstance(kinds, list) else [kinds]:
