@@ -70,13 +70,13 @@ def _compare(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages import compare
 
     if args.part == "turnout":
+        if not args.turnout:
+            raise EvaluationError("compare --part turnout needs --turnout")
         compare.run_turnout(Path(args.turnout), Path(args.areas), Path(args.out), settings)
         return
     if not args.survey:
         raise EvaluationError("compare --part survey needs --survey")
-    compare.run_survey(
-        Path(args.turnout), Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out), settings
-    )
+    compare.run_survey(Path(args.areas), Path(args.survey), args.shard, args.shards, Path(args.out), settings)
 
 
 def _gather(args: argparse.Namespace, settings: dict[str, Any]) -> None:
@@ -178,12 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--shard", type=int, default=1, help="survey shard, 1..--shards (default: %(default)s)")
     compare.add_argument("--shards", type=int, default=1, help="number of survey shards (default: %(default)s)")
-    compare.add_argument("--turnout", required=True, help="validated turnout Parquet")
+    compare.add_argument("--turnout", help="validated turnout Parquet (for --part turnout)")
     compare.add_argument("--areas", required=True, help="validated area register Parquet")
     compare.add_argument("--survey", help="weighted survey (for --part survey)")
     compare.add_argument("--out", required=True, help="folder for the part's tables (Parquet)")
     gather = command("compare-gather", _gather, "gather the comparison parts into the result tables (CSV)")
-    gather.add_argument("--parts", nargs="+", required=True, help="part folders, turnout first")
+    gather.add_argument(
+        "--parts", nargs="+", required=True, help="part folders: turnout (if compared), then the survey shards"
+    )
     gather.add_argument("--areas", required=True, help="validated area register (for pilots.csv)")
     gather.add_argument("--out", required=True, help="folder for the comparison tables")
     quality = command("data-quality", _data_quality, "publish the data-quality counts of ingest and validate")

@@ -103,7 +103,6 @@ rule compare_turnout:
 
 rule compare_survey:
     input:
-        turnout=rules.validate.output.turnout,
         areas=rules.validate.output.areas,
         survey=rules.weight.output.survey,
         variables=config["variables"],
@@ -132,7 +131,7 @@ rule compare_survey:
         settings=settings_json("compare"),
     shell:
         "{params.py} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
-        "--turnout {input.turnout} --areas {input.areas} --survey {input.survey} "
+        "--areas {input.areas} --survey {input.survey} "
         "--out {params.out} --settings {params.settings}"
 
 

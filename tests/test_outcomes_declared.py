@@ -45,7 +45,7 @@ def test_a_new_outcome_is_compared_under_its_own_name():
     tables = gather(
         [
             compare_turnout(turnout, areas, seed=1, options=options),
-            compare_survey(turnout, areas, survey, kinds, seed=1, options=options),
+            compare_survey(areas, survey, kinds, seed=1, options=options),
         ]
     )
     survey_rows = tables["effects"][tables["effects"]["outcome"] != "turnout"]

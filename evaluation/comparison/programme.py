@@ -26,6 +26,7 @@ from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutati
 from evaluation.comparison.randomization import CohortAssignment
 from evaluation.comparison.staggered_turnout import callaway_santanna_turnout
 from evaluation.comparison.survey import SurveyFrame, cell_event_time
+from evaluation.comparison.timing import PilotTiming, pilot_timing
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
@@ -146,7 +147,9 @@ def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
     ].rename(columns={"group": "role", "eligible": "eligible_voters"})
 
 
-def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand: str, level: float) -> list[dict]:
+def _pilot_rows(
+    problem: DidProblem, timing: TurnoutPanel | PilotTiming, outcome: str, estimand: str, level: float
+) -> list[dict]:
     rows = []
     for j in np.flatnonzero(problem.assignment.observed >= 0):
         if not np.any(problem.row_cluster == j):
@@ -158,7 +161,7 @@ def _pilot_rows(problem: DidProblem, panel: TurnoutPanel, outcome: str, estimand
         row = inf.tidy(
             estimand=estimand,
             outcome=outcome,
-            sample=panel.municipalities["municipality_code"].iloc[j],
+            sample=timing.municipalities["municipality_code"].iloc[j],
             method="twfe",
             inference="permutation",
             n_obs=n_obs,
@@ -186,7 +189,7 @@ def survey_shard(outcomes: Mapping[str, str], shard: int, n_shards: int) -> dict
 
 
 def compare(
-    turnout: pd.DataFrame,
+    turnout: pd.DataFrame | None,
     areas: pd.DataFrame,
     survey: pd.DataFrame | None = None,
     *,
@@ -204,8 +207,10 @@ def compare(
 
     Parameters
     ----------
-    turnout, areas : pd.DataFrame
-        Canonical ``turnout`` and ``areas`` tables.
+    turnout : pd.DataFrame or None
+        Canonical ``turnout`` table; None compares the survey only.
+    areas : pd.DataFrame
+        Canonical ``areas`` table (the source of treatment).
     survey : pd.DataFrame, optional
         Canonical ``survey`` table; adds survey outcomes.
     outcomes : mapping of str to str
@@ -231,10 +236,12 @@ def compare(
     opts = CompareOptions(**options)
     if survey is not None and not outcomes:
         raise ValueError("compare: a survey needs outcomes (name -> 'binary' or 'scale') to compare")
+    if turnout is None and survey is None:
+        raise ValueError("compare: nothing to compare without turnout or a survey")
     with limit_blas_threads(blas_threads):
-        parts = [compare_turnout(turnout, areas, seed=seed, options=opts)]
+        parts = [] if turnout is None else [compare_turnout(turnout, areas, seed=seed, options=opts)]
         if survey is not None:
-            parts.append(compare_survey(turnout, areas, survey, outcomes, seed=seed, options=opts))
+            parts.append(compare_survey(areas, survey, outcomes, seed=seed, options=opts))
     return gather(parts)
 
 
@@ -304,7 +311,6 @@ def compare_turnout(
 
 
 def compare_survey(
-    turnout: pd.DataFrame,
     areas: pd.DataFrame,
     survey: pd.DataFrame,
     outcomes: Mapping[str, str],
@@ -314,18 +320,22 @@ def compare_survey(
 ) -> dict[str, pd.DataFrame]:
     """The survey part for ``outcomes`` (name -> kind): cell, panel and gap DiDs, event studies, pilots.
 
-    The table ``outcomes`` lists them in order, for :func:`gather`.
+    Treatment timing comes from the area register alone, so a survey is compared
+    without turnout data. The table ``outcomes`` lists the outcomes in order, for
+    :func:`gather`.
     """
-    panel = _pilot_panel(turnout, areas)
-    frame = SurveyFrame.build(survey, panel, outcomes)
-    first_start = panel.cohort_starts.min().to_datetime64()
+    timing = pilot_timing(areas)
+    if not (timing.municipalities["cohort"] >= 0).any():
+        raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
+    frame = SurveyFrame.build(survey, timing, outcomes)
+    first_start = timing.cohort_starts.min().to_datetime64()
     effects, pilot_rows, event = [], [], []
     for outcome in outcomes:
         rng = part_rng(seed, outcome)
         kw = options.inference_kw(rng)
         effects += _survey_rows(frame, outcome, kw)
         effects += _respondent_fe_rows(frame, outcome, kw)
-        pilot_rows += _pilot_rows(frame.cell_problem(outcome), panel, outcome, f"att_{outcome}", options.level)
+        pilot_rows += _pilot_rows(frame.cell_problem(outcome), timing, outcome, f"att_{outcome}", options.level)
         effects += _gap_rows(frame, outcome, kw)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
@@ -337,25 +347,26 @@ def compare_survey(
 
 
 def gather(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """One set of tables from the parts (turnout part first), the same for any split of the survey outcomes.
+    """One set of tables from the parts, the same for any split of the survey outcomes.
 
-    Row tables are concatenated, turnout rows first, then the survey outcomes in
-    codebook order (each outcome's rows in the order its part wrote them); the
-    other tables come from the turnout part. The survey parts are given in shard
-    order; their ``outcomes`` tables, interleaved as :func:`survey_shard` split
-    them, give the codebook order.
+    ``parts`` are the turnout part (if turnout was compared) and the survey parts
+    (those with an ``outcomes`` table) in shard order. Row tables are
+    concatenated, turnout rows first, then the survey outcomes in codebook order
+    (each outcome's rows in the order its part wrote them); the other tables come
+    from the turnout part. The survey parts' ``outcomes`` tables, interleaved as
+    :func:`survey_shard` split them, give the codebook order.
     """
-    out = dict(parts[0])
-    shards = [list(p.pop("outcomes")["outcome"]) for p in (dict(p) for p in parts[1:]) if "outcomes" in p]
+    turnout = [p for p in parts if "outcomes" not in p]
+    surveys = [p for p in parts if "outcomes" in p]
+    out = {name: table for part in turnout for name, table in part.items()}
+    shards = [list(part["outcomes"]["outcome"]) for part in surveys]
     order = [shard[k] for k in range(max(map(len, shards), default=0)) for shard in shards if k < len(shard)]
     rank = {outcome: k for k, outcome in enumerate(order)}
     for name in ("effects", "event_study", "pilot_effects"):
-        tables = [p[name] for p in parts if not p[name].empty]
-        if not tables:
-            continue
-        rows = pd.concat(tables, ignore_index=True)
-        order = rows["outcome"].map(rank).fillna(-1).to_numpy()
-        out[name] = rows.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        tables = [part[name] for part in [*turnout, *surveys] if name in part]
+        rows = pd.concat([t for t in tables if not t.empty] or tables[:1], ignore_index=True)
+        position = rows["outcome"].map(rank).fillna(-1).to_numpy() if "outcome" in rows else np.zeros(len(rows))
+        out[name] = rows.iloc[np.argsort(position, kind="stable")].reset_index(drop=True)
     out["event_study"] = out["event_study"][[c for c in EVENT_COLUMNS if c in out["event_study"].columns]]
     return out
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.comparison.did import DidProblem
-from evaluation.comparison.panel import TurnoutPanel
 from evaluation.comparison.randomization import CohortAssignment
+from evaluation.comparison.timing import PilotTiming
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
@@ -48,18 +48,18 @@ class SurveyFrame:
     data : pd.DataFrame
         Survey rows with ``muni`` (municipality index), ``treated`` (0/1) and
         one ``exposure_c`` column per cohort.
-    panel : TurnoutPanel
-        The turnout panel (municipalities and cohorts).
+    timing : PilotTiming
+        Each municipality's pilot start and cohort (from the area register).
     units : dict of str to float
         Each outcome's multiplier to report units (:func:`report_unit` of its kind).
     """
 
     data: pd.DataFrame
-    panel: TurnoutPanel
+    timing: PilotTiming
     units: dict[str, float]
 
     @classmethod
-    def build(cls, survey: pd.DataFrame, panel: TurnoutPanel, kinds: Mapping[str, str]) -> SurveyFrame:
+    def build(cls, survey: pd.DataFrame, timing: PilotTiming, kinds: Mapping[str, str]) -> SurveyFrame:
         """Attach timing to the survey rows; ``kinds`` maps each outcome to compare to ``binary`` or ``scale``.
 
         Raises :class:`EstimationError` for missing columns, unknown municipalities or bad weights.
@@ -69,7 +69,7 @@ class SurveyFrame:
             raise EstimationError(f"survey: missing column(s) {', '.join(missing)}")
         data = survey.copy()
         data["municipality_code"] = data["municipality_code"].astype(str)
-        munis = panel.municipalities.set_index("municipality_code")
+        munis = timing.municipalities.set_index("municipality_code")
         unknown = sorted(set(data["municipality_code"]) - set(munis.index))
         if unknown:
             raise EstimationError(
@@ -82,17 +82,17 @@ class SurveyFrame:
         start = munis["pilot_start"].to_numpy("datetime64[ns]")[data["muni"].to_numpy()]
         data["treated"] = (data["interview_date"].to_numpy() >= start).astype(float)
         dates = data["interview_date"].to_numpy()
-        for c, s in enumerate(panel.cohort_starts.to_numpy("datetime64[ns]")):
+        for c, s in enumerate(timing.cohort_starts.to_numpy("datetime64[ns]")):
             data[f"exposure_{c}"] = (dates >= s).astype(float)
-        return cls(data, panel, {outcome: report_unit(kind) for outcome, kind in kinds.items()})
+        return cls(data, timing, {outcome: report_unit(kind) for outcome, kind in kinds.items()})
 
     @property
     def exposure_columns(self) -> list[str]:
         """Names of the per-cohort exposure columns."""
-        return [f"exposure_{c}" for c in range(len(self.panel.cohort_starts))]
+        return [f"exposure_{c}" for c in range(len(self.timing.cohort_starts))]
 
     def _assignment(self) -> CohortAssignment:
-        return CohortAssignment(self.panel.municipalities["cohort"].to_numpy(), len(self.panel.cohort_starts))
+        return CohortAssignment(self.timing.municipalities["cohort"].to_numpy(), len(self.timing.cohort_starts))
 
     def cells(self, outcome: str, by: str | None = None, rows: pd.Series | None = None) -> pd.DataFrame:
         """Municipality x wave (x ``by``) cells for one outcome (respondents with the outcome observed).
@@ -125,7 +125,7 @@ class SurveyFrame:
     ) -> DidProblem:
         if cells["treated"].eq(0).all():
             raise EstimationError(f"survey outcome {outcome}: no respondent interviewed after a pilot start")
-        size = cells.groupby("muni")["respondents"].mean().reindex(range(len(self.panel.municipalities)))
+        size = cells.groupby("muni")["respondents"].mean().reindex(range(len(self.timing.municipalities)))
         return DidProblem(
             projector=WithinProjector.build(unit, period, cells["weight"].to_numpy()),
             y=cells["y"].to_numpy(),
@@ -183,7 +183,7 @@ class SurveyFrame:
         d = d.loc[d.groupby("respondent_id")["wave"].transform("nunique") >= 2]
         if d.empty or d["treated"].eq(0).all():
             raise EstimationError(f"survey outcome {outcome}: no treated respondent answered in two waves")
-        size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.panel.municipalities)))
+        size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.timing.municipalities)))
         return DidProblem(
             projector=WithinProjector.build(
                 d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()

@@ -47,7 +47,6 @@ def run_turnout(turnout_path: Path, areas_path: Path, out_dir: Path, config_sett
 
 
 def run_survey(
-    turnout_path: Path,
     areas_path: Path,
     survey_path: Path,
     shard: int,
@@ -69,7 +68,6 @@ def run_survey(
         compare_survey,
         out_dir,
         config_settings,
-        pd.read_parquet(turnout_path),
         pd.read_parquet(areas_path),
         survey,
         outcomes,

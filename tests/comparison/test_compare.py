@@ -137,14 +137,12 @@ def test_parts_in_any_split_give_the_same_tables(result):
     outcomes = {
         name: SURVEY_KINDS[name] for name in ("voted_local", "trust_local_politicians", "satisfaction_democracy")
     }
-    shards = [
-        compare_survey(turnout, areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options) for i in (1, 2)
-    ]
+    shards = [compare_survey(areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options) for i in (1, 2)]
     split = gather([compare_turnout(turnout, areas, seed=1, options=options), *shards])
     whole = gather(
         [
             compare_turnout(turnout, areas, seed=1, options=options),
-            compare_survey(turnout, areas, survey, outcomes, seed=1, options=options),
+            compare_survey(areas, survey, outcomes, seed=1, options=options),
         ]
     )
     for name, table in whole.items():

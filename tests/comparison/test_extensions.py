@@ -11,6 +11,7 @@ from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.programme import turnout_problem
 from evaluation.comparison.randomization import SizeVarianceModel
 from evaluation.comparison.survey import SurveyFrame
+from evaluation.comparison.timing import pilot_timing
 from evaluation.comparison.twfe import fit_within
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
@@ -100,7 +101,7 @@ def test_gap_triple_difference_on_cells_equals_respondent_level(data):
     """The cell triple difference equals the respondent-level weighted regression with the same fixed effects."""
     turnout, areas = data
     survey = simulate_survey(np.random.default_rng(4), areas, n_respondents=3000, trust_effect=0.5)
-    frame = SurveyFrame.build(survey, build_turnout_panel(turnout, areas), SURVEY_KINDS)
+    frame = SurveyFrame.build(survey, pilot_timing(areas), SURVEY_KINDS)
     cell = frame.gap_problem("trust_local_politicians").fit()
     d = frame.data.loc[
         frame.data["trust_local_politicians"].notna() & frame.data["education"].isin(["compulsory", "higher"])

@@ -1,0 +1,60 @@
+"""When each municipality's pilot started, from the area register alone (the survey comparison needs no turnout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from evaluation.errors import EstimationError
+
+TIMING_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start")
+
+
+@dataclass(frozen=True)
+class PilotTiming:
+    """Treatment timing per municipality.
+
+    Attributes
+    ----------
+    municipalities : pd.DataFrame
+        ``municipality_code`` (sorted), ``pilot_start`` (earliest start of its
+        pilot areas, NaT for controls) and ``cohort`` (index into
+        :attr:`cohort_starts`, -1 never treated).
+    cohort_starts : pd.DatetimeIndex
+        Distinct pilot start dates, sorted.
+    """
+
+    municipalities: pd.DataFrame
+    cohort_starts: pd.DatetimeIndex
+
+
+def pilot_timing(areas: pd.DataFrame) -> PilotTiming:
+    """The timing of every municipality of the canonical ``areas`` table.
+
+    Raises
+    ------
+    EstimationError
+        When a column is missing or a pilot area has no start date.
+    """
+    missing = [c for c in TIMING_COLUMNS if c not in areas.columns]
+    if missing:
+        raise EstimationError(f"areas: missing column(s) {', '.join(missing)}")
+    register = areas[list(TIMING_COLUMNS)].copy()
+    register["municipality_code"] = register["municipality_code"].astype(str)
+    start = pd.to_datetime(register["pilot_start"], errors="coerce").astype("datetime64[ns]")
+    is_pilot = register["role"].astype(str).eq("pilot")
+    if start[is_pilot].isna().any():
+        raise EstimationError(
+            f"areas: pilot area {register.loc[is_pilot & start.isna(), 'area_code'].iloc[0]} has no pilot_start"
+        )
+    register["pilot_start"] = start.where(is_pilot)
+    municipalities = (
+        register.groupby("municipality_code", sort=True).agg(pilot_start=("pilot_start", "min")).reset_index()
+    )
+    cohort_starts = pd.DatetimeIndex(np.sort(municipalities["pilot_start"].dropna().unique()))
+    municipalities["cohort"] = np.where(
+        municipalities["pilot_start"].isna(), -1, cohort_starts.get_indexer(municipalities["pilot_start"])
+    )
+    return PilotTiming(municipalities, cohort_starts)
