@@ -10,6 +10,7 @@ import pandas as pd
 
 from evaluation.errors import DesignError
 from evaluation.survey import contrasts, estimators
+from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.domains import make_domains
 from evaluation.survey.estimators import DomainKeys, make_keys
 from evaluation.survey.structure import build_stages
@@ -56,7 +57,11 @@ class SurveyDesign:
     Attributes
     ----------
     df : int
-        Design degrees of freedom: number of PSUs minus number of strata.
+        Design degrees of freedom: number of PSUs (with a positive sampling
+        weight, in the subset for :meth:`subset` designs) minus number of their
+        strata (R ``degf``).
+    domain_mask : ndarray of bool or None
+        Rows of the subpopulation of a :meth:`subset` design (None: all rows).
     """
 
     def __init__(
@@ -77,32 +82,90 @@ class SurveyDesign:
         if np.isnan(w).any() or (w < 0).any() or np.isinf(w).any():
             bad = int((np.isnan(w) | (w < 0) | np.isinf(w)).sum())
             raise DesignError(f"weights column `{weights}`: {bad} rows are missing, negative or infinite")
-        stages, n_psu, n_strata = build_stages(data, strata, _as_list(psu), _as_list(fpc), nest, lonely_psu)
+        stages = build_stages(data, strata, _as_list(psu), _as_list(fpc), nest, lonely_psu)
         self.data = data
         self.weights_column = weights
         self.strata, self.psu, self.fpc = strata, _as_list(psu), _as_list(fpc)
         self.nest, self.lonely_psu = nest, lonely_psu
         self.weights: np.ndarray = w
         self.design_weights: np.ndarray = w
-        self.df: int = n_psu - n_strata
+        self.domain_mask: np.ndarray | None = None
         self.linearization = Linearization(tuple(stages))
+        self.df: int = self._degrees_of_freedom()
         self._margins: list[tuple[np.ndarray, int]] = []
         self._keys: dict[tuple[str, ...], DomainKeys] = {}
 
     def __repr__(self) -> str:
         stage1 = self.linearization.stages[0]
         cal = f", calibrated on {len(self._margins)} margin(s)" if self._margins else ""
+        sub = f", subset of {int(self.domain_mask.sum())} rows" if self.domain_mask is not None else ""
         return (
             f"SurveyDesign(n={len(self.data)}, strata={stage1.n_groups}, psu={stage1.n_units}, "
-            f"stages={len(self.linearization.stages)}, df={self.df}{cal})"
+            f"stages={len(self.linearization.stages)}, df={self.df}{cal}{sub})"
         )
 
+    def _degrees_of_freedom(self) -> int:
+        rows = np.zeros(len(self.data), dtype=np.int64)
+        if self.domain_mask is not None:
+            rows[~self.domain_mask] = -1
+        return int(domain_degrees_of_freedom(self.linearization.stages[0], self.design_weights, rows, 1)[0])
+
     def domain_keys(self, by: Sequence[str] | None) -> DomainKeys:
-        """Domain codes and (unit, domain) keys for ``by`` (cached)."""
+        """Domain codes and (unit, domain) keys for ``by`` (cached); only rows of the subset count."""
         key = tuple(_as_list(by))
         if key not in self._keys:
-            self._keys[key] = make_keys(self.linearization.stages, make_domains(self.data, key))
+            domains = make_domains(self.data, key, self.domain_mask)
+            self._keys[key] = make_keys(self.linearization.stages, domains)
         return self._keys[key]
+
+    def domain_df(self, keys: DomainKeys) -> np.ndarray:
+        """Degrees of freedom of each domain of ``keys`` (R ``degf(subset(design, domain))``)."""
+        if "df" not in keys.cache:
+            keys.cache["df"] = domain_degrees_of_freedom(
+                self.linearization.stages[0], self.design_weights, keys.domains.codes, keys.domains.n_domains
+            )
+        return keys.cache["df"]
+
+    def subset(self, mask: np.ndarray | pd.Series | Sequence[bool]) -> SurveyDesign:
+        """The subpopulation ``mask`` as a design of its own, with R's domain semantics.
+
+        As R ``subset(design, condition)``: the sampling structure of the full
+        design is kept (rows outside the subset contribute zero to every
+        estimate, strata keep their full number of PSUs, calibration keeps its
+        full-sample projection), so estimates and standard errors equal the
+        domain estimates of the full design; the degrees of freedom are the
+        subset's (PSUs with rows in it minus their strata). A subset of a subset
+        is their intersection.
+
+        Parameters
+        ----------
+        mask : array of bool, shape (n_rows,)
+            True for rows in the subpopulation (a boolean Series must have the
+            data's index). Missing values are not allowed.
+
+        Returns
+        -------
+        SurveyDesign
+        """
+        if isinstance(mask, pd.Series):
+            if not mask.index.equals(self.data.index):
+                raise DesignError("subset mask: a Series must have the same index as the design's data")
+            if mask.isna().any():
+                raise DesignError(f"subset mask has {int(mask.isna().sum())} missing values; use True or False")
+        values = np.asarray(mask)
+        if values.shape != (len(self.data),):
+            raise DesignError(f"subset mask has shape {values.shape}; expected ({len(self.data)},), one per row")
+        if values.dtype != bool:
+            raise DesignError(f"subset mask must be boolean (True/False per row), got dtype {values.dtype}")
+        if self.domain_mask is not None:
+            values = values & self.domain_mask
+        if not values.any():
+            raise DesignError("subset mask selects no rows")
+        new = copy.copy(self)
+        new.domain_mask = values
+        new._keys = {}
+        new.df = new._degrees_of_freedom()
+        return new
 
     def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> SurveyDesign:
         """A copy with calibrated ``weights`` whose variances remove the calibration margins.
@@ -115,6 +178,8 @@ class SurveyDesign:
             Category codes per row of each margin the weights were calibrated to;
             they are added to any margins of earlier calibrations.
         """
+        if self.domain_mask is not None:
+            raise DesignError("calibrate the full design, then take the subset (a subset design cannot be calibrated)")
         new = copy.copy(self)
         new.weights = np.asarray(weights, dtype=float)
         new._margins = [*self._margins, *margins]
@@ -131,6 +196,7 @@ class SurveyDesign:
         by: Sequence[str] | None = None,
         level: float = 0.95,
         deff_reference: str = "srswor",
+        domain_df: bool = True,
     ) -> pd.DataFrame:
         """Population means of ``variables`` in each domain of ``by``.
 
@@ -149,15 +215,20 @@ class SurveyDesign:
         deff_reference : {"srswor", "srswr"}
             Design effect relative to simple random sampling without replacement
             (R ``deff = TRUE``) or with replacement (R ``deff = "replace"``).
+        domain_df : bool, default True
+            Each domain's interval uses the domain's degrees of freedom (PSUs with
+            rows in it minus their strata; R ``degf(subset(design, domain))``, as
+            ``svyby(..., svyciprop, vartype = "ci")``); False uses the design's
+            ``df`` for every domain (R ``confint(svyby(...), df = degf(design))``).
 
         Returns
         -------
         DataFrame
             One row per variable x domain: ``variable``, the ``by`` columns,
             ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n`` (unweighted
-            non-missing count), ``deff``, ``df``.
+            non-missing count), ``deff``, ``df`` (degrees of freedom of the interval).
         """
-        return estimators.means(self, _as_list(variables), by, level, deff_reference)
+        return estimators.means(self, _as_list(variables), by, level, deff_reference, domain_df)
 
     def total(
         self,
@@ -165,12 +236,13 @@ class SurveyDesign:
         by: Sequence[str] | None = None,
         level: float = 0.95,
         deff_reference: str = "srswor",
+        domain_df: bool = True,
     ) -> pd.DataFrame:
         """Population totals ``sum_{i in d} w_i y_i`` of ``variables`` per domain (R ``svytotal``).
 
-        Same columns as :meth:`mean`; missing values count as not in the domain.
+        Same arguments and columns as :meth:`mean`; missing values count as not in the domain.
         """
-        return estimators.totals(self, _as_list(variables), by, level, deff_reference)
+        return estimators.totals(self, _as_list(variables), by, level, deff_reference, domain_df)
 
     def ratio(
         self,
@@ -179,12 +251,14 @@ class SurveyDesign:
         by: Sequence[str] | None = None,
         level: float = 0.95,
         deff_reference: str = "srswor",
+        domain_df: bool = True,
     ) -> pd.DataFrame:
         """Ratio of population totals ``sum_d w y / sum_d w x`` per domain (R ``svyratio``).
 
         Rows missing either variable are dropped. ``variable`` is ``"numerator/denominator"``.
+        Other arguments as :meth:`mean`.
         """
-        return estimators.ratios(self, numerator, denominator, by, level, deff_reference)
+        return estimators.ratios(self, numerator, denominator, by, level, deff_reference, domain_df)
 
     def proportion(
         self,
@@ -193,6 +267,7 @@ class SurveyDesign:
         level: float = 0.95,
         ci_method: str = "logit",
         deff_reference: str = "srswor",
+        domain_df: bool = True,
     ) -> pd.DataFrame:
         """Population share of each category of ``variable`` per domain.
 
@@ -203,6 +278,11 @@ class SurveyDesign:
         ci_method : {"logit", "xlogit", "wilson", "beta", "mean", "asin"}
             Interval for a proportion (see :func:`intervals.proportion_interval`);
             ``beta`` is Korn-Graubard, as R ``svyciprop(method = "beta")``.
+        domain_df : bool, default True
+            Each domain's interval uses the domain's degrees of freedom (PSUs with
+            rows in it minus their strata; R ``degf(subset(design, domain))``, as
+            ``svyby(~I(y == k), ~by, design, svyciprop, vartype = "ci")``); False uses the design's
+            ``df`` for every domain (R ``confint(svyby(...), df = degf(design))``).
 
         Returns
         -------
@@ -210,7 +290,7 @@ class SurveyDesign:
             Columns of :meth:`mean` plus ``category`` (after the ``by`` columns) and
             ``n_category`` (unweighted respondents in the category).
         """
-        return estimators.proportions(self, variable, by, level, ci_method, deff_reference)
+        return estimators.proportions(self, variable, by, level, ci_method, deff_reference, domain_df)
 
     def mean_vcov(self, variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
         """Domain means of ``variable`` and their design covariance matrix (R ``svyby(covmat = TRUE)``).

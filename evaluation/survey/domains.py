@@ -38,16 +38,21 @@ class Domains:
         return self.codes >= 0
 
 
-def make_domains(data: pd.DataFrame, by: Sequence[str] | None) -> Domains:
-    """Code the combinations of ``by`` present in the data (all rows: one domain if ``by`` is empty)."""
+def make_domains(data: pd.DataFrame, by: Sequence[str] | None, rows: np.ndarray | None = None) -> Domains:
+    """Code the combinations of ``by`` present in the data (all rows: one domain if ``by`` is empty).
+
+    Only ``rows`` (boolean mask, default all) belong to a domain; the others get
+    code ``-1``, and combinations found only outside ``rows`` are no domain.
+    """
     n = len(data)
+    outside = np.zeros(n, dtype=bool) if rows is None else ~np.asarray(rows, dtype=bool)
     if not by:
-        return Domains(np.zeros(n, dtype=np.int64), pd.DataFrame(index=range(1)))
+        return Domains(np.where(outside, -1, 0).astype(np.int64), pd.DataFrame(index=range(1)))
     missing = [c for c in by if c not in data.columns]
     if missing:
         raise EstimationError(f"by column(s) {missing} not in the data")
     key = np.zeros(n, dtype=np.int64)
-    bad = np.zeros(n, dtype=bool)
+    bad = outside.copy()
     column_codes, uniques, radix = [], [], []
     for column in by:
         codes, labels = pd.factorize(data[column], sort=True)

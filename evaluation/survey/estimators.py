@@ -324,10 +324,14 @@ def tidy_frame(
     se: np.ndarray,
     n: np.ndarray,
     deff: np.ndarray,
-    df: float,
+    df: float | np.ndarray,
     level: float,
 ) -> pd.DataFrame:
-    """The tidy result rows of one variable: variable, by columns, estimate, se, ci, n, deff, df."""
+    """The tidy result rows of one variable: variable, by columns, estimate, se, ci, n, deff, df.
+
+    ``df`` is one number for all domains or one per domain.
+    """
+    df = np.broadcast_to(np.asarray(df, dtype=float), (len(labels),))
     low, high = t_interval(estimate, se, level, df)
     columns = {"variable": np.full(len(labels), variable, dtype=object)}
     columns.update({c: labels[c].to_numpy() for c in labels.columns})
@@ -339,7 +343,7 @@ def tidy_frame(
             "ci_high": high,
             "n": n.astype(np.int64),
             "deff": deff,
-            "df": np.full(len(labels), df),
+            "df": df,
         }
     )
     return pd.DataFrame(columns)
@@ -352,8 +356,14 @@ def tidy(
     stats: Sequence[DomainStatistic],
     level: float,
     deff_reference: str,
+    domain_df: bool,
 ) -> pd.DataFrame:
-    """One row per statistic x domain (see :func:`tidy_frame`)."""
+    """One row per statistic x domain (see :func:`tidy_frame`).
+
+    With ``domain_df`` each domain's interval uses its own degrees of freedom
+    (:meth:`SurveyDesign.domain_df`), otherwise the design's.
+    """
+    df = design.domain_df(keys) if domain_df else design.df
     frames = [
         tidy_frame(
             keys.domains.labels,
@@ -362,7 +372,7 @@ def tidy(
             np.sqrt(stat.variance),
             stat.n,
             design_effect(stat, deff_reference),
-            design.df,
+            df,
             level,
         )
         for name, stat in zip(names, stats)
@@ -376,6 +386,7 @@ def _per_variable(
     by: Sequence[str] | None,
     level: float,
     deff_reference: str,
+    domain_df: bool,
     mean: bool,
 ) -> pd.DataFrame:
     """Domain means (``mean=True``) or totals of each variable, missing values dropped per variable."""
@@ -385,21 +396,31 @@ def _per_variable(
         y = column(design, name)
         ok = keys.domains.valid & ~np.isnan(y)
         stats.append(domain_statistic(design, keys, y, np.ones_like(y) if mean else None, ok))
-    return tidy(design, keys, variables, stats, level, deff_reference)
+    return tidy(design, keys, variables, stats, level, deff_reference, domain_df)
 
 
 def means(
-    design: SurveyDesign, variables: Sequence[str], by: Sequence[str] | None, level: float, deff_reference: str
+    design: SurveyDesign,
+    variables: Sequence[str],
+    by: Sequence[str] | None,
+    level: float,
+    deff_reference: str,
+    domain_df: bool,
 ) -> pd.DataFrame:
     """Domain means ``sum_d w y / sum_d w`` of each variable (see SurveyDesign.mean)."""
-    return _per_variable(design, variables, by, level, deff_reference, mean=True)
+    return _per_variable(design, variables, by, level, deff_reference, domain_df, mean=True)
 
 
 def totals(
-    design: SurveyDesign, variables: Sequence[str], by: Sequence[str] | None, level: float, deff_reference: str
+    design: SurveyDesign,
+    variables: Sequence[str],
+    by: Sequence[str] | None,
+    level: float,
+    deff_reference: str,
+    domain_df: bool,
 ) -> pd.DataFrame:
     """Domain totals ``sum_d w y`` of each variable (see SurveyDesign.total)."""
-    return _per_variable(design, variables, by, level, deff_reference, mean=False)
+    return _per_variable(design, variables, by, level, deff_reference, domain_df, mean=False)
 
 
 def ratios(
@@ -409,17 +430,24 @@ def ratios(
     by: Sequence[str] | None,
     level: float,
     deff_reference: str,
+    domain_df: bool,
 ) -> pd.DataFrame:
     """Domain ratios ``sum_d w y / sum_d w x`` (see SurveyDesign.ratio)."""
     keys = design.domain_keys(by)
     y, x = column(design, numerator), column(design, denominator)
     ok = keys.domains.valid & ~np.isnan(y) & ~np.isnan(x)
     stat = domain_statistic(design, keys, y, x, ok)
-    return tidy(design, keys, [f"{numerator}/{denominator}"], [stat], level, deff_reference)
+    return tidy(design, keys, [f"{numerator}/{denominator}"], [stat], level, deff_reference, domain_df)
 
 
 def proportions(
-    design: SurveyDesign, variable: str, by: Sequence[str] | None, level: float, ci_method: str, deff_reference: str
+    design: SurveyDesign,
+    variable: str,
+    by: Sequence[str] | None,
+    level: float,
+    ci_method: str,
+    deff_reference: str,
+    domain_df: bool,
 ) -> pd.DataFrame:
     """Shares of each category of ``variable`` in each domain (see SurveyDesign.proportion)."""
     if variable not in design.data.columns:
@@ -431,13 +459,18 @@ def proportions(
     for k, category in enumerate(categories):
         indicator = (codes == k).astype(float)
         stat = domain_statistic(design, keys, indicator, np.ones_like(indicator), ok)
-        frame = tidy(design, keys, [variable], [stat], level, deff_reference)
+        frame = tidy(design, keys, [variable], [stat], level, deff_reference, domain_df)
         frame.insert(1 + len(keys.domains.labels.columns), "category", category)
         frame["n_category"] = np.bincount(
             keys.dom, weights=(ok & (codes == k)).astype(float), minlength=keys.domains.n_domains
         ).astype(np.int64)
         frame["ci_low"], frame["ci_high"] = proportion_interval(
-            frame["estimate"].to_numpy(), frame["se"].to_numpy(), frame["n"].to_numpy(), level, design.df, ci_method
+            frame["estimate"].to_numpy(),
+            frame["se"].to_numpy(),
+            frame["n"].to_numpy(),
+            level,
+            frame["df"].to_numpy(),
+            ci_method,
         )
         frames.append(frame)
     if not frames:

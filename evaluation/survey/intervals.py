@@ -21,14 +21,16 @@ def t_quantile(level: float, df: float | np.ndarray) -> np.ndarray:
     )
 
 
-def t_interval(estimate: np.ndarray, se: np.ndarray, level: float, df: float) -> tuple[np.ndarray, np.ndarray]:
+def t_interval(
+    estimate: np.ndarray, se: np.ndarray, level: float, df: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``estimate -/+ t_{df} se`` (R ``confint(x, df = degf(design))``)."""
     half = t_quantile(level, df) * se
     return estimate - half, estimate + half
 
 
 def proportion_interval(
-    p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: float, method: str = "logit"
+    p: np.ndarray, se: np.ndarray, n: np.ndarray, level: float, df: float | np.ndarray, method: str = "logit"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confidence interval for a proportion estimated from a complex sample.
 
@@ -40,8 +42,8 @@ def proportion_interval(
         Unweighted number of respondents the proportion is based on (used by
         ``beta``, as ``nrow(design)`` in R, and as fallback size for ``wilson``).
     level : float
-    df : float
-        Design degrees of freedom.
+    df : float or ndarray
+        Design degrees of freedom (one per proportion, or one for all).
     method : {"logit", "xlogit", "wilson", "beta", "mean", "asin"}
         ``logit``/``xlogit``: Wald interval on the logit scale, back-transformed (R
         ``svyciprop`` methods ``logit`` and ``xlogit``, identical up to the glm fit);

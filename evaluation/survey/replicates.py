@@ -138,6 +138,8 @@ class ReplicateDesign:
 
 
 def _stage1(design: SurveyDesign):
+    if design.domain_mask is not None:
+        raise DesignError("make replicate weights from the full design, not from a subset design")
     if design.linearization.calibration is not None:
         raise DesignError(
             "replicate weights from a calibrated design would not repeat the calibration; "

@@ -154,8 +154,8 @@ def make_stage(
 
 def build_stages(
     data: pd.DataFrame, strata: str | None, psu: Sequence[str], fpc: Sequence[str], nest: bool, lonely_psu: str
-) -> tuple[list[Stage], int, int]:
-    """All stages of the design; also the number of PSUs and strata (for degrees of freedom).
+) -> list[Stage]:
+    """All stages of the design.
 
     Without ``fpc`` at every stage only the first (ultimate-cluster) stage is used, as in R.
     """
@@ -198,7 +198,6 @@ def build_stages(
         1,
     )
     stages = [stage]
-    n_psu, n_strata = stage.n_units, stage.n_groups
     if fpc and len(psu) > 1:
         unit = first
         prior = fraction
@@ -217,4 +216,4 @@ def build_stages(
             )
             prior = prior[parent_stage.group] * fraction
             stages.append(stage)
-    return stages, n_psu, n_strata
+    return stages

@@ -33,6 +33,12 @@ def ref() -> Reference:
 
 
 @pytest.fixture(scope="session")
+def domain_ref() -> Reference:
+    """Domain degrees of freedom and subset() designs (reference/make_domain_reference.R)."""
+    return Reference(REFERENCE / "domain_reference.csv")
+
+
+@pytest.fixture(scope="session")
 def apiclus1() -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "apiclus1.csv")
 

@@ -36,7 +36,12 @@ def test_mean_columns_and_order(small):
     assert len(out) == 2 * 3 * 2
     assert list(out["variable"].unique()) == ["y", "binary"]
     assert out["n"].sum() == 2 * len(small)
-    assert (out["df"] == 40 - 4).all()
+    # each domain's df: its PSUs minus their strata (R degf(subset(design, ...)))
+    cells = small.groupby(["group", "sex"]).agg(psu=("psu", "nunique"), strata=("stratum", "nunique"))
+    expected = (cells["psu"] - cells["strata"]).to_numpy()
+    assert_allclose(out["df"].to_numpy(), np.tile(expected, 2))
+    assert (expected < 40 - 4).all()
+    assert (d.mean(["y"], by=["group", "sex"], domain_df=False)["df"] == 40 - 4).all()
 
 
 def test_domain_means_equal_weighted_means(small):

@@ -1,0 +1,42 @@
+"""Design degrees of freedom of a design and of its domains (R ``degf``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evaluation.survey.variance import Stage
+
+
+def domain_degrees_of_freedom(
+    stage: Stage, sampling_weights: np.ndarray, domain: np.ndarray, n_domains: int
+) -> np.ndarray:
+    """Degrees of freedom of every domain: its PSUs minus the strata of those PSUs.
+
+    This is R ``degf(subset(design, d == k))`` for each domain ``k``: ``degf``
+    counts the first-stage clusters with a non-zero sampling weight in the
+    (subset) design, less the strata they lie in. It is also the ``df`` that
+    ``svyby(~y, ~d, design, svyciprop, vartype = "ci")`` uses, since ``svyby``
+    estimates each domain on ``design[d == k, ]``.
+
+    Parameters
+    ----------
+    stage : Stage
+        First sampling stage (units = PSUs, groups = strata).
+    sampling_weights : ndarray, shape (n_rows,)
+        Sampling (design) weights; rows with weight 0 count in no domain, as R.
+    domain : ndarray of int, shape (n_rows,)
+        Domain code per row, ``-1`` for rows in no domain.
+    n_domains : int
+
+    Returns
+    -------
+    ndarray of int64, shape (n_domains,)
+        ``0`` for a domain without rows of positive weight.
+    """
+    rows = (domain >= 0) & (sampling_weights > 0)
+    pairs = np.unique(stage.unit[rows] * n_domains + domain[rows])
+    pair_domain = pairs % n_domains
+    cells = np.unique(stage.group[pairs // n_domains] * n_domains + pair_domain)
+    n_psu = np.bincount(pair_domain, minlength=n_domains)
+    n_strata = np.bincount(cells % n_domains, minlength=n_domains)
+    return (n_psu - n_strata).astype(np.int64)
