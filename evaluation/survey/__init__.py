@@ -4,7 +4,8 @@ Public API
 ----------
 SurveyDesign
     Design object (strata, clusters, fpc, weights) with ``mean``, ``total``,
-    ``ratio``, ``proportion``, ``mean_vcov`` and ``contrast_means``.
+    ``ratio``, ``proportion``, ``mean_vcov``, ``contrast_means`` and ``subset``
+    (R ``subset()`` domains); domain intervals use the domain's degrees of freedom.
 rake, poststratify
     Calibrate the weights of a design to population margins.
 weight_summary
@@ -14,7 +15,9 @@ capped_cell_weights
 ReplicateDesign, jackknife, bootstrap
     Replicate-weight variance estimation.
 svyglm
-    Linear and logistic regression with design-based standard errors.
+    Generalised linear models from an R-style formula (factors, interactions;
+    gaussian, quasibinomial, quasipoisson) with design-based standard errors
+    and R's residual degrees of freedom.
 """
 
 from evaluation.survey.design import SurveyDesign

@@ -1,23 +1,29 @@
-"""Design-based generalised linear models (R ``svyglm``): statsmodels point estimates, linearisation SEs."""
+"""Design-based generalised linear models (R ``svyglm``): R's IRLS fit, linearisation SEs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from formulaic import model_matrix
+from formulaic.errors import FormulaicError
 from scipy import stats
 
 from evaluation.errors import EstimationError
+from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.intervals import t_interval
+from evaluation.survey.irls import fit_glm
 
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
 
-FAMILIES = {"gaussian": sm.families.Gaussian, "binomial": sm.families.Binomial}
+FAMILIES = ("gaussian", "quasibinomial", "quasipoisson")
+ALIASES = {"binomial": "quasibinomial"}  # the design-based fit is always quasi-likelihood
+_TREATMENT = re.compile(r"\[T\.(.*)\]$")
 
 
 @dataclass(frozen=True)
@@ -34,9 +40,14 @@ class SurveyGLMResult:
     influence : ndarray, shape (n_rows, n_terms)
         Influence values of the coefficients (zero for rows not used).
     df_resid : int
-        Design df + 1 - number of coefficients (R ``svyglm``).
+        Degrees of freedom of the rows used (complete cases in the design or
+        subset) + 1 - number of coefficients (R ``svyglm``'s ``df.residual``).
     n : int
         Respondents used (complete cases).
+    formula : str
+        The model formula as fitted.
+    family : str
+        ``gaussian``, ``quasibinomial`` or ``quasipoisson``.
     """
 
     table: pd.DataFrame
@@ -44,72 +55,150 @@ class SurveyGLMResult:
     influence: np.ndarray
     df_resid: int
     n: int
+    formula: str = ""
+    family: str = "gaussian"
 
 
-def model_matrix(data: pd.DataFrame, predictors: Sequence[str]) -> pd.DataFrame:
-    """Intercept plus predictors; non-numeric predictors become treatment dummies named as R (``stypeH``)."""
-    parts = [pd.DataFrame({"(Intercept)": np.ones(len(data))}, index=data.index)]
-    for name in predictors:
-        if name not in data.columns:
-            raise EstimationError(f"predictor `{name}` not in the survey data")
-        col = data[name]
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            parts.append(col.astype(float).to_frame(name))
-        else:
-            levels = pd.Index(pd.unique(col.dropna())).sort_values()
-            dummies = pd.DataFrame({f"{name}{lev}": (col == lev).astype(float) for lev in levels[1:]}, index=data.index)
-            dummies[col.isna()] = np.nan
-            parts.append(dummies)
-    return pd.concat(parts, axis=1)
+def _r_name(column: str) -> str:
+    """formulaic column name in R's spelling: ``(Intercept)``, ``stypeH``, ``ell:stypeH``."""
+    if column == "Intercept":
+        return "(Intercept)"
+    return ":".join(_TREATMENT.sub(r"\1", part) for part in column.split(":"))
+
+
+def _formula(outcome_or_formula: str, predictors: Sequence[str] | None) -> str:
+    if predictors is None:
+        if "~" not in outcome_or_formula:
+            raise EstimationError(f"svyglm: {outcome_or_formula!r} is not a formula (`y ~ x1 + x2`); give predictors")
+        return outcome_or_formula
+    rhs = " + ".join(f"`{p}`" for p in predictors) if predictors else "1"
+    return f"`{outcome_or_formula}` ~ {rhs}"
+
+
+def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Model matrix, outcome and used-row mask (complete cases in the subset with positive weight)."""
+    data = design.data.reset_index(drop=True)
+    try:
+        matrices = model_matrix(formula, data, na_action="drop")
+    except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
+        raise EstimationError(f"svyglm formula {formula!r} cannot be evaluated on the survey data: {exc}") from exc
+    lhs, rhs = matrices.lhs, matrices.rhs
+    if lhs is None or lhs.shape[1] != 1:
+        raise EstimationError(f"svyglm formula {formula!r} needs exactly one outcome on the left of `~`")
+    rows = np.asarray(rhs.index, dtype=np.int64)
+    used = np.zeros(len(data), dtype=bool)
+    used[rows] = True
+    if design.domain_mask is not None:
+        used &= design.domain_mask
+    used &= design.weights > 0
+    x_frame = pd.DataFrame(np.nan, index=data.index, columns=[_r_name(c) for c in rhs.columns])
+    x_frame.iloc[rows] = np.asarray(rhs, dtype=float)
+    y = np.full(len(data), np.nan)
+    y[rows] = np.asarray(lhs, dtype=float)[:, 0]
+    return x_frame, y, used
+
+
+def _weight_scale(design: SurveyDesign) -> float:
+    """Mean weight by which R ``svyglm`` rescales the prior weights (it moves the IRLS start values).
+
+    R takes the mean over the rows of the design before incomplete rows are
+    dropped: all rows, zero for those outside a subset of a calibrated design
+    (R keeps them with weight 0), or the subset's rows of an uncalibrated design
+    (R drops the others).
+    """
+    if design.domain_mask is None:
+        return float(design.weights.mean())
+    if design.linearization.calibration is not None:
+        return float(design.weights[design.domain_mask].sum() / len(design.weights))
+    return float(design.weights[design.domain_mask].mean())
 
 
 def svyglm(
-    design: SurveyDesign, outcome: str, predictors: Sequence[str], family: str = "gaussian", level: float = 0.95
+    design: SurveyDesign,
+    formula: str,
+    predictors: Sequence[str] | None = None,
+    family: str = "gaussian",
+    level: float = 0.95,
+    *,
+    epsilon: float = 1e-8,
+    maxit: int = 25,
 ) -> SurveyGLMResult:
-    """Fit a linear or logistic regression to a survey sample.
+    """Fit a generalised linear model to a survey sample (R ``svyglm``).
 
     Estimand: the census (population) regression coefficients, estimated by the
-    weighted estimating equations ``sum_i w_i x_i (y_i - mu_i) = 0``. Standard errors
-    are the linearisation (sandwich) variance of the design, including calibration
-    (R ``svyglm``; ``family="binomial"`` is ``quasibinomial()``).
+    weighted estimating equations ``sum_i w_i x_i (y_i - mu_i) = 0``. Standard
+    errors are the linearisation (sandwich) variance of the design, including
+    calibration; the t statistics use R's residual degrees of freedom,
+    ``degf(complete-case design) + 1 - p``.
 
     Parameters
     ----------
     design : SurveyDesign
-    outcome : str
-        Outcome column (0/1 for ``binomial``).
-    predictors : list of str
-        Predictor columns; strings/categoricals get treatment dummies (first level reference).
-    family : {"gaussian", "binomial"}
+        A :meth:`SurveyDesign.subset` design fits the subpopulation with the full
+        design's variance, as R ``svyglm(..., design = subset(...))``.
+    formula : str
+        A Wilkinson formula as in R (``"api00 ~ ell * stype + meals"``; parsed by
+        ``formulaic``): string and categorical columns get treatment contrasts
+        with the first sorted level as reference, ``a:b`` and ``a*b`` give
+        interactions, ``C(x)`` makes a numeric column a factor,
+        ``{expression}`` evaluates Python (``{`sch.wide` == 'Yes'}``); names with
+        dots may need backticks. Term names are spelt as R (``(Intercept)``,
+        ``stypeH``, ``ell:stypeH``). Or, with ``predictors``, the outcome column.
+    predictors : list of str, optional
+        Predictor columns (each a main effect) when ``formula`` is an outcome column.
+    family : {"gaussian", "quasibinomial", "quasipoisson"}
+        Identity, logit and log link (``"binomial"`` is accepted for ``quasibinomial``).
+        The outcome must lie in [0, 1] for quasibinomial and be >= 0 for quasipoisson.
     level : float
         Confidence level (t with ``df_resid`` degrees of freedom).
+    epsilon, maxit : float, int
+        Convergence control of the IRLS fit, as R ``glm.control`` (same defaults
+        and the same iterations as R ``glm.fit``, see :func:`irls.fit_glm`); a fit
+        that has not converged after ``maxit`` iterations stops with an error.
 
     Returns
     -------
     SurveyGLMResult
+
+    Notes
+    -----
+    Rows with a missing value in any model variable are dropped (R
+    ``na.action = na.omit``), and so are rows with zero weight. Collinear
+    model columns stop with an error (R would report ``NA`` coefficients).
+    A factor interacted with a variable without its own main effect is coded
+    with reduced rank by ``formulaic``, where R uses all its levels.
     """
+    family = ALIASES.get(family, family)
     if family not in FAMILIES:
-        raise EstimationError(f"family={family!r}; use one of {list(FAMILIES)}")
-    if outcome not in design.data.columns:
-        raise EstimationError(f"outcome `{outcome}` not in the survey data")
-    x_frame = model_matrix(design.data, predictors)
-    y_all = design.data[outcome].to_numpy(dtype=float, na_value=np.nan)
-    used = ~np.isnan(y_all) & ~x_frame.isna().any(axis=1).to_numpy() & (design.weights > 0)
+        raise EstimationError(f"family={family!r}; use one of {FAMILIES}")
+    formula = _formula(formula, predictors)
+    x_frame, y_all, used = _design_matrices(design, formula)
+    if not used.any():
+        raise EstimationError(f"svyglm {formula!r}: no complete cases with positive weight")
     x, y, w = x_frame.to_numpy()[used], y_all[used], design.weights[used]
-    if family == "binomial" and not np.isin(y, (0.0, 1.0)).all():
-        raise EstimationError(f"outcome `{outcome}` must be 0/1 for family='binomial'")
+    if family == "quasibinomial" and ((y < 0) | (y > 1)).any():
+        raise EstimationError(f"svyglm {formula!r}: the outcome must lie in [0, 1] for family='quasibinomial'")
+    if family == "quasipoisson" and (y < 0).any():
+        raise EstimationError(f"svyglm {formula!r}: the outcome must be >= 0 for family='quasipoisson'")
     if np.linalg.matrix_rank(x) < x.shape[1]:
-        raise EstimationError(f"predictors {list(predictors)} are collinear in the {used.sum()} complete cases")
-    fit = sm.GLM(y, x, family=FAMILIES[family](), var_weights=w / w.mean()).fit()
-    mu = fit.fittedvalues
-    working = w * (mu * (1 - mu) if family == "binomial" else 1.0)
-    bread = np.linalg.inv(x.T @ (working[:, None] * x))
+        raise EstimationError(
+            f"svyglm {formula!r}: model columns {list(x_frame.columns)} are collinear in the {int(used.sum())} "
+            "complete cases"
+        )
+    fit = fit_glm(x, y, w / _weight_scale(design), family, epsilon, maxit)
+    if not fit.converged:
+        raise EstimationError(
+            f"svyglm {formula!r}: the {family} fit did not converge in {maxit} iterations "
+            "(raise maxit, or check for separation: an outcome constant within a predictor's category)"
+        )
     influence = np.zeros((len(y_all), x.shape[1]))
-    influence[used] = (x * (w * (y - mu))[:, None]) @ bread
+    influence[used] = (x * fit.score[:, None]) @ fit.bread
     vcov = design.linearization.covariance(influence)
-    df_resid = design.df + 1 - x.shape[1]
+    complete = np.where(used, 0, -1)
+    df_used = int(domain_degrees_of_freedom(design.linearization.stages[0], design.design_weights, complete, 1)[0])
+    df_resid = df_used + 1 - x.shape[1]
     se = np.sqrt(np.diag(vcov))
-    estimate = np.asarray(fit.params)
+    estimate = fit.coef
     statistic = estimate / se
     low, high = t_interval(estimate, se, level, df_resid)
     terms = list(x_frame.columns)
@@ -125,4 +214,12 @@ def svyglm(
             "df": df_resid,
         }
     )
-    return SurveyGLMResult(table, pd.DataFrame(vcov, index=terms, columns=terms), influence, df_resid, int(used.sum()))
+    return SurveyGLMResult(
+        table,
+        pd.DataFrame(vcov, index=terms, columns=terms),
+        influence,
+        df_resid,
+        int(used.sum()),
+        formula,
+        family,
+    )

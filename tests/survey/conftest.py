@@ -39,6 +39,12 @@ def domain_ref() -> Reference:
 
 
 @pytest.fixture(scope="session")
+def glm_ref() -> Reference:
+    """svyglm with formulas, families, missing values and subsets (reference/make_glm_reference.R)."""
+    return Reference(REFERENCE / "glm_reference.csv")
+
+
+@pytest.fixture(scope="session")
 def apiclus1() -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "apiclus1.csv")
 
