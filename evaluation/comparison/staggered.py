@@ -15,10 +15,16 @@ eligible voters, so effects are per eligible voter, like the TWFE estimates.
 Aggregations (Callaway and Sant'Anna 2021, section 3.3): ``simple`` averages
 post-treatment cells with weights ``P(G = g)``; ``dynamic`` averages cells with
 ``t - g = e`` with the same weights; ``group`` averages post cells within a
-cohort, then over cohorts by ``P(G = g)``.  Every estimate is linear in the
-outcomes, ``theta = sum_it h_it Y_it``; standard errors are the
-cluster-robust influence-function variances ``sum_j (sum_{i in j} psi_i)^2``
-(municipality clusters), treating aggregation weights as fixed.
+cohort, then over cohorts by ``P(G = g)``.  Given the shares, every estimate
+is linear in the outcomes, ``theta = sum_it h_it Y_it``; standard errors are
+the cluster-robust influence-function variances ``sum_j (sum_{i in j} psi_i)^2``
+(municipality clusters).  The influence of an aggregation includes that of the
+estimated cohort shares ``P(G = g)`` (the ``wif`` term of R ``did::aggte``),
+
+    psi_i += sum_k (w_i 1[G_i = g_k] - S_k / n) (ATT_k - theta) / sum_k S_k,
+
+over the aggregated estimates ``k`` (cells, or cohorts for ``group``), with
+``S_k`` the weight of cohort ``g_k`` and ``n`` the number of districts.
 
 References
 ----------
@@ -185,42 +191,79 @@ class CallawaySantAnna:
         """Number of periods ``T``."""
         return self.outcome.shape[1]
 
-    def _combine(self, selected: list[Cell], weights: list[float]) -> tuple[float, np.ndarray]:
-        """``(theta, psi_j)`` of ``sum_c a_c ATT(c)``: estimate and influence summed per municipality.
+    def _cell(self, cell: Cell) -> tuple[float, np.ndarray]:
+        """``ATT(g, t)`` and its district influence ``psi_i = c_i (D_i - m)``.
 
-        District influence ``psi_i = sum_c a_c c_i (D_ci - m_c)`` with
-        ``D_ci = Y_it - Y_ib`` and ``m_c`` the weighted mean long difference of
-        the district's side (cohort or comparison group) in cell ``c``; the
-        variance sums ``psi`` within municipalities first.
+        ``D_i = Y_it - Y_ib`` and ``m`` is the weighted mean long difference of
+        the district's side (cohort or comparison group) in the cell.
         """
-        theta, psi = 0.0, np.zeros(len(self.weight))
-        for cell, a in zip(selected, weights):
-            coef = cell_coefficients(self.groups[None], self.weight, cell, self.control, self.n_periods)[0]
-            diff = self.outcome[:, cell.t] - self.outcome[:, cell.b]
-            theta += a * float(np.nansum(coef * diff))
-            for side in (coef > 0, coef < 0):
-                if side.any():
-                    mean = np.sum(coef[side] * diff[side]) / np.sum(coef[side])
-                    psi[side] += a * coef[side] * (diff[side] - mean)
-        return theta, np.bincount(self.cluster, weights=psi, minlength=int(self.cluster.max()) + 1)
+        coef = cell_coefficients(self.groups[None], self.weight, cell, self.control, self.n_periods)[0]
+        diff = self.outcome[:, cell.t] - self.outcome[:, cell.b]
+        psi = np.zeros(len(self.weight))
+        for side in (coef > 0, coef < 0):
+            if side.any():
+                mean = np.sum(coef[side] * diff[side]) / np.sum(coef[side])
+                psi[side] = coef[side] * (diff[side] - mean)
+        return float(np.nansum(coef * diff)), psi
+
+    def _share_influence(self, cohorts: list[int], estimates: np.ndarray) -> np.ndarray:
+        """District influence of the estimated shares in ``sum_k P(G = g_k) est_k / sum_k P(G = g_k)``.
+
+        R ``did``'s ``wif``: ``sum_k x_ik (est_k - theta) / sum_k S_k`` with
+        ``x_ik = w_i 1[G_i = g_k] - S_k / n`` (see module docstring).
+        """
+        member = (self.groups[:, None] == np.asarray(cohorts)[None, :]) * self.weight[:, None]
+        size = member.sum(axis=0)
+        theta = size @ estimates / size.sum()
+        return (member - size / len(self.weight)) @ (estimates - theta) / size.sum()
+
+    def _per_cluster(self, psi: np.ndarray) -> np.ndarray:
+        """District influence summed per municipality."""
+        return np.bincount(self.cluster, weights=psi, minlength=int(self.cluster.max()) + 1)
 
     def group_time(self) -> pd.DataFrame:
         """``ATT(g, t)`` for every estimable cell: ``group``, ``period``, ``base``, ``att``, ``se``."""
         rows = []
         for cell in cells(self.groups, self.n_periods, self.base):
-            att, psi = self._combine([cell], [1.0])
+            att, psi = self._cell(cell)
+            psi = self._per_cluster(psi)
             rows.append(
                 {"group": cell.g, "period": cell.t, "base": cell.b, "att": att, "se": float(np.sqrt(psi @ psi))}
             )
         return pd.DataFrame(rows)
 
+    def cohort_influence(self, g: int) -> tuple[float, np.ndarray]:
+        """Cohort ``g``'s average post-treatment ATT and its influence summed per municipality (``J``).
+
+        The cells of one cohort share its weight, so no share influence enters.
+        """
+        selected = [c for c in select_cells(self.groups, self.n_periods, self.base, "group", None) if c.g == g]
+        if not selected:
+            raise EstimationError(f"Callaway-Sant'Anna: cohort {g} has no post-treatment cell")
+        pairs = [self._cell(c) for c in selected]
+        theta = float(np.mean([a for a, _ in pairs]))
+        return theta, self._per_cluster(np.mean([p for _, p in pairs], axis=0))
+
     def aggregate_influence(
         self, aggregation: str = "simple", event_time: int | None = None
     ) -> tuple[float, np.ndarray]:
-        """Aggregated ATT and its influence summed per municipality (``J``)."""
-        selected = select_cells(self.groups, self.n_periods, self.base, aggregation, event_time)
-        weights = [float(w[0]) for w in aggregation_weights(self.groups[None], self.weight, selected, aggregation)]
-        return self._combine(selected, weights)
+        """Aggregated ATT and its influence summed per municipality (``J``), shares' influence included."""
+        if aggregation == "group":
+            cohorts = sorted({c.g for c in select_cells(self.groups, self.n_periods, self.base, "group", None)})
+            per_cohort = [self.cohort_influence(g) for g in cohorts]
+            estimates = np.array([t for t, _ in per_cohort])
+            psi_cells = [p for _, p in per_cohort]
+        else:
+            selected = select_cells(self.groups, self.n_periods, self.base, aggregation, event_time)
+            cohorts = [c.g for c in selected]
+            pairs = [self._cell(c) for c in selected]
+            estimates = np.array([a for a, _ in pairs])
+            psi_cells = [self._per_cluster(p) for _, p in pairs]
+        size = np.array([((self.groups == g) * self.weight).sum() for g in cohorts])
+        share = size / size.sum()
+        theta = float(share @ estimates)
+        psi = share @ np.array(psi_cells) + self._per_cluster(self._share_influence(cohorts, estimates))
+        return theta, psi
 
     def aggregate(self, aggregation: str = "simple", event_time: int | None = None) -> tuple[float, float]:
         """Aggregated ATT ``(theta, se)``; see module docstring."""
