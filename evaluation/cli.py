@@ -57,7 +57,8 @@ def _validate(args: argparse.Namespace, settings: dict[str, Any]) -> None:
 def _weight(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.weight import weight
 
-    weight(Path(args.survey), Path(args.margins), Path(args.out), Path(args.summary), settings)
+    margins = Path(args.margins) if args.margins else None
+    weight(Path(args.survey), margins, Path(args.out), Path(args.summary), settings)
 
 
 def _estimate(args: argparse.Namespace, settings: dict[str, Any]) -> None:
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", required=True, help="folder for validated tables and the summary")
     weight = command("weight", _weight, "rake survey design weights to population margins", "weight")
     weight.add_argument("--survey", required=True, help="validated survey Parquet")
-    weight.add_argument("--margins", required=True, help="population margins CSV")
+    weight.add_argument("--margins", help="population margins CSV (for weighting.method rake)")
     weight.add_argument("--out", required=True, help="weighted survey Parquet")
     weight.add_argument("--summary", required=True, help="weighting summary CSV")
     estimate = command("estimate", _estimate, "design-based estimates by group, area type and wave", "estimate")

@@ -37,9 +37,19 @@ def complete_config(config: Config, source: Path | str) -> Config:
     return completed
 
 
+def source_tables(config: Config) -> list[str]:
+    """The canonical tables of a run: ``areas``, and ``turnout`` and ``survey`` when their sources are configured."""
+    return ["areas", *(name for name in ("turnout", "survey") if name in config["sources"])]
+
+
 def _check_meaning(config: Config, source: Path) -> None:
     """What the schema cannot say: ordered bounds and field periods, and names that must be canonical variables."""
     problems = []
+    sources = config["sources"]
+    if not {"turnout", "survey", "register"} & set(sources):
+        problems.append("sources: nothing to evaluate; configure turnout, survey (or both) besides areas")
+    if "survey" in sources and config["weighting"]["method"] == "rake" and "margins" not in sources:
+        problems.append("sources.margins: the survey is raked (weighting.method: rake), so its margins file is needed")
     trim = config["weighting"]["trim"]
     if trim and not trim[0] <= 1 <= trim[1]:
         problems.append(
@@ -128,7 +138,7 @@ def _ingest(config: Config) -> dict[str, Any]:
 
 
 def _validate(config: Config) -> dict[str, Any]:
-    return {"validation": config["validation"], "variables": config["variables"]}
+    return {"validation": config["validation"], "variables": config["variables"], "tables": source_tables(config)}
 
 
 def _weight(config: Config) -> dict[str, Any]:
@@ -162,6 +172,7 @@ def _provenance(config: Config) -> dict[str, Any]:
         "compare_seed": config["compare"]["seed"],
         "weighting_method": config["weighting"]["method"],
         **report_outcomes(config),
+        "tables": source_tables(config),
     }
 
 

@@ -12,6 +12,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from evaluation.sources.file_sets import source_files
+
+SINGLE_FILE_SOURCES = ("areas", "margins", "crosswalk", "register")
+"""Sources that are one file each (``sources.<name>.file``); turnout may be many, the survey is one per wave."""
+
 
 def survey_files(raw_dir: Path, survey_source: dict[str, Any]) -> dict[int, Path]:
     """The file of each survey wave, from the configured name pattern."""
@@ -20,9 +25,10 @@ def survey_files(raw_dir: Path, survey_source: dict[str, Any]) -> dict[int, Path
 
 def raw_inputs(raw_dir: Path, sources: dict[str, Any]) -> list[Path]:
     """Every raw file the pipeline reads (Snakemake's inputs; checksummed for provenance)."""
-    optional = [name for name in ("crosswalk", "register") if sources.get(name)]
-    singles = [Path(raw_dir) / sources[name]["file"] for name in ("areas", "turnout", "margins", *optional)]
-    return singles + list(survey_files(raw_dir, sources["survey"]).values())
+    singles = [Path(raw_dir) / sources[name]["file"] for name in SINGLE_FILE_SOURCES if name in sources]
+    turnout = [f.path for f in source_files(Path(raw_dir), sources["turnout"])] if "turnout" in sources else []
+    survey = list(survey_files(raw_dir, sources["survey"]).values()) if "survey" in sources else []
+    return singles + turnout + survey
 
 
 def folder_above(path: str | Path, relative: str | Path) -> str:

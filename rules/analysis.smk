@@ -1,57 +1,62 @@
 # Weighting, estimation and pilot-versus-control comparison.
 
-MARGINS = f"{RAW}/{config['sources']['margins']['file']}"
+MARGINS = f"{RAW}/{config['sources']['margins']['file']}" if "margins" in config["sources"] else None
 
 
-rule weight:
-    input:
-        survey=rules.validate.output.survey,
-        margins=MARGINS,
-        code=stage_code("evaluation.stages.weight"),
-    output:
-        survey=f"{PROCESSED}/weighted/survey.parquet",
-        summary=f"{RESULTS}/weighting_summary.csv",
-    log:
-        f"{LOGS}/weight.log",
-    benchmark:
-        f"{BENCHMARKS}/weight.tsv"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        **resources_of("weight"),
-    params:
-        py=PY,
-        settings=settings_json("weight"),
-    shell:
-        "{params.py} --log {log} weight --survey {input.survey} --margins {input.margins} --out {output.survey} "
-        "--summary {output.summary} --settings {params.settings}"
+if HAS_SURVEY:
+
+    rule weight:
+        input:
+            **({"margins": MARGINS} if MARGINS else {}),
+            survey=rules.validate.output.survey,
+            code=stage_code("evaluation.stages.weight"),
+        output:
+            survey=f"{PROCESSED}/weighted/survey.parquet",
+            summary=f"{RESULTS}/weighting_summary.csv",
+        log:
+            f"{LOGS}/weight.log",
+        benchmark:
+            f"{BENCHMARKS}/weight.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("weight"),
+        params:
+            py=PY,
+            margins=lambda wildcards, input: f"--margins {input.margins} " if "margins" in input.keys() else "",
+            settings=settings_json("weight"),
+        shell:
+            "{params.py} --log {log} weight --survey {input.survey} {params.margins}--out {output.survey} "
+            "--summary {output.summary} --settings {params.settings}"
 
 
-rule estimate:
-    input:
-        survey=rules.weight.output.survey,
-        areas=rules.validate.output.areas,
-        variables=config["variables"],
-        code=stage_code("evaluation.stages.estimate"),
-    output:
-        estimates=f"{RESULTS}/estimates.csv",
-        gaps=f"{RESULTS}/gaps.csv",
-    log:
-        f"{LOGS}/estimate.log",
-    benchmark:
-        f"{BENCHMARKS}/estimate.tsv"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        **resources_of("estimate"),
-    params:
-        py=PY,
-        settings=settings_json("estimate"),
-    shell:
-        "{params.py} --log {log} estimate --survey {input.survey} --areas {input.areas} --out {output.estimates} "
-        "--settings {params.settings}"
+if HAS_SURVEY:
+
+    rule estimate:
+        input:
+            survey=rules.weight.output.survey,
+            areas=rules.validate.output.areas,
+            variables=config["variables"],
+            code=stage_code("evaluation.stages.estimate"),
+        output:
+            estimates=f"{RESULTS}/estimates.csv",
+            gaps=f"{RESULTS}/gaps.csv",
+        log:
+            f"{LOGS}/estimate.log",
+        benchmark:
+            f"{BENCHMARKS}/estimate.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("estimate"),
+        params:
+            py=PY,
+            settings=settings_json("estimate"),
+        shell:
+            "{params.py} --log {log} estimate --survey {input.survey} --areas {input.areas} --out {output.estimates} "
+            "--settings {params.settings}"
 
 
 # compare fans out: one job for turnout, `compare.survey_jobs` jobs for the survey outcomes, then a gather.
@@ -71,84 +76,87 @@ COMPARE_TABLES = {
     ],
     "survey": ["effects", "event_study", "pilot_effects", "outcomes"],
 }
+# result tables that only the turnout part writes
+TURNOUT_ONLY_TABLES = ("turnout_trends", "placebo_size", "power", "balance")
 # BLAS and OpenMP pools of one thread from the start (the parts run side by side on the cores)
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
 COMPARE_CODE = stage_code("evaluation.stages.compare")
 
 
-rule compare_turnout:
-    input:
-        turnout=rules.validate.output.turnout,
-        areas=rules.validate.output.areas,
-        code=COMPARE_CODE,
-    output:
-        expand(f"{PARTS}/turnout/{{table}}.parquet", table=COMPARE_TABLES["turnout"]),
-    log:
-        f"{LOGS}/compare_turnout.log",
-    benchmark:
-        f"{BENCHMARKS}/compare_turnout.tsv"
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        **resources_of("compare_turnout"),
-    params:
-        py=f"{COMPARE_ENV} {PY}",
-        out=lambda wildcards, output: str(Path(output[0]).parent),
-        settings=settings_json("compare"),
-    shell:
-        "{params.py} --log {log} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
-        "--out {params.out} --settings {params.settings}"
+if HAS_TURNOUT:
+
+    rule compare_turnout:
+        input:
+            turnout=rules.validate.output.turnout,
+            areas=rules.validate.output.areas,
+            code=COMPARE_CODE,
+        output:
+            expand(f"{PARTS}/turnout/{{table}}.parquet", table=COMPARE_TABLES["turnout"]),
+        log:
+            f"{LOGS}/compare_turnout.log",
+        benchmark:
+            f"{BENCHMARKS}/compare_turnout.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("compare_turnout"),
+        params:
+            py=f"{COMPARE_ENV} {PY}",
+            out=lambda wildcards, output: str(Path(output[0]).parent),
+            settings=settings_json("compare"),
+        shell:
+            "{params.py} --log {log} compare --part turnout --turnout {input.turnout} --areas {input.areas} "
+            "--out {params.out} --settings {params.settings}"
 
 
-rule compare_survey:
-    input:
-        areas=rules.validate.output.areas,
-        survey=rules.weight.output.survey,
-        variables=config["variables"],
-        code=COMPARE_CODE,
-    output:
-        expand(
-            f"{PARTS}/survey_{{shard}}/{{table}}.parquet",
-            table=COMPARE_TABLES["survey"],
-            allow_missing=True,
-        ),
-    log:
-        f"{LOGS}/compare_survey_{{shard}}.log",
-    benchmark:
-        f"{BENCHMARKS}/compare_survey_{{shard}}.tsv"
-    wildcard_constraints:
-        shard=r"\d+",
-    conda:
-        "../envs/pipeline.yaml"
-    threads: 1
-    resources:
-        **resources_of("compare_survey"),
-    params:
-        py=f"{COMPARE_ENV} {PY}",
-        out=lambda wildcards, output: str(Path(output[0]).parent),
-        shards=SURVEY_JOBS,
-        settings=settings_json("compare"),
-    shell:
-        "{params.py} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
-        "--areas {input.areas} --survey {input.survey} "
-        "--out {params.out} --settings {params.settings}"
+if HAS_SURVEY:
+
+    rule compare_survey:
+        input:
+            areas=rules.validate.output.areas,
+            survey=rules.weight.output.survey,
+            variables=config["variables"],
+            code=COMPARE_CODE,
+        output:
+            expand(
+                f"{PARTS}/survey_{{shard}}/{{table}}.parquet",
+                table=COMPARE_TABLES["survey"],
+                allow_missing=True,
+            ),
+        log:
+            f"{LOGS}/compare_survey_{{shard}}.log",
+        benchmark:
+            f"{BENCHMARKS}/compare_survey_{{shard}}.tsv"
+        wildcard_constraints:
+            shard=r"\d+",
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("compare_survey"),
+        params:
+            py=f"{COMPARE_ENV} {PY}",
+            out=lambda wildcards, output: str(Path(output[0]).parent),
+            shards=SURVEY_JOBS,
+            settings=settings_json("compare"),
+        shell:
+            "{params.py} --log {log} compare --part survey --shard {wildcards.shard} --shards {params.shards} "
+            "--areas {input.areas} --survey {input.survey} "
+            "--out {params.out} --settings {params.settings}"
 
 
 checkpoint compare:
     input:
-        turnout=rules.compare_turnout.output,
-        survey=expand(rules.compare_survey.output, shard=SURVEY_SHARDS),
+        turnout=rules.compare_turnout.output if HAS_TURNOUT else [],
+        survey=expand(rules.compare_survey.output, shard=SURVEY_SHARDS) if HAS_SURVEY else [],
         areas=rules.validate.output.areas,
         code=stage_code("evaluation.stages.gather"),
     output:
+        **{name: f"{RESULTS}/{name}.csv" for name in (TURNOUT_ONLY_TABLES if HAS_TURNOUT else ())},
         effects=f"{RESULTS}/effects.csv",
         event_study=f"{RESULTS}/event_study.csv",
         pilot_effects=f"{RESULTS}/pilot_effects.csv",
-        turnout_trends=f"{RESULTS}/turnout_trends.csv",
-        placebo_size=f"{RESULTS}/placebo_size.csv",
-        power=f"{RESULTS}/power.csv",
-        balance=f"{RESULTS}/balance.csv",
         pilots=f"{RESULTS}/pilots.csv",
     log:
         f"{LOGS}/compare.log",

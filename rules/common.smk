@@ -26,6 +26,9 @@ RESULTS = f"{PROCESSED}/results"
 REPORTS = config["paths"]["reports"]
 LOGS = config["paths"]["logs"]
 LANG = config["report"]["language"]
+# Optional sources: without turnout or a survey, the rules that need them are left out of the workflow.
+HAS_TURNOUT = "turnout" in config["sources"]
+HAS_SURVEY = "survey" in config["sources"]
 BENCHMARKS = f"{LOGS}/benchmarks"  # one Snakemake benchmark TSV per job; benchmarks/bench_stages.py tabulates them
 
 # `python -m evaluation` with the venv's interpreter, or with the environment's under --sdm conda/apptainer.

@@ -2,7 +2,7 @@
 
 RAW_FILES = [str(p) for p in raw_inputs(RAW, config["sources"])]
 AREAS_FILE = config["sources"]["areas"]["file"]  # relative to paths.raw: ingest finds the raw folder from it
-CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey")]
+CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey") if s in config["sources"]]
 INGESTED = f"{PROCESSED}/ingested"
 VALIDATED = f"{PROCESSED}/validated"
 
@@ -43,10 +43,13 @@ rule ingest:
         code=stage_code("evaluation.stages.ingest", "evaluation.stages.faults"),
     output:
         **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
+        **({"turnout": f"{INGESTED}/turnout.parquet"} if HAS_TURNOUT else {}),
+        **(
+            {"survey": f"{INGESTED}/survey.parquet", "nonresponse": f"{INGESTED}/item_nonresponse.parquet"}
+            if HAS_SURVEY
+            else {}
+        ),
         areas=f"{INGESTED}/areas.parquet",
-        turnout=f"{INGESTED}/turnout.parquet",
-        survey=f"{INGESTED}/survey.parquet",
-        nonresponse=f"{INGESTED}/item_nonresponse.parquet",
         quarantine=f"{INGESTED}/quarantine.parquet",
         accounting=f"{INGESTED}/row_accounting.csv",
         dictionary=f"{INGESTED}/data_dictionary.csv",
@@ -84,9 +87,9 @@ rule validate:
         code=stage_code("evaluation.stages.validate"),
     output:
         **({"data_docs": f"{VALIDATED}/data_docs/index.html"} if config["validation"]["data_docs"] else {}),
+        **({"turnout": f"{VALIDATED}/turnout.parquet"} if HAS_TURNOUT else {}),
+        **({"survey": f"{VALIDATED}/survey.parquet"} if HAS_SURVEY else {}),
         areas=f"{VALIDATED}/areas.parquet",
-        turnout=f"{VALIDATED}/turnout.parquet",
-        survey=f"{VALIDATED}/survey.parquet",
         quarantine=f"{VALIDATED}/quarantine.parquet",
         accounting=f"{VALIDATED}/row_accounting.csv",
         summary=f"{VALIDATED}/validation_summary.json",

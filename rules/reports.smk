@@ -10,11 +10,9 @@ APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.
 APPENDIX_REPORTS = expand(f"{REPORTS}/{LANG}/{{document}}.{{ext}}", document=APPENDICES, ext=["html", "pdf"])
 RESULT_TABLES = [
-    rules.estimate.output.estimates,
-    rules.estimate.output.gaps,
+    *([rules.estimate.output.estimates, rules.estimate.output.gaps, rules.weight.output.summary] if HAS_SURVEY else []),
     QUALITY_TABLE,
     rules.provenance.output.provenance,
-    rules.weight.output.summary,
     rules.validate.output.accounting,
     rules.validate.output.summary,
     *checkpoints.compare.rule.output,
@@ -23,10 +21,9 @@ RESULT_TABLES = [
 
 rule data_quality_table:
     input:
+        **({"nonresponse": rules.ingest.output.nonresponse, "survey": rules.ingest.output.survey} if HAS_SURVEY else {}),
         quarantine=rules.ingest.output.quarantine,
-        nonresponse=rules.ingest.output.nonresponse,
         masked=rules.ingest.output.masked,
-        survey=rules.ingest.output.survey,
         validated=[
             rules.validate.output.quarantine,
             rules.validate.output.accounting,

@@ -8,8 +8,18 @@ SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=
 WORKFLOW_FILES = ("Snakefile", "rules", "envs", "config", "reports", "profiles")
 
 
-def small_workflow(folder: Path, demo: dict = SMALL_DEMO, draws: int = 199, lang: str = "en", **demo_settings) -> Path:
-    """The workflow copied into ``folder`` with a shrunk demo config (``demo`` sizes, ``draws`` permutations)."""
+def small_workflow(
+    folder: Path,
+    demo: dict = SMALL_DEMO,
+    draws: int = 199,
+    lang: str = "en",
+    without: tuple[str, ...] = (),
+    **demo_settings,
+) -> Path:
+    """The workflow copied into ``folder`` with a shrunk demo config (``demo`` sizes, ``draws`` permutations).
+
+    ``without`` names sources (``turnout``, ``survey``) left out of the config.
+    """
     import shutil
 
     import yaml
@@ -34,5 +44,7 @@ def small_workflow(folder: Path, demo: dict = SMALL_DEMO, draws: int = 199, lang
     config["sources"]["survey"]["waves"] = list(range(1, demo["n_waves"] + 1))
     config["compare"].update(n_permutations=draws, n_bootstrap=draws)
     config["report"]["language"] = lang
+    for source in without:
+        del config["sources"][source]
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder

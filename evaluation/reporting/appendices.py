@@ -132,6 +132,8 @@ def masked_section(ctx: ReportContext) -> str:
 def weighting_section(ctx: ReportContext) -> str:
     """Respondents, effective n and Kish's design effect per wave."""
     t = ctx.t
+    if not ctx.has("survey"):
+        return ""
     summary = ctx.tables["weighting_summary"].sort_values("wave")
     table = pd.DataFrame(
         {
@@ -157,6 +159,8 @@ def methods_text(ctx: ReportContext) -> str:
 def placebo_section(ctx: ReportContext) -> str:
     """Rejection rates at 5 % under no effect (placebo pilots), per inference method."""
     t = ctx.t
+    if not ctx.has("turnout"):
+        return ""
     placebo = ctx.tables["placebo_size"]
     table = pd.DataFrame(
         {
@@ -172,6 +176,8 @@ def placebo_section(ctx: ReportContext) -> str:
 def power_section(ctx: ReportContext) -> str:
     """Minimum detectable turnout effect by number of pilots."""
     t = ctx.t
+    if not ctx.has("turnout"):
+        return ""
     power = ctx.tables["power"].sort_values("n_pilots")
     table = pd.DataFrame(
         {

@@ -10,19 +10,13 @@ import pandas as pd
 
 from evaluation.reporting.i18n import Translator
 
-RESULT_TABLES = (
-    "estimates",
-    "gaps",
-    "effects",
-    "event_study",
-    "pilot_effects",
-    "turnout_trends",
-    "pilots",
-    "placebo_size",
-    "power",
-    "weighting_summary",
-    "data_quality",
-)
+RESULT_TABLES = ("effects", "event_study", "pilot_effects", "pilots", "data_quality")
+"""Tables every run writes."""
+SOURCE_TABLES = {
+    "survey": ("estimates", "gaps", "weighting_summary"),
+    "turnout": ("turnout_trends", "placebo_size", "power"),
+}
+"""Tables a run writes only when it has the source (``tables`` in the provenance settings)."""
 
 
 @dataclass
@@ -48,14 +42,16 @@ class ReportContext:
         so are the headline outcomes and gap figures (``report`` in the config).
         """
         folder = Path(results)
+        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
+        sources = provenance["settings"]["tables"]
+        names = [*RESULT_TABLES, *(name for source in sources for name in SOURCE_TABLES.get(source, ()))]
         tables = {
             name: pd.read_csv(
                 folder / f"{name}.csv",
                 dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str},
             )
-            for name in RESULT_TABLES
+            for name in names
         }
-        provenance = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))
         return cls(
             t=Translator.load(lang, Path(translations), Path(variables)),
             tables=tables,
@@ -65,6 +61,10 @@ class ReportContext:
             headline_outcomes=tuple(provenance["settings"]["headline_outcomes"]),
             gap_figures=tuple(tuple(pair) for pair in provenance["settings"]["gap_figures"]),
         )
+
+    def has(self, source: str) -> bool:
+        """Whether the run had the source (``survey`` or ``turnout``), i.e. its result tables are loaded."""
+        return all(name in self.tables for name in SOURCE_TABLES[source])
 
     def quality(self, section: str) -> pd.DataFrame:
         """One section of ``data_quality.csv`` (``rows``, ``quarantine``, ``checks``, ``nonresponse``, ``masked``)."""

@@ -81,6 +81,8 @@ def pilot_summary(ctx: ReportContext, code: str) -> str:
 def turnout_section(ctx: ReportContext, sample: str) -> str:
     """Turnout over elections in pilots (or this pilot) and controls, and the event study."""
     t = ctx.t
+    if not ctx.has("turnout"):
+        return f"## {t('turnout_heading')}\n\n{t('no_turnout_data')}\n"
     trends = ctx.tables["turnout_trends"]
     fig, ax = plt.subplots()
     ours = (
@@ -137,6 +139,8 @@ def _and(t, items: list[str]) -> str:
 def survey_section(ctx: ReportContext, sample: str) -> str:
     """Participation and trust per wave: pilots (or this pilot) against controls."""
     t = ctx.t
+    if not ctx.has("survey"):
+        return f"## {t('survey_heading')}\n\n{t('no_survey_data')}\n"
     estimates = ctx.tables["estimates"]
     overall = estimates[estimates["group_variable"] == "all"]
     parts = [f"## {t('survey_heading')}\n"]
@@ -166,6 +170,8 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
 def groups_section(ctx: ReportContext, sample: str) -> str:
     """Estimates by socioeconomic group in the latest wave (one column per outcome), small cells suppressed."""
     t = ctx.t
+    if not ctx.has("survey"):
+        return ""  # the survey section has said why
     estimates = ctx.tables["estimates"]
     latest = int(estimates["wave"].max())
     if sample == "programme":

@@ -101,12 +101,11 @@ def data_quality(ingested: Path, validated: Path) -> pd.DataFrame:
         # validated/quarantine.parquet holds the rows quarantined at ingest as well: each row once
         quarantine_counts(pd.read_parquet(validated / "quarantine.parquet")),
         check_counts(json.loads((validated / "validation_summary.json").read_text(encoding="utf-8"))),
-        nonresponse_counts(
-            pd.read_parquet(ingested / "item_nonresponse.parquet"),
-            pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows,
-        ),
         masked_counts(pd.read_csv(ingested / "masked_values.csv")),
     ]
+    if (ingested / "survey.parquet").exists():  # a run without a survey has no item non-response
+        nonresponse = pd.read_parquet(ingested / "item_nonresponse.parquet")
+        frames.append(nonresponse_counts(nonresponse, pq.ParquetFile(ingested / "survey.parquet").metadata.num_rows))
     table = pd.concat([f for f in frames if len(f)], ignore_index=True)[QUALITY_COLUMNS]
     table["count"] = table["count"].astype(int)
     table["total"] = table["total"].astype("Int64")

@@ -38,6 +38,8 @@ OUTPUT_FILES = {
     "dictionary": "data_dictionary.csv",
     "masked": "masked_values.csv",
 }
+OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey"}
+"""Outputs written only when their source is configured (the others always are)."""
 REGISTER_FILE = "register_turnout.parquet"
 MASKED_COLUMNS = ["table", "source_file", "source_row", "variable", "reason"]
 
@@ -54,9 +56,10 @@ class SourceResult:
 
 
 def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
-    """Run the stage: read areas, turnout, survey waves (and a register), write the canonical tables.
+    """Run the stage: read areas and whichever of turnout, survey waves and a register are configured.
 
-    Returns the paths written (keys of ``OUTPUT_FILES``, plus ``register`` when configured).
+    Returns the paths written: keys of ``OUTPUT_FILES`` (``turnout``, ``survey`` and
+    ``nonresponse`` only with their source), plus ``register`` when configured.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     sources = config_settings["sources"]
@@ -67,28 +70,33 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     areas = ingest_single(
         raw_dir / sources["areas"]["file"], load_codebook(Path(sources["areas"]["codebook"]), canonical)
     )
-    turnout = ingest_single(
-        raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"]), canonical)
-    )
-    valid_ranges = {name: outcome.range for name, outcome in variables.outcomes.items()}
-    survey = ingest_survey(
-        survey_files(raw_dir, sources["survey"]),
-        load_codebook(Path(sources["survey"]["codebook"]), canonical),
-        key,
-        valid_ranges,
-    )
+    results = {"areas": areas}
+    if "turnout" in sources:
+        results["turnout"] = ingest_single(
+            raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"]), canonical)
+        )
+    if "survey" in sources:
+        results["survey"] = ingest_survey(
+            survey_files(raw_dir, sources["survey"]),
+            load_codebook(Path(sources["survey"]["codebook"]), canonical),
+            key,
+            {name: outcome.range for name, outcome in variables.outcomes.items()},
+        )
     if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
-        turnout = crosswalk_turnout(turnout, crosswalk, areas.data)
-        survey = crosswalk_survey(survey, crosswalk, areas.data)
-    paths = {name: out_dir / file for name, file in OUTPUT_FILES.items()}
+        if "turnout" in results:
+            results["turnout"] = crosswalk_turnout(results["turnout"], crosswalk, areas.data)
+        if "survey" in results:
+            results["survey"] = crosswalk_survey(results["survey"], crosswalk, areas.data)
+    paths = {name: out_dir / file for name, file in OUTPUT_FILES.items() if OUTPUT_SOURCE.get(name, "areas") in results}
     write_parquet(areas.data, paths["areas"])
-    write_parquet(turnout.data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
-    write_parquet(survey.data, paths["survey"])
-    write_parquet(survey.nonresponse, paths["nonresponse"])
-    masked = [r.nonresponse.assign(table=name) for name, r in (("areas", areas), ("turnout", turnout))]
+    if "turnout" in results:
+        write_parquet(results["turnout"].data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
+    if "survey" in results:
+        write_parquet(results["survey"].data, paths["survey"])
+        write_parquet(results["survey"].nonresponse, paths["nonresponse"])
+    masked = [results[name].nonresponse.assign(table=name) for name in ("areas", "turnout") if name in results]
     write_csv(pd.concat(masked, ignore_index=True)[MASKED_COLUMNS], paths["masked"])
-    results = {"areas": areas, "turnout": turnout, "survey": survey}
     if "register" in sources:
         register = aggregate_register(
             raw_dir / sources["register"]["file"], load_codebook(Path(sources["register"]["codebook"]), canonical)
@@ -116,7 +124,7 @@ def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_setting
     """
     names = [name for name in ("areas", "turnout", "crosswalk", "register") if name in sources]
     read = [raw_dir / sources[name]["file"] for name in names]
-    read += survey_files(raw_dir, sources["survey"]).values()
+    read += survey_files(raw_dir, sources["survey"]).values() if "survey" in sources else []
     real = unlisted_files(raw_dir, read)
     because = (
         "demo.enabled is false"
@@ -136,7 +144,9 @@ def crosswalk_turnout(turnout: SourceResult, crosswalk: cw.Crosswalk, areas: pd.
             "the turnout codebook must derive election_date for the crosswalk to know which reforms follow"
         )
     data, quarantine = cw.apply_to_turnout(turnout.data, crosswalk, areas)
-    return SourceResult(data, *_with_quarantine(turnout, quarantine), nonresponse=turnout.nonresponse)
+    return SourceResult(
+        data, *_with_quarantine(turnout, quarantine), nonresponse=turnout.nonresponse, dictionary=turnout.dictionary
+    )
 
 
 def crosswalk_survey(survey: SourceResult, crosswalk: cw.Crosswalk, areas: pd.DataFrame) -> SourceResult:

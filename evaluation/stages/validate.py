@@ -32,7 +32,7 @@ OUTPUT_FILES = {
 
 
 def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
-    """Run the stage: validate areas, turnout and survey; write validated tables and the summary.
+    """Run the stage: validate areas, turnout and survey (those configured); write validated tables and the summary.
 
     Parameters
     ----------
@@ -42,7 +42,8 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         Folder for the validated tables, ``quarantine.parquet``, ``row_accounting.csv``,
         ``validation_summary.json``, ``suites/*.json`` and Data Docs in ``data_docs/``.
     config_settings
-        ``{"validation": <config section>, "variables": <path of variables.yaml>}``.
+        ``{"validation": <config section>, "variables": <path of variables.yaml>, "tables": [...]}``,
+        the tables being those the run has (``areas``, and ``turnout`` and ``survey`` when configured).
 
     Returns
     -------
@@ -64,9 +65,10 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     paths = {name: out_dir / file for name, file in OUTPUT_FILES.items()}
     paths["data_docs"] = out_dir / "data_docs" / "index.html"
     _remove_previous(out_dir, paths)
+    paths = {name: path for name, path in paths.items() if name not in TABLES or name in config_settings["tables"]}
     importer = threading.Thread(target=importlib.import_module, args=("great_expectations",), daemon=True)
     importer.start()  # GX takes seconds to import; overlap that with reading the tables
-    tables = {name: _read_table(in_dir / f"{name}.parquet") for name in TABLES}
+    tables = {name: _read_table(in_dir / f"{name}.parquet") for name in config_settings["tables"]}
     importer.join()
     variables = load_variables(Path(config_settings["variables"]))
     areas = tables["areas"]
@@ -78,24 +80,25 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         if "municipality_code" in areas
         else [],
     )
-    checked = {
-        **tables,
-        "survey": with_field_periods(tables["survey"], settings["field_periods"]),
-        "pilot_coverage": pilot_coverage(tables["survey"], areas),
-    }
+    checked = dict(tables)
+    if "survey" in tables:
+        checked["survey"] = with_field_periods(tables["survey"], settings["field_periods"])
+        checked["pilot_coverage"] = pilot_coverage(tables["survey"], areas)
+    checks = {name: table_checks for name, table_checks in checks.items() if name in checked}
     outcomes = {name: run_checks(name, checked[name], table_checks) for name, table_checks in checks.items()}
     failures = [message for outcome in outcomes.values() for message in outcome.failures]
     limit = settings["fail_on_quarantine_share"]
     accounting = _accounting(
-        _read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in TABLES}
+        _read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in tables}
     )
     failures += integrity.treated_unit_conflicts(areas)
     failures += integrity.quarantine_share_failures(accounting, limit)
-    turnout_quarantined = pd.Index(list(outcomes["turnout"].quarantined_rows))
-    failures += integrity.election_share_failures(tables["turnout"], turnout_quarantined, limit)
-    turnout_kept = tables["turnout"].reset_index(drop=True).drop(index=turnout_quarantined)
-    failures += integrity.turnout_coverage_gaps(turnout_kept, areas)
-    outcomes["turnout"].warnings.extend(turnout_checks.turnout_warnings(turnout_kept, settings["turnout"]))
+    if "turnout" in tables:
+        turnout_quarantined = pd.Index(list(outcomes["turnout"].quarantined_rows))
+        failures += integrity.election_share_failures(tables["turnout"], turnout_quarantined, limit)
+        turnout_kept = tables["turnout"].reset_index(drop=True).drop(index=turnout_quarantined)
+        failures += integrity.turnout_coverage_gaps(turnout_kept, areas)
+        outcomes["turnout"].warnings.extend(turnout_checks.turnout_warnings(turnout_kept, settings["turnout"]))
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_suites(out_dir / "suites", checks)
     from evaluation.validation.data_docs import write_data_docs

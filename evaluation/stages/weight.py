@@ -7,19 +7,25 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
 from evaluation.survey import weight_summary
 from evaluation.survey.margins import population_margins, rake_wave
 
 
 def weight(
-    survey_path: Path, margins_path: Path, out_path: Path, summary_path: Path, config_settings: dict[str, Any]
+    survey_path: Path, margins_path: Path | None, out_path: Path, summary_path: Path, config_settings: dict[str, Any]
 ) -> None:
-    """Run the stage: add the column ``weight`` to the survey and write a weighting summary per wave."""
+    """Run the stage: add the column ``weight`` to the survey and write a weighting summary per wave.
+
+    ``margins_path`` is needed only for ``weighting.method: rake``; otherwise the weights are the design weights.
+    """
     survey = pd.read_parquet(survey_path)
     weighting = config_settings["weighting"]
     survey["weight"] = survey["design_weight"].astype(float)
     if weighting["method"] == "rake":
+        if margins_path is None:
+            raise ConfigError("weighting.method is rake, but no margins file is given (sources.margins)")
         bounds = tuple(weighting["trim"]) if weighting["trim"] else None
         margins = population_margins(pd.read_csv(margins_path, dtype={"municipality_code": str}), weighting["margins"])
         for _, rows in survey.groupby("wave").groups.items():
