@@ -46,8 +46,8 @@ def _check_meaning(config: Config, source: Path) -> None:
     """What the schema cannot say: ordered bounds and field periods, and names that must be canonical variables."""
     problems = []
     sources = config["sources"]
-    if not {"turnout", "survey", "register"} & set(sources):
-        problems.append("sources: nothing to evaluate; configure turnout, survey (or both) besides areas")
+    if not {"turnout", "survey"} & set(sources):
+        problems.append("sources: nothing to compare; configure turnout, a survey or both besides areas")
     if "survey" in sources and config["weighting"]["method"] == "rake" and "margins" not in sources:
         problems.append("sources.margins: the survey is raked (weighting.method: rake), so its margins file is needed")
     trim = config["weighting"]["trim"]

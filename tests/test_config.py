@@ -64,6 +64,14 @@ def test_stage_settings_are_copies(monkeypatch):
         (lambda c: c["compare"].update(n_permutations=-1), r"at compare/n_permutations: -1 is less than the minimum"),
         (lambda c: c["report"].update(language="de"), r"at report/language: 'de' is not one of"),
         (
+            lambda c: [c["sources"].pop(name) for name in ("turnout", "survey")],
+            r"sources: nothing to compare; configure turnout, a survey or both",
+        ),
+        (
+            lambda c: c["sources"].pop("margins"),
+            r"sources\.margins: the survey is raked \(weighting\.method: rake\), so its margins file is needed",
+        ),
+        (
             lambda c: c["disclosure"].update(min_n=5),
             r"disclosure\.min_n: 5 is below 10; .* only with disclosure\.allow_min_n_below_10: true",
         ),

@@ -217,3 +217,39 @@ def test_methods_appendix_names_a_threshold_below_the_floor(lang):
 
     assert "allow_min_n_below_10" in section(5) and t.number(5, 0) in section(5)
     assert "allow_min_n_below_10" not in section(10)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_balance_table_in_the_methods_appendix(lang):
+    from evaluation.reporting.appendices import balance_section
+    from evaluation.reporting.context import SOURCE_TABLES, ReportContext
+
+    rows = []
+    for sample, mean_control, smd, n_controls in (("all_controls", 0.25, 0.3, 40), ("matched", 0.28, 0.05, 12)):
+        rows.append(
+            dict(
+                variable="share_higher_education",
+                sample=sample,
+                method="nearest",
+                mean_pilot=0.3,
+                mean_control=mean_control,
+                smd=smd,
+                n_pilots=4,
+                n_controls=n_controls,
+            )
+        )
+    t = translator(lang)
+    tables = {name: pd.DataFrame() for name in SOURCE_TABLES["turnout"]} | {"balance": pd.DataFrame(rows)}
+    text = balance_section(ReportContext(t=t, tables=tables, provenance={}, min_n=20, demo=True))
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+    assert cells[-1] == [
+        t("balance_share_higher_education"),
+        t.number(0.3, 2),
+        t.number(0.25, 2),
+        t.number(0.3, 2, signed=True),
+        t.number(0.28, 2),
+        t.number(0.05, 2, signed=True),
+    ]
+    assert t.number(12, 0) in text and t("balance_heading") in text
+    without_turnout = ReportContext(t=t, tables={}, provenance={}, min_n=20, demo=True)
+    assert balance_section(without_turnout) == ""

@@ -190,6 +190,35 @@ def power_section(ctx: ReportContext) -> str:
     return f"## {t('power_heading')}\n\n{t('power_text')}\n\n{markdown_table(table, 'rrr')}\n: {caption}\n"
 
 
+def balance_section(ctx: ReportContext) -> str:
+    """Pilots against all controls and against the matched controls: means and standardised mean differences."""
+    t = ctx.t
+    if not ctx.has("turnout"):
+        return ""
+    balance = ctx.tables["balance"]
+    wide = balance.pivot_table(
+        index="variable", columns="sample", values=["mean_pilot", "mean_control", "smd"], sort=False
+    )
+    counts = balance.groupby("sample")[["n_pilots", "n_controls"]].first()
+    table = pd.DataFrame(
+        {
+            t("balance_variable"): [_word(t, f"balance_{v}", v) for v in wide.index],
+            t("pilot"): [t.number(v, 2) for v in wide[("mean_pilot", "all_controls")]],
+            t("balance_all_controls"): [t.number(v, 2) for v in wide[("mean_control", "all_controls")]],
+            t("balance_smd_all"): [t.number(v, 2, signed=True) for v in wide[("smd", "all_controls")]],
+            t("balance_matched"): [t.number(v, 2) for v in wide[("mean_control", "matched")]],
+            t("balance_smd_matched"): [t.number(v, 2, signed=True) for v in wide[("smd", "matched")]],
+        }
+    )
+    caption = t(
+        "table_balance_cap",
+        pilots=t.number(int(counts.loc["all_controls", "n_pilots"]), 0),
+        controls=t.number(int(counts.loc["all_controls", "n_controls"]), 0),
+        matched=t.number(int(counts.loc["matched", "n_controls"]), 0),
+    )
+    return f"## {t('balance_heading')}\n\n{t('balance_text')}\n\n{markdown_table(table, 'lrrrrr')}\n: {caption}\n"
+
+
 def disclosure_section(ctx: ReportContext) -> str:
     """The disclosure rule, with the configured threshold (and a sentence when it is below the usual floor)."""
     t = ctx.t

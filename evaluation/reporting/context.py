@@ -14,7 +14,7 @@ RESULT_TABLES = ("effects", "event_study", "pilot_effects", "pilots", "data_qual
 """Tables every run writes."""
 SOURCE_TABLES = {
     "survey": ("estimates", "gaps", "weighting_summary"),
-    "turnout": ("turnout_trends", "placebo_size", "power"),
+    "turnout": ("turnout_trends", "placebo_size", "power", "balance"),
 }
 """Tables a run writes only when it has the source (``tables`` in the provenance settings)."""
 
