@@ -275,9 +275,11 @@ class SurveyDesign:
 
         Parameters
         ----------
-        ci_method : {"logit", "xlogit", "wilson", "beta", "mean", "asin"}
+        ci_method : {"logit", "likelihood", "xlogit", "wilson", "beta", "mean", "asin"}
             Interval for a proportion (see :func:`intervals.proportion_interval`);
-            ``beta`` is Korn-Graubard, as R ``svyciprop(method = "beta")``.
+            ``beta`` is Korn-Graubard, as R ``svyciprop(method = "beta")``;
+            ``likelihood`` is R's design-scaled profile likelihood
+            (:func:`likelihood.likelihood_interval`; one logistic fit per domain).
         domain_df : bool, default True
             Each domain's interval uses the domain's degrees of freedom (PSUs with
             rows in it minus their strata; R ``degf(subset(design, domain))``, as

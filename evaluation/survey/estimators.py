@@ -27,6 +27,7 @@ import scipy.sparse as sp
 from evaluation.errors import EstimationError
 from evaluation.survey.domains import Domains
 from evaluation.survey.intervals import proportion_interval, t_interval
+from evaluation.survey.likelihood import likelihood_interval
 from evaluation.survey.variance import Stage, StagePairs, sparse_stage_variance
 
 if TYPE_CHECKING:
@@ -464,20 +465,37 @@ def proportions(
         frame["n_category"] = np.bincount(
             keys.dom, weights=(ok & (codes == k)).astype(float), minlength=keys.domains.n_domains
         ).astype(np.int64)
-        frame["ci_low"], frame["ci_high"] = proportion_interval(
-            frame["estimate"].to_numpy(),
-            frame["se"].to_numpy(),
-            frame["n"].to_numpy(),
-            level,
-            frame["df"].to_numpy(),
-            ci_method,
-        )
+        if ci_method == "likelihood":
+            frame["ci_low"], frame["ci_high"] = _likelihood_intervals(
+                design, keys, indicator, codes >= 0, level, frame["df"].to_numpy()
+            )
+        else:
+            frame["ci_low"], frame["ci_high"] = proportion_interval(
+                frame["estimate"].to_numpy(),
+                frame["se"].to_numpy(),
+                frame["n"].to_numpy(),
+                level,
+                frame["df"].to_numpy(),
+                ci_method,
+            )
         frames.append(frame)
     if not frames:
         raise EstimationError(f"variable `{variable}` has no non-missing values")
     out = pd.concat(frames, ignore_index=True)
     order = [*keys.domains.labels.columns, "category"]
     return out.sort_values(order, kind="stable", key=_sort_key).reset_index(drop=True)
+
+
+def _likelihood_intervals(
+    design: SurveyDesign, keys: DomainKeys, indicator: np.ndarray, ok: np.ndarray, level: float, df: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Profile-likelihood interval in every domain, each fitted on the domain's subset design (as R ``svyby``)."""
+    low, high = np.full(keys.domains.n_domains, np.nan), np.full(keys.domains.n_domains, np.nan)
+    for d in range(keys.domains.n_domains):
+        rows = keys.domains.codes == d
+        if (rows & ok).any():
+            low[d], high[d] = likelihood_interval(design.subset(rows), indicator, ok, level, df[d])
+    return low, high
 
 
 def _sort_key(values: pd.Series) -> pd.Series:

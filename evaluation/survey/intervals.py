@@ -8,7 +8,7 @@ from scipy.special import expit, logit
 
 from evaluation.errors import EstimationError
 
-PROPORTION_METHODS = ("logit", "xlogit", "wilson", "beta", "mean", "asin")
+PROPORTION_METHODS = ("logit", "likelihood", "xlogit", "wilson", "beta", "mean", "asin")
 
 
 def t_quantile(level: float, df: float | np.ndarray) -> np.ndarray:
@@ -84,4 +84,6 @@ def proportion_interval(
             centre = (p + t2n / 2) / (1 + t2n)
             half = t / (1 + t2n) * np.sqrt(p * (1 - p) / n_eff + t2n / (4 * n_eff))
             return centre - half, centre + half
+    if method == "likelihood":
+        raise EstimationError("ci_method='likelihood' needs the data: use SurveyDesign.proportion")
     raise EstimationError(f"ci_method={method!r}; use one of {PROPORTION_METHODS}")

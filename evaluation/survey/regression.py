@@ -98,19 +98,20 @@ def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, 
     return x_frame, y, used
 
 
-def _weight_scale(design: SurveyDesign) -> float:
+def prior_weight_scale(design: SurveyDesign, rows: np.ndarray | None = None) -> float:
     """Mean weight by which R ``svyglm`` rescales the prior weights (it moves the IRLS start values).
 
-    R takes the mean over the rows of the design before incomplete rows are
-    dropped: all rows, zero for those outside a subset of a calibrated design
-    (R keeps them with weight 0), or the subset's rows of an uncalibrated design
-    (R drops the others).
+    R takes the mean over the rows of the design: of a calibrated design, every
+    row (zero for those outside a subset, which R keeps with weight 0); of an
+    uncalibrated design, only the rows in it (R drops the others). ``rows``
+    (default: the design's subset, before incomplete rows are dropped) are the
+    rows in the design.
     """
-    if design.domain_mask is None:
-        return float(design.weights.mean())
+    if rows is None:
+        rows = np.ones(len(design.weights), dtype=bool) if design.domain_mask is None else design.domain_mask
     if design.linearization.calibration is not None:
-        return float(design.weights[design.domain_mask].sum() / len(design.weights))
-    return float(design.weights[design.domain_mask].mean())
+        return float(design.weights[rows].sum() / len(design.weights))
+    return float(design.weights[rows].mean())
 
 
 def svyglm(
@@ -185,7 +186,7 @@ def svyglm(
             f"svyglm {formula!r}: model columns {list(x_frame.columns)} are collinear in the {int(used.sum())} "
             "complete cases"
         )
-    fit = fit_glm(x, y, w / _weight_scale(design), family, epsilon, maxit)
+    fit = fit_glm(x, y, w / prior_weight_scale(design), family, epsilon, maxit)
     if not fit.converged:
         raise EstimationError(
             f"svyglm {formula!r}: the {family} fit did not converge in {maxit} iterations "

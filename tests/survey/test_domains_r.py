@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from evaluation.errors import DesignError
+from evaluation.errors import DesignError, EstimationError
 from evaluation.survey import SurveyDesign, jackknife, poststratify
+from evaluation.survey.intervals import proportion_interval
+from evaluation.survey.rspline import spline
 
 TIGHT = 1e-9
 STYPES = ["E", "H", "M"]
@@ -171,3 +173,79 @@ def test_subset_design_cannot_be_calibrated(dclus1, pop_types):
 def test_subset_design_cannot_make_replicates(dclus1):
     with pytest.raises(DesignError, match="full design"):
         jackknife(dclus1.subset(dclus1.data["stype"] != "H"))
+
+
+def _share(out, category=1):
+    return out[out["category"] == category]
+
+
+def test_likelihood_interval_matches_r(dclus1, ref):
+    data = dclus1.data.assign(yes=(dclus1.data["sch.wide"] == "Yes").astype(int))
+    design = SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
+    out = _share(design.proportion("yes", ci_method="likelihood"))
+    case = "dclus1_ciprop_schwide_likelihood"
+    assert_allclose(
+        [out["ci_low"].item(), out["ci_high"].item()],
+        [ref(case, "Yes", "ci_low"), ref(case, "Yes", "ci_high")],
+        rtol=1e-9,
+    )
+
+
+@pytest.mark.parametrize("level", [0.9, 0.99])
+def test_likelihood_interval_other_levels(dclus1, domain_ref, level):
+    out = dclus1.proportion("stype", ci_method="likelihood", level=level).set_index("category").loc["H"]
+    case = f"dclus1_ciprop_stypeH_likelihood_{round(level * 100)}"
+    assert_allclose(
+        [out["ci_low"], out["ci_high"]], [domain_ref(case, "H", s) for s in ("ci_low", "ci_high")], rtol=1e-9
+    )
+
+
+def test_likelihood_intervals_by_domain(dclus1y, dstrat_e, dclus1, pop_types, domain_ref):
+    stats = ("estimate", "se", "ci_low", "ci_high")
+    out = _share(dclus1y.proportion("yes", by=["stype"], ci_method="likelihood"))
+    for s in stats:
+        assert_allclose(out[s], domain_ref.many("dclus1_by_stype_ciprop_likelihood", STYPES, s), rtol=1e-9, err_msg=s)
+    strat = _share(dstrat_e.proportion("is_e", by=["awards"], ci_method="likelihood"))
+    for s in stats:
+        ref_values = domain_ref.many("dstrat_by_awards_ciprop_E_likelihood", ["No", "Yes"], s)
+        assert_allclose(strat[s], ref_values, rtol=1e-9, err_msg=s)
+    # calibrated design: every domain is fitted on its subset of the post-stratified design
+    data = dclus1.data.assign(high=(dclus1.data["api00"] > 650).astype(int))
+    ps = poststratify(SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc"), pop_types)
+    cal = _share(ps.proportion("high", by=["awards"], ci_method="likelihood"))
+    for s in stats:
+        ref_values = domain_ref.many("dclus1_ps_by_awards_ciprop_likelihood", ["No", "Yes"], s)
+        assert_allclose(cal[s], ref_values, rtol=1e-9, err_msg=s)
+
+
+def test_likelihood_intervals_with_missing_values(dclus1, domain_ref):
+    high = (dclus1.data["avg.ed"] > 2.5).astype(float).where(dclus1.data["avg.ed"].notna())
+    design = SurveyDesign(dclus1.data.assign(high_ed=high), weights="pw", psu="dnum", fpc="fpc")
+    out = _share(design.proportion("high_ed", by=["stype"], ci_method="likelihood"), 1.0)
+    for s in ("estimate", "se", "ci_low", "ci_high"):
+        ref_values = domain_ref.many("dclus1_by_stype_ciprop_avged_likelihood", STYPES, s)
+        assert_allclose(out[s], ref_values, rtol=1e-9, err_msg=s)
+
+
+def test_likelihood_interval_of_calibrated_subset(dclus1y, pop_types, domain_ref):
+    sub = poststratify(dclus1y, pop_types).subset((dclus1y.data["stype"] != "E").to_numpy())
+    out = _share(sub.proportion("yes", ci_method="likelihood"))
+    case = "dclus1_ps_subset_ciprop_likelihood"
+    assert_allclose(
+        [out["ci_low"].item(), out["ci_high"].item()],
+        [domain_ref(case, "yes", s) for s in ("ci_low", "ci_high")],
+        rtol=1e-9,
+    )
+
+
+def test_fmm_spline_matches_r(domain_ref):
+    x = np.array([0, 0.3, 0.7, 1.5, 2.0, 2.2, 3.1])
+    grid, values = spline(x, np.sin(x) * np.exp(x / 3))
+    assert len(grid) == 21 and grid[0] == 0 and grid[-1] == 3.1
+    index = [1, 5, 10, 19]
+    assert_allclose(values[index], domain_ref.many("spline_fmm", [str(i) for i in index], "y"), rtol=1e-13)
+
+
+def test_likelihood_needs_the_data():
+    with pytest.raises(EstimationError, match="needs the data"):
+        proportion_interval(np.array([0.5]), np.array([0.1]), np.array([10]), 0.95, 5.0, "likelihood")

@@ -114,6 +114,34 @@ put_stat("dclus1_ps_subset_schwideYes_mean_api00", svymean(~api00, subps),
 put_stat("dclus1_ps_subset_schwideYes_total_enroll", svytotal(~enroll, subps),
          'svytotal(~enroll, subset(dps, sch.wide == "Yes"))')
 
+# profile-likelihood intervals (svyciprop(method = "likelihood")), per domain as svyby gives them
+call <- 'svyby(~yes, ~stype, dclus1y, svyciprop, method = "likelihood", vartype = c("se", "ci"))'
+put_ciprop_by("dclus1_by_stype_ciprop_likelihood", eval(parse(text = call)), call)
+call <- 'svyby(~I(stype == "E"), ~awards, dstrat, svyciprop, method = "likelihood", vartype = c("se", "ci"))'
+put_ciprop_by("dstrat_by_awards_ciprop_E_likelihood", eval(parse(text = call)), call)
+dpsy <- postStratify(dclus1y, ~stype, pop.types)
+call <- 'svyby(~I(api00 > 650), ~awards, dpsy, svyciprop, method = "likelihood", vartype = c("se", "ci"))'
+put_ciprop_by("dclus1_ps_by_awards_ciprop_likelihood", eval(parse(text = call)), call)
+call <- 'svyby(~I(avg.ed > 2.5), ~stype, dclus1y, svyciprop, method = "likelihood", vartype = c("se", "ci"), na.rm = TRUE)'
+put_ciprop_by("dclus1_by_stype_ciprop_avged_likelihood", eval(parse(text = call)), call)
+for (lev in c(0.9, 0.99)) {
+  p <- svyciprop(~I(stype == "H"), dclus1, method = "likelihood", level = lev)
+  case <- paste0("dclus1_ciprop_stypeH_likelihood_", lev * 100)
+  call <- sprintf('svyciprop(~I(stype == "H"), dclus1, method = "likelihood", level = %g)', lev)
+  put(case, "H", "estimate", coef(p), call)
+  put(case, "H", "ci_low", confint(p)[1], call)
+  put(case, "H", "ci_high", confint(p)[2], call)
+}
+p <- svyciprop(~yes, subset(dpsy, stype != "E"), method = "likelihood")
+call <- 'svyciprop(~yes, subset(postStratify(dclus1y, ~stype, pop.types), stype != "E"), method = "likelihood")'
+put("dclus1_ps_subset_ciprop_likelihood", "yes", "ci_low", confint(p)[1], call)
+put("dclus1_ps_subset_ciprop_likelihood", "yes", "ci_high", confint(p)[2], call)
+
+# R's FMM spline, which the likelihood interval reads its end points from
+x <- c(0, 0.3, 0.7, 1.5, 2.0, 2.2, 3.1)
+sp <- spline(x, sin(x) * exp(x / 3))
+for (i in c(2, 6, 11, 20)) put("spline_fmm", as.character(i - 1), "y", sp$y[i], "spline(x, sin(x) * exp(x / 3))")
+
 out <- do.call(rbind, rows)
 write.csv(out, "domain_reference.csv", row.names = FALSE)
 cat("wrote", nrow(out), "reference values\n")
