@@ -148,11 +148,25 @@ def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
 
 
 def _pilot_rows(
-    problem: DidProblem, timing: TurnoutPanel | PilotTiming, outcome: str, estimand: str, level: float
+    problem: DidProblem,
+    timing: TurnoutPanel | PilotTiming,
+    outcome: str,
+    estimand: str,
+    level: float,
+    hidden: frozenset[int] = frozenset(),
 ) -> list[dict]:
+    """One effect per pilot municipality (Conley–Taber–Ferman–Pinto intervals).
+
+    Pilots in ``hidden`` (indices) get a row with ``suppressed = True`` and no figures:
+    their estimate would rest on a cell below the disclosure threshold.
+    """
     rows = []
     for j in np.flatnonzero(problem.assignment.observed >= 0):
         if not np.any(problem.row_cluster == j):
+            continue
+        code = timing.municipalities["municipality_code"].iloc[j]
+        if j in hidden:
+            rows.append({"estimand": estimand, "outcome": outcome, "sample": code, "suppressed": True})
             continue
         try:
             inf, n_obs, n_placebo = single_pilot_effect(problem, int(j), level)
@@ -161,7 +175,7 @@ def _pilot_rows(
         row = inf.tidy(
             estimand=estimand,
             outcome=outcome,
-            sample=timing.municipalities["municipality_code"].iloc[j],
+            sample=code,
             method="twfe",
             inference="permutation",
             n_obs=n_obs,
@@ -170,8 +184,17 @@ def _pilot_rows(
         )
         row["interval"] = "conley_taber_ferman_pinto"
         row["n_placebos"] = n_placebo
+        row["suppressed"] = False
         rows.append(row)
     return rows
+
+
+def _small_pilots(frame: SurveyFrame, outcome: str, min_n: int | None) -> frozenset[int]:
+    """Pilot municipalities with a municipality x wave cell of fewer than ``min_n`` respondents for ``outcome``."""
+    if min_n is None:
+        return frozenset()
+    smallest = frame.cells(outcome).groupby("muni")["respondents"].min()
+    return frozenset(int(j) for j in smallest.index[smallest < min_n])
 
 
 def part_rng(seed: int, part: str) -> np.random.Generator:
@@ -255,7 +278,9 @@ class CompareOptions:
     of its tests uses; ``n_power_draws`` the fake-pilot draws per number of
     pilots in the power table; ``matching`` how to choose matched controls
     (default: 3 nearest neighbours without replacement on pre-period turnout
-    level and trend and the socioeconomic profile).
+    level and trend and the socioeconomic profile); ``min_n`` the disclosure
+    threshold for per-pilot survey effects (None: no disclosure control), so that
+    no published pilot effect rests on a municipality x wave cell below it.
     """
 
     n_permutations: int = 999
@@ -265,6 +290,7 @@ class CompareOptions:
     n_placebo_draws: int = 199
     n_power_draws: int = 299
     matching: MatchingSpec | None = None
+    min_n: int | None = None
 
     def inference_kw(self, rng: np.random.Generator) -> dict:
         """Keyword arguments of :func:`evaluation.comparison.did.infer`."""
@@ -335,7 +361,9 @@ def compare_survey(
         kw = options.inference_kw(rng)
         effects += _survey_rows(frame, outcome, kw)
         effects += _respondent_fe_rows(frame, outcome, kw)
-        pilot_rows += _pilot_rows(frame.cell_problem(outcome), timing, outcome, f"att_{outcome}", options.level)
+        hidden = _small_pilots(frame, outcome, options.min_n)
+        problem = frame.cell_problem(outcome)
+        pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
         effects += _gap_rows(frame, outcome, kw)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {

@@ -33,9 +33,12 @@ def _primary(effects: pd.DataFrame) -> pd.Series | None:
     return None
 
 
-def _effect_rows(ctx: ReportContext, sample: str) -> pd.DataFrame:
+def _effect_rows(ctx: ReportContext, sample: str, suppressed: bool = False) -> pd.DataFrame:
+    """The published effect rows of ``sample`` (or, with ``suppressed``, those withheld by disclosure control)."""
     table = ctx.tables["effects"] if sample == "programme" else ctx.tables["pilot_effects"]
-    return table[table["sample"].astype(str) == str(sample)]
+    rows = table[table["sample"].astype(str) == str(sample)]
+    hidden = rows["suppressed"].fillna(False).astype(bool) if "suppressed" in rows else pd.Series(False, rows.index)
+    return rows[hidden == suppressed]
 
 
 def _what(t, outcome: str) -> str:
@@ -64,6 +67,8 @@ def _summary(ctx: ReportContext, sample: str, where: str) -> str:
         row = _primary(rows[rows["method"] == rows["method"].iloc[0]])
         if row is not None:
             sentences.append(f"- {_sentence(ctx, row, where)}")
+    for outcome in dict.fromkeys(_effect_rows(ctx, sample, suppressed=True)["outcome"]):
+        sentences.append(f"- {ctx.t('effect_suppressed', what=_what(ctx.t, outcome), min_n=ctx.min_n)}")
     body = "\n".join(sentences) if sentences else "-"
     return f"## {ctx.t('summary')}\n\n{body}\n\n{ctx.t('primary_inference_note')}\n"
 

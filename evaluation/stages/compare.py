@@ -27,6 +27,7 @@ def _options(config_settings: dict) -> CompareOptions:
         **{k: settings[k] for k in counts},
         level=config_settings["estimation"]["level"],
         matching=MatchingSpec.from_config(settings["matching"]),
+        min_n=config_settings["disclosure"]["min_n"],
     )
 
 

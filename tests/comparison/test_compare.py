@@ -164,3 +164,32 @@ def test_same_seed_same_tables():
     b = compare(turnout, areas, seed=9, **kw)
     for k in a:
         assert a[k].equals(b[k]), k
+
+
+def test_pilot_survey_effects_resting_on_small_cells_are_withheld():
+    """A pilot whose municipality x wave cell has fewer than min_n respondents gets no published survey effect."""
+    from evaluation.comparison.survey import SurveyFrame
+    from evaluation.comparison.timing import pilot_timing
+
+    rng = np.random.default_rng(8)
+    turnout, areas = simulate_turnout(rng, n_municipalities=16, n_pilots=4, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=1600, trust_effect=0.5)
+    kinds = {"trust_local_politicians": "scale"}
+    smallest = (
+        SurveyFrame.build(survey, pilot_timing(areas), kinds)
+        .cells("trust_local_politicians")
+        .groupby("muni")["respondents"]
+        .min()
+    )
+    timing = pilot_timing(areas)
+    pilots = timing.municipalities.index[timing.municipalities["cohort"] >= 0]
+    min_n = int(np.median(smallest[pilots])) + 1  # some pilots fall below it, some do not
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, min_n=min_n)
+    rows = compare_survey(areas, survey, kinds, seed=1, options=options)["pilot_effects"]
+    codes = timing.municipalities["municipality_code"]
+    expected_hidden = {codes.iloc[j] for j in pilots if smallest[j] < min_n}
+    assert expected_hidden and expected_hidden != set(codes.iloc[pilots])
+    hidden = rows[rows["suppressed"]]
+    assert set(hidden["sample"]) == expected_hidden
+    assert hidden["estimate"].isna().all() and hidden["ci_low"].isna().all()
+    assert rows.loc[~rows["suppressed"], "estimate"].notna().all()
