@@ -1,0 +1,151 @@
+"""Result objects of :mod:`evaluation.api`: they own their tidy table, summary text and figure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from evaluation.comparison.inference import Inference
+
+TIDY_COLUMNS = ("term", "estimate", "std_error", "conf_low", "conf_high", "p_value", "inference")
+
+
+def tidy_row(term: str, inference: Inference, method: str) -> dict:
+    """One row of a tidy table."""
+    return {
+        "term": term,
+        "estimate": inference.estimate,
+        "std_error": inference.se,
+        "conf_low": inference.ci_low,
+        "conf_high": inference.ci_high,
+        "p_value": inference.p_value,
+        "inference": method,
+    }
+
+
+def tidy_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as a DataFrame with exactly :data:`TIDY_COLUMNS`."""
+    return pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+
+
+def _text(title: str, table: pd.DataFrame, notes: dict[str, object]) -> str:
+    body = table.to_string(index=False, float_format=lambda v: f"{v:.6g}")
+    facts = "\n".join(f"{k}: {v}" for k, v in notes.items())
+    return f"{title}\n{'=' * len(title)}\n{body}\n\n{facts}"
+
+
+def _errorbar(table: pd.DataFrame, x: np.ndarray, title: str, xlabel: str, ylabel: str) -> Figure:
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
+    low = table["estimate"] - table["conf_low"]
+    high = table["conf_high"] - table["estimate"]
+    ax.errorbar(x, table["estimate"], yerr=np.vstack([low, high]), fmt="o", capsize=3)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return fig
+
+
+@dataclass(frozen=True)
+class DidResult:
+    """Two-way fixed-effects DiD: one estimate, one row per inference method.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        The tidy rows (see :meth:`tidy`).
+    notes : dict
+        Sample sizes and settings shown by :meth:`summary`.
+    """
+
+    table: pd.DataFrame
+    notes: dict = field(default_factory=dict)
+
+    def tidy(self) -> pd.DataFrame:
+        """``term, estimate, std_error, conf_low, conf_high, p_value, inference``; one row per method."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Readable text: the tidy table and the sample."""
+        return _text("Difference-in-differences (TWFE, unit and time effects)", self.table, self.notes)
+
+    def plot(self) -> Figure:
+        """The estimate with each method's interval."""
+        fig = _errorbar(self.table, np.arange(len(self.table)), "TWFE DiD", "", str(self.table["term"].iloc[0]))
+        ax = fig.axes[0]
+        ax.set_xticks(np.arange(len(self.table)), self.table["inference"])
+        return fig
+
+
+@dataclass(frozen=True)
+class EventStudyResult:
+    """Event-study coefficients by event time (the reference period omitted) and the joint pre-trend test."""
+
+    table: pd.DataFrame
+    event_times: np.ndarray
+    ref: int
+    pretrend: dict
+    notes: dict = field(default_factory=dict)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per event time other than ``ref`` (term ``event_time=<k>``)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Readable text with the pre-trend F test."""
+        notes = {**self.notes, "pre-trend test (all leads = 0)": self.pretrend}
+        return _text("Event study (TWFE, unit and time effects)", self.table, notes)
+
+    def plot(self) -> Figure:
+        """Coefficients against event time, the reference period drawn at 0."""
+        order = np.argsort(np.append(self.event_times, self.ref))
+        table = pd.concat(
+            [self.table, pd.DataFrame([{"estimate": 0.0, "conf_low": 0.0, "conf_high": 0.0}])], ignore_index=True
+        ).iloc[order]
+        x = np.append(self.event_times, self.ref)[order]
+        return _errorbar(table, x, "Event study", "periods since first treated", "estimate")
+
+
+@dataclass(frozen=True)
+class StaggeredResult:
+    """Callaway-Sant'Anna group-time ATTs and their aggregations.
+
+    Built by :func:`evaluation.api.staggered_did`; the arithmetic is
+    :class:`evaluation.comparison.staggered.CallawaySantAnna`.
+    """
+
+    group_time: pd.DataFrame
+    aggregations: dict[str, pd.DataFrame]
+    notes: dict = field(default_factory=dict)
+
+    def att_gt(self) -> pd.DataFrame:
+        """``cohort, time, estimate, std_error`` for every estimated group-time cell."""
+        return self.group_time.copy()
+
+    def aggregate(self, type: str = "simple") -> pd.DataFrame:  # noqa: A002 - the name R did uses
+        """Tidy aggregation: ``simple`` (one row), ``group`` (one row per cohort, then ``average``) or
+        ``dynamic`` (one row per event time, then ``average`` over event times >= 0), as R ``did::aggte``."""
+        if type not in self.aggregations:
+            raise ValueError(f"aggregate: type must be one of {', '.join(self.aggregations)}, got {type!r}")
+        return self.aggregations[type].copy()
+
+    def tidy(self) -> pd.DataFrame:
+        """The simple aggregation (overall ATT)."""
+        return self.aggregate("simple")
+
+    def summary(self) -> str:
+        """Readable text: the three aggregations."""
+        parts = [
+            _text(f"Callaway-Sant'Anna, {name} aggregation", table, {}) for name, table in self.aggregations.items()
+        ]
+        facts = "\n".join(f"{k}: {v}" for k, v in self.notes.items())
+        return "\n\n".join(parts) + "\n\n" + facts
+
+    def plot(self) -> Figure:
+        """The dynamic aggregation against event time."""
+        table = self.aggregations["dynamic"]
+        table = table[table["term"].str.startswith("event_time=")]
+        x = table["term"].str.removeprefix("event_time=").astype(int).to_numpy()
+        return _errorbar(table, x, "Callaway-Sant'Anna event study", "periods since first treated", "ATT")

@@ -1,0 +1,179 @@
+"""``staggered_did``: Callaway-Sant'Anna group-time ATTs on a DataFrame.
+
+Thin layer over :class:`evaluation.comparison.staggered.CallawaySantAnna`: the
+columns are checked and reshaped into the balanced ``units x periods`` arrays
+the core takes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.api import columns as col
+from evaluation.api.results import StaggeredResult, tidy_frame, tidy_row
+from evaluation.comparison.inference import t_inference
+from evaluation.comparison.staggered import CallawaySantAnna
+from evaluation.errors import EstimationError
+
+CONTROL = {"never": "never_treated", "not_yet": "not_yet_treated"}
+METHOD = "influence_function"
+
+
+def _balanced(data: pd.DataFrame, unit: str, time: str, periods: np.ndarray) -> pd.DataFrame:
+    """Rows sorted by unit and period; stops unless every unit has exactly one row per period."""
+    counts = data.groupby([unit, time]).size()
+    if (counts > 1).any():
+        u, t = counts[counts > 1].index[0]
+        raise EstimationError(
+            f"unit column {unit!r}: unit {col.show(u)} has {counts.max()} rows in period {col.show(t)}; expected one"
+        )
+    per_unit = counts.groupby(level=0).size()
+    short = per_unit[per_unit < len(periods)]
+    if len(short):
+        raise EstimationError(
+            f"time column {time!r}: unit {col.show(short.index[0])} is observed in {short.iloc[0]} of {len(periods)} periods "
+            f"({len(short)} unit(s) incomplete); staggered_did needs a balanced panel"
+        )
+    return data.sort_values([unit, time], kind="stable")
+
+
+def _row(term: str, estimate: float, psi: np.ndarray, level: float) -> dict:
+    return tidy_row(term, t_inference(estimate, float(psi @ psi), np.inf, level), METHOD)
+
+
+def staggered_did(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    *,
+    control: str = "never",
+    weights: str | None = None,
+    cluster: str | None = None,
+    covariates: Sequence[str] | None = None,
+    anticipation: int = 0,
+    level: float = 0.95,
+) -> StaggeredResult:
+    """Callaway and Sant'Anna (2021) group-time ATTs and their aggregations, as R ``did::att_gt`` + ``aggte``.
+
+    Unconditional parallel trends, varying base period, balanced panel.
+    ``ATT(g, t)`` is the weighted 2x2 DiD of cohort ``g`` against the
+    comparison group; the aggregations weight cohorts by their share of
+    (weighted) units, and their standard errors include the influence of the
+    estimated shares.  Standard errors are the analytic influence-function
+    ones (csdid ``bstrap=False``; with ``cluster``, the influence summed per
+    cluster, as csdid's analytic clustered SE), intervals and p-values normal.
+
+    Parameters
+    ----------
+    data : pd.DataFrame
+        Balanced long panel: one row per unit and period.
+    outcome, unit, time : str
+        Column names; ``time`` must be numeric.
+    cohort : str
+        First treated period (a value of ``time``); NaN or 0 for never
+        treated.  Units treated in the first period cannot be used and are
+        dropped with a warning, as R ``did`` does.
+    control : {"never", "not_yet"}
+        Comparison group: never-treated units, or units not yet treated.
+    weights : str, optional
+        Unit weights (constant within unit), for example eligible voters.
+    cluster : str, optional
+        Cluster column (constant within unit); default ``unit``.
+    covariates : sequence of str, optional
+        Not built yet (doubly robust estimation); must be None.
+    anticipation : int
+        Not built yet; must be 0.
+    level : float
+        Interval coverage.
+
+    Returns
+    -------
+    StaggeredResult
+        ``.att_gt()``, ``.aggregate("simple" | "group" | "dynamic")``,
+        ``.tidy()`` (the simple aggregation), ``.summary()``, ``.plot()``.
+
+    Raises
+    ------
+    EstimationError
+        A missing column, a missing unit or time, a constant outcome, an
+        unbalanced panel, a cohort that is not a period of the panel or
+        differs within a unit, weights or clusters that vary within a unit,
+        no never-treated unit with ``control="never"``.
+    NotImplementedError
+        ``covariates`` or ``anticipation > 0``.
+    """
+    if covariates:
+        raise NotImplementedError(
+            "staggered_did(covariates=...) (doubly robust Callaway-Sant'Anna) is not built yet; "
+            "only unconditional parallel trends are available"
+        )
+    if anticipation != 0:
+        raise NotImplementedError("staggered_did(anticipation=...) is not built yet; only anticipation=0")
+    if control not in CONTROL:
+        raise EstimationError(f"control: expected 'never' or 'not_yet', got {control!r}")
+    cluster = unit if cluster is None else cluster
+    col.require_columns(data, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cluster, weights=weights)
+    col.labels(data, unit, "unit")
+    col.labels(data, cluster, "cluster")
+    periods = col.periods(data, time)
+    col.outcome(data, outcome)
+    for column, role in ((cohort, "cohort"), (weights, "weights"), (cluster, "cluster")):
+        if column is not None:
+            col.constant_within(data, column, unit, role)
+    d = _balanced(data, unit, time, periods)
+    g = col.cohorts(d, cohort, periods)
+    first = g == 0
+    if first.any():
+        warnings.warn(
+            f"staggered_did: dropped {len(pd.unique(d.loc[first, unit]))} unit(s) already treated in the first "
+            f"period ({periods[0]:g}), as R did does",
+            stacklevel=2,
+        )
+        d, g = d.loc[~first], g[~first]
+    n_t = len(periods)
+    if control == "never" and not (g < 0).any():
+        raise EstimationError(f"cohort column {cohort!r}: no never-treated unit (NaN or 0); use control='not_yet'")
+    core = CallawaySantAnna(
+        outcome=col.outcome(d, outcome).reshape(-1, n_t),
+        weight=col.weights(d, weights)[::n_t],
+        groups=g[::n_t],
+        cluster=pd.factorize(d[cluster].to_numpy()[::n_t])[0],
+        control=CONTROL[control],
+    )
+    gt = core.group_time()
+    group_time = pd.DataFrame(
+        {
+            "cohort": periods[gt["group"]],
+            "time": periods[gt["period"]],
+            "estimate": gt["att"],
+            "std_error": gt["se"],
+        }
+    )
+    simple = [_row("simple", *core.aggregate_influence("simple"), level)]
+    cohorts = sorted(gt["group"].unique())
+    group = [_row(f"cohort={periods[c]:g}", *core.cohort_influence(c), level) for c in cohorts]
+    group.append(_row("average", *core.aggregate_influence("group"), level))
+    event_times = core.event_times()
+    pairs = [core.aggregate_influence("dynamic", e) for e in event_times]
+    dynamic = [_row(f"event_time={e}", est, psi, level) for e, (est, psi) in zip(event_times, pairs)]
+    post = [p for e, p in zip(event_times, pairs) if e >= 0]
+    dynamic.append(
+        _row("average", float(np.mean([e for e, _ in post])), np.mean([psi for _, psi in post], axis=0), level)
+    )
+    notes = {
+        "units": len(core.weight),
+        "periods": f"{n_t} ({periods[0]:g} to {periods[-1]:g})",
+        "cohorts": ", ".join(f"{periods[c]:g}" for c in cohorts),
+        "control group": CONTROL[control].replace("_", " "),
+        "weights": weights or "none",
+        "clusters": f"{int(core.cluster.max()) + 1} ({cluster})",
+        "level": level,
+    }
+    aggregations = {"simple": tidy_frame(simple), "group": tidy_frame(group), "dynamic": tidy_frame(dynamic)}
+    return StaggeredResult(group_time, aggregations, notes)
