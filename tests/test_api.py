@@ -86,6 +86,19 @@ def test_did_organ_donations_all_methods():
     assert isinstance(res.plot(), Figure)
 
 
+def test_did_conley_taber_with_one_treated_state():
+    d = pd.read_csv(REF / "organ_donations.csv")
+    t = api.did(d, "Rate", "State", "Quarter", "Treated", inference=("crv1", "conley_taber")).tidy()
+    ct = t.iloc[1]
+    assert ct["inference"] == "conley_taber" and ct["estimate"] == t.iloc[0]["estimate"]
+    assert ct["conf_low"] < ct["estimate"] < ct["conf_high"]
+    # 26 placebo states: p = (1 + #{|placebo| >= |estimate|}) / 27
+    assert np.isclose(ct["p_value"] * 27, round(ct["p_value"] * 27))
+    d2 = pd.read_csv(REF / "weighted_panel.csv", dtype={"municipality_code": str, "area_code": str})
+    with pytest.raises(EstimationError, match="needs exactly one treated cluster"):
+        api.did(d2, "turnout_pp", "area_code", "election_year", "treated", inference=("conley_taber",))
+
+
 def test_did_permutation_on_clustered_pilots():
     d = pd.read_csv(REF / "weighted_panel.csv", dtype={"municipality_code": str, "area_code": str})
     res = api.did(

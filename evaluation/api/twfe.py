@@ -16,12 +16,14 @@ from evaluation.api import columns as col
 from evaluation.api.results import DidResult, EventStudyResult, tidy_frame, tidy_row
 from evaluation.comparison.did import DidProblem, infer
 from evaluation.comparison.inference import crv1, t_inference, wald_test
+from evaluation.comparison.placebo import single_pilot_effect
 from evaluation.comparison.randomization import CohortAssignment
 from evaluation.comparison.twfe import fit_within
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
 INFERENCE = {"crv1": "crv1", "crv3": "crv3", "wild": "wild_bootstrap_webb", "permutation": "permutation"}
+RANDOMIZED = ("permutation", "conley_taber")  # re-assign whole clusters
 
 
 def _assignment(cluster: np.ndarray, time: np.ndarray, treated: np.ndarray, column: str, cluster_column: str):
@@ -39,7 +41,7 @@ def _assignment(cluster: np.ndarray, time: np.ndarray, treated: np.ndarray, colu
         raise EstimationError(
             f"treated column {column!r}: units of cluster {col.show(j)} ({cluster_column!r}) differ in treatment in the same "
             "period; the permutation test re-assigns whole clusters, so treatment must be set by cluster and period "
-            "(drop 'permutation' from inference=)"
+            "(drop 'permutation' and 'conley_taber' from inference=)"
         )
     treated_periods = cell[cell["d"] > 0].groupby("j")["s"].agg(lambda s: tuple(sorted(set(s))))
     patterns = sorted(set(treated_periods))
@@ -89,7 +91,11 @@ def did(
         bootstrap, Webb weights, test-inversion interval) and
         ``"permutation"`` (studentised randomization test re-assigning the
         clusters' treatment patterns, Ferman-Pinto variance model with
-        cluster size = the cluster's total weight per period).
+        cluster size = the cluster's total weight per period).  With one
+        treated cluster, ``"conley_taber"`` gives the Conley-Taber interval
+        with the Ferman-Pinto size correction (placebo DiDs giving the
+        treated cluster's pattern to each never-treated cluster; its
+        ``std_error`` is the size model's placebo standard deviation).
     n_draws : int
         Bootstrap and permutation draws.
     seed : int, optional
@@ -112,16 +118,18 @@ def did(
     """
     cluster = unit if cluster is None else cluster
     col.require_columns(data, outcome=outcome, unit=unit, time=time, treated=treated, cluster=cluster, weights=weights)
-    unknown = [m for m in inference if m not in INFERENCE]
+    unknown = [m for m in inference if m not in (*INFERENCE, "conley_taber")]
     if unknown or not inference:
-        raise EstimationError(f"inference: unknown method(s) {unknown}; expected some of {', '.join(INFERENCE)}")
+        raise EstimationError(
+            f"inference: unknown method(s) {unknown}; expected some of {', '.join(INFERENCE)}, conley_taber"
+        )
     units = col.labels(data, unit, "unit")
     times = col.labels(data, time, "time")
     clusters = col.labels(data, cluster, "cluster")
     y = col.outcome(data, outcome)
     d = col.binary(data, treated)
     w = col.weights(data, weights)
-    if "permutation" in inference:
+    if any(m in RANDOMIZED for m in inference):
         row_cluster, exposure, assignment = _assignment(clusters, times, d, treated, cluster)
     else:
         row_cluster = pd.factorize(clusters)[0]
@@ -140,7 +148,7 @@ def did(
         cluster_size=size,
     )
     fit = problem.fit()
-    methods = tuple(INFERENCE[m] for m in inference)
+    methods = tuple(INFERENCE[m] for m in inference if m in INFERENCE)
     results = infer(
         problem,
         np.ones(1),
@@ -151,7 +159,14 @@ def did(
         methods=methods,
         fit=fit,
     )
-    rows = [tidy_row(treated, results[INFERENCE[m]], m) for m in inference]
+    if "conley_taber" in inference:
+        pilots = np.flatnonzero(assignment.observed >= 0)
+        if len(pilots) != 1:
+            raise EstimationError(
+                f"inference='conley_taber': needs exactly one treated cluster ({cluster!r}), found {len(pilots)}"
+            )
+        results["conley_taber"] = single_pilot_effect(problem, int(pilots[0]), level)[0]
+    rows = [tidy_row(treated, results[INFERENCE.get(m, m)], m) for m in inference]
     notes = {
         "observations": fit.n_obs,
         "clusters": f"{fit.n_clusters} ({cluster})",
