@@ -6,6 +6,7 @@ Reference numbers: ``tests/comparison/reference/api_reference.json``
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,17 @@ def test_unbuilt_options_say_so(castle):
         api.staggered_did(castle.dropna(subset=["effyear"]), "l_homicide", "sid", "year", "effyear")
     with pytest.raises(ValueError, match="type must be one of"):
         api.staggered_did(castle, "l_homicide", "sid", "year", "effyear").aggregate("calendar")
+
+
+def test_quickstart_runs(monkeypatch):
+    """Every ``python`` block of docs/api.md runs, in order, in one namespace, from the repository root."""
+    root = Path(__file__).parent.parent
+    text = (root / "docs" / "api.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(root)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)  # noqa: S102 - the page's own examples
+    assert isinstance(namespace["figure"], Figure)
+    assert list(namespace["cs"].aggregate("dynamic").columns) == list(api.TIDY_COLUMNS)
