@@ -73,6 +73,19 @@ def test_dry_run_plans_every_job_in_the_outer_folder(outer):
     assert "provenance" in output and "programme_report" in output and "appendix_report" in output
 
 
+def test_rules_can_be_renamed_on_import(outer, tmp_path):
+    (tmp_path / "analysis.yaml").write_text((outer / "analysis.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    snakefile = OUTER_SNAKEFILE.format(snakefile=REPO / "Snakefile").replace(
+        "use rule * from lokaldemokrati", "use rule * from lokaldemokrati as lk_*"
+    )
+    (tmp_path / "Snakefile").write_text(snakefile, encoding="utf-8")
+    result = snakemake(tmp_path, "-n", "--quiet", "rules")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    for rule in ("lk_demo_data", "lk_ingest", "lk_compare", "lk_programme_report", "lk_all"):
+        assert rule in output, output
+
+
 def test_report_sources_come_from_the_module(outer):
     result = snakemake(outer, "-n", "-p", "reports/_output/en/methods.html")
     output = result.stdout + result.stderr
