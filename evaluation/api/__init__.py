@@ -6,7 +6,7 @@ p_value, inference``), ``.summary()`` and ``.plot()``:
 
 * :func:`did`: two-way fixed-effects DiD with CRV1, CRV3, wild cluster
   bootstrap and permutation inference;
-* :func:`event_study`: dynamic TWFE event study with a joint pre-trend test;
+* :func:`event_study`: dynamic TWFE or Sun-Abraham event study with a joint pre-trend test;
 * :func:`staggered_did`: Callaway-Sant'Anna group-time ATTs and their
   simple, group and dynamic aggregations.
 

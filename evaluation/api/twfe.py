@@ -179,6 +179,28 @@ def did(
     return DidResult(tidy_frame(rows), notes)
 
 
+def _event_regressors(
+    g: np.ndarray, rel: np.ndarray, w: np.ndarray, times: list[int], method: str
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """Regressors, their names and the matrix ``A`` with event-time coefficients ``A beta``.
+
+    ``twfe``: one dummy per event time, ``A = I``.  ``sun_abraham``: one dummy
+    per cohort and event time; event time ``k`` averages its cohorts'
+    coefficients with weights ``n_gk / sum_g n_gk`` (``n_gk`` the weight of
+    cohort ``g``'s rows at event time ``k``), treated as fixed (fixest
+    ``sunab``, pyfixest ``SaturatedEventStudy.aggregate``).
+    """
+    if method == "twfe":
+        x = np.column_stack([(rel == k).astype(float) for k in times])
+        return x, tuple(f"event_time={k}" for k in times), np.eye(len(times))
+    cells = sorted({(int(c), int(k)) for c, k in zip(g, rel) if c >= 0 and int(k) in times})
+    x = np.column_stack([((g == c) & (rel == k)).astype(float) for c, k in cells])
+    mass = w @ x
+    combine = np.array([[m if k == e else 0.0 for (_, k), m in zip(cells, mass)] for e in times])
+    combine /= combine.sum(axis=1, keepdims=True)
+    return x, tuple(f"cohort={c}:event_time={k}" for c, k in cells), combine
+
+
 def event_study(
     data: pd.DataFrame,
     outcome: str,
@@ -192,7 +214,7 @@ def event_study(
     method: str = "twfe",
     level: float = 0.95,
 ) -> EventStudyResult:
-    """Dynamic TWFE event study, ``outcome ~ sum_{k != ref} 1[event_time = k] | unit + time``.
+    """Event study: dynamic TWFE, ``outcome ~ sum_{k != ref} 1[event_time = k] | unit + time``, or Sun-Abraham.
 
     ``event_time`` counts periods (positions among the panel's distinct
     ``time`` values) from the unit's cohort; never-treated units have no
@@ -216,8 +238,13 @@ def event_study(
         Cluster column (default ``unit``).
     weights : str, optional
         Analytic weights.
-    method : {"twfe"}
-        ``"sun_abraham"`` (interaction-weighted) is not built yet.
+    method : {"twfe", "sun_abraham"}
+        ``"sun_abraham"``: the interaction-weighted estimator of Sun and
+        Abraham (2021): cohort x event-time dummies, never-treated units as
+        the comparison group, averaged per event time with the cohorts'
+        (weighted) shares of the rows at that event time, the shares treated
+        as fixed; same numbers as pyfixest ``SaturatedEventStudy`` and its
+        ``aggregate()`` (pyfixest uses normal instead of t intervals).
     level : float
         Interval coverage.
 
@@ -232,15 +259,8 @@ def event_study(
         Bad columns (see :func:`did`), a cohort that is not a period of the
         panel or differs within a unit, or collinear event-time dummies (for
         example no never-treated units).
-    NotImplementedError
-        ``method="sun_abraham"``.
     """
-    if method == "sun_abraham":
-        raise NotImplementedError(
-            "event_study(method='sun_abraham') is not built yet; use method='twfe', or staggered_did(...)"
-            ".aggregate('dynamic') for an event study robust to heterogeneous effects"
-        )
-    if method != "twfe":
+    if method not in ("twfe", "sun_abraham"):
         raise EstimationError(f"event_study: method must be 'twfe' or 'sun_abraham', got {method!r}")
     cluster = unit if cluster is None else cluster
     col.require_columns(data, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cluster, weights=weights)
@@ -256,16 +276,21 @@ def event_study(
     times = sorted({int(k) for k in rel[np.isfinite(rel)]} - {ref})
     if ref not in set(rel[np.isfinite(rel)].astype(int)):
         raise EstimationError(f"event_study: no treated unit is observed at the reference event time ref={ref}")
-    x = np.column_stack([(rel == k).astype(float) for k in times])
-    fit = fit_within(WithinProjector.build(units, position, w), y, x, tuple(f"event_time={k}" for k in times), clusters)
-    cov = crv1(fit)
+    x, names, combine = _event_regressors(g, rel, w, times, method)
+    fit = fit_within(WithinProjector.build(units, position, w), y, x, names, clusters)
+    coef, cov = combine @ fit.coef, combine @ crv1(fit) @ combine.T
     df = fit.n_clusters - 1
     rows = [
-        tidy_row(name, t_inference(float(b), float(v), df, level), "crv1")
-        for name, b, v in zip(fit.names, fit.coef, np.diag(cov))
+        tidy_row(f"event_time={k}", t_inference(float(b), float(v), df, level), "crv1")
+        for k, b, v in zip(times, coef, np.diag(cov))
     ]
     leads = [i for i, k in enumerate(times) if k < ref]
-    f_stat, p = wald_test(fit.coef, cov, np.eye(len(times))[leads], df) if leads else (np.nan, np.nan)
+    f_stat, p = wald_test(coef, cov, np.eye(len(times))[leads], df) if leads else (np.nan, np.nan)
     pretrend = {"F": f_stat, "df": (len(leads), df), "p_value": p}
-    notes = {"observations": fit.n_obs, "clusters": f"{fit.n_clusters} ({cluster})", "weights": weights or "none"}
+    notes = {
+        "method": method,
+        "observations": fit.n_obs,
+        "clusters": f"{fit.n_clusters} ({cluster})",
+        "weights": weights or "none",
+    }
     return EventStudyResult(tidy_frame(rows), np.array(times), ref, pretrend, notes)
