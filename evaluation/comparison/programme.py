@@ -325,6 +325,7 @@ def compare_turnout(
     power = _power(base, sizes, options.n_power_draws, rng)
     matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), kw)
     effects += matched
+    effects += _turnout_type_rows(turnout, areas, seed, options)
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
         "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
@@ -365,6 +366,7 @@ def compare_survey(
         problem = frame.cell_problem(outcome)
         pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
         effects += _gap_rows(frame, outcome, kw)
+        effects += _type_rows(areas, survey, outcome, outcomes[outcome], seed, options)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
@@ -432,6 +434,52 @@ def _turnout_event_study(
     es = es.assign(method="twfe", inference="crv1", pretrend_p_value_permutation=p, pretrend_permutation_df=df)
     event = pd.concat([es, cs_es.assign(inference="influence_function")], ignore_index=True)
     return event.assign(outcome="turnout", sample="programme")
+
+
+def pilot_type_registers(areas: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The area register cut to the controls and the pilots of one type, for each ``pilot_type`` (two or more types).
+
+    Each cut is compared as a programme of its own, with the same estimator and
+    inference as the whole programme; with a single type there is nothing to split.
+    """
+    if "pilot_type" not in areas:
+        return {}
+    pilot = areas["role"].astype(str).eq("pilot")
+    types = sorted(areas.loc[pilot, "pilot_type"].dropna().astype(str).unique())
+    if len(types) < 2:
+        return {}
+    return {t: areas[~pilot | areas["pilot_type"].astype(str).eq(t)] for t in types}
+
+
+def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions) -> list[dict]:
+    """Turnout DiD for the pilots of each type against all controls."""
+    rows = []
+    for pilot_type, register in pilot_type_registers(areas).items():
+        panel = _pilot_panel(turnout[turnout["area_code"].astype(str).isin(register["area_code"])], register)
+        kw = options.inference_kw(part_rng(seed, f"turnout/type/{pilot_type}"))
+        try:
+            rows += _did_rows(turnout_problem(panel), {f"att_turnout_type_{pilot_type}": np.ones(1)}, "turnout", kw)
+        except EstimationError as exc:  # e.g. no election since these pilots started
+            log.warning("turnout, pilot type %s: no effect estimated (%s)", pilot_type, exc)
+    return rows
+
+
+def _type_rows(
+    areas: pd.DataFrame, survey: pd.DataFrame, outcome: str, kind: str, seed: int, options: CompareOptions
+) -> list[dict]:
+    """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
+    rows = []
+    for pilot_type, register in pilot_type_registers(areas).items():
+        timing = pilot_timing(register)
+        kept = survey[survey["municipality_code"].astype(str).isin(timing.municipalities["municipality_code"])]
+        frame = SurveyFrame.build(kept, timing, {outcome: kind})
+        kw = options.inference_kw(part_rng(seed, f"{outcome}/type/{pilot_type}"))
+        estimand = {f"att_{outcome}_type_{pilot_type}": np.ones(1)}
+        try:
+            rows += _did_rows(frame.cell_problem(outcome), estimand, outcome, kw)
+        except EstimationError as exc:  # e.g. no respondent of these pilots interviewed after the start
+            log.warning("%s, pilot type %s: no effect estimated (%s)", outcome, pilot_type, exc)
+    return rows
 
 
 def _survey_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:

@@ -292,7 +292,13 @@ def _estimand_label(t, estimand: str, outcome: str) -> str:
     if estimand == f"att_{outcome}":
         return t("estimand_all")
     suffix = estimand.removeprefix(f"att_{outcome}_")
-    return t("estimand_gap_change") if estimand.startswith("gap_change") else t(f"estimand_{suffix}")
+    if estimand.startswith("gap_change"):
+        return t("estimand_gap_change")
+    if suffix.startswith("type_"):
+        pilot_type = suffix.removeprefix("type_")
+        name = t(f"pilot_type_{pilot_type}") if f"pilot_type_{pilot_type}" in t.words else pilot_type
+        return t("estimand_type", type=name)
+    return t(f"estimand_{suffix}")
 
 
 def quality_section(ctx: ReportContext) -> str:

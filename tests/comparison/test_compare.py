@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout
 
+from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.programme import (
     EFFECT_COLUMNS,
     CompareOptions,
@@ -15,6 +16,7 @@ from evaluation.comparison.programme import (
     compare_turnout,
     gather,
     survey_shard,
+    turnout_problem,
 )
 
 SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
@@ -193,3 +195,33 @@ def test_pilot_survey_effects_resting_on_small_cells_are_withheld():
     assert set(hidden["sample"]) == expected_hidden
     assert hidden["estimate"].isna().all() and hidden["ci_low"].isna().all()
     assert rows.loc[~rows["suppressed"], "estimate"].notna().all()
+
+
+def test_effects_by_pilot_type_compare_each_type_with_all_controls():
+    """Each type's effect is the programme estimate on the controls and that type's pilots, with the same inference."""
+    rng = np.random.default_rng(11)
+    turnout, areas = simulate_turnout(rng, n_municipalities=24, n_pilots=6, effect_pp=2.0, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=2400, trust_effect=0.5)
+    starts = areas[areas["role"] == "pilot"].groupby("municipality_code")["pilot_start"].min().sort_values()
+    youth = areas["municipality_code"].isin(starts.index[-2:]) & (areas["role"] == "pilot")  # started within the survey
+    areas.loc[youth, "pilot_type"] = "youth_council"
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, n_placebo_replications=5, n_placebo_draws=19)
+    effects = compare_turnout(turnout, areas, seed=3, options=options)["effects"]
+    survey_effects = compare_survey(areas, survey, {"trust_local_politicians": "scale"}, seed=3, options=options)[
+        "effects"
+    ]
+    for pilot_type in ("citizen_panel", "youth_council"):
+        register = areas[(areas["role"] != "pilot") | (areas["pilot_type"] == pilot_type)]
+        panel = build_turnout_panel(turnout[turnout["area_code"].isin(register["area_code"])], register)
+        expected = turnout_problem(panel).fit().coef[0]
+        rows = effects[effects["estimand"] == f"att_turnout_type_{pilot_type}"]
+        turnout_rows = effects[(effects["estimand"] == "att_turnout") & (effects["method"] == "twfe")]
+        assert set(rows["inference"]) == set(turnout_rows["inference"])  # the same inference as the programme
+        assert rows["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
+        assert (
+            rows["n_treated_clusters"] == register.loc[register["role"] == "pilot", "municipality_code"].nunique()
+        ).all()
+        survey_rows = survey_effects[survey_effects["estimand"] == f"att_trust_local_politicians_type_{pilot_type}"]
+        assert len(survey_rows) and survey_rows["estimate"].notna().all()
+    single = compare_turnout(turnout, areas.assign(pilot_type="citizen_panel"), seed=3, options=options)["effects"]
+    assert not single["estimand"].str.contains("_type_").any()  # one type: nothing to split
