@@ -355,6 +355,7 @@ def compare_survey(
     if not (timing.municipalities["cohort"] >= 0).any():
         raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
     frame = SurveyFrame.build(survey, timing, outcomes)
+    type_frames = _type_frames(areas, survey, outcomes)
     first_start = timing.cohort_starts.min().to_datetime64()
     effects, pilot_rows, event = [], [], []
     for outcome in outcomes:
@@ -366,7 +367,7 @@ def compare_survey(
         problem = frame.cell_problem(outcome)
         pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
         effects += _gap_rows(frame, outcome, kw)
-        effects += _type_rows(areas, survey, outcome, outcomes[outcome], seed, options)
+        effects += _type_rows(type_frames, outcome, seed, options)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
@@ -464,15 +465,20 @@ def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, op
     return rows
 
 
-def _type_rows(
-    areas: pd.DataFrame, survey: pd.DataFrame, outcome: str, kind: str, seed: int, options: CompareOptions
-) -> list[dict]:
-    """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
-    rows = []
+def _type_frames(areas: pd.DataFrame, survey: pd.DataFrame, outcomes: Mapping[str, str]) -> dict[str, SurveyFrame]:
+    """The survey of the controls and the pilots of each type (see :func:`pilot_type_registers`)."""
+    frames = {}
     for pilot_type, register in pilot_type_registers(areas).items():
         timing = pilot_timing(register)
         kept = survey[survey["municipality_code"].astype(str).isin(timing.municipalities["municipality_code"])]
-        frame = SurveyFrame.build(kept, timing, {outcome: kind})
+        frames[pilot_type] = SurveyFrame.build(kept, timing, outcomes)
+    return frames
+
+
+def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options: CompareOptions) -> list[dict]:
+    """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
+    rows = []
+    for pilot_type, frame in frames.items():
         kw = options.inference_kw(part_rng(seed, f"{outcome}/type/{pilot_type}"))
         estimand = {f"att_{outcome}_type_{pilot_type}": np.ones(1)}
         try:
