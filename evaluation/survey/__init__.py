@@ -4,8 +4,10 @@ Public API
 ----------
 SurveyDesign
     Design object (strata, clusters, fpc, weights) with ``mean``, ``total``,
-    ``ratio``, ``proportion``, ``mean_vcov``, ``contrast_means`` and ``subset``
-    (R ``subset()`` domains); domain intervals use the domain's degrees of freedom.
+    ``ratio``, ``proportion`` (``ci_method="likelihood"`` among others), ``var``,
+    ``quantile``, ``ttest``, ``chisq`` (Rao-Scott), ``mean_vcov``,
+    ``contrast_means`` and ``subset`` (R ``subset()`` domains); domain
+    intervals use the domain's degrees of freedom.
 rake, poststratify
     Calibrate the weights of a design to population margins.
 weight_summary

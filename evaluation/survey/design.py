@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import DesignError
-from evaluation.survey import contrasts, estimators
+from evaluation.survey import association, contrasts, estimators, quantiles, spread
 from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.domains import make_domains
 from evaluation.survey.estimators import DomainKeys, make_keys
@@ -109,6 +109,17 @@ class SurveyDesign:
         if self.domain_mask is not None:
             rows[~self.domain_mask] = -1
         return int(domain_degrees_of_freedom(self.linearization.stages[0], self.design_weights, rows, 1)[0])
+
+    def rows_kept(self) -> np.ndarray:
+        """Rows that R's design object keeps, for the numbers of R that depend on ``nrow(design)``.
+
+        All rows, except outside a :meth:`subset` of an uncalibrated design: R
+        drops those rows, while a subset of a calibrated design keeps them with
+        weight zero.
+        """
+        if self.domain_mask is None or self.linearization.calibration is not None:
+            return np.ones(len(self.data), dtype=bool)
+        return self.domain_mask
 
     def domain_keys(self, by: Sequence[str] | None) -> DomainKeys:
         """Domain codes and (unit, domain) keys for ``by`` (cached); only rows of the subset count."""
@@ -243,6 +254,71 @@ class SurveyDesign:
         Same arguments and columns as :meth:`mean`; missing values count as not in the domain.
         """
         return estimators.totals(self, _as_list(variables), by, level, deff_reference, domain_df)
+
+    def var(
+        self,
+        variables: Sequence[str],
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        domain_df: bool = True,
+    ) -> pd.DataFrame:
+        """Population variance of ``variables`` per domain (R ``svyvar``, ``svyby(..., svyvar)``).
+
+        Estimand: ``sum_d w (y - ybar_d)^2 / sum_d w`` times ``n / (n - 1)``, ``n``
+        the domain's respondents (see :func:`spread.variances`). Columns as
+        :meth:`mean` without ``deff``.
+        """
+        return spread.variances(self, _as_list(variables), by, level, domain_df)
+
+    def quantile(
+        self,
+        variables: Sequence[str],
+        probs: Sequence[float] = (0.5,),
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        rule: str = "math",
+        interval: str = "mean",
+    ) -> pd.DataFrame:
+        """Population quantiles with Woodruff intervals (R ``svyquantile``, ``svyby(..., svyquantile)``).
+
+        Parameters
+        ----------
+        variables : list of str
+        probs : sequence of float
+            Probabilities in [0, 1] (0.5 = median).
+        by : list of str, optional
+        level : float
+        rule : {"math", "school", "hf7"}
+            Quantile rule, R ``qrule`` (``math``: inverse of the weighted
+            distribution function, R's default).
+        interval : {"mean", "xlogit", "asin", "beta"}
+            Interval for the share below the quantile, R ``interval.type``.
+
+        Returns
+        -------
+        DataFrame
+            One row per variable x domain x probability: ``variable``, the ``by``
+            columns, ``probability``, ``estimate``, ``se`` (half-width over the t
+            quantile, as R), ``ci_low``, ``ci_high``, ``n``, ``df`` (the domain's
+            non-missing rows, as R's ``na.rm = TRUE``). Missing values are dropped.
+        """
+        return quantiles.quantiles(self, _as_list(variables), probs, by, level, rule, interval)
+
+    def ttest(self, variable: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Design-based t test of a zero mean, or of equal means in the two categories of ``group``.
+
+        R ``svyttest(y ~ 0, design)`` / ``svyttest(y ~ group, design)``; see
+        :func:`association.ttest`.
+        """
+        return association.ttest(self, variable, group, level)
+
+    def chisq(self, row: str, col: str, statistic: str = "F") -> pd.DataFrame:
+        """Rao-Scott test of association in the table ``row`` x ``col`` (R ``svychisq``).
+
+        ``statistic="F"`` is the second-order (Satterthwaite) F test, R's default;
+        ``"Chisq"`` the first-order correction. See :func:`association.chisq`.
+        """
+        return association.chisq(self, row, col, statistic)
 
     def ratio(
         self,

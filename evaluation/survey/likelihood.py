@@ -79,8 +79,8 @@ def likelihood_interval(
     w = design.weights[used]
     centre = np.sum(w * pearson) / np.sum(w)
     dispersion = np.sum(w * (pearson - centre) ** 2) / np.sum(w) * y.size / (y.size - 1)
-    # R: n is the rows of the model frame; a subset of a calibrated design keeps every row (weight 0)
-    n_frame = int(ok.sum()) if design.linearization.calibration is not None else int(used.sum())
+    # R: n is the rows of the model frame, complete rows that the design object keeps
+    n_frame = int((ok & design.rows_kept()).sum())
     lam = design_variance / fit.bread[0, 0]
     alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
     # R: sqrt(qf(alpha, 1, n - 1, lower.tail = FALSE)), the t quantile (exact where scipy's F quantile overflows)

@@ -101,14 +101,13 @@ def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, 
 def prior_weight_scale(design: SurveyDesign, rows: np.ndarray | None = None) -> float:
     """Mean weight by which R ``svyglm`` rescales the prior weights (it moves the IRLS start values).
 
-    R takes the mean over the rows of the design: of a calibrated design, every
-    row (zero for those outside a subset, which R keeps with weight 0); of an
-    uncalibrated design, only the rows in it (R drops the others). ``rows``
-    (default: the design's subset, before incomplete rows are dropped) are the
-    rows in the design.
+    R takes the mean over the rows of its design object: a calibrated design
+    keeps every row (weight zero outside ``rows``), an uncalibrated one only
+    ``rows``. ``rows`` defaults to the design's subset (before incomplete rows
+    are dropped); R's Pearson residuals use the complete cases.
     """
     if rows is None:
-        rows = np.ones(len(design.weights), dtype=bool) if design.domain_mask is None else design.domain_mask
+        rows = design.rows_kept() if design.domain_mask is None else design.domain_mask
     if design.linearization.calibration is not None:
         return float(design.weights[rows].sum() / len(design.weights))
     return float(design.weights[rows].mean())

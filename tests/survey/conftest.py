@@ -45,6 +45,12 @@ def glm_ref() -> Reference:
 
 
 @pytest.fixture(scope="session")
+def stats_ref() -> Reference:
+    """svyvar, svyquantile, svyttest, svychisq (reference/make_stats_reference.R)."""
+    return Reference(REFERENCE / "stats_reference.csv")
+
+
+@pytest.fixture(scope="session")
 def apiclus1() -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "apiclus1.csv")
 
