@@ -456,6 +456,12 @@ def proportions(
     keys = design.domain_keys(by)
     codes, categories = pd.factorize(design.data[variable], sort=True)
     ok = keys.domains.valid & (codes >= 0)
+    # R's beta interval uses nrow(design) of each domain's design: its rows, missing values included
+    # (a calibrated design keeps every row)
+    if design.linearization.calibration is not None:
+        n_rows = np.full(keys.domains.n_domains, float(len(design.data)))
+    else:
+        n_rows = np.bincount(keys.dom, weights=keys.domains.valid.astype(float), minlength=keys.domains.n_domains)
     frames = []
     for k, category in enumerate(categories):
         indicator = (codes == k).astype(float)
@@ -473,7 +479,7 @@ def proportions(
             frame["ci_low"], frame["ci_high"] = proportion_interval(
                 frame["estimate"].to_numpy(),
                 frame["se"].to_numpy(),
-                frame["n"].to_numpy(),
+                n_rows,
                 level,
                 frame["df"].to_numpy(),
                 ci_method,

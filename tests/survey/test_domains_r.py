@@ -249,3 +249,22 @@ def test_fmm_spline_matches_r(domain_ref):
 def test_likelihood_needs_the_data():
     with pytest.raises(EstimationError, match="needs the data"):
         proportion_interval(np.array([0.5]), np.array([0.1]), np.array([10]), 0.95, 5.0, "likelihood")
+
+
+def test_beta_intervals_count_rows_as_r(dclus1, pop_types, domain_ref):
+    """R's Korn-Graubard interval uses nrow(design): missing rows count, a calibrated design keeps every row."""
+    high_ed = (dclus1.data["avg.ed"] > 2.5).astype(float).where(dclus1.data["avg.ed"].notna())
+    data = dclus1.data.assign(high_ed=high_ed, high=(dclus1.data["api00"] > 650).astype(int))
+    design = SurveyDesign(data, weights="pw", psu="dnum", fpc="fpc")
+    ends = ("ci_low", "ci_high")
+    full = _share(design.proportion("high_ed", ci_method="beta"), 1.0)
+    assert_allclose(full[list(ends)].to_numpy()[0], [domain_ref("dclus1_ciprop_avged_beta", "", s) for s in ends])
+    by = _share(design.proportion("high_ed", by=["stype"], ci_method="beta"), 1.0)
+    for s in ends:
+        assert_allclose(by[s], domain_ref.many("dclus1_by_stype_ciprop_avged_beta", STYPES, s), rtol=1e-9)
+    ps = poststratify(design, pop_types)
+    cal = _share(ps.proportion("high", ci_method="beta"))
+    assert_allclose(cal[list(ends)].to_numpy()[0], [domain_ref("dclus1_ps_ciprop_high_beta", "", s) for s in ends])
+    cal_by = _share(ps.proportion("high", by=["awards"], ci_method="beta"))
+    for s in ends:
+        assert_allclose(cal_by[s], domain_ref.many("dclus1_ps_by_awards_ciprop_beta", ["No", "Yes"], s), rtol=1e-9)

@@ -137,6 +137,20 @@ call <- 'svyciprop(~yes, subset(postStratify(dclus1y, ~stype, pop.types), stype 
 put("dclus1_ps_subset_ciprop_likelihood", "yes", "ci_low", confint(p)[1], call)
 put("dclus1_ps_subset_ciprop_likelihood", "yes", "ci_high", confint(p)[2], call)
 
+# beta intervals with missing values: n.eff uses nrow(design), missing rows included
+call <- 'svyby(~I(avg.ed > 2.5), ~stype, dclus1y, svyciprop, method = "beta", vartype = c("se", "ci"), na.rm = TRUE)'
+put_ciprop_by("dclus1_by_stype_ciprop_avged_beta", eval(parse(text = call)), call)
+p <- svyciprop(~I(avg.ed > 2.5), dclus1y, method = "beta", na.rm = TRUE)
+call <- 'svyciprop(~I(avg.ed > 2.5), dclus1y, method = "beta", na.rm = TRUE)'
+put("dclus1_ciprop_avged_beta", "", "ci_low", confint(p)[1], call)
+put("dclus1_ciprop_avged_beta", "", "ci_high", confint(p)[2], call)
+p <- svyciprop(~I(api00 > 650), dpsy, method = "beta")
+call <- 'svyciprop(~I(api00 > 650), postStratify(dclus1y, ~stype, pop.types), method = "beta")'
+put("dclus1_ps_ciprop_high_beta", "", "ci_low", confint(p)[1], call)
+put("dclus1_ps_ciprop_high_beta", "", "ci_high", confint(p)[2], call)
+call <- 'svyby(~I(api00 > 650), ~awards, dpsy, svyciprop, method = "beta", vartype = c("se", "ci"))'
+put_ciprop_by("dclus1_ps_by_awards_ciprop_beta", eval(parse(text = call)), call)
+
 # R's FMM spline, which the likelihood interval reads its end points from
 x <- c(0, 0.3, 0.7, 1.5, 2.0, 2.2, 3.1)
 sp <- spline(x, sin(x) * exp(x / 3))
