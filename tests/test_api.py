@@ -237,6 +237,12 @@ BAD = [
     ("cohort after the panel", lambda d: d.assign(effyear=d["effyear"].replace(2010, 2012)), [_event, _cs], r"2012"),
     ("cohort before the panel", lambda d: d.assign(effyear=d["effyear"].replace(2006, 1990)), [_event, _cs], r"1990"),
     ("cohort not a period", lambda d: d.assign(effyear=d["effyear"].replace(2008, 2008.5)), [_cs], r"2008.5"),
+    (
+        "cohort 0 is a period",
+        lambda d: d.assign(year=d["year"] - 2000, effyear=(d["effyear"] - 2000).fillna(0)),
+        [_event, _cs],
+        r"0 in 319 row.*ambiguous",
+    ),
     ("cohort varies in unit", _set("effyear", [0], 2009), [_event, _cs], r"cohort column 'effyear': differs"),
 ]
 

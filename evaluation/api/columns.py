@@ -108,13 +108,20 @@ def constant_within(data: pd.DataFrame, column: str, unit: str, role: str) -> No
 def cohorts(data: pd.DataFrame, column: str, periods: np.ndarray) -> np.ndarray:
     """Position of each row's cohort (first treated period) among ``periods``; -1 for never treated.
 
-    NaN and 0 mean never treated; any other value must be one of the observed periods.
+    NaN and 0 mean never treated (0 only when it is not a period); any other value must be one of the
+    observed periods.
     """
     raw = pd.to_numeric(data[column], errors="coerce")
     unreadable = raw.isna().to_numpy() & data[column].notna().to_numpy()
     if unreadable.any():
         raise EstimationError(f"cohort column {column!r}: non-numeric value in {_rows(data, unreadable)}")
-    never = (raw.isna() | (raw == 0)).to_numpy()
+    zero = (raw == 0).to_numpy()
+    if zero.any() and 0 in periods:
+        raise EstimationError(
+            f"cohort column {column!r}: 0 in {_rows(data, zero)} is ambiguous because 0 is also a period; "
+            "mark never-treated units with NaN"
+        )
+    never = raw.isna().to_numpy() | zero
     values = raw.to_numpy(dtype=float)
     position = np.searchsorted(periods, values)
     inside = ~never & (position < len(periods))
