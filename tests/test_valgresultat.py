@@ -104,6 +104,12 @@ def test_district_level_export():
     assert list(turnout.sort_values("source_row")["source_row"]) == [1, 6, 11, 16, 21]
 
 
+def test_row_accounting_counts_areas():
+    result = ingest_single(REAL, load_codebook(PRESETS[1]))
+    accounting = result.accounting.iloc[0]
+    assert (accounting["rows_read"], accounting["rows_kept"], accounting["rows_quarantined"]) == (19, 19, 0)
+
+
 @pytest.mark.parametrize(
     "variant",
     ["bom", "cp1252", "crlf", "quoted", "date_prefixed_name"],

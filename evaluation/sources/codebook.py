@@ -219,6 +219,32 @@ def _check_file_name(
             )
 
 
+def with_constants(codebook: Codebook, constants: dict[str, Any], where: str) -> Codebook:
+    """The codebook with one file's ``constants`` (``sources.turnout.files[].constants``) over its own.
+
+    Raises
+    ------
+    ConfigError
+        When a constant is not a canonical column of the codebook's kind, or the codebook
+        gives it as a column, a derived column or from the file name; naming ``where``.
+    """
+    if not constants:
+        return codebook
+    given = {spec.name for spec in codebook.columns} | set(codebook.derived)
+    given |= set(codebook.file_name.columns) if codebook.file_name else set()
+    clash = sorted(set(constants) & given)
+    if clash:
+        raise ConfigError(
+            f"{where}: constants {', '.join(clash)} also come from codebook {codebook.path} "
+            "(columns, derived or file_name); give each once"
+        )
+    unknown = sorted(set(constants) - CANONICAL_COLUMNS[codebook.kind])
+    if unknown:
+        known = ", ".join(sorted(CANONICAL_COLUMNS[codebook.kind]))
+        raise ConfigError(f"{where}: {', '.join(unknown)} is not a canonical column of kind {codebook.kind} ({known})")
+    return replace(codebook, constants={**codebook.constants, **constants})
+
+
 def _check_canonical_names(doc: dict[str, Any], path: Path, canonical: Collection[str]) -> None:
     """Every name the codebook gives a column must be known (see :func:`load_codebook`)."""
     derived = doc.get("derived") or {}

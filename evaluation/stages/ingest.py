@@ -17,11 +17,12 @@ from typing import Any
 import pandas as pd
 
 from evaluation.demo.manifest import MANIFEST, unlisted_files
-from evaluation.errors import ConfigError
+from evaluation.errors import ConfigError, InputFileError
 from evaluation.outputs import write_csv, write_parquet
 from evaluation.sources import crosswalk as cw
 from evaluation.sources import labels
-from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook
+from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook, with_constants
+from evaluation.sources.file_sets import SourceFile, overlapping_rows, source_files
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
 from evaluation.sources.register import aggregate_register
@@ -72,8 +73,8 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     )
     results = {"areas": areas}
     if "turnout" in sources:
-        results["turnout"] = ingest_single(
-            raw_dir / sources["turnout"]["file"], load_codebook(Path(sources["turnout"]["codebook"]), canonical)
+        results["turnout"] = ingest_turnout(
+            source_files(raw_dir, sources["turnout"]), load_codebook(Path(sources["turnout"]["codebook"]), canonical)
         )
     if "survey" in sources:
         results["survey"] = ingest_survey(
@@ -122,8 +123,13 @@ def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_setting
     listed in ``demo_manifest.json`` of ``raw_dir`` with its present SHA-256; otherwise
     the key comes from the ``pseudonymisation.key_env`` environment variable.
     """
-    names = [name for name in ("areas", "turnout", "crosswalk", "register") if name in sources]
+    names = [name for name in ("areas", "crosswalk", "register") if name in sources]
     read = [raw_dir / sources[name]["file"] for name in names]
+    read += (
+        [turnout_file.path for turnout_file in source_files(raw_dir, sources["turnout"])]
+        if "turnout" in sources
+        else []
+    )
     read += survey_files(raw_dir, sources["survey"]).values() if "survey" in sources else []
     real = unlisted_files(raw_dir, read)
     because = (
@@ -181,12 +187,39 @@ def ingest_single(path: Path, codebook: Codebook) -> SourceResult:
     data = _with_provenance(result.data, path.name)
     dictionary = labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, None)
     masked = result.nonresponse.assign(source_file=path.name, source_row=result.nonresponse["row"].astype(int) + 1)
+    rows_read = len(raw) if codebook.party_rows is None else len(result.data) + len(result.quarantine)  # areas
     return SourceResult(
         data,
         result.quarantine,
-        _accounting(path.name, len(raw), result.quarantine),
+        _accounting(path.name, rows_read, result.quarantine),
         nonresponse=masked[["source_file", "source_row", "variable", "reason"]],
         dictionary=dictionary,
+    )
+
+
+def ingest_turnout(files: list[SourceFile], codebook: Codebook) -> SourceResult:
+    """Read every turnout file through the codebook, each with its own constants (``sources.turnout.files``).
+
+    Raises
+    ------
+    InputFileError
+        When one area and election is in two files, naming both files and rows.
+    """
+    results = [
+        ingest_single(f.path, with_constants(codebook, f.constants, f"sources.turnout, {f.path.name}")) for f in files
+    ]
+    if len(results) == 1:
+        return results[0]
+    data = pd.concat([r.data for r in results], ignore_index=True)
+    overlap = overlapping_rows(data, ["area_code", "election_type", "election_year"])
+    if overlap:
+        raise InputFileError(overlap)
+    return SourceResult(
+        data,
+        pd.concat([r.quarantine for r in results], ignore_index=True),
+        pd.concat([r.accounting for r in results], ignore_index=True),
+        nonresponse=pd.concat([r.nonresponse for r in results], ignore_index=True),
+        dictionary=pd.concat([r.dictionary for r in results], ignore_index=True),
     )
 
 
