@@ -253,3 +253,35 @@ def test_balance_table_in_the_methods_appendix(lang):
     assert t.number(12, 0) in text and t("balance_heading") in text
     without_turnout = ReportContext(t=t, tables={}, provenance={}, min_n=20, demo=True)
     assert balance_section(without_turnout) == ""
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_interval_that_disagrees_with_its_p_value_is_marked(lang):
+    """A per-pilot interval excluding zero next to p = 0.056 is marked and explained, never printed bare."""
+    from evaluation.reporting.context import ReportContext
+    from evaluation.reporting.sections import DISAGREE_MARK, methods_section, pilot_summary
+
+    base = dict(outcome="turnout", sample="0301", method="twfe", inference="permutation", suppressed=False)
+    effects = pd.DataFrame(
+        [
+            {**base, "estimand": "att_turnout", "estimate": 2.0, "ci_low": 0.4, "ci_high": 3.5, "p_value": 0.0556},
+            {**base, "estimand": "att_turnout_type_youth_council", "estimate": 1.0, "ci_low": -0.5, "ci_high": 2.5}
+            | {"p_value": 0.3},
+        ]
+    )
+    t = translator(lang)
+    tables = {
+        "pilot_effects": effects,
+        "pilots": pd.DataFrame({"municipality_code": ["0301"], "municipality_name": ["Oslo"]}),
+    }
+    ctx = ReportContext(t=t, tables=tables, provenance={"settings": {"level": 0.95}}, min_n=20, demo=True)
+    table = methods_section(ctx, "0301")
+    assert table.count(DISAGREE_MARK) == 2  # the marked cell and its note
+    assert t("interval_p_disagree", alpha=t.number(0.05, 2)) in table
+    summary = pilot_summary(ctx, "0301")
+    assert f"{DISAGREE_MARK}\n" in summary and t("interval_p_disagree", alpha=t.number(0.05, 2)) in summary
+    agreeing = effects.assign(p_value=[0.01, 0.3])
+    ctx = ReportContext(
+        t=t, tables=tables | {"pilot_effects": agreeing}, provenance=ctx.provenance, min_n=20, demo=True
+    )
+    assert DISAGREE_MARK not in methods_section(ctx, "0301") + pilot_summary(ctx, "0301")

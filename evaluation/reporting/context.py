@@ -62,6 +62,11 @@ class ReportContext:
             gap_figures=tuple(tuple(pair) for pair in provenance["settings"]["gap_figures"]),
         )
 
+    @property
+    def level(self) -> float:
+        """The interval level the run used (``estimation.level``, from ``provenance.json``)."""
+        return float(self.provenance["settings"]["level"])
+
     def has(self, source: str) -> bool:
         """Whether the run had the source (``survey`` or ``turnout``), i.e. its result tables are loaded."""
         return all(name in self.tables for name in SOURCE_TABLES[source])

@@ -62,15 +62,20 @@ def _summary(ctx: ReportContext, sample: str, where: str) -> str:
     """One sentence per headline estimand, using its most trustworthy inference."""
     effects = _effect_rows(ctx, sample)
     headline = effects[effects["estimand"] == "att_" + effects["outcome"]]
-    sentences = []
+    sentences, disagree = [], False
     for _, rows in headline.groupby("estimand", sort=False):
         row = _primary(rows[rows["method"] == rows["method"].iloc[0]])
         if row is not None:
-            sentences.append(f"- {_sentence(ctx, row, where)}")
+            mark = f" {DISAGREE_MARK}" if _disagrees(row, 1 - ctx.level) else ""
+            disagree = disagree or bool(mark)
+            sentences.append(f"- {_sentence(ctx, row, where)}{mark}")
     for outcome in dict.fromkeys(_effect_rows(ctx, sample, suppressed=True)["outcome"]):
         sentences.append(f"- {ctx.t('effect_suppressed', what=_what(ctx.t, outcome), min_n=ctx.min_n)}")
     body = "\n".join(sentences) if sentences else "-"
-    return f"## {ctx.t('summary')}\n\n{body}\n\n{ctx.t('primary_inference_note')}\n"
+    note = (
+        f"{DISAGREE_MARK} {ctx.t('interval_p_disagree', alpha=ctx.t.number(1 - ctx.level, 2))}\n\n" if disagree else ""
+    )
+    return f"## {ctx.t('summary')}\n\n{body}\n\n{note}{ctx.t('primary_inference_note')}\n"
 
 
 def programme_summary(ctx: ReportContext) -> str:
@@ -255,6 +260,7 @@ def _interval(t, low: float, high: float) -> str:
 
 
 REPORTED_METHODS = ("twfe", "callaway_santanna")
+DISAGREE_MARK = "†"
 INFERENCE_COLUMNS = {
     "cluster_robust": ("crv1", "influence_function"),
     "wild_bootstrap": ("wild_bootstrap_webb",),
@@ -267,7 +273,7 @@ def methods_section(ctx: ReportContext, sample: str) -> str:
     t = ctx.t
     rows = _effect_rows(ctx, sample)
     rows = rows[rows["method"].isin(REPORTED_METHODS)]
-    records = []
+    records, disagree = [], False
     for (estimand, method), group in rows.groupby(["estimand", "method"], sort=False):
         by_inference = group.set_index("inference")
         outcome = group["outcome"].iloc[0]
@@ -279,12 +285,28 @@ def methods_section(ctx: ReportContext, sample: str) -> str:
         for column, inferences in INFERENCE_COLUMNS.items():
             present = [i for i in inferences if i in by_inference.index]
             r = by_inference.loc[present[0]] if present else None
+            mark = DISAGREE_MARK if r is not None and _disagrees(r, 1 - ctx.level) else ""
             record[t(column)] = (
-                "–" if r is None else f"{_interval(t, r['ci_low'], r['ci_high'])} ({t.p_value(r['p_value'])})"
+                "–" if r is None else f"{_interval(t, r['ci_low'], r['ci_high'])} ({t.p_value(r['p_value'])}){mark}"
             )
+            disagree = disagree or bool(mark)
         records.append(record)
     table = pd.DataFrame(records)
-    return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n"
+    note = f"\n{DISAGREE_MARK} {t('interval_p_disagree', alpha=t.number(1 - ctx.level, 2))}\n" if disagree else ""
+    return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n{note}"
+
+
+def _disagrees(row: pd.Series, alpha: float) -> bool:
+    """Whether an interval and its p-value tell different stories: it excludes zero but p > alpha, or the reverse.
+
+    Permutation p-values come in steps of 1 / (draws + 1) and the per-pilot
+    intervals come from the placebo size model, so the two can disagree near
+    the threshold; the report marks that instead of printing a contradiction.
+    """
+    if pd.isna(row["p_value"]) or pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+        return False
+    excludes_zero = row["ci_low"] > 0 or row["ci_high"] < 0
+    return bool(excludes_zero != (row["p_value"] <= alpha))
 
 
 def _estimand_label(t, estimand: str, outcome: str) -> str:
