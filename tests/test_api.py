@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from evaluation import api
+from evaluation.comparison.staggered import CallawaySantAnna
 from evaluation.errors import EstimationError
 
 REF = Path(__file__).parent / "comparison" / "reference"
@@ -193,6 +194,40 @@ def test_staggered_drops_units_treated_in_the_first_period(castle):
     pd.testing.assert_frame_equal(res.aggregate("dynamic"), without.aggregate("dynamic"))
 
 
+def test_not_yet_without_never_treated_drops_the_last_periods(castle):
+    """As R did: the last cohort (2010) becomes the comparison group; the periods from 2010 on are dropped."""
+    treated_only = castle.dropna(subset=["effyear"])
+    with pytest.warns(UserWarning, match="dropped the periods from 2010 on"):
+        res = api.staggered_did(treated_only, "l_homicide", "sid", "year", "effyear", control="not_yet")
+    by_hand = treated_only[treated_only["year"] < 2010].assign(
+        effyear=treated_only["effyear"].where(treated_only["effyear"] < 2010)
+    )
+    expected = api.staggered_did(by_hand, "l_homicide", "sid", "year", "effyear", control="not_yet")
+    pd.testing.assert_frame_equal(res.att_gt(), expected.att_gt())
+    assert res.att_gt()["time"].max() == 2009
+    ref = CSDID["castle_treated_only_notyettreated"]
+    ours = res.att_gt().set_index(["cohort", "time"])
+    assert len(ours) == len(ref["group_time"])
+    for g, t, att, se in ref["group_time"]:
+        np.testing.assert_allclose(ours.loc[(g, t)].to_numpy(float), [att, se], atol=1e-6)
+    # cohort 2006 (Florida) against 2010 (one state) in 2009: one unit a side, csdid reports no SE either
+    assert np.isnan(ours.loc[(2006, 2009), "std_error"])
+    for kind in ("simple", "group", "dynamic"):
+        last = res.aggregate(kind).iloc[-1]
+        np.testing.assert_allclose(
+            [last["estimate"], last["std_error"]], [ref[kind]["overall_att"], ref[kind]["overall_se"]], atol=1e-6
+        )
+
+
+def test_a_cell_without_comparison_units_stops():
+    """The core refuses a group-time cell whose comparison group is empty (before, it gave 0 with SE 0)."""
+    outcome = np.arange(12.0).reshape(4, 3) ** 1.5
+    groups = np.array([1, 1, 2, 2])  # no never-treated: nothing to compare with
+    cs = CallawaySantAnna(outcome, np.ones(4), groups, np.arange(4), control="never_treated")
+    with pytest.raises(EstimationError, match=r"cell \(cohort 1, period 1\) has no never-treated comparison"):
+        cs.group_time()
+
+
 # --- bad input files: each is written to disk and read back, as a researcher's file would be ---
 
 
@@ -285,8 +320,12 @@ def test_unbuilt_options_say_so(castle):
         api.event_study(castle, "l_homicide", "sid", "year", "effyear", method="callaway")
     with pytest.raises(EstimationError, match="unknown method"):
         api.did(castle, "l_homicide", "sid", "year", "post", inference=("bootstrap",))
+    treated_only = castle.dropna(subset=["effyear"])
     with pytest.raises(EstimationError, match="no never-treated unit"):
-        api.staggered_did(castle.dropna(subset=["effyear"]), "l_homicide", "sid", "year", "effyear")
+        api.staggered_did(treated_only, "l_homicide", "sid", "year", "effyear")
+    for method in ("twfe", "sun_abraham"):
+        with pytest.raises(EstimationError, match="no never-treated unit"):
+            api.event_study(treated_only, "l_homicide", "sid", "year", "effyear", method=method)
     with pytest.raises(ValueError, match="type must be one of"):
         api.staggered_did(castle, "l_homicide", "sid", "year", "effyear").aggregate("calendar")
 

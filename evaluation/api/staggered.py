@@ -42,7 +42,9 @@ def _balanced(data: pd.DataFrame, unit: str, time: str, periods: np.ndarray) -> 
 
 
 def _row(term: str, estimate: float, psi: np.ndarray, level: float) -> dict:
-    return tidy_row(term, t_inference(estimate, float(psi @ psi), np.inf, level), METHOD)
+    """Tidy row with a normal interval; a zero influence (one unit on each side of every cell) has no SE."""
+    variance = float(psi @ psi)
+    return tidy_row(term, t_inference(estimate, variance if variance > 0 else np.nan, np.inf, level), METHOD)
 
 
 def staggered_did(
@@ -78,7 +80,9 @@ def staggered_did(
     cohort : str
         First treated period (a value of ``time``); NaN or 0 for never
         treated.  Units treated in the first period cannot be used and are
-        dropped with a warning, as R ``did`` does.
+        dropped with a warning, as R ``did`` does; so are, with
+        ``control="not_yet"`` and no never-treated unit, the periods from the
+        last cohort's start on (that cohort is then the comparison group).
     control : {"never", "not_yet"}
         Comparison group: never-treated units, or units not yet treated.
     weights : str, optional
@@ -127,6 +131,17 @@ def staggered_did(
         if column is not None:
             col.constant_within(data, column, unit, role)
     d = _balanced(data, unit, time, periods)
+    cohort_values = pd.to_numeric(d[cohort], errors="coerce")
+    if control == "not_yet" and cohort_values.notna().all() and not (cohort_values == 0).any():
+        last = cohort_values.max()
+        warnings.warn(
+            f"staggered_did: no never-treated unit; dropped the periods from {last:g} on, so that cohort {last:g} "
+            "is the comparison group of the last periods, as R did does",
+            stacklevel=2,
+        )
+        keep = d[time].to_numpy(float) < last
+        d = d.loc[keep].assign(**{cohort: cohort_values.where(cohort_values != last)[keep]})
+        periods = periods[periods < last]
     g = col.cohorts(d, cohort, periods)
     first = g == 0
     if first.any():
@@ -152,7 +167,7 @@ def staggered_did(
             "cohort": periods[gt["group"]],
             "time": periods[gt["period"]],
             "estimate": gt["att"],
-            "std_error": gt["se"],
+            "std_error": gt["se"].where(gt["se"] > 0),  # as csdid: no SE from one unit on each side
         }
     )
     simple = [_row("simple", *core.aggregate_influence("simple"), level)]

@@ -257,8 +257,8 @@ def event_study(
     ------
     EstimationError
         Bad columns (see :func:`did`), a cohort that is not a period of the
-        panel or differs within a unit, or collinear event-time dummies (for
-        example no never-treated units).
+        panel or differs within a unit, no never-treated unit, or collinear
+        event-time dummies.
     """
     if method not in ("twfe", "sun_abraham"):
         raise EstimationError(f"event_study: method must be 'twfe' or 'sun_abraham', got {method!r}")
@@ -271,6 +271,11 @@ def event_study(
     w = col.weights(data, weights)
     col.constant_within(data, cohort, unit, "cohort")
     g = col.cohorts(data, cohort, periods)
+    if not (g < 0).any():
+        raise EstimationError(
+            f"cohort column {cohort!r}: no never-treated unit (NaN or 0); with every unit treated the event-time "
+            "dummies are collinear with the time effects"
+        )
     position = np.searchsorted(periods, col.numeric(data, time, "time"))
     rel = np.where(g >= 0, position - g, np.nan)
     times = sorted({int(k) for k in rel[np.isfinite(rel)]} - {ref})

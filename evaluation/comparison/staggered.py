@@ -198,6 +198,11 @@ class CallawaySantAnna:
         the district's side (cohort or comparison group) in the cell.
         """
         coef = cell_coefficients(self.groups[None], self.weight, cell, self.control, self.n_periods)[0]
+        if not np.all(np.isfinite(coef)):
+            raise EstimationError(
+                f"Callaway-Sant'Anna: cell (cohort {cell.g}, period {cell.t}) has no {self.control.replace('_', '-')} "
+                "comparison district"
+            )
         diff = self.outcome[:, cell.t] - self.outcome[:, cell.b]
         psi = np.zeros(len(self.weight))
         for side in (coef > 0, coef < 0):

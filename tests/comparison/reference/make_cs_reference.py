@@ -18,7 +18,8 @@ It writes, next to this script:
   (weighted by ``popwt``, unit-level influence) and for ``staggered_panel.csv``
   (weighted by ``w``, clustered by ``muni``), with never-treated and
   not-yet-treated controls (varying base), and never-treated controls with the
-  universal base period (``*_universal``).  Each case stores the call that produced it.
+  universal base period (``*_universal``); and the castle states ever treated
+  alone, unweighted, not-yet-treated controls (``castle_treated_only_*``).  Each case stores the call that produced it.
 """
 
 from __future__ import annotations
@@ -96,6 +97,10 @@ if __name__ == "__main__":
     for control in ("nevertreated", "notyettreated"):
         ref[f"castle_{control}"] = run(cas, "l_homicide", "year", "sid", "effyear", "popwt", None, control)
         ref[f"staggered_{control}"] = run(stag, "y", "t", "id", "cohort", "w", "muni", control)
+    treated_only = cas.dropna(subset=["effyear"])  # csdid drops the periods from the last cohort's start on
+    ref["castle_treated_only_notyettreated"] = run(
+        treated_only, "l_homicide", "year", "sid", "effyear", None, None, "notyettreated"
+    )
     ref["castle_universal"] = run(
         cas, "l_homicide", "year", "sid", "effyear", "popwt", None, "nevertreated", "universal"
     )
