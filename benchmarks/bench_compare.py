@@ -47,23 +47,23 @@ PARTS = {
 }
 
 
-def _data(demo: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
-    """Turnout, areas, survey and the survey outcomes (name -> kind) of the demo run or of a simulation."""
+def _data(demo: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str], dict]:
+    """Turnout, areas, survey, the survey outcomes (name -> kind) and gaps of the demo run or of a simulation."""
     if demo:
         turnout = pd.read_parquet(REPO / "data/processed/validated/turnout.parquet")
         areas = pd.read_parquet(REPO / "data/processed/validated/areas.parquet")
         survey = pd.read_parquet(REPO / "data/processed/weighted/survey.parquet")
-        outcomes = load_variables(REPO / "config" / "variables.yaml").outcomes
-        kinds = {name: outcome.kind for name, outcome in outcomes.items() if name in survey.columns}
-        return turnout, areas, survey.assign(design_weight=survey["weight"]), kinds
-    from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout
+        variables = load_variables(REPO / "config" / "variables.yaml")
+        kinds = {name: outcome.kind for name, outcome in variables.outcomes.items() if name in survey.columns}
+        return turnout, areas, survey.assign(design_weight=survey["weight"]), kinds, variables.gaps
+    from simulate import SURVEY_GAPS, SURVEY_KINDS, simulate_survey, simulate_turnout
 
     rng = np.random.default_rng(7)
     turnout, areas = simulate_turnout(rng, n_municipalities=40, n_pilots=7, effect_pp=1.0)
     areas = areas.assign(
         median_income=rng.normal(450_000, 40_000, len(areas)), share_immigrant=rng.uniform(0.05, 0.3, len(areas))
     )
-    return turnout, areas, simulate_survey(rng, areas), SURVEY_KINDS
+    return turnout, areas, simulate_survey(rng, areas), SURVEY_KINDS, SURVEY_GAPS
 
 
 def _instrument(totals: dict[str, float]) -> None:
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=999, help="permutation and bootstrap draws")
     parser.add_argument("--demo", action="store_true", help="use the demo pipeline's processed data")
     args = parser.parse_args()
-    turnout, areas, survey, kinds = _data(args.demo)
+    turnout, areas, survey, kinds, gaps = _data(args.demo)
     totals: dict[str, float] = defaultdict(float)
     _instrument(totals)
     walls = []

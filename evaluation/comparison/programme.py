@@ -217,6 +217,7 @@ def compare(
     survey: pd.DataFrame | None = None,
     *,
     outcomes: Mapping[str, str] | None = None,
+    gaps: Mapping[str, tuple[str, str]] | None = None,
     seed: int = 0,
     blas_threads: int | None = 1,
     **options,
@@ -239,6 +240,8 @@ def compare(
     outcomes : mapping of str to str
         With ``survey``: the outcomes to compare, in order, each with its kind
         (``binary`` or ``scale``), e.g. from ``config/variables.yaml``.
+    gaps : mapping of str to (str, str), optional
+        With ``survey``: group variable -> the groups ``(a, b)`` whose gap ``a - b`` is compared.
     seed : int
         Seed of all randomness.
     blas_threads : int or None
@@ -264,7 +267,7 @@ def compare(
     with limit_blas_threads(blas_threads):
         parts = [] if turnout is None else [compare_turnout(turnout, areas, seed=seed, options=opts)]
         if survey is not None:
-            parts.append(compare_survey(areas, survey, outcomes, seed=seed, options=opts))
+            parts.append(compare_survey(areas, survey, outcomes, seed=seed, options=opts, gaps=gaps))
     return gather(parts)
 
 
@@ -344,8 +347,12 @@ def compare_survey(
     *,
     seed: int,
     options: CompareOptions,
+    gaps: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The survey part for ``outcomes`` (name -> kind): cell, panel and gap DiDs, event studies, pilots.
+
+    ``gaps`` maps group variables to the pair of groups whose gap is compared (``a``
+    minus ``b``, as ``variables.yaml`` declares them); None compares no gap.
 
     Treatment timing comes from the area register alone, so a survey is compared
     without turnout data. The table ``outcomes`` lists the outcomes in order, for
@@ -366,7 +373,7 @@ def compare_survey(
         hidden = _small_pilots(frame, outcome, options.min_n)
         problem = frame.cell_problem(outcome)
         pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
-        effects += _gap_rows(frame, outcome, kw)
+        effects += _gap_rows(frame, outcome, gaps or {}, seed, options)
         effects += _type_rows(type_frames, outcome, seed, options)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
@@ -547,13 +554,24 @@ def _matched_rows(
     ), balance
 
 
-def _gap_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:
-    """Triple difference by respondent education: ``gap_change_<outcome>_compulsory_vs_higher``."""
-    try:
-        problem = frame.gap_problem(outcome)
-    except EstimationError:
-        return []
-    return _did_rows(problem, {f"gap_change_{outcome}_compulsory_vs_higher": np.array([0.0, 1.0])}, outcome, kw)
+def _gap_rows(
+    frame: SurveyFrame, outcome: str, gaps: Mapping[str, tuple[str, str]], seed: int, options: CompareOptions
+) -> list[dict]:
+    """Triple difference for each declared gap ``(a, b)`` of a group variable: ``gap_change_<outcome>_<b>_vs_<a>``.
+
+    The estimate is the change in the ``b - a`` gap caused by the pilots (see
+    :meth:`SurveyFrame.gap_problem`); each gap draws from its own random stream.
+    """
+    rows = []
+    for group_variable, (high, low) in gaps.items():
+        try:
+            problem = frame.gap_problem(outcome, group_variable, low=low, high=high)
+        except EstimationError as exc:  # no such column, or no cell of one of the groups
+            log.warning("%s: no %s gap estimated (%s)", outcome, group_variable, exc)
+            continue
+        kw = options.inference_kw(part_rng(seed, f"{outcome}/gap/{group_variable}"))
+        rows += _did_rows(problem, {f"gap_change_{outcome}_{low}_vs_{high}": np.array([0.0, 1.0])}, outcome, kw)
+    return rows
 
 
 def _survey_event_study(

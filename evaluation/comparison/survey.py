@@ -145,9 +145,7 @@ class SurveyFrame:
             cells, cells["muni"].to_numpy(), cells["wave"].to_numpy(), np.ones((len(cells), 1)), ("treated",), outcome
         )
 
-    def gap_problem(
-        self, outcome: str, group: str = "education", low: str = "compulsory", high: str = "higher"
-    ) -> DidProblem:
+    def gap_problem(self, outcome: str, group: str, low: str, high: str) -> DidProblem:
         """Triple difference on municipality x wave x group cells, groups ``low`` and ``high`` only.
 
         ``y = b1 D + b2 D x low + (municipality x group) + (wave x group) effects``;
@@ -158,8 +156,9 @@ class SurveyFrame:
         """
         if group not in self.data.columns:
             raise EstimationError(f"survey: column {group!r} needed for the gap triple difference is missing")
-        cells = self.cells(outcome, by=group, rows=self.data[group].isin([low, high]))
-        is_low = cells[group].eq(low).to_numpy()
+        values = self.data[group].astype("string")  # categories compare as text ("1" is quintile 1)
+        cells = self.cells(outcome, by=group, rows=values.isin([low, high]))
+        is_low = cells[group].astype("string").eq(low).to_numpy()
         if is_low.all() or not is_low.any():
             raise EstimationError(f"survey outcome {outcome}: no cell for {group} = {low!r} or {high!r}")
         unit = cells["muni"].to_numpy() * 2 + is_low

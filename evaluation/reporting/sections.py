@@ -315,7 +315,10 @@ def _estimand_label(t, estimand: str, outcome: str) -> str:
         return t("estimand_all")
     suffix = estimand.removeprefix(f"att_{outcome}_")
     if estimand.startswith("gap_change"):
-        return t("estimand_gap_change")
+        for variable, (a, b) in t.variables.gaps.items():
+            if estimand == f"gap_change_{outcome}_{b}_vs_{a}":
+                return t("estimand_gap_change", b=t.group(variable, b).lower(), a=t.group(variable, a).lower())
+        return t(f"estimand_{estimand}")  # the turnout triple difference by district education
     if suffix.startswith("type_"):
         pilot_type = suffix.removeprefix("type_")
         name = t(f"pilot_type_{pilot_type}") if f"pilot_type_{pilot_type}" in t.words else pilot_type

@@ -7,6 +7,7 @@ configured options and writes one Parquet file per table.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,14 +63,9 @@ def run_survey(
     """
     survey = pd.read_parquet(survey_path)
     survey = survey.assign(design_weight=survey["weight"])
-    declared = load_variables(Path(config_settings["variables"])).outcomes
-    kinds = {name: outcome.kind for name, outcome in declared.items() if name in survey.columns}
+    variables = load_variables(Path(config_settings["variables"]))
+    kinds = {name: outcome.kind for name, outcome in variables.outcomes.items() if name in survey.columns}
     outcomes = survey_shard(kinds, shard, n_shards)
-    _run_part(
-        compare_survey,
-        out_dir,
-        config_settings,
-        pd.read_parquet(areas_path),
-        survey,
-        outcomes,
-    )
+    gaps = {name: pair for name, pair in variables.gaps.items() if name in survey.columns}
+    part = functools.partial(compare_survey, gaps=gaps)
+    _run_part(part, out_dir, config_settings, pd.read_parquet(areas_path), survey, outcomes)

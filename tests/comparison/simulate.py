@@ -99,6 +99,8 @@ SURVEY_KINDS = {
     "satisfaction_democracy": "scale",
 }
 """The outcomes of :func:`simulate_survey`, in codebook order, with their kinds."""
+SURVEY_GAPS = {"education": ("higher", "compulsory")}
+"""The gap of :func:`simulate_survey` that is compared: higher minus compulsory education."""
 
 
 def simulate_survey(

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout
+from simulate import SURVEY_GAPS, SURVEY_KINDS, simulate_survey, simulate_turnout
 
 from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.programme import (
@@ -27,7 +27,7 @@ def result():
     rng = np.random.default_rng(42)
     turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
     survey = simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
-    return compare(turnout, areas, survey, outcomes=SURVEY_KINDS, seed=1, **OPTIONS)
+    return compare(turnout, areas, survey, outcomes=SURVEY_KINDS, gaps=SURVEY_GAPS, seed=1, **OPTIONS)
 
 
 OPTIONS = dict(n_permutations=199, n_bootstrap=199, n_placebo_replications=40, n_placebo_draws=99, n_power_draws=99)
@@ -139,12 +139,15 @@ def test_parts_in_any_split_give_the_same_tables(result):
     outcomes = {
         name: SURVEY_KINDS[name] for name in ("voted_local", "trust_local_politicians", "satisfaction_democracy")
     }
-    shards = [compare_survey(areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options) for i in (1, 2)]
+    shards = [
+        compare_survey(areas, survey, survey_shard(outcomes, i, 2), seed=1, options=options, gaps=SURVEY_GAPS)
+        for i in (1, 2)
+    ]
     split = gather([compare_turnout(turnout, areas, seed=1, options=options), *shards])
     whole = gather(
         [
             compare_turnout(turnout, areas, seed=1, options=options),
-            compare_survey(areas, survey, outcomes, seed=1, options=options),
+            compare_survey(areas, survey, outcomes, seed=1, options=options, gaps=SURVEY_GAPS),
         ]
     )
     for name, table in whole.items():

@@ -102,7 +102,7 @@ def test_gap_triple_difference_on_cells_equals_respondent_level(data):
     turnout, areas = data
     survey = simulate_survey(np.random.default_rng(4), areas, n_respondents=3000, trust_effect=0.5)
     frame = SurveyFrame.build(survey, pilot_timing(areas), SURVEY_KINDS)
-    cell = frame.gap_problem("trust_local_politicians").fit()
+    cell = frame.gap_problem("trust_local_politicians", "education", low="compulsory", high="higher").fit()
     d = frame.data.loc[
         frame.data["trust_local_politicians"].notna() & frame.data["education"].isin(["compulsory", "higher"])
     ]

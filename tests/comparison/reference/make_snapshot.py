@@ -16,7 +16,7 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout  # noqa: E402
+from simulate import SURVEY_GAPS, SURVEY_KINDS, simulate_survey, simulate_turnout  # noqa: E402
 
 from evaluation.comparison.programme import compare  # noqa: E402
 
@@ -31,6 +31,7 @@ if __name__ == "__main__":
         areas,
         survey,
         outcomes=SURVEY_KINDS,
+        gaps=SURVEY_GAPS,
         n_permutations=199,
         n_bootstrap=199,
         seed=1,
