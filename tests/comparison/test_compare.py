@@ -228,3 +228,29 @@ def test_effects_by_pilot_type_compare_each_type_with_all_controls():
         assert len(survey_rows) and survey_rows["estimate"].notna().all()
     single = compare_turnout(turnout, areas.assign(pilot_type="citizen_panel"), seed=3, options=options)["effects"]
     assert not single["estimand"].str.contains("_type_").any()  # one type: nothing to split
+
+
+def test_every_declared_gap_is_compared():
+    """Each declared gap (a, b) gets the triple difference of b against a, named after its groups."""
+    from evaluation.comparison.survey import SurveyFrame
+    from evaluation.comparison.timing import pilot_timing
+
+    rng = np.random.default_rng(21)
+    turnout, areas = simulate_turnout(rng, n_municipalities=16, n_pilots=4, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=2400, trust_effect=0.5)
+    survey["gender"] = rng.choice(["female", "male"], len(survey))
+    gaps = {**SURVEY_GAPS, "gender": ("male", "female"), "income_quintile": ("5", "1")}  # no income column
+    options = CompareOptions(n_permutations=49, n_bootstrap=49)
+    kinds = {"trust_local_politicians": "scale"}
+    effects = compare_survey(areas, survey, kinds, seed=2, options=options, gaps=gaps)["effects"]
+    estimands = set(effects["estimand"])
+    assert {
+        "gap_change_trust_local_politicians_compulsory_vs_higher",
+        "gap_change_trust_local_politicians_female_vs_male",
+    } <= estimands
+    assert not any("_1_vs_5" in e for e in estimands)  # a gap of a column the survey lacks is left out
+    frame = SurveyFrame.build(survey, pilot_timing(areas), kinds)
+    expected = frame.gap_problem("trust_local_politicians", "gender", low="female", high="male").fit().coef[1]
+    rows = effects[effects["estimand"] == "gap_change_trust_local_politicians_female_vs_male"]
+    assert rows["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
+    assert set(rows["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
