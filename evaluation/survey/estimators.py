@@ -489,7 +489,7 @@ def proportions(
         raise EstimationError(f"variable `{variable}` has no non-missing values")
     out = pd.concat(frames, ignore_index=True)
     order = [*keys.domains.labels.columns, "category"]
-    return out.sort_values(order, kind="stable", key=_sort_key).reset_index(drop=True)
+    return out.sort_values(order, kind="stable", key=category_sort_key).reset_index(drop=True)
 
 
 def _likelihood_intervals(
@@ -504,5 +504,6 @@ def _likelihood_intervals(
     return low, high
 
 
-def _sort_key(values: pd.Series) -> pd.Series:
+def category_sort_key(values: pd.Series) -> pd.Series:
+    """Sort key of a column of labels: their rank in sorted order (mixed types sort as pandas factorize)."""
     return pd.Series(pd.factorize(values, sort=True)[0], index=values.index)

@@ -94,7 +94,13 @@ def _deviance(family: str, y: np.ndarray, mu: np.ndarray, prior: np.ndarray) -> 
 
 
 def fit_glm(
-    x: np.ndarray, y: np.ndarray, prior: np.ndarray, family: str, epsilon: float = 1e-8, maxit: int = 25
+    x: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    family: str,
+    epsilon: float = 1e-8,
+    maxit: int = 25,
+    start: np.ndarray | None = None,
 ) -> GLMFit:
     """Fit a GLM with canonical link by IRLS, iteration for iteration as R ``glm.fit``.
 
@@ -109,13 +115,15 @@ def fit_glm(
         Identity, logit or log link.
     epsilon, maxit : float, int
         R ``glm.control``: stop when ``|dev - dev_old| / (|dev| + 0.1) < epsilon``.
+    start : ndarray, optional
+        Starting coefficients (R ``glm.fit(start = )``, as ``svyglm`` uses for
+        replicate fits); by default R's ``mustart`` of the family.
 
     Returns
     -------
     GLMFit
     """
-    mu = _start(family, y, prior)
-    eta = _linkfun(family, mu)
+    eta = _linkfun(family, _start(family, y, prior)) if start is None else x @ start
     mu, mu_eta = _link(family, eta)
     dev_old = _deviance(family, y, mu, prior)
     converged = False

@@ -19,7 +19,7 @@ from scipy.special import expit, xlogy
 
 from evaluation.errors import EstimationError
 from evaluation.survey.irls import fit_glm
-from evaluation.survey.regression import prior_weight_scale
+from evaluation.survey.prior_weights import prior_weight_scale
 from evaluation.survey.rspline import approx, spline
 
 if TYPE_CHECKING:

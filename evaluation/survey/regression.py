@@ -16,7 +16,9 @@ from scipy import stats
 from evaluation.errors import EstimationError
 from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.intervals import t_interval
-from evaluation.survey.irls import fit_glm
+from evaluation.survey.irls import GLMFit, fit_glm
+from evaluation.survey.prior_weights import prior_weight_scale
+from evaluation.survey.replicates import ReplicateDesign
 
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
@@ -37,11 +39,14 @@ class SurveyGLMResult:
         ``p_value``, ``ci_low``, ``ci_high``, ``df``.
     vcov : DataFrame
         Design-based (linearisation) covariance of the coefficients.
-    influence : ndarray, shape (n_rows, n_terms)
-        Influence values of the coefficients (zero for rows not used).
+    influence : ndarray, shape (n_rows, n_terms), or None
+        Influence values of the coefficients (zero for rows not used); None for
+        a replicate-weight design.
     df_resid : int
         Degrees of freedom of the rows used (complete cases in the design or
-        subset) + 1 - number of coefficients (R ``svyglm``'s ``df.residual``).
+        subset) + 1 - number of coefficients (R ``svyglm``'s ``df.residual``);
+        for a replicate design the design's df (R counts them before dropping
+        incomplete rows) + 1 - number of coefficients.
     n : int
         Respondents used (complete cases).
     formula : str
@@ -52,7 +57,7 @@ class SurveyGLMResult:
 
     table: pd.DataFrame
     vcov: pd.DataFrame
-    influence: np.ndarray
+    influence: np.ndarray | None
     df_resid: int
     n: int
     formula: str = ""
@@ -75,7 +80,9 @@ def _formula(outcome_or_formula: str, predictors: Sequence[str] | None) -> str:
     return f"`{outcome_or_formula}` ~ {rhs}"
 
 
-def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _design_matrices(
+    design: SurveyDesign | ReplicateDesign, formula: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Model matrix, outcome and used-row mask (complete cases in the subset with positive weight)."""
     data = design.data.reset_index(drop=True)
     try:
@@ -88,7 +95,7 @@ def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, 
     rows = np.asarray(rhs.index, dtype=np.int64)
     used = np.zeros(len(data), dtype=bool)
     used[rows] = True
-    if design.domain_mask is not None:
+    if getattr(design, "domain_mask", None) is not None:
         used &= design.domain_mask
     used &= design.weights > 0
     x_frame = pd.DataFrame(np.nan, index=data.index, columns=[_r_name(c) for c in rhs.columns])
@@ -98,23 +105,38 @@ def _design_matrices(design: SurveyDesign, formula: str) -> tuple[pd.DataFrame, 
     return x_frame, y, used
 
 
-def prior_weight_scale(design: SurveyDesign, rows: np.ndarray | None = None) -> float:
-    """Mean weight by which R ``svyglm`` rescales the prior weights (it moves the IRLS start values).
+def _converged(fit: GLMFit, formula: str, family: str, maxit: int, what: str) -> GLMFit:
+    if not fit.converged:
+        raise EstimationError(
+            f"svyglm {formula!r}: the {family} fit{what} did not converge in {maxit} iterations "
+            "(raise maxit, or check for separation: an outcome constant within a predictor's category)"
+        )
+    return fit
 
-    R takes the mean over the rows of its design object: a calibrated design
-    keeps every row (weight zero outside ``rows``), an uncalibrated one only
-    ``rows``. ``rows`` defaults to the design's subset (before incomplete rows
-    are dropped); R's Pearson residuals use the complete cases.
+
+def _replicate_fit(
+    design: ReplicateDesign, x: np.ndarray, y: np.ndarray, used: np.ndarray, family: str, control: tuple, formula: str
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Coefficients, replicate covariance and residual df, as R ``svyglm.svyrep.design``.
+
+    The full-sample fit uses the weights divided by their mean over all rows;
+    each replicate refits from the full-sample coefficients with its weights
+    normalised to sum 1, as R does (``glm.fit(start = beta0, weights = w / sum(w))``).
     """
-    if rows is None:
-        rows = design.rows_kept() if design.domain_mask is None else design.domain_mask
-    if design.linearization.calibration is not None:
-        return float(design.weights[rows].sum() / len(design.weights))
-    return float(design.weights[rows].mean())
+    epsilon, maxit = control
+    full = _converged(
+        fit_glm(x, y, design.weights[used] / design.weights.mean(), family, epsilon, maxit), formula, family, maxit, ""
+    )
+    betas = np.empty((design.replicate_weights.shape[1], x.shape[1]))
+    for r in range(betas.shape[0]):
+        w = design.replicate_weights[used, r]
+        refit = fit_glm(x, y, w / w.sum(), family, epsilon, maxit, start=full.coef)
+        betas[r] = _converged(refit, formula, family, maxit, f" with replicate weights {r}").coef
+    return full.coef, design.covariance(full.coef, betas), int(design.df) + 1 - x.shape[1]
 
 
 def svyglm(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     formula: str,
     predictors: Sequence[str] | None = None,
     family: str = "gaussian",
@@ -133,9 +155,10 @@ def svyglm(
 
     Parameters
     ----------
-    design : SurveyDesign
+    design : SurveyDesign or ReplicateDesign
         A :meth:`SurveyDesign.subset` design fits the subpopulation with the full
-        design's variance, as R ``svyglm(..., design = subset(...))``.
+        design's variance, as R ``svyglm(..., design = subset(...))``; a
+        replicate design gives replicate standard errors (R ``svrepglm``).
     formula : str
         A Wilkinson formula as in R (``"api00 ~ ell * stype + meals"``; parsed by
         ``formulaic``): string and categorical columns get treatment contrasts
@@ -185,20 +208,21 @@ def svyglm(
             f"svyglm {formula!r}: model columns {list(x_frame.columns)} are collinear in the {int(used.sum())} "
             "complete cases"
         )
-    fit = fit_glm(x, y, w / prior_weight_scale(design), family, epsilon, maxit)
-    if not fit.converged:
-        raise EstimationError(
-            f"svyglm {formula!r}: the {family} fit did not converge in {maxit} iterations "
-            "(raise maxit, or check for separation: an outcome constant within a predictor's category)"
+    if isinstance(design, ReplicateDesign):
+        estimate, vcov, df_resid = _replicate_fit(design, x, y, used, family, (epsilon, maxit), formula)
+        influence = None
+    else:
+        fit = _converged(
+            fit_glm(x, y, w / prior_weight_scale(design), family, epsilon, maxit), formula, family, maxit, ""
         )
-    influence = np.zeros((len(y_all), x.shape[1]))
-    influence[used] = (x * fit.score[:, None]) @ fit.bread
-    vcov = design.linearization.covariance(influence)
-    complete = np.where(used, 0, -1)
-    df_used = int(domain_degrees_of_freedom(design.linearization.stages[0], design.design_weights, complete, 1)[0])
-    df_resid = df_used + 1 - x.shape[1]
+        influence = np.zeros((len(y_all), x.shape[1]))
+        influence[used] = (x * fit.score[:, None]) @ fit.bread
+        vcov = design.linearization.covariance(influence)
+        complete = np.where(used, 0, -1)
+        stage = design.linearization.stages[0]
+        df_resid = int(domain_degrees_of_freedom(stage, design.design_weights, complete, 1)[0]) + 1 - x.shape[1]
+        estimate = fit.coef
     se = np.sqrt(np.diag(vcov))
-    estimate = fit.coef
     statistic = estimate / se
     low, high = t_interval(estimate, se, level, df_resid)
     terms = list(x_frame.columns)

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from evaluation.errors import DesignError, EstimationError
-from evaluation.survey.domains import make_domains
-from evaluation.survey.estimators import tidy_frame
+from evaluation.survey.domains import Domains, make_domains
+from evaluation.survey.estimators import category_sort_key, tidy_frame
+from evaluation.survey.intervals import proportion_interval, t_quantile
+from evaluation.survey.irls import fit_glm
 
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
@@ -39,7 +42,8 @@ class ReplicateDesign:
     mse : bool
         Centre the replicates at the full-sample estimate instead of their mean.
     df : float, optional
-        Degrees of freedom for intervals; default rank of the replicate weights minus 1.
+        Degrees of freedom for intervals; default rank of the replicate weights minus 1
+        (R ``degf``). Domain intervals use each domain's own (:meth:`domain_df`).
     """
 
     def __init__(
@@ -79,6 +83,28 @@ class ReplicateDesign:
             centre = replicates[self.rscales > 0].mean(axis=0)
         return self.scale * np.einsum("r,rk->k", self.rscales, (replicates - centre) ** 2)
 
+    def covariance(self, full: np.ndarray, replicates: np.ndarray) -> np.ndarray:
+        """Replicate covariance matrix of a vector of estimates (R ``svrVar``); ``replicates`` (n_replicates, k)."""
+        centre = full if self.mse else replicates[self.rscales > 0].mean(axis=0)
+        deviations = (replicates - centre) * np.sqrt(self.rscales)[:, None]
+        return self.scale * deviations.T @ deviations
+
+    def domain_df(self, domains: Domains) -> np.ndarray:
+        """Degrees of freedom of each domain: rank of its rows' replicate weights minus 1.
+
+        R ``degf(design[domain, ])``: subsetting a replicate design recomputes
+        ``degf`` as the rank of the remaining analysis weights minus one.
+        """
+        out = np.zeros(domains.n_domains)
+        for d in range(domains.n_domains):
+            rows = domains.codes == d
+            if rows.any():
+                out[d] = np.linalg.matrix_rank(np.unique(self.replicate_weights[rows], axis=0)) - 1
+        return out
+
+    def _df(self, domains: Domains, by: Sequence[str] | None, domain_df: bool) -> float | np.ndarray:
+        return self.domain_df(domains) if by and domain_df else self.df
+
     def _domain_sums(self, dom: np.ndarray, n_dom: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Domain sums of ``w * values`` for the full-sample and every replicate weight."""
         full = np.bincount(dom, weights=self.weights * values, minlength=n_dom)
@@ -96,7 +122,13 @@ class ReplicateDesign:
         return self.data[name].to_numpy(dtype=float, na_value=np.nan)
 
     def _ratio_frame(
-        self, name: str, numer: np.ndarray, denom: np.ndarray | None, by: Sequence[str] | None, level: float
+        self,
+        name: str,
+        numer: np.ndarray,
+        denom: np.ndarray | None,
+        by: Sequence[str] | None,
+        level: float,
+        domain_df: bool,
     ) -> pd.DataFrame:
         domains = make_domains(self.data, by)
         ok = domains.valid & ~np.isnan(numer) & (np.ones_like(numer, bool) if denom is None else ~np.isnan(denom))
@@ -110,31 +142,115 @@ class ReplicateDesign:
                 est, reps = top_full / bottom_full, top_rep / bottom_rep
         se = np.sqrt(self._variance(est, reps))
         n = np.bincount(dom, weights=ok.astype(float), minlength=domains.n_domains)
-        return tidy_frame(domains.labels, name, est, se, n, np.full(domains.n_domains, np.nan), self.df, level)
+        df = self._df(domains, by, domain_df)
+        return tidy_frame(domains.labels, name, est, se, n, np.full(domains.n_domains, np.nan), df, level)
 
-    def mean(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
-        """Domain means ``sum_d w y / sum_d w`` with replicate standard errors (columns as SurveyDesign.mean; deff NaN)."""
+    def mean(
+        self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95, domain_df: bool = True
+    ) -> pd.DataFrame:
+        """Domain means ``sum_d w y / sum_d w`` with replicate standard errors (columns as SurveyDesign.mean; deff NaN).
+
+        With ``domain_df`` each domain's interval uses :meth:`domain_df`, otherwise the design's ``df``.
+        """
         frames = []
         for name in [variables] if isinstance(variables, str) else variables:
             y = self._column(name)
-            frames.append(self._ratio_frame(name, y, np.ones_like(y), by, level))
+            frames.append(self._ratio_frame(name, y, np.ones_like(y), by, level, domain_df))
         return pd.concat(frames, ignore_index=True)
 
-    def total(self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95) -> pd.DataFrame:
+    def total(
+        self, variables: Sequence[str], by: Sequence[str] | None = None, level: float = 0.95, domain_df: bool = True
+    ) -> pd.DataFrame:
         """Domain totals ``sum_d w y`` with replicate standard errors."""
         frames = [
-            self._ratio_frame(name, self._column(name), None, by, level)
+            self._ratio_frame(name, self._column(name), None, by, level, domain_df)
             for name in ([variables] if isinstance(variables, str) else variables)
         ]
         return pd.concat(frames, ignore_index=True)
 
     def ratio(
-        self, numerator: str, denominator: str, by: Sequence[str] | None = None, level: float = 0.95
+        self,
+        numerator: str,
+        denominator: str,
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        domain_df: bool = True,
     ) -> pd.DataFrame:
         """Domain ratios ``sum_d w y / sum_d w x`` with replicate standard errors."""
         return self._ratio_frame(
-            f"{numerator}/{denominator}", self._column(numerator), self._column(denominator), by, level
+            f"{numerator}/{denominator}", self._column(numerator), self._column(denominator), by, level, domain_df
         )
+
+    def proportion(
+        self,
+        variable: str,
+        by: Sequence[str] | None = None,
+        level: float = 0.95,
+        ci_method: str = "logit",
+        domain_df: bool = True,
+    ) -> pd.DataFrame:
+        """Share of each category of ``variable`` per domain, with replicate standard errors.
+
+        Columns as :meth:`SurveyDesign.proportion` (``deff`` NaN). ``ci_method`` as
+        there except ``likelihood``; ``logit`` is R ``svyciprop`` on a replicate
+        design: the intercept of ``svyglm(y ~ 1, quasibinomial)`` refitted with
+        every replicate weight (the same IRLS iterations as R), its replicate
+        variance, and the Wald interval on the logit scale, on the domain's df.
+        """
+        if ci_method == "likelihood":
+            raise EstimationError("ci_method='likelihood' is not available for replicate designs")
+        if variable not in self.data.columns:
+            raise EstimationError(f"variable `{variable}` not in the survey data")
+        codes, categories = pd.factorize(self.data[variable], sort=True)
+        if not len(categories):
+            raise EstimationError(f"variable `{variable}` has no non-missing values")
+        domains = make_domains(self.data, by)
+        dom = np.maximum(domains.codes, 0)
+        ok = domains.valid & (codes >= 0)
+        df = np.broadcast_to(np.asarray(self._df(domains, by, domain_df), dtype=float), (domains.n_domains,))
+        n_rows = np.bincount(dom, weights=domains.valid.astype(float), minlength=domains.n_domains)  # R nrow(design)
+        frames = []
+        for k, category in enumerate(categories):
+            indicator = np.where(codes >= 0, (codes == k).astype(float), np.nan)
+            frame = self._ratio_frame(variable, indicator, np.ones_like(indicator), by, level, domain_df)
+            frame.insert(1 + len(domains.labels.columns), "category", category)
+            frame["n_category"] = np.bincount(dom, weights=(ok & (codes == k)).astype(float), minlength=len(df))
+            frame["n_category"] = frame["n_category"].astype(np.int64)
+            if ci_method == "logit":
+                low, high = self._logit_intervals(domains, indicator, ok, level, df)
+            else:
+                low, high = proportion_interval(
+                    frame["estimate"].to_numpy(), frame["se"].to_numpy(), n_rows, level, df, ci_method
+                )
+            frame["ci_low"], frame["ci_high"] = low, high
+            frames.append(frame)
+        out = pd.concat(frames, ignore_index=True)
+        order = [*domains.labels.columns, "category"]
+        return out.sort_values(order, kind="stable", key=category_sort_key).reset_index(drop=True)
+
+    def _logit_intervals(
+        self, domains: Domains, indicator: np.ndarray, ok: np.ndarray, level: float, df: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """R ``svyciprop(method = "logit")`` per domain: replicate refits of the logit intercept."""
+        low, high = np.full(domains.n_domains, np.nan), np.full(domains.n_domains, np.nan)
+        for d in range(domains.n_domains):
+            rows = domains.codes == d
+            used = rows & ok
+            y = indicator[used]
+            if not used.any() or y.min() == y.max():
+                continue  # no respondents, or a share of 0 or 1: the logit interval is undefined
+            x = np.ones((y.size, 1))
+            fit = fit_glm(x, y, self.weights[used] / self.weights[rows].mean(), "quasibinomial")
+            betas = np.empty((self.replicate_weights.shape[1], 1))
+            for r in range(betas.shape[0]):
+                w = self.replicate_weights[used, r]
+                refit = fit_glm(x, y, w / w.sum(), "quasibinomial", start=fit.coef)
+                if not (fit.converged and refit.converged):
+                    raise EstimationError(f"logit interval: the fit for domain {d} did not converge (replicate {r})")
+                betas[r] = refit.coef
+            half = float(t_quantile(level, df[d])) * np.sqrt(self.covariance(fit.coef, betas)[0, 0])
+            low[d], high[d] = expit(fit.coef[0] - half), expit(fit.coef[0] + half)
+        return low, high
 
 
 def _stage1(design: SurveyDesign):

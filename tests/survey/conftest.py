@@ -51,6 +51,12 @@ def stats_ref() -> Reference:
 
 
 @pytest.fixture(scope="session")
+def replicate_ref() -> Reference:
+    """Replicate designs: domain df, proportions, svyglm (reference/make_replicate_reference.R)."""
+    return Reference(REFERENCE / "replicate_reference.csv")
+
+
+@pytest.fixture(scope="session")
 def apiclus1() -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "apiclus1.csv")
 
