@@ -93,3 +93,19 @@ def test_no_stage_imports_a_stage_and_no_library_imports_a_stage_or_the_config()
                 if name.startswith(("evaluation.stages", "evaluation.config", "evaluation.cli"))
             ]
     assert not offenders, offenders
+
+
+def test_imports_read_from_text_include_every_import_the_parser_sees():
+    """The fast import scan finds every evaluation import that ast finds, in every module of the package."""
+    import ast
+
+    from evaluation.workflow import _imports
+
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parsed = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                parsed |= {a.name for a in node.names if a.name.startswith("evaluation")}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("evaluation"):
+                parsed |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        assert parsed <= set(_imports(path)), path
