@@ -19,12 +19,15 @@ ReplicateDesign, jackknife, bootstrap
 svyglm
     Generalised linear models from an R-style formula (factors, interactions;
     gaussian, quasibinomial, quasipoisson) with design-based standard errors
-    and R's residual degrees of freedom.
+    and R's residual degrees of freedom; also on replicate designs.
+term_test
+    Wald test of model terms (R ``regTermTest``).
 """
 
 from evaluation.survey.design import SurveyDesign
 from evaluation.survey.regression import SurveyGLMResult, svyglm
 from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
+from evaluation.survey.term_tests import term_test
 from evaluation.survey.weighting import capped_cell_weights, poststratify, rake, weight_summary
 
 __all__ = [
@@ -37,5 +40,6 @@ __all__ = [
     "poststratify",
     "rake",
     "svyglm",
+    "term_test",
     "weight_summary",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +53,9 @@ class SurveyGLMResult:
         The model formula as fitted.
     family : str
         ``gaussian``, ``quasibinomial`` or ``quasipoisson``.
+    terms : dict of str to tuple of int
+        Model term (its variables sorted and joined by ``:``, e.g. ``ell:stype``)
+        to the positions of its coefficients, for :func:`term_tests.term_test`.
     """
 
     table: pd.DataFrame
@@ -62,6 +65,7 @@ class SurveyGLMResult:
     n: int
     formula: str = ""
     family: str = "gaussian"
+    terms: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def _r_name(column: str) -> str:
@@ -82,8 +86,8 @@ def _formula(outcome_or_formula: str, predictors: Sequence[str] | None) -> str:
 
 def _design_matrices(
     design: SurveyDesign | ReplicateDesign, formula: str
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Model matrix, outcome and used-row mask (complete cases in the subset with positive weight)."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, dict[str, tuple[int, ...]]]:
+    """Model matrix, outcome, used-row mask (complete cases in the subset with positive weight) and terms."""
     data = design.data.reset_index(drop=True)
     try:
         matrices = model_matrix(formula, data, na_action="drop")
@@ -102,7 +106,15 @@ def _design_matrices(
     x_frame.iloc[rows] = np.asarray(rhs, dtype=float)
     y = np.full(len(data), np.nan)
     y[rows] = np.asarray(lhs, dtype=float)[:, 0]
-    return x_frame, y, used
+    terms = {
+        canonical_term(str(term)): tuple(int(i) for i in index) for term, index in rhs.model_spec.term_indices.items()
+    }
+    return x_frame, y, used, terms
+
+
+def canonical_term(term: str) -> str:
+    """A term's variables sorted and joined by ``:`` (R ``regTermTest``'s canonical order)."""
+    return ":".join(sorted(part.strip().strip("`") for part in term.split(":")))
 
 
 def _converged(fit: GLMFit, formula: str, family: str, maxit: int, what: str) -> GLMFit:
@@ -195,7 +207,7 @@ def svyglm(
     if family not in FAMILIES:
         raise EstimationError(f"family={family!r}; use one of {FAMILIES}")
     formula = _formula(formula, predictors)
-    x_frame, y_all, used = _design_matrices(design, formula)
+    x_frame, y_all, used, term_index = _design_matrices(design, formula)
     if not used.any():
         raise EstimationError(f"svyglm {formula!r}: no complete cases with positive weight")
     x, y, w = x_frame.to_numpy()[used], y_all[used], design.weights[used]
@@ -246,4 +258,5 @@ def svyglm(
         int(used.sum()),
         formula,
         family,
+        term_index,
     )

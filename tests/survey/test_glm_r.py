@@ -12,7 +12,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from evaluation.errors import EstimationError
-from evaluation.survey import SurveyDesign, poststratify, svyglm
+from evaluation.survey import SurveyDesign, poststratify, svyglm, term_test
 
 STATS = ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high")
 
@@ -101,3 +101,27 @@ def test_separation_stops_instead_of_reporting_a_fit(designs):
     sub = designs["dps"].subset((designs["dps"].data["awards"] == "Yes").to_numpy())
     with pytest.raises(EstimationError, match="did not converge"):
         svyglm(sub, "yes ~ ell", family="quasibinomial")
+
+
+@pytest.mark.parametrize(
+    "case, design_name, formula, family, terms, df",
+    [
+        ("wald_interaction", "dclus1", "api00 ~ ell * stype + meals", "gaussian", "stype:ell", None),
+        ("wald_two_terms", "dclus1", "api00 ~ ell * stype + meals", "gaussian", ["stype", "ell:stype"], None),
+        ("wald_chisq", "dclus1", "api00 ~ ell * stype + meals", "gaussian", "stype", np.inf),
+        ("wald_quasibinomial", "dclus1", "yes ~ ell + stype", "quasibinomial", "stype", None),
+        ("wald_missing", "dstrat", "api00 ~ `acs.46` + ell + stype", "gaussian", ["acs.46", "ell"], None),
+    ],
+)
+def test_term_test_matches_regtermtest(designs, glm_ref, case, design_name, formula, family, terms, df):
+    fit = svyglm(designs[design_name], formula, family=family)
+    out = term_test(fit, terms, df=df).iloc[0]
+    for stat in ("statistic", "ndf", "p_value"):
+        assert_allclose(out[stat], glm_ref(case, "", stat), rtol=1e-9, err_msg=f"{case} {stat}")
+    assert out["ddf"] == (fit.df_resid if df is None else df)
+
+
+def test_term_test_rejects_unknown_terms(designs):
+    fit = svyglm(designs["dclus1"], "api00 ~ ell + stype")
+    with pytest.raises(EstimationError, match="not in the model"):
+        term_test(fit, "meals")

@@ -54,6 +54,22 @@ put_glm("dclus1_ps_gauss", "svyglm(api00 ~ ell + stype, design = dps)")
 put_glm("dclus1_ps_subset_quasibinomial",
         'svyglm(yes ~ ell, design = subset(dps, stype != "E"), family = quasibinomial())')
 
+# regTermTest (Wald): F on the residual df, or chi-square with df = Inf
+put_wald <- function(case, call) {
+  t <- eval(parse(text = call))
+  if (is.null(t$Ftest)) put(case, "", "statistic", t$chisq, call) else put(case, "", "statistic", t$Ftest, call)
+  put(case, "", "ndf", t$df, call)
+  put(case, "", "p_value", t$p, call)
+}
+m1 <- svyglm(api00 ~ ell * stype + meals, design = dclus1)
+put_wald("wald_interaction", "regTermTest(m1, ~stype:ell)")
+put_wald("wald_two_terms", "regTermTest(m1, ~stype + ell:stype)")
+put_wald("wald_chisq", "regTermTest(m1, ~stype, df = Inf)")
+m2 <- svyglm(yes ~ ell + stype, design = dclus1, family = quasibinomial())
+put_wald("wald_quasibinomial", "regTermTest(m2, ~stype)")
+m3 <- svyglm(api00 ~ acs.46 + ell + stype, design = dstrat)
+put_wald("wald_missing", "regTermTest(m3, ~acs.46 + ell)")
+
 out <- do.call(rbind, rows)
 write.csv(out, "glm_reference.csv", row.names = FALSE)
 cat("wrote", nrow(out), "reference values\n")
