@@ -176,7 +176,9 @@ def test_votes_above_eligible_stop(tmp_path):
 
 def test_party_twice_in_one_area_stops(tmp_path):
     path = write_variant(tmp_path, REAL, REAL.name, lambda lines: lines + lines[1:3])  # rows appended again
-    with pytest.raises(InputFileError, match=r"party 'A' appears 2 times for area_code 01, .* \(rows 1, 362\)"):
+    with pytest.raises(
+        InputFileError, match=r"party 'A / Arbeiderpartiet' appears 2 times for area_code 01, .* \(rows 1, 362\)"
+    ):
         ingest(path, 1)
 
 
@@ -187,7 +189,7 @@ def test_district_file_read_with_the_county_preset_stops(tmp_path):
         ingest(source, 1)
     renamed = tmp_path / "partifordeling_1_st_2021.csv"
     shutil.copy(source, renamed)
-    with pytest.raises(InputFileError, match=r"party 'A' appears 2 times for area_code 03"):
+    with pytest.raises(InputFileError, match=r"party 'A / Arbeiderpartiet' appears 2 times for area_code 03"):
         ingest(renamed, 1)
 
 
@@ -210,7 +212,9 @@ def test_empty_party_code_stops(tmp_path):
         return lines
 
     path = write_variant(tmp_path, REAL, REAL.name, change)
-    with pytest.raises(InputFileError, match=r"column Partikode \(the party of each row\) is empty in rows 2$"):
+    with pytest.raises(
+        InputFileError, match=r"column Partikode / Partinavn \(the party of each row\) is empty in rows 2$"
+    ):
         ingest(path, 1)
 
 
@@ -248,3 +252,23 @@ def test_party_rows_only_for_numeric_columns_and_turnout(tmp_path):
     )
     with pytest.raises(ConfigError, match="file_name gives election_year, which constants/election_year gives as well"):
         load_codebook(constant_too)
+
+
+def test_local_lists_sharing_a_party_code_are_separate_parties(tmp_path):
+    """Two local lists with one code in one municipality (kommunestyrevalg) are two parties, not a duplicate."""
+    source = FIXTURES / "partifordeling_2_ko_2023.csv"
+
+    def change(lines):
+        header = lines[0]
+        extra = set_field(set_field(lines[1], "Partikode", "LOK", header), "Partinavn", "Bygdelista", header)
+        other = set_field(set_field(lines[1], "Partikode", "LOK", header), "Partinavn", "Byliste", header)
+        return [
+            *lines,
+            set_field(extra, "Antall stemmer totalt", "10", header),
+            set_field(other, "Antall stemmer totalt", "5", header),
+        ]
+
+    path = write_variant(tmp_path, source, source.name, change)
+    before, after = ingest(source, 2).set_index("area_code"), ingest(path, 2).set_index("area_code")
+    assert after.loc["3001", "votes_cast"] == before.loc["3001", "votes_cast"] + 15
+    assert after.loc["3001", "eligible_voters"] == before.loc["3001", "eligible_voters"]

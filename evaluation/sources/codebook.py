@@ -949,20 +949,27 @@ def _party_totals(
             "without undercounting its area's votes, so the file must be corrected"
         )
     spec = codebook.party_rows
-    matches = [c for c in raw.columns if str(c) == spec.party] or [
-        c for c in raw.columns if str(c).lower() == spec.party.lower()
-    ]
-    if len(matches) != 1:
-        raise InputFileError(
-            f"{source_file}: party column {spec.party!r} named in codebook {codebook.path} (party_rows/party) "
-            f"{'not found' if not matches else 'matches ' + ' and '.join(map(repr, matches))}; "
-            f"the file has {', '.join(map(str, list(raw.columns)[:30]))}"
-        )
-    totals = party_rows.aggregate(data, raw[matches[0]], spec, source_file, names)
+    columns = [_party_column(raw, name, codebook, source_file) for name in spec.party]
+    party = raw[columns[0]].astype("string").str.strip()
+    for column in columns[1:]:
+        party = party + " / " + raw[column].astype("string").str.strip().fillna("")
+    totals = party_rows.aggregate(data, party.loc[data.index], spec, source_file, names)
     ratio_rules = {name: rule for name, rule in codebook.derived.items() if rule["rule"] == "ratio"}
     for name, rule in ratio_rules.items():
         totals[name] = _derived_column(totals, rule, f"{source_file}: {codebook.path}: derived/{name}")
     return totals
+
+
+def _party_column(raw: pd.DataFrame, name: str, codebook: Codebook, source_file: str) -> Any:
+    """The file's column ``name`` of ``party_rows/party`` (exact, else case-insensitive match)."""
+    matches = [c for c in raw.columns if str(c) == name] or [c for c in raw.columns if str(c).lower() == name.lower()]
+    if len(matches) != 1:
+        raise InputFileError(
+            f"{source_file}: party column {name!r} named in codebook {codebook.path} (party_rows/party) "
+            f"{'not found' if not matches else 'matches ' + ' and '.join(map(repr, matches))}; "
+            f"the file has {', '.join(map(str, list(raw.columns)[:30]))}"
+        )
+    return matches[0]
 
 
 def _reference_year(data: pd.DataFrame, codebook: Codebook, spec: ColumnSpec) -> pd.Series | float:

@@ -28,13 +28,14 @@ MAX_LISTED = 5  # areas (or rows) named in one message
 class PartyRows:
     """How a party-row file is aggregated (the codebook's ``party_rows`` section).
 
-    ``party`` is the file's column naming the party of each row; ``repeated`` are the
+    ``party`` are the file's columns that together name the party of each row (code and name: local
+    lists may share a code); ``repeated`` are the
     canonical columns every party row of an area repeats (taken once, checked equal);
     ``summed`` the canonical columns summed over the parties. Every other canonical
     column identifies the area and election.
     """
 
-    party: str
+    party: tuple[str, ...]
     repeated: tuple[str, ...]
     summed: tuple[str, ...]
 
@@ -57,7 +58,8 @@ class PartyRows:
         twice = sorted({name for name in listed if listed.count(name) > 1})
         if twice:
             raise ConfigError(f"{where}/party_rows: {', '.join(twice)} listed more than once in repeated and summed")
-        return cls(party=mapping["party"], repeated=repeated, summed=summed)
+        party = (mapping["party"],) if isinstance(mapping["party"], str) else tuple(mapping["party"])
+        return cls(party=party, repeated=repeated, summed=summed)
 
 
 def aggregate(
@@ -70,7 +72,7 @@ def aggregate(
     data
         The canonical columns of every party row (index: 0-based data row of the file).
     party
-        The party of each row (same index), from the file's ``spec.party`` column.
+        The party of each row (same index), from the file's ``spec.party`` columns (joined with `` / ``).
     spec
         Which columns are repeated and which summed.
     source_file
@@ -97,7 +99,8 @@ def aggregate(
     no_party = party.isna() | (party.astype("string").str.strip() == "")
     if no_party.any():
         raise InputFileError(
-            f"{source_file}: column {spec.party} (the party of each row) is empty in rows {_rows(data.index[no_party])}"
+            f"{source_file}: column {' / '.join(spec.party)} (the party of each row) is empty in rows "
+            f"{_rows(data.index[no_party])}"
         )
     twice = pd.DataFrame({"area": labels, "party": party.astype(str).str.strip()}).duplicated(keep=False)
     if twice.any():
