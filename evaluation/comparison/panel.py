@@ -26,7 +26,14 @@ TURNOUT_COLUMNS = (
     "eligible_voters",
     "turnout",
 )
-AREA_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start", "share_higher_education")
+AREA_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start")
+DISTRICT_PROFILES = {
+    "education": "share_higher_education",
+    "income": "median_income",
+    "immigrant_share": "share_immigrant",
+}
+"""Socioeconomic district profiles of the area register: name -> column. A district is ``low_<name>`` when its
+column is in the lowest tercile over all districts; the turnout triple differences compare low with the rest."""
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
@@ -45,9 +52,10 @@ class TurnoutPanel:
         One row per area and election: ``area_code``, ``municipality_code``,
         ``election_index`` (0 = first election by date), ``election_date``,
         ``eligible_voters``, ``turnout_pp`` (turnout x 100), ``pilot_start``,
-        ``treated`` (0/1), ``rel_time`` (NaN for controls), ``low_education``
-        (district in the lowest tercile of ``share_higher_education`` over all
-        districts), ``muni`` (municipality index ``0..J-1``).
+        ``treated`` (0/1), ``rel_time`` (NaN for controls), ``low_<profile>``
+        for each profile of :data:`DISTRICT_PROFILES` the register has (district
+        in the lowest tercile of its column over all districts, e.g.
+        ``low_education``), ``muni`` (municipality index ``0..J-1``).
     elections : pd.DataFrame
         ``election_index``, ``election_type``, ``election_year``, ``election_date``.
     municipalities : pd.DataFrame
@@ -97,7 +105,8 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     """
     _require(turnout, TURNOUT_COLUMNS, "turnout")
     _require(areas, AREA_COLUMNS, "areas")
-    reg = areas[list(AREA_COLUMNS)].copy()
+    profiles = {name: column for name, column in DISTRICT_PROFILES.items() if column in areas}
+    reg = areas[[*AREA_COLUMNS, *profiles.values()]].copy()
     reg["area_code"] = reg["area_code"].astype(str)
     reg["pilot_start"] = _start_dates(reg["pilot_start"])
     if reg["area_code"].duplicated().any():
@@ -108,8 +117,10 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
         bad = reg.loc[is_pilot & reg["pilot_start"].isna(), "area_code"].iloc[0]
         raise EstimationError(f"areas: pilot area {bad} has no pilot_start")
     reg.loc[~is_pilot, "pilot_start"] = pd.NaT
-    cut = reg["share_higher_education"].quantile(1 / 3)
-    reg["low_education"] = (reg["share_higher_education"] <= cut).astype(float)
+    for name, column in profiles.items():
+        values = pd.to_numeric(reg[column], errors="coerce")
+        reg[f"low_{name}"] = (values <= values.quantile(1 / 3)).astype(float)
+    reg = reg.drop(columns=list(profiles.values()))
 
     t = turnout[list(TURNOUT_COLUMNS)].copy()
     t["area_code"] = t["area_code"].astype(str)

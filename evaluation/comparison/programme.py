@@ -19,7 +19,7 @@ from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.did import DidProblem, infer
 from evaluation.comparison.event_study import event_study
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
-from evaluation.comparison.panel import TurnoutPanel, build_turnout_panel
+from evaluation.comparison.panel import DISTRICT_PROFILES, TurnoutPanel, build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect
 from evaluation.comparison.power import minimum_detectable_effects
 from evaluation.comparison.pretrend import pilot_event_study, pretrend_permutation
@@ -66,15 +66,15 @@ EFFECT_COLUMNS = [
 ]
 
 
-def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
+def turnout_problem(panel: TurnoutPanel, triple: str | None = None) -> DidProblem:
     """TWFE DiD of turnout (pp) with district and election effects, eligible-voter weights.
 
-    With ``triple=True`` the election effects are interacted with the
-    low-education indicator and the regressors are ``D`` and ``D x low``
-    (triple difference).
+    With ``triple`` (a district profile, e.g. ``"education"``) the election effects
+    are interacted with the ``low_<triple>`` indicator and the regressors are ``D``
+    and ``D x low`` (triple difference).
     """
     d = panel.data
-    low = d["low_education"].to_numpy()
+    low = d[f"low_{triple}"].to_numpy() if triple else np.zeros(len(d))
     period = d["election_index"].to_numpy() * (2 if triple else 1) + (low.astype(int) if triple else 0)
     proj = WithinProjector.build(d["area_code"].to_numpy(), period, d["eligible_voters"].to_numpy())
     mult = np.column_stack([np.ones(len(d)), low]) if triple else np.ones((len(d), 1))
@@ -83,7 +83,7 @@ def turnout_problem(panel: TurnoutPanel, triple: bool = False) -> DidProblem:
         d["turnout_pp"].to_numpy(),
         d["treated"].to_numpy(),
         mult,
-        ("treated", "treated_x_low_education") if triple else ("treated",),
+        ("treated", f"treated_x_low_{triple}") if triple else ("treated",),
         d["muni"].to_numpy(),
         panel.exposure(),
         CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts)),
@@ -317,7 +317,9 @@ def compare_turnout(
     level, n_permutations = options.level, options.n_permutations
     base = turnout_problem(panel)
     effects = _turnout_rows(base, kw)
-    effects += _triple_rows(panel, kw)
+    profiles = [name for name in DISTRICT_PROFILES if f"low_{name}" in panel.data]
+    # education on the turnout stream, as before any other profile existed; the others on streams of their own
+    effects += _triple_rows(panel, "education", kw) if "education" in profiles else []
     cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
     effects += cs_rows
     event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
@@ -328,6 +330,8 @@ def compare_turnout(
     power = _power(base, sizes, options.n_power_draws, rng)
     matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), kw)
     effects += matched
+    for profile in (name for name in profiles if name != "education"):
+        effects += _triple_rows(panel, profile, options.inference_kw(part_rng(seed, f"turnout/triple/{profile}")))
     effects += _turnout_type_rows(turnout, areas, seed, options)
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
@@ -414,18 +418,23 @@ def _turnout_rows(base: DidProblem, kw: dict) -> list[dict]:
     return _did_rows(base, {"att_turnout": np.array([1.0])}, "turnout", kw)
 
 
-def _triple_rows(panel: TurnoutPanel, kw: dict) -> list[dict]:
-    """Triple difference by district education (low tercile vs the rest)."""
-    return _did_rows(
-        turnout_problem(panel, triple=True),
-        {
-            "att_turnout_low_education": np.array([1.0, 1.0]),
-            "att_turnout_other_education": np.array([1.0, 0.0]),
-            "gap_change_low_vs_high_education": np.array([0.0, 1.0]),
-        },
-        "turnout",
-        kw,
-    )
+def _triple_rows(panel: TurnoutPanel, profile: str, kw: dict) -> list[dict]:
+    """Triple difference by a district profile (its low tercile against the rest), e.g. ``education``."""
+    try:
+        problem = turnout_problem(panel, triple=profile)
+        return _did_rows(
+            problem,
+            {
+                f"att_turnout_low_{profile}": np.array([1.0, 1.0]),
+                f"att_turnout_other_{profile}": np.array([1.0, 0.0]),
+                f"gap_change_low_vs_high_{profile}": np.array([0.0, 1.0]),
+            },
+            "turnout",
+            kw,
+        )
+    except EstimationError as exc:  # e.g. no pilot district in the low tercile
+        log.warning("turnout triple difference by %s: not estimated (%s)", profile, exc)
+        return []
 
 
 def _turnout_event_study(

@@ -254,3 +254,27 @@ def test_every_declared_gap_is_compared():
     rows = effects[effects["estimand"] == "gap_change_trust_local_politicians_female_vs_male"]
     assert rows["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
     assert set(rows["inference"]) == {"crv1", "crv3", "wild_bootstrap_webb", "permutation"}
+
+
+def test_turnout_triple_differences_for_every_district_profile():
+    """Each profile the register has (education, income, immigrant share) gets its own triple difference."""
+    rng = np.random.default_rng(17)
+    turnout, areas = simulate_turnout(rng, n_municipalities=20, n_pilots=5, effect_pp=2.0, districts=(3, 6))
+    areas = areas.assign(median_income=rng.normal(450_000, 40_000, len(areas)))  # no share_immigrant column
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, n_placebo_replications=5, n_placebo_draws=19)
+    effects = compare_turnout(turnout, areas, seed=4, options=options)["effects"]
+    estimands = set(effects["estimand"])
+    for profile in ("education", "income"):
+        assert {
+            f"att_turnout_low_{profile}",
+            f"att_turnout_other_{profile}",
+            f"gap_change_low_vs_high_{profile}",
+        } <= estimands
+    assert not any("immigrant" in e for e in estimands)
+    panel = build_turnout_panel(turnout, areas)
+    low = panel.data["low_income"].to_numpy()
+    income = areas.set_index("area_code").loc[panel.data["area_code"], "median_income"].to_numpy()
+    assert low.astype(bool).tolist() == (income <= np.quantile(areas["median_income"], 1 / 3)).tolist()
+    expected = turnout_problem(panel, triple="income").fit().coef[1]
+    rows = effects[effects["estimand"] == "gap_change_low_vs_high_income"]
+    assert rows["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)

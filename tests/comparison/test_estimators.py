@@ -64,7 +64,7 @@ def test_sparse_projection_equals_dense_projection():
 
 
 def test_wild_bootstrap_matches_explicit_refits(panel):
-    fit = turnout_problem(panel, triple=True).fit()
+    fit = turnout_problem(panel, triple="education").fit()
     v = webb_weights(5, fit.n_clusters, np.random.default_rng(3))
     assert set(np.unique(v)) <= set(WEBB_POINTS)
     c, r = np.array([0.0, 1.0]), 0.3

@@ -29,7 +29,7 @@ def data():
 
 def test_influence_basis_equals_explicit_refits(data):
     """The basis computation of h_b gives the same statistics as refitting every draw."""
-    problem = turnout_problem(build_turnout_panel(*data), triple=True)
+    problem = turnout_problem(build_turnout_panel(*data), triple="education")
     draws, _ = problem.assignment.draw(6, np.random.default_rng(0))
     c = np.array([0.0, 1.0])
     h = problem.influence(draws, c)
