@@ -9,7 +9,12 @@
 --    next to the report) is written to media/ first: Typst reads files below
 --    its root only, and --extract-media does not look into raw Typst.
 -- 3. For Typst, callouts (::: {.callout-warning} ...) become tinted blocks
---    with a coloured left rule (HTML styles them with CSS).
+--    with a coloured left rule (HTML styles them with CSS), and the source
+--    line under a figure or table (::: {.data-source}) is set in small type.
+-- 4. Quarto's conditional content: a div of class `content-visible` (or
+--    `content-hidden`) with `when-format` / `unless-format` is kept (or
+--    dropped) by output format; "html" matches the HTML writers and "pdf"
+--    Typst and LaTeX, as in Quarto.
 
 function Image(image)
   local alt = image.attributes["fig-alt"]
@@ -79,7 +84,48 @@ local function typst_callout(div)
   end
 end
 
+local function format_matches(name)
+  if name == "html" then
+    return FORMAT:match("html") ~= nil
+  end
+  if name == "pdf" then
+    return FORMAT == "typst" or FORMAT == "latex"
+  end
+  return FORMAT == name
+end
+
+local function conditional(div)
+  local visible = div.classes:includes("content-visible")
+  if not visible and not div.classes:includes("content-hidden") then
+    return nil
+  end
+  local when, unless = div.attributes["when-format"], div.attributes["unless-format"]
+  local matches = (when == nil or format_matches(when)) and (unless == nil or not format_matches(unless))
+  if matches == visible then
+    return div.content
+  end
+  return {}
+end
+
+local function typst_source_line(div)
+  if div.classes:includes("data-source") then
+    local blocks = pandoc.Blocks({ pandoc.RawBlock("typst", "#text(size: 8pt)[") })
+    blocks:extend(div.content)
+    blocks:insert(pandoc.RawBlock("typst", "]"))
+    return blocks
+  end
+end
+
+function Div(div)
+  local kept = conditional(div)
+  if kept ~= nil then
+    return kept
+  end
+  if FORMAT == "typst" then
+    return typst_callout(div) or typst_source_line(div)
+  end
+end
+
 if FORMAT == "typst" then
   Figure = typst_figure
-  Div = typst_callout
 end

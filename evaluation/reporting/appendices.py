@@ -11,6 +11,7 @@ import pandas as pd
 
 from evaluation.estimation.threshold import MIN_N_FLOOR
 from evaluation.reporting.context import ReportContext
+from evaluation.reporting.downloads import data_block
 from evaluation.reporting.figures import figure_markdown, stacked_bars
 from evaluation.reporting.tables import markdown_table
 
@@ -54,7 +55,13 @@ def rows_section(ctx: ReportContext) -> str:
             **{label: [t.number(v, 0) for v in acc[c]] for c, label in columns.items() if c in acc},
         }
     )
-    return f"## {t('rows_heading')}\n\n{markdown_table(table)}\n: {t('table_rows_cap')}\n"
+    data = _quality_data(ctx, "rows", "rows")
+    return f"## {t('rows_heading')}\n\n{markdown_table(table)}\n: {t('table_rows_cap')}\n\n{data}"
+
+
+def _quality_data(ctx: ReportContext, section: str, name: str) -> str:
+    """The download and source line of a table built from one section of ``data_quality.csv``."""
+    return data_block(ctx.t, ctx.quality(section), name, {"data_quality.csv": ["source", "item", "count"]})
 
 
 def quarantine_section(ctx: ReportContext) -> str:
@@ -70,7 +77,7 @@ def quarantine_section(ctx: ReportContext) -> str:
             t("rows"): [t.number(c, 0) for c in counts["count"]],
         }
     )
-    return f"## {t('quarantine_heading')}\n\n{markdown_table(table, 'llr')}\n"
+    return f"## {t('quarantine_heading')}\n\n{markdown_table(table, 'llr')}\n\n{_quality_data(ctx, 'quarantine', 'quarantine')}"
 
 
 def checks_section(ctx: ReportContext) -> str:
@@ -83,7 +90,8 @@ def checks_section(ctx: ReportContext) -> str:
             **{t(c): [t.number(v, 0) for v in wide[c]] for c in CHECK_COLUMNS if c in wide},
         }
     )
-    return f"## {t('checks_heading')}\n\n{t('checks_note')}\n\n{markdown_table(table)}\n"
+    data = _quality_data(ctx, "checks", "checks")
+    return f"## {t('checks_heading')}\n\n{t('checks_note')}\n\n{markdown_table(table)}\n\n{data}"
 
 
 def nonresponse_section(ctx: ReportContext) -> str:
@@ -109,7 +117,16 @@ def nonresponse_section(ctx: ReportContext) -> str:
         t.number,
     )
     table = pd.DataFrame({t("outcome"): shares.index, **{c: [t.number(v) for v in shares[c]] for c in shares.columns}})
-    return f"## {t('nonresponse_heading')}\n\n{figure}\n{markdown_table(table)}\n: {t('table_nonresponse_cap', n=n)}\n"
+    data = data_block(
+        t,
+        counts.assign(share=100 * counts["count"] / counts["total"]),
+        "nonresponse",
+        {"data_quality.csv": ["source", "item", "count", "total"]},
+    )
+    return (
+        f"## {t('nonresponse_heading')}\n\n{figure}\n{data}\n{markdown_table(table)}\n"
+        f": {t('table_nonresponse_cap', n=n)}\n\n{data}"
+    )
 
 
 def masked_section(ctx: ReportContext) -> str:
@@ -126,7 +143,8 @@ def masked_section(ctx: ReportContext) -> str:
             t("values"): [t.number(c, 0) for c in counts["count"]],
         }
     )
-    return f"## {t('masked_heading')}\n\n{t('masked_note')}\n\n{markdown_table(table, 'llr')}\n"
+    data = _quality_data(ctx, "masked", "masked")
+    return f"## {t('masked_heading')}\n\n{t('masked_note')}\n\n{markdown_table(table, 'llr')}\n\n{data}"
 
 
 def weighting_section(ctx: ReportContext) -> str:
@@ -143,7 +161,12 @@ def weighting_section(ctx: ReportContext) -> str:
             t("kish_deff"): [t.number(v, 2) for v in summary["kish_deff"]],
         }
     )
-    return f"## {t('weighting_heading')}\n\n{t('weighting_note')}\n\n{markdown_table(table)}\n: {t('table_weighting_cap')}\n"
+    columns = ["wave", "n", "effective_n", "kish_deff"]
+    data = data_block(t, summary, "weighting", {"weighting_summary.csv": columns})
+    return (
+        f"## {t('weighting_heading')}\n\n{t('weighting_note')}\n\n{markdown_table(table)}\n"
+        f": {t('table_weighting_cap')}\n\n{data}"
+    )
 
 
 def methods_text(ctx: ReportContext) -> str:
@@ -170,7 +193,8 @@ def placebo_section(ctx: ReportContext) -> str:
         }
     )
     caption = t("table_placebo_cap", k=int(placebo["n_fake_pilots"].iloc[0]), r=int(placebo["n_replications"].iloc[0]))
-    return f"## {t('placebo_heading')}\n\n{t('placebo_text')}\n\n{markdown_table(table, 'lrr')}\n: {caption}\n"
+    data = data_block(t, placebo, "placebo_size", {"placebo_size.csv": ["inference", "rejection_rate", "mc_se"]})
+    return f"## {t('placebo_heading')}\n\n{t('placebo_text')}\n\n{markdown_table(table, 'lrr')}\n: {caption}\n\n{data}"
 
 
 def power_section(ctx: ReportContext) -> str:
@@ -187,7 +211,8 @@ def power_section(ctx: ReportContext) -> str:
         }
     )
     caption = t("table_power_cap", d=int(power["n_draws"].iloc[0]))
-    return f"## {t('power_heading')}\n\n{t('power_text')}\n\n{markdown_table(table, 'rrr')}\n: {caption}\n"
+    data = data_block(t, power, "power", {"power.csv": ["n_pilots", "sd_placebo", "mde"]})
+    return f"## {t('power_heading')}\n\n{t('power_text')}\n\n{markdown_table(table, 'rrr')}\n: {caption}\n\n{data}"
 
 
 def balance_section(ctx: ReportContext) -> str:
@@ -216,7 +241,15 @@ def balance_section(ctx: ReportContext) -> str:
         controls=t.number(int(counts.loc["all_controls", "n_controls"]), 0),
         matched=t.number(int(counts.loc["matched", "n_controls"]), 0),
     )
-    return f"## {t('balance_heading')}\n\n{t('balance_text')}\n\n{markdown_table(table, 'lrrrrr')}\n: {caption}\n"
+    data = data_block(
+        t,
+        balance,
+        "balance",
+        {"balance.csv": ["variable", "sample", "mean_pilot", "mean_control", "smd", "n_controls"]},
+    )
+    return (
+        f"## {t('balance_heading')}\n\n{t('balance_text')}\n\n{markdown_table(table, 'lrrrrr')}\n: {caption}\n\n{data}"
+    )
 
 
 def disclosure_section(ctx: ReportContext) -> str:

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from evaluation.reporting.context import ReportContext
+from evaluation.reporting.downloads import data_block
 from evaluation.reporting.figures import PALETTE, event_study_plot, figure_markdown, gap_plot, series_with_intervals
 from evaluation.reporting.tables import markdown_table
 from evaluation.reporting.text import effect_sentence
@@ -59,9 +60,11 @@ def _sentence(ctx: ReportContext, row: pd.Series, where: str) -> str:
 
 
 def _summary(ctx: ReportContext, sample: str, where: str) -> str:
-    """One sentence per headline estimand, using its most trustworthy inference."""
+    """One sentence per outcome not in the headline table (:mod:`evaluation.reporting.headline`), each
+    with its most trustworthy inference; empty when there is none."""
     effects = _effect_rows(ctx, sample)
-    headline = effects[effects["estimand"] == "att_" + effects["outcome"]]
+    in_headline = {"turnout", *ctx.headline_outcomes}
+    headline = effects[(effects["estimand"] == "att_" + effects["outcome"]) & ~effects["outcome"].isin(in_headline)]
     sentences, disagree = [], False
     for _, rows in headline.groupby("estimand", sort=False):
         row = _primary(rows[rows["method"] == rows["method"].iloc[0]])
@@ -70,21 +73,24 @@ def _summary(ctx: ReportContext, sample: str, where: str) -> str:
             disagree = disagree or bool(mark)
             sentences.append(f"- {_sentence(ctx, row, where)}{mark}")
     for outcome in dict.fromkeys(_effect_rows(ctx, sample, suppressed=True)["outcome"]):
-        sentences.append(f"- {ctx.t('effect_suppressed', what=_what(ctx.t, outcome), min_n=ctx.min_n)}")
-    body = "\n".join(sentences) if sentences else "-"
+        if outcome not in in_headline:
+            sentences.append(f"- {ctx.t('effect_suppressed', what=_what(ctx.t, outcome), min_n=ctx.min_n)}")
+    if not sentences:
+        return ""
+    body = "\n".join(sentences)
     note = (
         f"{DISAGREE_MARK} {ctx.t('interval_p_disagree', alpha=ctx.t.number(1 - ctx.level, 2))}\n\n" if disagree else ""
     )
-    return f"## {ctx.t('summary')}\n\n{body}\n\n{note}{ctx.t('primary_inference_note')}\n"
+    return f"### {ctx.t('other_outcomes_heading')}\n\n{body}\n\n{note}{ctx.t('primary_inference_note')}\n"
 
 
 def programme_summary(ctx: ReportContext) -> str:
-    """Plain-language summary of the programme-level effects."""
+    """Plain-language sentences on the programme-level effects of the outcomes outside the headline table."""
     return _summary(ctx, "programme", ctx.t("where_programme"))
 
 
 def pilot_summary(ctx: ReportContext, code: str) -> str:
-    """Plain-language summary of one pilot municipality's effects."""
+    """Plain-language sentences on one pilot's effects of the outcomes outside the headline table."""
     return _summary(ctx, code, ctx.pilot(code)["municipality_name"])
 
 
@@ -124,9 +130,16 @@ def turnout_section(ctx: ReportContext, sample: str) -> str:
     n_districts = int(shown.groupby(["sample", "role"])["n_areas"].max().sum())
     series = _and(t, [ours[1], t("control")])
     alt = t("alt_lines", what=t("turnout_axis"), x=t("election").lower(), series=series)
+    trend_columns = ["election_year", "turnout_pp", "n_areas"]
     parts = [
         f"## {t('turnout_heading')}\n",
         figure_markdown(fig, t("fig_turnout_cap", n=t.number(n_districts, 0)), alt, t.number),
+        data_block(
+            t,
+            shown[["sample", "role", "election_type", *trend_columns]],
+            f"turnout_{sample}",
+            {"turnout_trends.csv": trend_columns},
+        ),
     ]
     events = ctx.tables["event_study"]
     events = events[
@@ -138,6 +151,9 @@ def turnout_section(ctx: ReportContext, sample: str) -> str:
         parts.append(
             figure_markdown(event_study_plot(events, t("elections_relative"), t("effect_axis")), caption, alt, t.number)
         )
+        event_columns = ["rel_time", "estimate", "ci_low", "ci_high"]
+        shown_events = events[["sample", "outcome", "method", "inference", *event_columns]]
+        parts.append(data_block(t, shown_events, f"event_study_{sample}", {"event_study.csv": event_columns}))
     return "\n".join(parts)
 
 
@@ -163,6 +179,14 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
             ours = rows[(rows["area_type"] == "municipality") & (rows["municipality_code"] == str(sample))]
             label, colour = t("this_pilot"), PALETTE["this"]
         controls = rows[(rows["area_type"] == "control") & (rows["municipality_code"] == "all")]
+        survey_columns = ["wave", "estimate", "ci_low", "ci_high", "n"]
+        keys = ["outcome", "area_type", "municipality_code", "group_variable", "group"]
+        data = data_block(
+            t,
+            pd.concat([ours, controls])[[*keys, *survey_columns, "suppressed"]],
+            f"survey_{outcome}_{sample}",
+            {"estimates.csv": survey_columns},
+        )
         ours, controls = ours.dropna(subset=["estimate"]), controls.dropna(subset=["estimate"])
         fig, ax = plt.subplots()
         series_with_intervals(ax, ours, "wave", label, colour)
@@ -174,6 +198,7 @@ def survey_section(ctx: ReportContext, sample: str) -> str:
         caption = t("fig_survey_cap", what=t.outcome(outcome), n=t.number(n, 0), min_n=ctx.min_n)
         alt = t("alt_lines", what=t.outcome(outcome), x=t("wave").lower(), series=_and(t, [label, t("control")]))
         parts.append(figure_markdown(fig, caption, alt, t.number))
+        parts.append(data)
     return "\n".join(parts)
 
 
@@ -215,9 +240,17 @@ def groups_section(ctx: ReportContext, sample: str) -> str:
     published = set(zip(ctx.tables["gaps"]["outcome"], ctx.tables["gaps"]["group_variable"]))
     figures = [pair for pair in ctx.gap_figures if pair in published] if sample == "programme" else []
     gaps = [_gap_figure(ctx, outcome, variable) for outcome, variable in figures]
+    group_columns = ["wave", "estimate", "ci_low", "ci_high", "n"]
+    data = data_block(
+        t,
+        rows[["outcome", "group_variable", "group", "area_type", "municipality_code", *group_columns, "suppressed"]],
+        f"groups_{sample}",
+        {"estimates.csv": group_columns},
+    )
     return (
         f"## {t('groups_heading')}\n\n{markdown_table(table, 'l' + 'r' * (len(table.columns) - 1))}\n"
-        f": {t('table_groups_cap', wave=latest)}\n\n{t('suppressed_note', min_n=ctx.min_n)}\n\n" + "\n".join(gaps)
+        f": {t('table_groups_cap', wave=latest)}\n\n{data}\n{t('suppressed_note', min_n=ctx.min_n)}\n\n"
+        + "\n".join(gaps)
     )
 
 
@@ -244,7 +277,14 @@ def _gap_figure(ctx: ReportContext, outcome: str, variable: str) -> str:
         n=t.number(int(pilots["n"].sum() + controls["n"].sum()), 0),
     )
     alt = t("alt_lines", what=t("gap_axis", unit=unit), x=t("wave").lower(), series=_and(t, [t("pilot"), t("control")]))
-    return figure_markdown(fig, caption, alt, t.number)
+    gap_columns = ["wave", "estimate", "ci_low", "ci_high", "n"]
+    shown = gaps[(gaps["outcome"] == outcome) & (gaps["group_variable"] == variable)]
+    shown = shown[shown["area_type"].isin(["pilot", "control"])]
+    keys = ["outcome", "group_variable", "group_a", "group_b", "area_type"]
+    data = data_block(
+        t, shown[[*keys, *gap_columns, "suppressed"]], f"gap_{outcome}_{variable}", {"gaps.csv": gap_columns}
+    )
+    return figure_markdown(fig, caption, alt, t.number) + "\n" + data
 
 
 def _estimate_cell(t, estimate: float, low: float, high: float) -> str:
@@ -293,7 +333,15 @@ def methods_section(ctx: ReportContext, sample: str) -> str:
         records.append(record)
     table = pd.DataFrame(records)
     note = f"\n{DISAGREE_MARK} {t('interval_p_disagree', alpha=t.number(1 - ctx.level, 2))}\n" if disagree else ""
-    return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n{note}"
+    effect_columns = ["estimate", "ci_low", "ci_high", "p_value"]
+    shown = rows[rows["inference"].isin([i for inferences in INFERENCE_COLUMNS.values() for i in inferences])]
+    data = data_block(
+        t,
+        shown[["outcome", "estimand", "sample", "method", "inference", *effect_columns]],
+        f"methods_{sample}",
+        {"effects.csv" if sample == "programme" else "pilot_effects.csv": effect_columns},
+    )
+    return f"## {t('methods_heading')}\n\n{t('methods_table_note')}\n\n{markdown_table(table, 'llrrrr')}\n{data}{note}"
 
 
 def _disagrees(row: pd.Series, alpha: float) -> bool:
@@ -338,7 +386,10 @@ def quality_section(ctx: ReportContext) -> str:
             t("rows_quarantined"): [t.number(v, 0) for v in acc["rows_quarantined"]],
         }
     )
-    return f"## {t('quality_heading')}\n\n{markdown_table(table, 'lrrr')}\n"
+    counts = ctx.quality("rows")
+    counts = counts[counts["item"].isin(["rows_read", "rows_kept", "rows_quarantined"])]
+    data = data_block(t, counts, "row_counts", {"data_quality.csv": ["source", "item", "count"]})
+    return f"## {t('quality_heading')}\n\n{markdown_table(table, 'lrrr')}\n\n{data}"
 
 
 def provenance(ctx: ReportContext) -> str:
