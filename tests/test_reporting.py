@@ -253,6 +253,10 @@ def test_balance_table_in_the_methods_appendix(lang):
     assert t.number(12, 0) in text and t("balance_heading") in text
     without_turnout = ReportContext(t=t, tables={}, provenance={}, min_n=20, demo=True)
     assert balance_section(without_turnout) == ""
+    unmatched = ReportContext(
+        t=t, tables=tables | {"balance": pd.DataFrame(columns=rows[0])}, provenance={}, min_n=20, demo=True
+    )
+    assert balance_section(unmatched) == ""  # too few controls to match: no table
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -218,7 +218,7 @@ def power_section(ctx: ReportContext) -> str:
 def balance_section(ctx: ReportContext) -> str:
     """Pilots against all controls and against the matched controls: means and standardised mean differences."""
     t = ctx.t
-    if not ctx.has("turnout"):
+    if not ctx.has("turnout") or ctx.tables["balance"].empty:  # no matching: too few controls
         return ""
     balance = ctx.tables["balance"]
     wide = balance.pivot_table(
