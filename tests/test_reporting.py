@@ -263,9 +263,11 @@ def test_balance_table_in_the_methods_appendix(lang):
 def test_an_interval_that_disagrees_with_its_p_value_is_marked(lang):
     """A per-pilot interval excluding zero next to p = 0.056 is marked and explained, never printed bare."""
     from evaluation.reporting.context import ReportContext
-    from evaluation.reporting.sections import DISAGREE_MARK, methods_section, pilot_summary
+    from evaluation.reporting.headline import headline_section
+    from evaluation.reporting.sections import DISAGREE_MARK, methods_section
 
     base = dict(outcome="turnout", sample="0301", method="twfe", inference="permutation", suppressed=False)
+    base |= dict(se=0.8, n_clusters=40, n_treated_clusters=1)
     effects = pd.DataFrame(
         [
             {**base, "estimand": "att_turnout", "estimate": 2.0, "ci_low": 0.4, "ci_high": 3.5, "p_value": 0.0556},
@@ -276,16 +278,161 @@ def test_an_interval_that_disagrees_with_its_p_value_is_marked(lang):
     t = translator(lang)
     tables = {
         "pilot_effects": effects,
-        "pilots": pd.DataFrame({"municipality_code": ["0301"], "municipality_name": ["Oslo"]}),
+        "pilots": pd.DataFrame({"municipality_code": ["0301"], "municipality_name": ["Oslo"], "cohort": [2019]}),
+        **_turnout_tables(),
     }
     ctx = ReportContext(t=t, tables=tables, provenance={"settings": {"level": 0.95}}, min_n=20, demo=True)
     table = methods_section(ctx, "0301")
     assert table.count(DISAGREE_MARK) == 2  # the marked cell and its note
     assert t("interval_p_disagree", alpha=t.number(0.05, 2)) in table
-    summary = pilot_summary(ctx, "0301")
+    summary = headline_section(ctx, "0301")
     assert f"{DISAGREE_MARK}\n" in summary and t("interval_p_disagree", alpha=t.number(0.05, 2)) in summary
+    assert f"{t('verdict_rose')} {DISAGREE_MARK}" in summary  # the verdict in the headline table is marked too
     agreeing = effects.assign(p_value=[0.01, 0.3])
     ctx = ReportContext(
         t=t, tables=tables | {"pilot_effects": agreeing}, provenance=ctx.provenance, min_n=20, demo=True
     )
-    assert DISAGREE_MARK not in methods_section(ctx, "0301") + pilot_summary(ctx, "0301")
+    assert DISAGREE_MARK not in methods_section(ctx, "0301") + headline_section(ctx, "0301")
+
+
+def _turnout_tables() -> dict[str, pd.DataFrame]:
+    """The turnout result tables a headline needs (``ctx.has("turnout")``): two elections, a power table."""
+    trends = pd.DataFrame(
+        {
+            "sample": ["0301", "0301", "programme", "programme"],
+            "role": ["pilot", "pilot", "control", "control"],
+            "election_type": ["local", "parliamentary"] * 2,
+            "election_year": [2015, 2017] * 2,
+        }
+    )
+    power = pd.DataFrame(
+        {"n_pilots": [1, 3], "mde": [1.9, 1.1], "alpha": [0.05, 0.05], "power": [0.8, 0.8], "outcome": "turnout"}
+    )
+    return {"turnout_trends": trends, "power": power, "placebo_size": pd.DataFrame(), "balance": pd.DataFrame()}
+
+
+def _headline_context(lang: str, rows: list[dict], power: pd.DataFrame | None = None, turnout: bool = True):
+    """A programme context with the given effect rows (permutation inference), 7 pilots of 60 municipalities."""
+    from evaluation.reporting.context import ReportContext
+
+    base = dict(sample="programme", method="twfe", inference="permutation", n_clusters=60, n_treated_clusters=7)
+    effects = pd.DataFrame([{**base, "estimand": f"att_{r['outcome']}", **r} for r in rows])
+    survey = {
+        "estimates": pd.DataFrame({"wave": [1, 2, 3]}),
+        "gaps": pd.DataFrame(),
+        "weighting_summary": pd.DataFrame(),
+    }
+    turnout_tables = _turnout_tables() if turnout else {}
+    if power is not None:
+        turnout_tables["power"] = power
+    tables = {
+        "effects": effects,
+        "pilots": pd.DataFrame({"municipality_code": [f"9{i}" for i in range(7)], "cohort": [2019] * 4 + [2021] * 3}),
+        **survey,
+        **turnout_tables,
+    }
+    return ReportContext(
+        t=translator(lang),
+        tables=tables,
+        provenance={"settings": {"level": 0.95}},
+        min_n=20,
+        demo=False,
+        headline_outcomes=("trust_local_politicians", "took_part_consultation"),
+    )
+
+
+HEADLINE_ROWS = [
+    {"outcome": "turnout", "estimate": 3.5, "se": 0.6, "ci_low": 2.8, "ci_high": 4.1, "p_value": 0.001},
+    {"outcome": "trust_local_politicians", "estimate": -0.3, "se": 0.1, "ci_low": -0.5, "ci_high": -0.1}
+    | {"p_value": 0.01},
+    {"outcome": "took_part_consultation", "estimate": 1.0, "se": 2.5, "ci_low": -4.0, "ci_high": 6.0, "p_value": 0.7},
+]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_headline_table_gives_verdict_and_smallest_detectable_change(lang):
+    from evaluation.reporting.headline import headline_rows, headline_section
+
+    ctx = _headline_context(lang, HEADLINE_ROWS)
+    rows = headline_rows(ctx, "programme").set_index("outcome")
+    assert list(rows.index) == ["turnout", "trust_local_politicians", "took_part_consultation"]
+    assert list(rows["verdict"]) == ["rose", "fell", "no_detectable_change"]
+    # turnout: the power table's MDE for 3 pilots, the largest size not above the 7 treated; survey: 2.8 SE
+    assert rows.loc["turnout", "mde"] == 1.1 and rows.loc["turnout", "mde_source"] == "power:3"
+    assert rows.loc["took_part_consultation", "mde"] == pytest.approx(7.0)
+    assert rows.loc["trust_local_politicians", "mde"] == pytest.approx(0.28)
+    t = ctx.t
+    text = headline_section(ctx, "programme")
+    for verdict in ("rose", "fell", "no_detectable_change"):
+        assert f"| {t('verdict_' + verdict)}" in text
+    assert t("mde_note_turnout", k="3") in text and t("mde_note_survey", m=t.number(2.8, 1)) in text
+    assert t.number(7.0, 1) in text and t.number(0.28, 2) in text
+    data = f"{t('design_turnout', k='2', first=2015, last=2017)} {t('and_word')} {t('design_survey', first=1, last=3)}"
+    treated = t("design_treated_programme", n="7")
+    assert t("design_line", treated=treated, starts=f"2019 {t('and_word')} 2021", controls="53", data=data) in text
+    assert text.count("\n- ") == 3  # one sentence per headline outcome, below the table
+    assert text.index(t("design_line", treated=treated, starts="", controls="", data="")[:5]) < text.index("| ")
+    assert text.index(t("table_headline_cap")) < text.index("\n- ")
+
+
+def test_headline_without_turnout_has_no_turnout_row_or_power_note():
+    from evaluation.reporting.headline import headline_section
+
+    ctx = _headline_context("en", HEADLINE_ROWS[1:], turnout=False)
+    text = headline_section(ctx, "programme")
+    assert "Turnout" not in text and "power.csv" not in text and "elections" not in text
+    assert "Trust in local politicians" in text and "waves 1–3" in text
+
+
+def test_headline_suppressed_outcome_shows_no_numbers():
+    from evaluation.reporting.headline import headline_section
+    from evaluation.reporting.sections import programme_summary
+
+    rows = [HEADLINE_ROWS[0], {"outcome": "took_part_consultation", "suppressed": True}]
+    ctx = _headline_context("en", rows)
+    text = headline_section(ctx, "programme")
+    line = next(line for line in text.splitlines() if line.startswith("| Took part"))
+    assert "not shown" in line and not any(ch.isdigit() for ch in line.split("|", 2)[2])
+    assert "fewer than 20 respondents" in text
+    assert "Took part" not in programme_summary(ctx)  # said once, in the headline
+
+
+def test_headline_refuses_a_power_table_of_another_level():
+    from evaluation.errors import RenderError
+    from evaluation.reporting.headline import headline_section
+
+    power = pd.DataFrame(
+        {"n_pilots": [1, 7], "mde": [1.9, 0.8], "alpha": [0.05, 0.1], "power": 0.8, "outcome": "turnout"}
+    )
+    with pytest.raises(RenderError, match=r"power.csv row 3: alpha 0.1"):
+        headline_section(_headline_context("en", HEADLINE_ROWS, power=power), "programme")
+
+
+def test_data_download_holds_published_values_only():
+    import base64
+    import io
+    import re
+
+    from evaluation.errors import RenderError
+    from evaluation.reporting.downloads import data_block
+
+    frame = pd.DataFrame(
+        {
+            "outcome": ["a", "a"],
+            "wave": [1, 2],
+            "estimate": [12.5, 99.0],  # the second row is suppressed: its value must not leave
+            "n": [40, 3],
+            "suppressed": [False, True],
+        }
+    )
+    block = data_block(translator("en"), frame, "survey_a", {"estimates.csv": ["wave", "estimate", "n"]})
+    link = re.search(r"\]\(data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)\)\{download=\"survey_a.csv\"", block)
+    csv = base64.b64decode(link[1]).decode("utf-8")
+    assert "99" not in csv and ",3," not in csv
+    back = pd.read_csv(io.StringIO(csv))
+    assert back.loc[0, "estimate"] == 12.5 and back.loc[1, ["estimate", "n"]].isna().all()
+    assert back.loc[1, "wave"] == 2  # the key of a suppressed row stays, so the reader sees it was withheld
+    assert "Source: `estimates.csv` (`wave`, `estimate`, `n`)." in block
+    assert 'when-format="html"' in block.split("Source:")[1]  # the link is HTML only, the source line is not
+    with pytest.raises(RenderError, match="ci_low"):
+        data_block(translator("en"), frame, "survey_a", {"estimates.csv": ["ci_low"]})
