@@ -70,6 +70,9 @@ def staggered_did(
     estimated shares.  Standard errors are the analytic influence-function
     ones (csdid ``bstrap=False``; with ``cluster``, the influence summed per
     cluster, as csdid's analytic clustered SE), intervals and p-values normal.
+    Event times of the dynamic aggregation count periods (positions among the
+    panel's distinct ``time`` values): R ``did``'s ``t - g`` when the periods
+    are consecutive integers.
 
     Parameters
     ----------
