@@ -147,3 +147,62 @@ def test_two_wave_panel_matches_r_survey():
         assert len(merged) == len(expected)
         assert_allclose(merged["estimate"], merged["estimate_r"], rtol=1e-9, err_msg=variable)
         assert_allclose(merged["se"], merged["se_r"], rtol=1e-9, err_msg=variable)
+
+
+# --------------------------------------------------------------------------- small raking cells
+
+
+def margins_file(data: pd.DataFrame, folder: Path) -> Path:
+    """The long margins file of :func:`population` (one ``margin`` per dimension)."""
+    frames = [
+        totals.reset_index().assign(margin="+".join(dims))
+        for dims, totals in zip(DIMENSIONS, population(data), strict=True)
+    ]
+    path = folder / "margins.csv"
+    pd.concat(frames, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def test_an_empty_raking_cell_is_merged_with_its_neighbour_and_recorded(tmp_path):
+    """A wave with no 65+ women: that cell joins 35-64 women, raking succeeds, and the summary says so."""
+    from evaluation.stages.weight import weight
+    from evaluation.survey.collapse import collapse_small_cells
+
+    data = panel(2, n=800)
+    margins_path = margins_file(data, tmp_path)
+    data = data[~((data["wave"] == 2) & (data["gender"] == "female") & (data["age_group"] == "65+"))]
+    wave = data[data["wave"] == 2]
+    margins = population(panel(2, n=800))
+    collapsed = collapse_small_cells(wave, margins, 5)
+    complete = wave.dropna(subset=["municipality_code", "gender", "age_group", "education"])  # the rows raked
+    n_women = int(((complete["gender"] == "female") & (complete["age_group"] == "35-64")).sum())
+    assert collapsed.merges == [
+        f"gender x age_group: female + 65+ (0 respondents) merged with female + 35-64 ({n_women})"
+    ]
+    merged = collapsed.margins[1]
+    assert merged.name == margins[1].name and merged.index.name == "raking_cell_1"
+    assert merged.sum() == pytest.approx(margins[1].sum())
+    assert merged["female + 35-64 + female + 65+"] == pytest.approx(
+        margins[1][("female", "35-64")] + margins[1][("female", "65+")]
+    )
+    assert collapsed.margins[0] is margins[0] and collapsed.margins[2] is margins[2]  # nothing to merge there
+
+    survey_path = tmp_path / "survey.parquet"
+    data.to_parquet(survey_path)
+    settings = {"weighting": {**WEIGHTING, "trim": None, "collapse_below": 5}}
+    weight(survey_path, margins_path, tmp_path / "weighted.parquet", tmp_path / "summary.csv", settings)
+    summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
+    assert summary["collapsed_cells"].tolist() == ["", collapsed.merges[0]]
+    weighted_survey = pd.read_parquet(tmp_path / "weighted.parquet")
+    rows = weighted_survey[weighted_survey["wave"] == 2].dropna(subset=["gender", "age_group", "education"])
+    women_35_plus = rows.loc[rows["raking_cell_1"] == "female + 35-64 + female + 65+", "weight"].sum()
+    assert women_35_plus == pytest.approx(merged["female + 35-64 + female + 65+"], rel=1e-6)
+    from evaluation.survey.collapse import raking_columns
+
+    raking = raking_columns(DIMENSIONS, weighted_survey.columns)
+    assert raking == [["municipality_code"], ["raking_cell_1"], ["education"]]  # variances use the merged cells
+    design = survey_design(weighted_survey, AREAS, "adjust", raking)
+    assert np.isfinite(design.mean(["y"], by=["wave"])["se"]).all()
+    with pytest.raises(Exception, match="65"):  # without collapsing, the empty cell stops raking
+        settings["weighting"]["collapse_below"] = 0
+        weight(survey_path, margins_path, tmp_path / "w0.parquet", tmp_path / "s0.csv", settings)

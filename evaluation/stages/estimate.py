@@ -11,6 +11,7 @@ from evaluation.estimation.disclosure import disclosure_control
 from evaluation.estimation.domains import ESTIMATE_COLUMNS, domain_estimates, survey_design
 from evaluation.estimation.gaps import published_gaps
 from evaluation.outputs import write_csv
+from evaluation.survey.collapse import raking_columns
 from evaluation.variables import load_variables
 
 
@@ -19,8 +20,9 @@ def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_setting
     variables = load_variables(Path(config_settings["variables"]))
     estimation = config_settings["estimation"]
     weighting = config_settings["weighting"]
-    raking = [list(dims) for dims in weighting["margins"]] if weighting["method"] == "rake" else []
-    design = survey_design(pd.read_parquet(survey_path), pd.read_parquet(areas_path), estimation["lonely_psu"], raking)
+    survey = pd.read_parquet(survey_path)
+    raking = raking_columns(weighting["margins"], survey.columns) if weighting["method"] == "rake" else []
+    design = survey_design(survey, pd.read_parquet(areas_path), estimation["lonely_psu"], raking)
     table = domain_estimates(design, variables.outcomes, estimation["group_variables"], estimation["level"])
     table = disclosure_control(table, config_settings["disclosure"]["min_n"])
     write_csv(table[ESTIMATE_COLUMNS].sort_values(ESTIMATE_COLUMNS[:8]), Path(out_path))

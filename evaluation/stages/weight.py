@@ -10,6 +10,7 @@ import pandas as pd
 from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
 from evaluation.survey import weight_summary
+from evaluation.survey.collapse import collapse_small_cells
 from evaluation.survey.margins import population_margins, rake_wave
 
 
@@ -19,21 +20,51 @@ def weight(
     """Run the stage: add the column ``weight`` to the survey and write a weighting summary per wave.
 
     ``margins_path`` is needed only for ``weighting.method: rake``; otherwise the weights are the design weights.
+    Raking cells below ``weighting.collapse_below`` respondents are merged first
+    (:mod:`evaluation.survey.collapse`); the summary's ``collapsed_cells`` lists the
+    merges of each wave, and the survey keeps the merged cells (``raking_cell_<k>``).
     """
     survey = pd.read_parquet(survey_path)
     weighting = config_settings["weighting"]
     survey["weight"] = survey["design_weight"].astype(float)
+    merges: dict[int, list[str]] = {}
     if weighting["method"] == "rake":
         if margins_path is None:
             raise ConfigError("weighting.method is rake, but no margins file is given (sources.margins)")
         bounds = tuple(weighting["trim"]) if weighting["trim"] else None
         margins = population_margins(pd.read_csv(margins_path, dtype={"municipality_code": str}), weighting["margins"])
-        for _, rows in survey.groupby("wave").groups.items():
+        cells: dict[str, pd.Series] = {}
+        for wave, rows in survey.groupby("wave").groups.items():
+            collapsed = collapse_small_cells(survey.loc[rows], margins, weighting["collapse_below"])
+            merges[wave] = collapsed.merges
+            for name, labels in collapsed.columns.items():
+                cells.setdefault(name, _plain_cells(survey, margins, name)).loc[rows] = labels
             survey.loc[rows, "weight"] = rake_wave(
-                survey.loc[rows], margins, epsilon=weighting["epsilon"], max_iter=weighting["max_iter"], bounds=bounds
+                survey.loc[rows].assign(**collapsed.columns),
+                collapsed.margins,
+                epsilon=weighting["epsilon"],
+                max_iter=weighting["max_iter"],
+                bounds=bounds,
             )
+        survey = survey.assign(**cells)  # the raked cells of collapsed margins, for calibration-aware variances
     summary = pd.DataFrame(
-        [{"wave": wave, **weight_summary(rows["weight"].to_numpy())} for wave, rows in survey.groupby("wave")]
+        [
+            {
+                "wave": wave,
+                **weight_summary(rows["weight"].to_numpy()),
+                "collapsed_cells": "; ".join(merges.get(wave, [])),
+            }
+            for wave, rows in survey.groupby("wave")
+        ]
     )
     write_parquet(survey, Path(out_path))
     write_csv(summary, Path(summary_path))
+
+
+def _plain_cells(survey: pd.DataFrame, margins: list[pd.Series], name: str) -> pd.Series:
+    """The uncollapsed cell label of every respondent in the margin of column ``name`` (``raking_cell_<k>``)."""
+    dims = list(margins[int(name.rsplit("_", 1)[1])].index.names)
+    complete = survey[dims].notna().all(axis=1)
+    labels = pd.Series(pd.NA, index=survey.index, dtype=object)
+    labels[complete] = survey.loc[complete, dims].astype(str).agg(" + ".join, axis=1)
+    return labels
