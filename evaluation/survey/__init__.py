@@ -10,6 +10,8 @@ SurveyDesign
     intervals use the domain's degrees of freedom.
 rake, poststratify
     Calibrate the weights of a design to population margins.
+trim_weights
+    Trim weights and spread the excess (R ``trimWeights``).
 weight_summary
     Kish effective sample size and design effect of a set of weights.
 capped_cell_weights
@@ -28,6 +30,7 @@ from evaluation.survey.design import SurveyDesign
 from evaluation.survey.regression import SurveyGLMResult, svyglm
 from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
 from evaluation.survey.term_tests import term_test
+from evaluation.survey.trimming import trim_weights
 from evaluation.survey.weighting import capped_cell_weights, poststratify, rake, weight_summary
 
 __all__ = [
@@ -41,5 +44,6 @@ __all__ = [
     "rake",
     "svyglm",
     "term_test",
+    "trim_weights",
     "weight_summary",
 ]

@@ -178,6 +178,23 @@ class SurveyDesign:
         new.df = new._degrees_of_freedom()
         return new
 
+    def reweighted(self, weights: np.ndarray) -> SurveyDesign:
+        """A copy with new sampling weights and the same sampling structure (uncalibrated designs only).
+
+        Raises DesignError for a calibrated or subset design, whose variance
+        would need the calibration (or the subset) redone.
+        """
+        if self.linearization.calibration is not None or self.domain_mask is not None:
+            raise DesignError("new sampling weights need an uncalibrated full design (not calibrated, not a subset)")
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != self.weights.shape or not np.isfinite(weights).all() or (weights < 0).any():
+            raise DesignError(f"new weights must be {self.weights.shape[0]} finite non-negative numbers")
+        new = copy.copy(self)
+        new.weights = new.design_weights = weights
+        new._keys = {}
+        new.df = new._degrees_of_freedom()
+        return new
+
     def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> SurveyDesign:
         """A copy with calibrated ``weights`` whose variances remove the calibration margins.
 

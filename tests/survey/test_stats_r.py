@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from evaluation.errors import EstimationError
-from evaluation.survey import SurveyDesign, poststratify
+from evaluation.errors import DesignError, EstimationError, WeightingError
+from evaluation.survey import SurveyDesign, poststratify, trim_weights
 from evaluation.survey.quantiles import quantile_rule
 
 from .conftest import REFERENCE
@@ -157,3 +157,32 @@ def test_chisq_rejects_bad_input(dclus1):
     high_schools = dclus1.subset((dclus1.data["stype"] == "H").to_numpy())
     with pytest.raises(EstimationError, match="a table needs two"):
         high_schools.chisq("sch.wide", "stype")
+
+
+@pytest.mark.parametrize(
+    "case, design_name, kwargs",
+    [
+        ("trim_dstrat_upper", "dstrat", {"upper": 40}),
+        ("trim_dstrat_lower", "dstrat", {"lower": 18}),
+        ("trim_dstrat_strict", "dstrat", {"upper": 35, "strict": True}),
+        ("trim_dclus2_upper", "dclus2", {"upper": 60}),
+    ],
+)
+def test_trim_weights_matches_r(request, stats_ref, case, design_name, kwargs):
+    trimmed = trim_weights(request.getfixturevalue(design_name), **kwargs)
+    w = trimmed.weights
+    assert_allclose([w.sum(), w.min(), w.max()], [stats_ref(case, "", s) for s in ("sum", "min", "max")], rtol=1e-12)
+    _pair(trimmed.mean(["api00"]), stats_ref, case)
+    total = trimmed.total(["enroll"]).iloc[0]
+    expected = [stats_ref(case, "", s) for s in ("total", "total_se")]
+    assert_allclose([total["estimate"], total["se"]], expected, rtol=TIGHT)
+
+
+def test_trim_weights_rejects_impossible_requests(dstrat, dclus1, pop_types):
+    with pytest.raises(WeightingError, match="mean weight"):
+        trim_weights(dstrat, upper=21, strict=True)
+    with pytest.raises(WeightingError, match="below"):
+        trim_weights(dstrat, upper=10, lower=20)
+    with pytest.raises(DesignError, match="uncalibrated"):
+        trim_weights(poststratify(dclus1, pop_types), upper=30)
+    assert trim_weights(dstrat, upper=100).weights.tolist() == dstrat.weights.tolist()

@@ -117,6 +117,25 @@ write.csv(data.frame(edcat = as.character(apiclus1$edcat)), "apiclus1_edcat.csv"
 put_chi("dclus1_chisq_F_edcat_stype_missing", "svychisq(~edcat + stype, dclus1e)")
 put_chi("dclus1_subset_chisq_F", 'svychisq(~sch.wide + awards, subset(dclus1, stype != "E"))')
 
+# trimWeights: trimmed weights (sum, extremes) and estimates on the trimmed design
+put_trim <- function(case, call) {
+  d <- run(call)
+  w <- weights(d)
+  put(case, "", "sum", sum(w), call)
+  put(case, "", "min", min(w), call)
+  put(case, "", "max", max(w), call)
+  m <- svymean(~api00, d)
+  put(case, "", "estimate", coef(m), call)
+  put(case, "", "se", SE(m), call)
+  t <- svytotal(~enroll, d, na.rm = TRUE)
+  put(case, "", "total", coef(t), call)
+  put(case, "", "total_se", SE(t), call)
+}
+put_trim("trim_dstrat_upper", "trimWeights(dstrat, upper = 40)")
+put_trim("trim_dstrat_lower", "trimWeights(dstrat, lower = 18)")
+put_trim("trim_dstrat_strict", "trimWeights(dstrat, upper = 35, strict = TRUE)")
+put_trim("trim_dclus2_upper", "trimWeights(dclus2, upper = 60)")
+
 out <- do.call(rbind, rows)
 write.csv(out, "stats_reference.csv", row.names = FALSE)
 cat("wrote", nrow(out), "reference values\n")
