@@ -2,10 +2,13 @@
 
 One row per voting district and election, built from the canonical
 ``turnout`` and ``areas`` tables (docs/data-contracts.md).  A district is
-treated in an election when ``election_date >= pilot_start``.  Event time
-counts *elections* (local and parliamentary alike) from the first election on
-or after the start: ``rel_time = 0`` is the first treated election and
-``rel_time = -1`` the last election before the pilot (the reference).
+treated in an election when ``election_date >= pilot_start``.  An election is a
+type and year: elections held on one day (Sweden's riksdag, region and kommun
+elections) are separate elections with their own fixed effects.  Event time
+counts *election days* (local and parliamentary alike) from the first on or
+after the start: ``rel_time = 0`` is the first treated election day and
+``rel_time = -1`` the last one before the pilot (the reference); same-day
+elections share their event time.
 """
 
 from __future__ import annotations
@@ -138,22 +141,30 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     elections = (
         t[["election_type", "election_year", "election_date"]]
         .drop_duplicates()
-        .sort_values("election_date")
+        .sort_values(["election_date", "election_type"])
         .reset_index(drop=True)
     )
-    if elections["election_date"].duplicated().any():
-        raise EstimationError("turnout: two elections share one election_date")
-    elections["election_index"] = np.arange(len(elections))
+    twice = elections.duplicated(["election_type", "election_year"], keep=False)
+    if twice.any():
+        first = elections[twice].iloc[0]
+        raise EstimationError(
+            f"turnout: the {first['election_type']} election of {first['election_year']} has two dates "
+            f"({', '.join(str(d.date()) for d in elections.loc[twice, 'election_date'].iloc[:2])})"
+        )
+    elections["election_index"] = np.arange(len(elections))  # same-day elections (Sweden's) are separate elections
     data = t.drop(columns="municipality_code").merge(reg, on="area_code", how="left", validate="many_to_one")
-    data = data.merge(elections[["election_date", "election_index"]], on="election_date")
+    data = data.merge(
+        elections[["election_type", "election_year", "election_index"]], on=["election_type", "election_year"]
+    )
     data["turnout_pp"] = 100.0 * data["turnout"].astype(float)
     data["eligible_voters"] = data["eligible_voters"].astype(float)
     data["treated"] = (data["election_date"] >= data["pilot_start"]).astype(float)
-    first = elections["election_date"].to_numpy("datetime64[ns]")
+    days = np.unique(elections["election_date"].to_numpy("datetime64[ns]"))  # event time counts election days
     starts = data["pilot_start"].to_numpy("datetime64[ns]")
-    first_treated = np.searchsorted(first, starts, side="left").astype(float)
+    first_treated = np.searchsorted(days, starts, side="left").astype(float)
     first_treated[np.isnat(starts)] = np.nan
-    data["rel_time"] = data["election_index"] - first_treated
+    day_index = np.searchsorted(days, data["election_date"].to_numpy("datetime64[ns]"))
+    data["rel_time"] = day_index - first_treated
     munis = (
         data.groupby("municipality_code", sort=True)
         .agg(

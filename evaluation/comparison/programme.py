@@ -320,7 +320,12 @@ def compare_turnout(
     profiles = [name for name in DISTRICT_PROFILES if f"low_{name}" in panel.data]
     # education on the turnout stream, as before any other profile existed; the others on streams of their own
     effects += _triple_rows(panel, "education", kw) if "education" in profiles else []
-    cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
+    same_day = panel.elections["election_date"].duplicated().any()
+    if same_day:  # its periods must be ordered in time; same-day elections are not
+        log.warning("turnout: elections share a day, so Callaway-Sant'Anna is left out (TWFE and event study are not)")
+        cs_rows, cs_es = [], pd.DataFrame(columns=EVENT_COLUMNS)
+    else:
+        cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
     effects += cs_rows
     event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
@@ -333,6 +338,7 @@ def compare_turnout(
     for profile in (name for name in profiles if name != "education"):
         effects += _triple_rows(panel, profile, options.inference_kw(part_rng(seed, f"turnout/triple/{profile}")))
     effects += _turnout_type_rows(turnout, areas, seed, options)
+    effects += _election_type_rows(turnout, areas, seed, options)
     return {
         "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
         "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
@@ -478,6 +484,24 @@ def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, op
             rows += _did_rows(turnout_problem(panel), {f"att_turnout_type_{pilot_type}": np.ones(1)}, "turnout", kw)
         except EstimationError as exc:  # e.g. no election since these pilots started
             log.warning("turnout, pilot type %s: no effect estimated (%s)", pilot_type, exc)
+    return rows
+
+
+def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions) -> list[dict]:
+    """With two or more election types: the turnout DiD of each type's elections alone (``att_turnout_election_<type>``)."""
+    types = sorted(turnout["election_type"].dropna().astype(str).unique())
+    if len(types) < 2:
+        return []
+    rows = []
+    for election_type in types:
+        kw = options.inference_kw(part_rng(seed, f"turnout/election/{election_type}"))
+        try:
+            panel = _pilot_panel(turnout[turnout["election_type"].astype(str) == election_type], areas)
+            rows += _did_rows(
+                turnout_problem(panel), {f"att_turnout_election_{election_type}": np.ones(1)}, "turnout", kw
+            )
+        except EstimationError as exc:  # e.g. no election of this type since the pilots started
+            log.warning("turnout, %s elections: no effect estimated (%s)", election_type, exc)
     return rows
 
 

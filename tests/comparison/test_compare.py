@@ -18,6 +18,7 @@ from evaluation.comparison.programme import (
     survey_shard,
     turnout_problem,
 )
+from evaluation.errors import EstimationError
 
 SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
 
@@ -278,3 +279,31 @@ def test_turnout_triple_differences_for_every_district_profile():
     expected = turnout_problem(panel, triple="income").fit().coef[1]
     rows = effects[effects["estimand"] == "gap_change_low_vs_high_income"]
     assert rows["estimate"].iloc[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_same_day_elections_are_separate_elections_with_one_effect_per_type():
+    """Sweden votes for riksdag, region and kommun on one day: three elections, one date, no crash."""
+    rng = np.random.default_rng(31)
+    turnout, areas = simulate_turnout(rng, n_municipalities=20, n_pilots=5, effect_pp=2.0, districts=(2, 4))
+    county = turnout.assign(
+        election_type="county", turnout=(turnout["turnout"] - 0.1 + rng.normal(0, 0.01, len(turnout))).clip(0.05, 0.95)
+    )
+    same_day = pd.concat([turnout, county], ignore_index=True)
+    assert same_day.groupby("election_date")["election_type"].nunique().max() == 2
+    panel = build_turnout_panel(same_day, areas)
+    assert len(panel.elections) == 2 * turnout[["election_type", "election_year"]].drop_duplicates().shape[0]
+    same = panel.data.groupby(["area_code", "election_date"])["rel_time"]
+    assert same.nunique(dropna=False).max() == 1  # same-day elections share their event time
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, n_placebo_replications=5, n_placebo_draws=19)
+    effects = compare_turnout(same_day, areas, seed=5, options=options)["effects"]
+    estimands = set(effects["estimand"])
+    types = set(same_day["election_type"])
+    assert {"att_turnout", *(f"att_turnout_election_{t}" for t in types)} <= estimands
+    assert not effects["method"].str.startswith("callaway_santanna").any()  # needs periods ordered in time
+    alone = compare_turnout(county, areas, seed=5, options=options)["effects"]
+    expected = alone.query("estimand == 'att_turnout' and method == 'twfe' and inference == 'crv1'")["estimate"]
+    rows = effects.query("estimand == 'att_turnout_election_county' and inference == 'crv1'")["estimate"]
+    assert rows.iloc[0] == pytest.approx(expected.iloc[0], rel=1e-12)
+    with pytest.raises(EstimationError, match=r"the county election of \d+ has two dates"):
+        moved = county.assign(election_date=county["election_date"] + pd.Timedelta(days=7))
+        build_turnout_panel(pd.concat([same_day, moved.iloc[:1]], ignore_index=True), areas)
