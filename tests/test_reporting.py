@@ -288,6 +288,7 @@ def test_an_interval_that_disagrees_with_its_p_value_is_marked(lang):
     summary = headline_section(ctx, "0301")
     assert f"{DISAGREE_MARK}\n" in summary and t("interval_p_disagree", alpha=t.number(0.05, 2)) in summary
     assert f"{t('verdict_rose')} {DISAGREE_MARK}" in summary  # the verdict in the headline table is marked too
+    assert t("mde_note_turnout_one") in summary and t.number(1.9, 1) in summary  # the power row of one pilot
     agreeing = effects.assign(p_value=[0.01, 0.3])
     ctx = ReportContext(
         t=t, tables=tables | {"pilot_effects": agreeing}, provenance=ctx.provenance, min_n=20, demo=True
@@ -372,7 +373,7 @@ def test_headline_table_gives_verdict_and_smallest_detectable_change(lang):
     assert t("design_line", treated=treated, starts=f"2019 {t('and_word')} 2021", controls="53", data=data) in text
     assert text.count("\n- ") == 3  # one sentence per headline outcome, below the table
     assert text.index(t("design_line", treated=treated, starts="", controls="", data="")[:5]) < text.index("| ")
-    assert text.index(t("table_headline_cap")) < text.index("\n- ")
+    assert text.index(t("table_headline_cap", where=t("where_programme"))) < text.index("\n- ")
 
 
 def test_headline_without_turnout_has_no_turnout_row_or_power_note():

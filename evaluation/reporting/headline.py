@@ -156,7 +156,7 @@ def headline_section(ctx: ReportContext, sample: str) -> str:
     notes.append(t("primary_inference_note"))
     parts += [
         markdown_table(table, "lrrrl"),
-        f": {t('table_headline_cap')}\n",
+        f": {t('table_headline_cap', where=where)}\n",
         data_block(t, rows.drop(columns=["disagrees"]), f"headline_{sample}", sources),
         "\n".join(sentences) + "\n",
         "\n\n".join(notes) + "\n",
@@ -198,7 +198,8 @@ def _mde_note(ctx: ReportContext, rows: pd.DataFrame) -> str:
     sources = set(rows.loc[~rows["suppressed"].astype(bool), "mde_source"])
     parts = [t("mde_note", power=t.number(100 * MDE_POWER, 0), alpha=t.number(100 * MDE_ALPHA, 0))]
     for source in sorted(s for s in sources if s.startswith("power:")):
-        parts.append(t("mde_note_turnout", k=source.removeprefix("power:")))
+        k = int(source.removeprefix("power:"))
+        parts.append(t("mde_note_turnout_one") if k == 1 else t("mde_note_turnout", k=t.number(k, 0)))
     if "power" in sources:
         parts.append(t("mde_note_turnout_missing"))
     if "se" in sources:
