@@ -27,6 +27,8 @@ SE_MULTIPLIER = 2.8
 MDE_ALPHA, MDE_POWER = 0.05, 0.8
 """The test level and power :data:`SE_MULTIPLIER` stands for; the turnout power table must use the same."""
 EFFECT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "p_value"]
+WORD_JOINER = "\u2060"
+"""Keeps an interval on one line: browsers and Typst may break after a dash, even before a no-break space."""
 
 
 def headline_outcomes(ctx: ReportContext) -> list[str]:
@@ -185,7 +187,7 @@ def _table_row(ctx: ReportContext, row: pd.Series) -> dict[str, str]:
     return {
         **cells,
         t("headline_change"): t.number(row["estimate"], decimals, signed=True),
-        t("interval"): f"{t.number(row['ci_low'], decimals)}{NO_BREAK_SPACE}–{NO_BREAK_SPACE}"
+        t("interval"): f"{t.number(row['ci_low'], decimals)}{NO_BREAK_SPACE}–{WORD_JOINER}{NO_BREAK_SPACE}"
         f"{t.number(row['ci_high'], decimals)}",
         t("headline_mde"): t.number(row["mde"], decimals),
         t("headline_verdict"): verdict,
