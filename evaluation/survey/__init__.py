@@ -10,6 +10,8 @@ SurveyDesign
     intervals use the domain's degrees of freedom.
 rake, poststratify
     Calibrate the weights of a design to population margins.
+calibrate
+    Linear (GREG), raking and logit calibration to totals of a formula's model matrix (R ``calibrate``).
 trim_weights
     Trim weights and spread the excess (R ``trimWeights``).
 weight_summary
@@ -26,6 +28,7 @@ term_test
     Wald test of model terms (R ``regTermTest``).
 """
 
+from evaluation.survey.calibration import calibrate
 from evaluation.survey.design import SurveyDesign
 from evaluation.survey.regression import SurveyGLMResult, svyglm
 from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
@@ -38,6 +41,7 @@ __all__ = [
     "SurveyDesign",
     "SurveyGLMResult",
     "bootstrap",
+    "calibrate",
     "capped_cell_weights",
     "jackknife",
     "poststratify",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from evaluation.errors import DesignError
 from evaluation.survey import association, contrasts, estimators, quantiles, spread
@@ -93,11 +94,13 @@ class SurveyDesign:
         self.linearization = Linearization(tuple(stages))
         self.df: int = self._degrees_of_freedom()
         self._margins: list[tuple[np.ndarray, int]] = []
+        self._calibration_matrix = False
         self._keys: dict[tuple[str, ...], DomainKeys] = {}
 
     def __repr__(self) -> str:
         stage1 = self.linearization.stages[0]
         cal = f", calibrated on {len(self._margins)} margin(s)" if self._margins else ""
+        cal = ", calibrated (calibrate)" if self._calibration_matrix else cal
         sub = f", subset of {int(self.domain_mask.sum())} rows" if self.domain_mask is not None else ""
         return (
             f"SurveyDesign(n={len(self.data)}, strata={stage1.n_groups}, psu={stage1.n_units}, "
@@ -195,6 +198,23 @@ class SurveyDesign:
         new.df = new._degrees_of_freedom()
         return new
 
+    def calibrated_matrix(self, weights: np.ndarray, matrix: np.ndarray) -> SurveyDesign:
+        """A copy with calibrated ``weights`` whose variances remove the auxiliary variables ``matrix``.
+
+        ``matrix`` (rows x auxiliary variables, as R's calibration model matrix)
+        may hold numeric variables (GREG). Only an uncalibrated full design can be
+        calibrated this way; the residuals use its weights as R ``calibrate``.
+        """
+        if self.domain_mask is not None or self.linearization.calibration is not None:
+            raise DesignError("calibrate() needs an uncalibrated full design (calibrate once, before subsetting)")
+        new = copy.copy(self)
+        new.weights = np.asarray(weights, dtype=float)
+        new._calibration_matrix = True
+        stages = self.linearization.stages
+        calibration = Calibration.from_matrix(sp.csr_matrix(matrix), new.weights, self.design_weights, stages)
+        new.linearization = Linearization(stages, calibration)
+        return new
+
     def calibrated(self, weights: np.ndarray, margins: Sequence[tuple[np.ndarray, int]]) -> SurveyDesign:
         """A copy with calibrated ``weights`` whose variances remove the calibration margins.
 
@@ -208,6 +228,8 @@ class SurveyDesign:
         """
         if self.domain_mask is not None:
             raise DesignError("calibrate the full design, then take the subset (a subset design cannot be calibrated)")
+        if self._calibration_matrix:
+            raise DesignError("a design calibrated by calibrate() cannot be calibrated again; calibrate once")
         new = copy.copy(self)
         new.weights = np.asarray(weights, dtype=float)
         new._margins = [*self._margins, *margins]

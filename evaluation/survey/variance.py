@@ -157,6 +157,9 @@ class Calibration:
         ``U_s W X`` for every stage ``s``.
     member_row, member_col : ndarray
         The (row, category) memberships: the non-zeros of ``X``.
+    member_value : ndarray or None
+        The values of those non-zeros when ``X`` is not an indicator matrix
+        (calibration on numeric variables); None for indicators (all 1).
     """
 
     indicator: sp.csr_matrix
@@ -165,6 +168,7 @@ class Calibration:
     unit_weight_totals: list[sp.csr_matrix]
     member_row: np.ndarray
     member_col: np.ndarray
+    member_value: np.ndarray | None = None
 
     @property
     def n_categories(self) -> int:
@@ -184,6 +188,21 @@ class Calibration:
         rows = np.concatenate([np.flatnonzero(c >= 0) for c in codes])
         cols = np.concatenate([c[c >= 0] + offsets[m] for m, c in enumerate(codes)])
         indicator = sp.csr_matrix((np.ones(cols.shape[0]), (rows, cols)), shape=(weights.shape[0], int(offsets[-1])))
+        return cls.from_matrix(indicator, weights, design_weights, stages, indicator_only=True)
+
+    @classmethod
+    def from_matrix(
+        cls,
+        indicator: sp.csr_matrix,
+        weights: np.ndarray,
+        design_weights: np.ndarray,
+        stages: Sequence[Stage],
+        indicator_only: bool = False,
+    ) -> Calibration:
+        """The projection for a calibration matrix ``X`` (rows x auxiliary variables), e.g. GREG on numeric columns.
+
+        ``indicator_only`` says that every non-zero of ``X`` is 1 (category indicators).
+        """
         gram = (indicator.T @ (sp.diags(design_weights) @ indicator)).tocsr()
         with np.errstate(divide="ignore", invalid="ignore"):
             row_factor = np.where(weights > 0, design_weights / weights, 0.0)
@@ -196,7 +215,8 @@ class Calibration:
             )
             unit_totals.append((aggregate @ weighted).tocsr())
         member = indicator.tocoo()
-        return cls(indicator, block_pinv(gram), row_factor, unit_totals, member.row, member.col)
+        value = None if indicator_only else member.data
+        return cls(indicator, block_pinv(gram), row_factor, unit_totals, member.row, member.col, value)
 
     def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None, n_dom: int = 1) -> np.ndarray:
         """``X' D e`` for row influence values ``z = w e`` (by domain when ``dom`` is given).
@@ -212,7 +232,8 @@ class Calibration:
         """``X' D e`` by domain as a sparse (n_cat, n_dom) matrix, for ``values`` already multiplied by ``d / w``."""
         keep = values[self.member_row] != 0
         rows, cols = self.member_row[keep], self.member_col[keep]
-        return sp.csr_matrix((values[rows], (cols, dom[rows])), shape=(self.n_categories, n_dom))
+        data = values[rows] if self.member_value is None else values[rows] * self.member_value[keep]
+        return sp.csr_matrix((data, (cols, dom[rows])), shape=(self.n_categories, n_dom))
 
     def adjust(self, stage_index: int, totals: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """Unit totals of the calibrated residual: ``T - (U W X) beta``."""
