@@ -430,6 +430,7 @@ def test_data_download_holds_published_values_only():
     link = re.search(r"\]\(data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)\)\{download=\"survey_a.csv\"", block)
     csv = base64.b64decode(link[1]).decode("utf-8")
     assert "99" not in csv and ",3," not in csv
+    assert "a,1,12.5,40,False\n" in csv and "a,2,,,True\n" in csv  # counts stay whole numbers
     back = pd.read_csv(io.StringIO(csv))
     assert back.loc[0, "estimate"] == 12.5 and back.loc[1, ["estimate", "n"]].isna().all()
     assert back.loc[1, "wave"] == 2  # the key of a suppressed row stays, so the reader sees it was withheld

@@ -56,8 +56,19 @@ def published(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_data_uri(frame: pd.DataFrame) -> str:
-    """The published rows of ``frame`` as a base64 ``data:text/csv`` URI (UTF-8, empty cells for missing values)."""
-    text = published(frame).to_csv(index=False, lineterminator="\n")
+    """The published rows of ``frame`` as a base64 ``data:text/csv`` URI (UTF-8, empty cells for missing values).
+
+    Counts stored as floats because a column has missing values (``n``) are
+    written as whole numbers (``145``, not ``145.0``).
+    """
+    out = published(frame)
+    for column in out.columns:
+        values = pd.to_numeric(out[column], errors="coerce") if out[column].dtype == object else out[column]
+        present = values.dropna()
+        if pd.api.types.is_float_dtype(values) and len(present) == out[column].notna().sum() and len(present):
+            if (present == present.round()).all():
+                out[column] = values.astype("Int64")
+    text = out.to_csv(index=False, lineterminator="\n")
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
