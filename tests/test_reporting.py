@@ -312,13 +312,15 @@ def _turnout_tables() -> dict[str, pd.DataFrame]:
     return {"turnout_trends": trends, "power": power, "placebo_size": pd.DataFrame(), "balance": pd.DataFrame()}
 
 
-def _headline_context(lang: str, rows: list[dict], power: pd.DataFrame | None = None, turnout: bool = True):
+def _headline_context(
+    lang: str, rows: list[dict], power: pd.DataFrame | None = None, turnout: bool = True, survey: bool = True
+):
     """A programme context with the given effect rows (permutation inference), 7 pilots of 60 municipalities."""
     from evaluation.reporting.context import ReportContext
 
     base = dict(sample="programme", method="twfe", inference="permutation", n_clusters=60, n_treated_clusters=7)
     effects = pd.DataFrame([{**base, "estimand": f"att_{r['outcome']}", **r} for r in rows])
-    survey = {
+    survey_tables = {
         "estimates": pd.DataFrame({"wave": [1, 2, 3]}),
         "gaps": pd.DataFrame(),
         "weighting_summary": pd.DataFrame(),
@@ -329,7 +331,7 @@ def _headline_context(lang: str, rows: list[dict], power: pd.DataFrame | None = 
     tables = {
         "effects": effects,
         "pilots": pd.DataFrame({"municipality_code": [f"9{i}" for i in range(7)], "cohort": [2019] * 4 + [2021] * 3}),
-        **survey,
+        **(survey_tables if survey else {}),
         **turnout_tables,
     }
     return ReportContext(
@@ -438,3 +440,14 @@ def test_data_download_holds_published_values_only():
     assert 'when-format="html"' in block.split("Source:")[1]  # the link is HTML only, the source line is not
     with pytest.raises(RenderError, match="ci_low"):
         data_block(translator("en"), frame, "survey_a", {"estimates.csv": ["ci_low"]})
+
+
+def test_headline_without_survey_has_turnout_only():
+    from evaluation.reporting.headline import headline_section
+
+    ctx = _headline_context("en", HEADLINE_ROWS, survey=False)
+    text = headline_section(ctx, "programme")
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(table) == 2 and "Turnout" in table[1]  # header and the turnout row; survey effects are not headlines
+    assert "citizen panel" not in text and "standard error" not in text
+    assert "at 2 elections 2015–2017" in text
