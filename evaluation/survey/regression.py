@@ -93,8 +93,8 @@ def _design_matrices(
         matrices = model_matrix(formula, data, na_action="drop")
     except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
         raise EstimationError(f"svyglm formula {formula!r} cannot be evaluated on the survey data: {exc}") from exc
-    lhs, rhs = matrices.lhs, matrices.rhs
-    if lhs is None or lhs.shape[1] != 1:
+    lhs, rhs = getattr(matrices, "lhs", None), getattr(matrices, "rhs", None)  # "~ x" gives a single matrix
+    if lhs is None or rhs is None or lhs.shape[1] != 1:
         raise EstimationError(f"svyglm formula {formula!r} needs exactly one outcome on the left of `~`")
     rows = np.asarray(rhs.index, dtype=np.int64)
     used = np.zeros(len(data), dtype=bool)

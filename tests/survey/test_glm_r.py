@@ -125,3 +125,8 @@ def test_term_test_rejects_unknown_terms(designs):
     fit = svyglm(designs["dclus1"], "api00 ~ ell + stype")
     with pytest.raises(EstimationError, match="not in the model"):
         term_test(fit, "meals")
+
+
+def test_formula_needs_one_outcome(designs):
+    with pytest.raises(EstimationError, match="exactly one outcome"):
+        svyglm(designs["dclus1"], "~ ell")

@@ -186,3 +186,14 @@ def test_trim_weights_rejects_impossible_requests(dstrat, dclus1, pop_types):
     with pytest.raises(DesignError, match="uncalibrated"):
         trim_weights(poststratify(dclus1, pop_types), upper=30)
     assert trim_weights(dstrat, upper=100).weights.tolist() == dstrat.weights.tolist()
+
+
+def test_bad_columns_are_named(dclus1, dstrat):
+    with pytest.raises(EstimationError, match="group `nope`"):
+        dclus1.ttest("api00", "nope")
+    with pytest.raises(EstimationError, match="variable `nope`"):
+        dclus1.chisq("nope", "stype")
+    with pytest.raises(WeightingError, match="every weight"):
+        trim_weights(dstrat, upper=10)
+    with pytest.raises(DesignError, match="finite non-negative"):
+        dstrat.reweighted(np.ones(3))
