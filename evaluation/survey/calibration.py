@@ -22,6 +22,7 @@ from formulaic import model_matrix
 from formulaic.errors import FormulaicError
 
 from evaluation.errors import WeightingError
+from evaluation.survey.weighting import matched_margin
 
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
@@ -115,10 +116,41 @@ def _r_name(column: str) -> str:
     return ":".join(_TREATMENT.sub(r"\1", part) for part in column.split(":"))
 
 
+def _margin_matrix(design: SurveyDesign, margins: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Indicator columns of every category of every margin, and their population totals."""
+    matched = [matched_margin(design.data, m, design.weights) for m in margins]
+    n = len(design.data)
+    x = np.zeros((n, sum(len(m.targets) for m in matched)))
+    offset = 0
+    for m in matched:
+        x[np.arange(n), offset + m.codes] = 1.0
+        offset += len(m.targets)
+    return x, np.concatenate([m.targets for m in matched])
+
+
+def _formula_matrix(design: SurveyDesign, formula: str, population: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    """Model matrix of ``formula`` and the population totals of its columns (matched by R column name)."""
+    rhs = formula.split("~", 1)[-1]
+    try:
+        matrix = model_matrix(rhs, design.data.reset_index(drop=True), na_action="raise")
+    except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
+        raise WeightingError(f"calibrate: formula {formula!r} cannot be evaluated on the survey data: {exc}") from exc
+    names = [_r_name(c) for c in matrix.columns]
+    if not isinstance(population, pd.Series):
+        raise WeightingError("calibrate: population must be a Series of totals indexed by model-matrix column names")
+    missing = [n for n in names if n not in population.index]
+    extra = [n for n in population.index if n not in names]
+    if missing or extra:
+        raise WeightingError(
+            f"calibrate: population totals must name the model-matrix columns {names}; missing {missing}, unknown {extra}"
+        )
+    return np.asarray(matrix, dtype=float), population.loc[names].to_numpy(dtype=float)
+
+
 def calibrate(
     design: SurveyDesign,
-    formula: str,
-    population: pd.Series,
+    formula: str | list[pd.Series],
+    population: pd.Series | None = None,
     calfun: str = "linear",
     bounds: tuple[float, float] = (-np.inf, np.inf),
     epsilon: float = 1e-7,
@@ -130,13 +162,16 @@ def calibrate(
     ----------
     design : SurveyDesign
         An uncalibrated full design.
-    formula : str
+    formula : str or list of Series
         Right-hand side of a formula (``"~ stype + api99"``; an intercept is
         included unless ``- 1``/``+ 0``), parsed by ``formulaic`` with R's column
-        names (``(Intercept)``, ``stypeH``, ``api99``).
-    population : Series
-        Population total of every model-matrix column, indexed by those names
-        (R ``population``; the ``(Intercept)`` total is the population size).
+        names (``(Intercept)``, ``stypeH``, ``api99``). Or margins as for
+        :func:`rake`: Series of population totals indexed by the categories of
+        one or several columns (every category is an auxiliary indicator).
+    population : Series, optional
+        With a formula: population total of every model-matrix column, indexed
+        by those names (R ``population``; the ``(Intercept)`` total is the
+        population size). Not used with margins.
     calfun : {"linear", "raking", "logit"}
     bounds : (lower, upper)
         Bounds on ``g`` (finite ones are needed for ``logit``).
@@ -155,23 +190,13 @@ def calibrate(
         raise WeightingError(f"bounds={bounds}: need lower < 1 < upper")
     if calfun == "logit" and not (np.isfinite(lower) and np.isfinite(upper)):
         raise WeightingError("calfun='logit' needs finite bounds")
-    rhs = formula.split("~", 1)[-1]
-    try:
-        matrix = model_matrix(rhs, design.data.reset_index(drop=True), na_action="raise")
-    except (FormulaicError, NameError, SyntaxError, KeyError, ValueError, TypeError) as exc:
-        raise WeightingError(f"calibrate: formula {formula!r} cannot be evaluated on the survey data: {exc}") from exc
-    names = [_r_name(c) for c in matrix.columns]
-    if not isinstance(population, pd.Series):
-        raise WeightingError("calibrate: population must be a Series of totals indexed by model-matrix column names")
-    missing = [n for n in names if n not in population.index]
-    extra = [n for n in population.index if n not in names]
-    if missing or extra:
-        raise WeightingError(
-            f"calibrate: population totals must name the model-matrix columns {names}; missing {missing}, unknown {extra}"
-        )
-    totals = population.loc[names].to_numpy(dtype=float)
+    if isinstance(formula, str):
+        x, totals = _formula_matrix(design, formula, population)
+    else:
+        if population is not None:
+            raise WeightingError("calibrate: margins carry their own totals; do not give population as well")
+        x, totals = _margin_matrix(design, list(formula))
     if not np.isfinite(totals).all():
         raise WeightingError("calibrate: population totals must be finite numbers")
-    x = np.asarray(matrix, dtype=float)
     g = calibration_factors(x, design.weights, totals, calfun, bounds, epsilon, maxit)
     return design.calibrated_matrix(design.weights * g, x)

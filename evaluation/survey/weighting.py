@@ -38,7 +38,7 @@ class Margin:
     labels: pd.Index
 
 
-def _margin(data: pd.DataFrame, totals: pd.Series, weights: np.ndarray) -> Margin:
+def matched_margin(data: pd.DataFrame, totals: pd.Series, weights: np.ndarray) -> Margin:
     """Match a Series of population totals (indexed by one or several columns) to the rows."""
     if not isinstance(totals, pd.Series):
         raise WeightingError("each margin must be a pandas Series of population totals indexed by category")
@@ -101,7 +101,7 @@ def poststratify(design: SurveyDesign, totals: pd.Series) -> SurveyDesign:
     SurveyDesign
         With calibrated weights.
     """
-    margin = _margin(design.data, totals, design.weights)
+    margin = matched_margin(design.data, totals, design.weights)
     sums = np.bincount(margin.codes, weights=design.weights, minlength=len(margin.targets))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(sums > 0, margin.targets / sums, 0.0)
@@ -163,7 +163,7 @@ def rake(
     if not margins:
         raise WeightingError("rake needs at least one margin")
     base = design.weights
-    matched = [_margin(design.data, m, base) for m in margins]
+    matched = [matched_margin(design.data, m, base) for m in margins]
     weights = base.copy()
     for _ in range(max_iter):
         for m in matched:
@@ -241,7 +241,7 @@ def capped_cell_weights(
     low, high = bounds
     if not 0 < low <= 1 <= high:
         raise WeightingError(f"bounds={bounds}: need 0 < low <= 1 <= high")
-    margin = _margin(data, population.astype(float), np.ones(len(data)))
+    margin = matched_margin(data, population.astype(float), np.ones(len(data)))
     counts = np.bincount(margin.codes, minlength=len(margin.targets))
     ratio = (margin.targets / margin.targets.sum()) / (counts / counts.sum())
     raw = ratio[margin.codes]

@@ -116,3 +116,32 @@ def test_calibrate_missing_values_and_designs(dclus1y, pop_types):
         rake(cal, [pop_types])
     with pytest.raises(DesignError, match="uncalibrated"):
         calibrate(poststratify(dclus1y, pop_types), "~ stype + api99", POP)
+
+
+def test_margins_form(dclus1y, pop_types, pop_schwide, calibration_ref):
+    """Margins are the indicators of their categories: the same column space as R's ~stype + sch.wide."""
+    linear = calibrate(dclus1y, [pop_types, pop_schwide])
+    case = "margins_linear"
+    assert_allclose(linear.weights.min(), calibration_ref(case, "", "weight_min"), rtol=1e-10)
+    assert_allclose(linear.weights.max(), calibration_ref(case, "", "weight_max"), rtol=1e-10)
+    out = linear.mean(["api00"]).iloc[0]
+    assert_allclose([out["estimate"], out["se"]], [calibration_ref(case, "api00", s) for s in ("estimate", "se")])
+    raking = calibrate(dclus1y, [pop_types, pop_schwide], calfun="raking")
+    case = "margins_raking"
+    # another parametrisation of the same raking model: Newton stops at a different point within epsilon
+    assert_allclose(raking.weights.max(), calibration_ref(case, "", "weight_max"), rtol=1e-6)
+    out = raking.mean(["api00"]).iloc[0]
+    assert_allclose(
+        [out["estimate"], out["se"]], [calibration_ref(case, "api00", s) for s in ("estimate", "se")], rtol=1e-6
+    )
+    # and raking by calibrate agrees with rake(), whose variance projects the same margins
+    raked = rake(dclus1y, [pop_types, pop_schwide], epsilon=1e-12, max_iter=200)
+    assert_allclose(raking.weights, raked.weights, rtol=1e-6)
+    assert_allclose(raking.mean(["api00"])["se"], raked.mean(["api00"])["se"], rtol=1e-6)
+
+
+def test_margins_form_rejects_population_and_unknown_categories(dclus1y, pop_types):
+    with pytest.raises(WeightingError, match="do not give population"):
+        calibrate(dclus1y, [pop_types], POP)
+    with pytest.raises(WeightingError, match="no population total"):
+        calibrate(dclus1y, [pop_types.drop("H")])

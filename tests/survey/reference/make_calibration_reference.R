@@ -43,6 +43,10 @@ put_cal("logit", 'calibrate(dclus1, ~stype + api99, pop, calfun = "logit", bound
 put_cal("linear_bounded", "calibrate(dclus1, ~stype + api99, pop, bounds = c(0.7, 1.7))")
 put_cal("linear_interaction", paste0(
   "calibrate(dclus1, ~stype * api99, c(pop, `stypeH:api99` = 755 * 635, `stypeM:api99` = 1018 * 630))"))
+# margins (stype, sch.wide) as a formula, the same auxiliaries as rake's margins
+popm <- c(`(Intercept)` = 6194, stypeH = 755, stypeM = 1018, sch.wideYes = 5122)
+put_cal("margins_linear", "calibrate(dclus1, ~stype + sch.wide, popm)")
+put_cal("margins_raking", 'calibrate(dclus1, ~stype + sch.wide, popm, calfun = "raking")')
 pop2 <- c(`(Intercept)` = 6194, api99 = 3914069)
 d2 <- calibrate(dclus2, ~api99, pop2)
 call <- "calibrate(dclus2, ~api99, pop2)"
