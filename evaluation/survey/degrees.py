@@ -6,6 +6,8 @@ import numpy as np
 
 from evaluation.survey.variance import Stage
 
+_COUNT_LIMIT = 4_000_000
+
 
 def domain_degrees_of_freedom(
     stage: Stage, sampling_weights: np.ndarray, domain: np.ndarray, n_domains: int
@@ -34,7 +36,12 @@ def domain_degrees_of_freedom(
         ``0`` for a domain without rows of positive weight.
     """
     rows = (domain >= 0) & (sampling_weights > 0)
-    pairs = np.unique(stage.unit[rows] * n_domains + domain[rows])
+    keys = stage.unit[rows] * n_domains + domain[rows]
+    size = stage.n_units * n_domains
+    if size <= _COUNT_LIMIT:  # a count per (PSU, domain) is cheaper than sorting the rows
+        pairs = np.flatnonzero(np.bincount(keys, minlength=size))
+    else:
+        pairs = np.unique(keys)
     pair_domain = pairs % n_domains
     cells = np.unique(stage.group[pairs // n_domains] * n_domains + pair_domain)
     n_psu = np.bincount(pair_domain, minlength=n_domains)

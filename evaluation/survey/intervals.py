@@ -16,9 +16,13 @@ def t_quantile(level: float, df: float | np.ndarray) -> np.ndarray:
     if not 0 < level < 1:
         raise EstimationError(f"level={level}: the confidence level must be between 0 and 1")
     df = np.asarray(df, dtype=float)
-    return np.where(
-        np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, np.where(df > 0, df, np.nan))
+    values, inverse = np.unique(df, return_inverse=True)  # domains share few distinct df: one quantile each
+    quantiles = np.where(
+        np.isinf(values),
+        stats.norm.ppf(0.5 + level / 2),
+        stats.t.ppf(0.5 + level / 2, np.where(values > 0, values, np.nan)),
     )
+    return quantiles[inverse].reshape(df.shape)
 
 
 def t_interval(
