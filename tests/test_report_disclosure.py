@@ -211,23 +211,26 @@ def test_a_lone_hidden_part_beside_a_remainder_keeps_the_total():
     assert disclosure_control(table, min_n=20)["suppressed"].tolist() == [False, True]
 
 
+def gender_table(areas: list[tuple[str, str, int, int, int | None]]) -> pd.DataFrame:
+    """An estimates table of one outcome and wave: (area_type, code, n all, n female, n male or None) per area."""
+    rows = []
+    for area, code, n_all, n_female, n_male in areas:
+        cells = [("all", "all", n_all), ("gender", "female", n_female)] + (
+            [("gender", "male", n_male)] if n_male else []
+        )
+        for group_variable, group, n in cells:
+            rows.append(
+                {"outcome": "trust", "area_type": area, "municipality_code": code, "wave": 1}
+                | {"group_variable": group_variable, "group": group, "n": n}
+            )
+    return pd.DataFrame(rows).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
+
+
 def test_a_lone_hidden_part_without_a_remainder_hides_its_total():
     """Everyone is female: a hidden female cell would equal its published total, so the total goes too."""
-    rows = []
-    for area, code, n in (("pilot", "all", 45), ("municipality", "1", 12), ("municipality", "2", 33)):
-        for group_variable, group in (("all", "all"), ("gender", "female")):
-            rows.append(
-                dict(
-                    outcome="trust",
-                    area_type=area,
-                    municipality_code=code,
-                    wave=1,
-                    group_variable=group_variable,
-                    group=group,
-                    n=n,
-                )
-            )
-    table = pd.DataFrame(rows).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
+    table = gender_table(
+        [("pilot", "all", 45, 45, None), ("municipality", "1", 12, 12, None), ("municipality", "2", 33, 33, None)]
+    )
     result = disclosure_control(table, 20)
     # 1 (primary); 2 (the pilot margin); then each municipality's total, where female is its only part
     assert result["suppressed"].tolist() == [False, False, True, True, True, True]
@@ -235,26 +238,14 @@ def test_a_lone_hidden_part_without_a_remainder_hides_its_total():
 
 def test_suppression_cascades_across_margins():
     """Hiding a pilot municipality's cell to protect another can expose a group category; that is hidden too."""
-    rows = []
-    for area, code, n_all, n_f, n_m in (
-        ("pilot", "all", 200, 95, 105),
-        ("municipality", "1", 60, 15, 45),
-        ("municipality", "2", 70, 30, 40),
-        ("municipality", "3", 70, 50, 20),
-    ):
-        for group_variable, group, n in (("all", "all", n_all), ("gender", "female", n_f), ("gender", "male", n_m)):
-            rows.append(
-                dict(
-                    outcome="trust",
-                    area_type=area,
-                    municipality_code=code,
-                    wave=1,
-                    group_variable=group_variable,
-                    group=group,
-                    n=n,
-                )
-            )
-    table = pd.DataFrame(rows).assign(estimate=5.0, se=0.1, ci_low=4.8, ci_high=5.2, deff=1.0)
+    table = gender_table(
+        [
+            ("pilot", "all", 200, 95, 105),
+            ("municipality", "1", 60, 15, 45),
+            ("municipality", "2", 70, 30, 40),
+            ("municipality", "3", 70, 50, 20),
+        ]
+    )
     result = disclosure_control(table, 20)
     hidden = set(zip(result.loc[result["suppressed"], "municipality_code"], result.loc[result["suppressed"], "group"]))
     # female in 1 (primary); male in 1 (its category margin); female in 2 (smallest other female municipality)
