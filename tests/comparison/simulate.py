@@ -144,3 +144,24 @@ def simulate_survey(
         frame.loc[rng.random(n_respondents) < 0.05, "trust_local_politicians"] = np.nan
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)
+
+
+FIRST_RELEASE_OPTIONS = dict(
+    n_permutations=199, n_bootstrap=199, n_placebo_replications=40, n_placebo_draws=99, n_power_draws=99
+)
+"""The compare options of the first release's snapshot (``reference/snapshot``)."""
+
+
+def first_release_data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Turnout, areas and survey of the test panel the first release's snapshot was made on."""
+    rng = np.random.default_rng(42)
+    turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
+    return turnout, areas, simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
+
+
+def first_release_tables() -> dict[str, pd.DataFrame]:
+    """The ``compare`` tables of :func:`first_release_data` with the first release's options (seed 1)."""
+    from evaluation.comparison.programme import compare
+
+    turnout, areas, survey = first_release_data()
+    return compare(turnout, areas, survey, outcomes=SURVEY_KINDS, gaps=SURVEY_GAPS, seed=1, **FIRST_RELEASE_OPTIONS)

@@ -5,7 +5,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from simulate import SURVEY_GAPS, SURVEY_KINDS, simulate_survey, simulate_turnout
+from simulate import (
+    FIRST_RELEASE_OPTIONS,
+    SURVEY_GAPS,
+    SURVEY_KINDS,
+    first_release_data,
+    first_release_tables,
+    simulate_survey,
+    simulate_turnout,
+)
 
 from evaluation.comparison.panel import build_turnout_panel
 from evaluation.comparison.programme import (
@@ -25,13 +33,10 @@ SNAPSHOT = Path(__file__).parent / "reference" / "snapshot"
 
 @pytest.fixture(scope="module")
 def result():
-    rng = np.random.default_rng(42)
-    turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
-    survey = simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
-    return compare(turnout, areas, survey, outcomes=SURVEY_KINDS, gaps=SURVEY_GAPS, seed=1, **OPTIONS)
+    return first_release_tables()
 
 
-OPTIONS = dict(n_permutations=199, n_bootstrap=199, n_placebo_replications=40, n_placebo_draws=99, n_power_draws=99)
+OPTIONS = FIRST_RELEASE_OPTIONS
 
 
 def test_tables_and_columns(result):
@@ -133,9 +138,7 @@ def test_same_estimates_as_the_first_release(result):
 
 def test_parts_in_any_split_give_the_same_tables(result):
     """The stage's jobs (turnout, survey shards, gather) reproduce the in-process tables exactly."""
-    rng = np.random.default_rng(42)
-    turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
-    survey = simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
+    turnout, areas, survey = first_release_data()
     options = CompareOptions(**OPTIONS)
     outcomes = {
         name: SURVEY_KINDS[name] for name in ("voted_local", "trust_local_politicians", "satisfaction_democracy")

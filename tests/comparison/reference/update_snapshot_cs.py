@@ -21,9 +21,7 @@ import pandas as pd
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
 
-from simulate import SURVEY_KINDS, simulate_survey, simulate_turnout  # noqa: E402
-
-from evaluation.comparison.programme import compare  # noqa: E402
+from simulate import first_release_tables  # noqa: E402
 
 CHANGED = {
     "effects": (
@@ -39,21 +37,7 @@ CHANGED = {
 }
 
 if __name__ == "__main__":
-    rng = np.random.default_rng(42)
-    turnout, areas = simulate_turnout(rng, n_municipalities=30, n_pilots=6, effect_pp=2.0, districts=(2, 8))
-    survey = simulate_survey(rng, areas, n_respondents=3000, trust_effect=0.5)
-    result = compare(
-        turnout,
-        areas,
-        survey,
-        outcomes=SURVEY_KINDS,
-        n_permutations=199,
-        n_bootstrap=199,
-        seed=1,
-        n_placebo_replications=40,
-        n_placebo_draws=99,
-        n_power_draws=99,
-    )
+    result = first_release_tables()
     for name, (keys, rows, columns) in CHANGED.items():
         path = HERE / "snapshot" / f"{name}.parquet"
         old = pd.read_parquet(path)
