@@ -220,4 +220,4 @@ def test_pdf_names_the_source_of_each_figure_without_download_links(tmp_path_fac
     text = pdf_text(programme)
     for file in ("effects.csv", "turnout_trends.csv", "event_study.csv", "estimates.csv", "gaps.csv", "power.csv"):
         assert f"Source: {file}" in text or f"; {file}" in text, file
-    assert "Download the numbers" not in text and "base64" not in text
+    assert "Download the numbers" not in text and "base64" not in text and "\u2060" not in text

@@ -451,3 +451,26 @@ def test_headline_without_survey_has_turnout_only():
     assert len(table) == 2 and "Turnout" in table[1]  # header and the turnout row; survey effects are not headlines
     assert "citizen panel" not in text and "standard error" not in text
     assert "at 2 elections 2015–2017" in text
+
+
+@pytest.mark.parametrize("to", ["html", "typst"])
+def test_conditional_content_and_word_joiners_follow_the_format(to):
+    """The Lua filter keeps HTML-only blocks (the CSV links) out of the PDF, and word joiners out of Typst."""
+    import subprocess
+
+    import pypandoc
+
+    from evaluation.rendering.convert import LUA_FILTER
+
+    markdown = (
+        '::: {.content-visible when-format="html"}\nonly-in-html\n:::\n\n'
+        '::: {.content-hidden when-format="html"}\nnever-in-html\n:::\n\n'
+        '::: {.content-visible when-format="pdf"}\nonly-in-pdf\n:::\n\n'
+        "1,2\u00a0–\u2060\u00a03,4\n"
+    )
+    command = [pypandoc.get_pandoc_path(), "--from=markdown", f"--to={to}", f"--lua-filter={LUA_FILTER}"]
+    out = subprocess.run(command, input=markdown, capture_output=True, text=True, check=True).stdout
+    html = to == "html"
+    assert ("only-in-html" in out) == html and ("never-in-html" in out) != html and ("only-in-pdf" in out) != html
+    assert ("\u2060" in out) == html and "3,4" in out
+    assert "content-visible" not in out and "content-hidden" not in out

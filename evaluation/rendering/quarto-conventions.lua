@@ -15,6 +15,7 @@
 --    `content-hidden`) with `when-format` / `unless-format` is kept (or
 --    dropped) by output format; "html" matches the HTML writers and "pdf"
 --    Typst and LaTeX, as in Quarto.
+-- 5. For Typst, word joiners are dropped (see without_word_joiner).
 
 function Image(image)
   local alt = image.attributes["fig-alt"]
@@ -126,6 +127,17 @@ function Div(div)
   end
 end
 
+-- In a PDF table column narrower than the text, a word joiner (U+2060, which keeps an
+-- interval on one line in HTML) would make Typst overflow into the next column; the
+-- PDF may break the line there instead.
+local function without_word_joiner(str)
+  local text = str.text:gsub("\u{2060}", "")
+  if text ~= str.text then
+    return pandoc.Str(text)
+  end
+end
+
 if FORMAT == "typst" then
   Figure = typst_figure
+  Str = without_word_joiner
 end

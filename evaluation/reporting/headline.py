@@ -28,7 +28,8 @@ MDE_ALPHA, MDE_POWER = 0.05, 0.8
 """The test level and power :data:`SE_MULTIPLIER` stands for; the turnout power table must use the same."""
 EFFECT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "p_value"]
 WORD_JOINER = "\u2060"
-"""Keeps an interval on one line: browsers and Typst may break after a dash, even before a no-break space."""
+"""Keeps an interval on one line in HTML: browsers break after a dash, even before a no-break space (the PDF
+drops it, see ``quarto-conventions.lua``, so a narrow column may break the line)."""
 
 
 def headline_outcomes(ctx: ReportContext) -> list[str]:
