@@ -63,7 +63,9 @@ EFFECT_COLUMNS = [
     "n_obs",
     "n_clusters",
     "n_treated_clusters",
+    "suppressed",
 ]
+"""``suppressed``: the figures are withheld because a survey cell of the pilots is below ``disclosure.min_n``."""
 
 
 def turnout_problem(panel: TurnoutPanel, triple: str | None = None) -> DidProblem:
@@ -187,6 +189,30 @@ def _pilot_rows(
         row["suppressed"] = False
         rows.append(row)
     return rows
+
+
+def _effect_table(rows: list[dict]) -> pd.DataFrame:
+    """Effect rows as a table of :data:`EFFECT_COLUMNS` (rows without ``suppressed`` are published)."""
+    table = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+    return table.assign(suppressed=table["suppressed"].astype("boolean").fillna(False).astype(bool))
+
+
+def _smallest_pilot_cell(frame: SurveyFrame, outcome: str, group: str | None = None, value: str | None = None) -> int:
+    """Respondents in the smallest wave of all pilots together (of one ``group`` value) who answered ``outcome``."""
+    data = frame.data
+    pilot = frame.timing.municipalities["cohort"].to_numpy()[data["muni"].to_numpy()] >= 0
+    rows = pilot & data[outcome].notna().to_numpy()
+    if group is not None:
+        rows &= (data[group].astype("string") == value).fillna(False).to_numpy()
+    counts = data.loc[rows].groupby("wave").size()
+    return int(counts.min()) if len(counts) else 0
+
+
+def _withheld(rows: list[dict], smallest: int, options: CompareOptions) -> list[dict]:
+    """``rows`` with their figures blanked (``suppressed``) when the pilots' smallest cell is below ``options.min_n``."""
+    hidden = options.min_n is not None and smallest < options.min_n
+    blank = dict.fromkeys(("estimate", "se", "ci_low", "ci_high", "p_value"), np.nan)
+    return [{**row, **(blank if hidden else {}), "suppressed": hidden} for row in rows]
 
 
 def _small_pilots(frame: SurveyFrame, outcome: str, min_n: int | None) -> frozenset[int]:
@@ -340,7 +366,7 @@ def compare_turnout(
     effects += _turnout_type_rows(turnout, areas, seed, options)
     effects += _election_type_rows(turnout, areas, seed, options)
     return {
-        "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
+        "effects": _effect_table(effects),
         "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
         "pilot_effects": pd.DataFrame(pilot_rows),
         "turnout_trends": _turnout_trends(panel),
@@ -378,8 +404,10 @@ def compare_survey(
     for outcome in outcomes:
         rng = part_rng(seed, outcome)
         kw = options.inference_kw(rng)
-        effects += _survey_rows(frame, outcome, kw)
-        effects += _respondent_fe_rows(frame, outcome, kw)
+        smallest = _smallest_pilot_cell(frame, outcome)
+        effects += _withheld(
+            _survey_rows(frame, outcome, kw) + _respondent_fe_rows(frame, outcome, kw), smallest, options
+        )
         hidden = _small_pilots(frame, outcome, options.min_n)
         problem = frame.cell_problem(outcome)
         pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
@@ -387,7 +415,7 @@ def compare_survey(
         effects += _type_rows(type_frames, outcome, seed, options)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
-        "effects": pd.DataFrame(effects, columns=EFFECT_COLUMNS),
+        "effects": _effect_table(effects),
         "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
         "pilot_effects": pd.DataFrame(pilot_rows),
         "outcomes": pd.DataFrame({"outcome": list(outcomes)}, dtype=object),
@@ -522,7 +550,8 @@ def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options:
         kw = options.inference_kw(part_rng(seed, f"{outcome}/type/{pilot_type}"))
         estimand = {f"att_{outcome}_type_{pilot_type}": np.ones(1)}
         try:
-            rows += _did_rows(frame.cell_problem(outcome), estimand, outcome, kw)
+            type_rows = _did_rows(frame.cell_problem(outcome), estimand, outcome, kw)
+            rows += _withheld(type_rows, _smallest_pilot_cell(frame, outcome), options)
         except EstimationError as exc:  # e.g. no respondent of these pilots interviewed after the start
             log.warning("%s, pilot type %s: no effect estimated (%s)", outcome, pilot_type, exc)
     return rows
@@ -603,7 +632,9 @@ def _gap_rows(
             log.warning("%s: no %s gap estimated (%s)", outcome, group_variable, exc)
             continue
         kw = options.inference_kw(part_rng(seed, f"{outcome}/gap/{group_variable}"))
-        rows += _did_rows(problem, {f"gap_change_{outcome}_{low}_vs_{high}": np.array([0.0, 1.0])}, outcome, kw)
+        gap = _did_rows(problem, {f"gap_change_{outcome}_{low}_vs_{high}": np.array([0.0, 1.0])}, outcome, kw)
+        smallest = min(_smallest_pilot_cell(frame, outcome, group_variable, value) for value in (low, high))
+        rows += _withheld(gap, smallest, options)
     return rows
 
 

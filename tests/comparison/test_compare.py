@@ -310,3 +310,23 @@ def test_same_day_elections_are_separate_elections_with_one_effect_per_type():
     with pytest.raises(EstimationError, match=r"the county election of \d+ has two dates"):
         moved = county.assign(election_date=county["election_date"] + pd.Timedelta(days=7))
         build_turnout_panel(pd.concat([same_day, moved.iloc[:1]], ignore_index=True), areas)
+
+
+def test_programme_survey_effects_resting_on_small_pilot_cells_are_withheld():
+    """A gap whose rarer group has fewer than min_n pilot respondents in a wave is withheld; the main effect is not."""
+    rng = np.random.default_rng(23)
+    turnout, areas = simulate_turnout(rng, n_municipalities=16, n_pilots=4, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=2400, trust_effect=0.5)
+    survey["immigrant_background"] = np.where(rng.random(len(survey)) < 0.02, "yes", "no")
+    kinds = {"trust_local_politicians": "scale"}
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, min_n=20)
+    gaps = {"immigrant_background": ("no", "yes")}
+    effects = compare_survey(areas, survey, kinds, seed=2, options=options, gaps=gaps)["effects"]
+    gap = effects[effects["estimand"] == "gap_change_trust_local_politicians_yes_vs_no"]
+    assert len(gap) and gap["suppressed"].all() and gap[["estimate", "ci_low", "p_value"]].isna().all().all()
+    main = effects[effects["estimand"] == "att_trust_local_politicians"]
+    assert len(main) and not main["suppressed"].any() and main["estimate"].notna().all()
+    open_gaps = compare_survey(
+        areas, survey, kinds, seed=2, options=CompareOptions(n_permutations=49, n_bootstrap=49), gaps=gaps
+    )
+    assert not open_gaps["effects"]["suppressed"].any()  # without a threshold nothing is withheld
