@@ -17,7 +17,7 @@ from evaluation.survey.regression import svyglm
 if TYPE_CHECKING:
     from evaluation.survey.design import SurveyDesign
 
-CHISQ_STATISTICS = ("F", "Chisq")
+CHISQ_STATISTICS = ("F", "Chisq", "Wald", "adjWald")
 
 
 def ttest(design: SurveyDesign, variable: str, group: str | None = None, level: float = 0.95) -> pd.DataFrame:
@@ -88,9 +88,11 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     freedom, ``d0 = tr(Delta)^2 / tr(Delta^2)`` (Rao and Scott 1984; R's
     default); ``"Chisq"``: first-order, ``X^2 / mean(diag(Delta))`` against
     chi-square with ``(r - 1)(c - 1)`` df. ``Delta`` is the design effect
-    matrix of the interaction contrasts of the cell proportions. As R, ``nu`` is
-    the PSUs minus strata of the rows the design keeps, and rows with a missing
-    value count in the scaling total but not in the table.
+    matrix of the interaction contrasts of the cell proportions. ``"Wald"`` and
+    ``"adjWald"``: R's design-based Wald tests (see :func:`_wald`), F on
+    ``(r - 1)(c - 1)`` and ``nu`` (adjusted: ``nu - (r - 1)(c - 1) + 1``) df. As
+    R, ``nu`` is the PSUs minus strata of the rows the design keeps, and rows
+    with a missing value count in the scaling total but not in the table.
 
     Returns
     -------
@@ -118,6 +120,11 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n_total
     x2 = float(np.sum((table - expected) ** 2 / expected))
     grid_rows, grid_cols = np.tile(np.arange(nr), nc), np.repeat(np.arange(nc), nr)
+    stage = design.linearization.stages[0]
+    nu = float(domain_degrees_of_freedom(stage, np.ones(len(w)), np.where(kept, 0, -1), 1)[0])
+    if statistic in ("Wald", "adjWald"):
+        value, ndf, ddf = _wald(design, indicator, w, grid_rows, grid_cols, nr, nc, nu, statistic)
+        return _chisq_frame(row, col, x2, value, ndf, ddf, stats.f.sf(value, ndf, ddf), "Design-based Wald test")
     main = np.column_stack(
         [np.ones(nr * nc)]
         + [(grid_rows == i).astype(float) for i in range(1, nr)]
@@ -134,8 +141,6 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     delta = np.linalg.solve(denominator, numerator)
     trace = float(np.trace(delta))
     d0 = trace**2 / float(np.trace(delta @ delta))
-    stage = design.linearization.stages[0]
-    nu = float(domain_degrees_of_freedom(stage, np.ones(len(w)), np.where(kept, 0, -1), 1)[0])
     if statistic == "F":
         value, ndf, ddf = x2 / trace, d0, d0 * nu
         p_value = stats.f.sf(value, ndf, ddf)
@@ -144,6 +149,55 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
         value, ndf, ddf = x2, float(delta.shape[1]), np.nan
         p_value = stats.chi2.sf(x2 / float(np.mean(np.diag(delta))), delta.shape[1])
         method = "Pearson's X^2: Rao & Scott adjustment (first order)"
+    return _chisq_frame(row, col, x2, value, ndf, ddf, p_value, method)
+
+
+def _wald(
+    design: SurveyDesign,
+    indicator: np.ndarray,
+    w: np.ndarray,
+    grid_rows: np.ndarray,
+    grid_cols: np.ndarray,
+    nr: int,
+    nc: int,
+    nu: float,
+    statistic: str,
+) -> tuple[float, float, float]:
+    """R ``svychisq(statistic = "Wald" | "adjWald")``: Wald test that the cell totals equal ``row x col / N``.
+
+    Estimated totals of the cells, rows, columns and population (``svytotal``)
+    give ``Y = T_ij - T_i. T_.j / N`` and, by the delta method, its covariance;
+    the test uses the cells with ``i, j >= 2``.
+    """
+    rows = np.column_stack([indicator[:, grid_rows == i].sum(axis=1) for i in range(nr)])
+    cols = np.column_stack([indicator[:, grid_cols == j].sum(axis=1) for j in range(nc)])
+    x = np.column_stack([indicator, rows, cols, (w > 0).astype(float)])
+    totals = (w[:, None] * x).sum(axis=0)
+    v = design.linearization.covariance(w[:, None] * x)
+    cell_t = totals[: nr * nc]
+    row_t, col_t, big_n = totals[nr * nc : nr * nc + nr], totals[nr * nc + nr : -1], totals[-1]
+    y = cell_t - row_t[grid_rows] * col_t[grid_cols] / big_n
+    jacobian = np.hstack(
+        [
+            np.eye(nr * nc),
+            -(grid_rows[:, None] == np.arange(nr)).astype(float) * (col_t[grid_cols] / big_n)[:, None],
+            -(grid_cols[:, None] == np.arange(nc)).astype(float) * (row_t[grid_rows] / big_n)[:, None],
+            (row_t[grid_rows] * col_t[grid_cols] / big_n**2)[:, None],
+        ]
+    )
+    vy = jacobian @ v @ jacobian.T
+    use = (grid_rows > 0) & (grid_cols > 0)
+    wald = float(y[use] @ np.linalg.solve(vy[np.ix_(use, use)], y[use]))
+    ndf = float((nr - 1) * (nc - 1))
+    if statistic == "Wald":
+        return wald / ndf, ndf, nu
+    ddf = nu - ndf + 1
+    return wald * ddf / (ndf * nu), ndf, ddf
+
+
+def _chisq_frame(
+    row: str, col: str, x2: float, value: float, ndf: float, ddf: float, p_value: float, method: str
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "row": [row],

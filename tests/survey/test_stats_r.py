@@ -153,7 +153,7 @@ def test_rao_scott_with_missing_values(apiclus1, stats_ref):
 
 def test_chisq_rejects_bad_input(dclus1):
     with pytest.raises(EstimationError, match="statistic"):
-        dclus1.chisq("sch.wide", "stype", statistic="Wald")
+        dclus1.chisq("sch.wide", "stype", statistic="lincom")
     high_schools = dclus1.subset((dclus1.data["stype"] == "H").to_numpy())
     with pytest.raises(EstimationError, match="a table needs two"):
         high_schools.chisq("sch.wide", "stype")
@@ -197,3 +197,13 @@ def test_bad_columns_are_named(dclus1, dstrat):
         trim_weights(dstrat, upper=10)
     with pytest.raises(DesignError, match="finite non-negative"):
         dstrat.reweighted(np.ones(3))
+
+
+@pytest.mark.parametrize("statistic", ["Wald", "adjWald"])
+def test_wald_tests_of_association(apiclus1, dclus1, dstrat, pop_types, stats_ref, statistic):
+    _chisq(dclus1.chisq("sch.wide", "stype", statistic), stats_ref, f"dclus1_chisq_{statistic}_schwide_stype")
+    _chisq(dstrat.chisq("awards", "stype", statistic), stats_ref, f"dstrat_chisq_{statistic}_awards_stype")
+    edcat = pd.read_csv(REFERENCE / "apiclus1_edcat.csv")["edcat"]
+    design = SurveyDesign(apiclus1.assign(edcat=edcat.to_numpy()), "pw", psu="dnum", fpc="fpc")
+    ps = poststratify(design, pop_types)  # calibrated, with missing values in one variable
+    _chisq(ps.chisq("edcat", "stype", statistic), stats_ref, f"dclus1_ps_chisq_{statistic}_edcat")

@@ -115,6 +115,11 @@ apiclus1$edcat <- cut(apiclus1$avg.ed, c(0, 2.5, 3, 5))
 dclus1e <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
 write.csv(data.frame(edcat = as.character(apiclus1$edcat)), "apiclus1_edcat.csv", row.names = FALSE)
 put_chi("dclus1_chisq_F_edcat_stype_missing", "svychisq(~edcat + stype, dclus1e)")
+for (st in c("Wald", "adjWald")) {
+  put_chi(paste0("dclus1_chisq_", st, "_schwide_stype"), sprintf('svychisq(~sch.wide + stype, dclus1, statistic = "%s")', st))
+  put_chi(paste0("dstrat_chisq_", st, "_awards_stype"), sprintf('svychisq(~awards + stype, dstrat, statistic = "%s")', st))
+  put_chi(paste0("dclus1_ps_chisq_", st, "_edcat"), sprintf('svychisq(~edcat + stype, postStratify(dclus1e, ~stype, pop.types), statistic = "%s")', st))
+}
 put_chi("dclus1_subset_chisq_F", 'svychisq(~sch.wide + awards, subset(dclus1, stype != "E"))')
 
 # trimWeights: trimmed weights (sum, extremes) and estimates on the trimmed design
