@@ -495,11 +495,16 @@ def proportions(
 def _likelihood_intervals(
     design: SurveyDesign, keys: DomainKeys, indicator: np.ndarray, ok: np.ndarray, level: float, df: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Profile-likelihood interval in every domain, each fitted on the domain's subset design (as R ``svyby``)."""
+    """Profile-likelihood interval in every domain, each fitted on the domain's subset design (as R ``svyby``).
+
+    NaN where the domain has no respondents or a share of 0 or 1 (the logistic
+    fit has no finite maximum; R's fit does not converge there).
+    """
     low, high = np.full(keys.domains.n_domains, np.nan), np.full(keys.domains.n_domains, np.nan)
     for d in range(keys.domains.n_domains):
         rows = keys.domains.codes == d
-        if (rows & ok).any():
+        values = indicator[rows & ok & (design.weights > 0)]
+        if values.size and values.min() < values.max():
             low[d], high[d] = likelihood_interval(design.subset(rows), indicator, ok, level, df[d])
     return low, high
 

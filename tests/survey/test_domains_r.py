@@ -268,3 +268,12 @@ def test_beta_intervals_count_rows_as_r(dclus1, pop_types, domain_ref):
     cal_by = _share(ps.proportion("high", by=["awards"], ci_method="beta"))
     for s in ends:
         assert_allclose(cal_by[s], domain_ref.many("dclus1_ps_by_awards_ciprop_beta", ["No", "Yes"], s), rtol=1e-9)
+
+
+def test_likelihood_interval_is_nan_where_a_share_is_0_or_1(dclus1y):
+    # every school with awards meets its target: the share of "yes" is 1 there
+    out = dclus1y.proportion("yes", by=["awards"], ci_method="likelihood")
+    certain = out[(out["awards"] == "Yes") & (out["category"] == 1)].iloc[0]
+    assert certain["estimate"] == 1.0 and np.isnan(certain["ci_low"]) and np.isnan(certain["ci_high"])
+    other = out[(out["awards"] == "No") & (out["category"] == 1)].iloc[0]
+    assert 0 < other["ci_low"] < other["estimate"] < other["ci_high"] < 1
