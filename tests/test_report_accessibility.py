@@ -221,3 +221,27 @@ def test_pdf_names_the_source_of_each_figure_without_download_links(tmp_path_fac
     for file in ("effects.csv", "turnout_trends.csv", "event_study.csv", "estimates.csv", "gaps.csv", "power.csv"):
         assert f"Source: {file}" in text or f"; {file}" in text, file
     assert "Download the numbers" not in text and "base64" not in text and "\u2060" not in text
+
+
+def test_first_page_shows_the_headline_table(tmp_path_factory):
+    """Programme and pilot reports: the headline table is the first table of the HTML and on page 1 of the PDF."""
+    import subprocess
+
+    import yaml
+
+    ensure_tools("pdftotext")
+    run = pipeline_folder(tmp_path_factory)
+    words = yaml.safe_load((REPO / "reports" / "translations.yaml").read_text(encoding="utf-8"))
+    caption_start = words["table_headline_cap"][LANG].split("{")[0]
+    verdicts = [words[f"verdict_{v}"][LANG] for v in ("rose", "fell", "no_detectable_change")]
+    pdfs = [p for p in reports(run, "pdf") if p.stem == "programme" or p.stem.startswith("pilot_")]
+    assert len(pdfs) >= 2
+    for pdf in pdfs:
+        page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True)
+        first = " ".join(page.stdout.split())
+        assert caption_start in first and words["headline_verdict"][LANG] in first, pdf.name
+        assert any(v in first for v in verdicts), pdf.name
+        tree = lxml_html.fromstring(pdf.with_suffix(".html").read_bytes())
+        first_table = tree.xpath("//table")[0]
+        assert first_table.findtext(".//caption").startswith(caption_start), pdf.name
+        assert first_table.xpath("./thead/tr/th")[-1].text_content() == words["headline_verdict"][LANG]
