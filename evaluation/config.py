@@ -138,7 +138,12 @@ def _ingest(config: Config) -> dict[str, Any]:
 
 
 def _validate(config: Config) -> dict[str, Any]:
-    return {"validation": config["validation"], "variables": config["variables"], "tables": source_tables(config)}
+    return {
+        "validation": config["validation"],
+        "variables": config["variables"],
+        "tables": source_tables(config),
+        "country": config["country"],
+    }
 
 
 def _weight(config: Config) -> dict[str, Any]:
@@ -160,6 +165,7 @@ def _compare(config: Config) -> dict[str, Any]:
         "estimation": config["estimation"],
         "disclosure": config["disclosure"],
         "variables": config["variables"],
+        "country": config["country"],
     }
 
 

@@ -19,13 +19,18 @@ SCHEMA = "variables.schema.yaml"
 
 @dataclass(frozen=True)
 class Outcome:
-    """One canonical outcome: ``family`` (participation, trust), ``kind`` (binary, scale), ``range`` and labels."""
+    """One canonical outcome: ``family`` (participation, trust), ``kind`` (binary, scale), ``range`` and labels.
+
+    ``refers_to`` is what the item asks about: ``interview`` (now), or the last
+    election of a type before the interview (``last_local_election``, ...).
+    """
 
     name: str
     family: str
     kind: str
     range: tuple[float, float]
     labels: dict[str, str]
+    refers_to: str
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def _outcome(path: Path, name: str, spec: dict[str, Any]) -> Outcome:
     low, high = spec["range"]
     if not low < high:
         raise ConfigError(f"{path}: at outcomes/{name}/range: [{low}, {high}] must be [low, high] with low below high")
-    return Outcome(name, spec["family"], spec["kind"], (low, high), dict(spec["labels"]))
+    return Outcome(name, spec["family"], spec["kind"], (low, high), dict(spec["labels"]), spec["refers_to"])
 
 
 def _gap(path: Path, name: str, pair: list[str], group_variables: dict[str, GroupVariable]) -> tuple[str, str]:

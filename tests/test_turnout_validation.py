@@ -62,14 +62,14 @@ def test_turnout_outside_the_historic_range_is_named():
 
 
 def test_settings_defaults_and_inverted_range():
-    assert SETTINGS["country"] == "norway" and set(SETTINGS["ranges"]) == {"norway", "sweden"}
-    assert len(turnout_warnings(TABLE, SETTINGS)) == 3  # two jumps, one local turnout below 30 %
+    assert set(SETTINGS["ranges"]) == {"norway", "sweden"}
+    assert len(turnout_warnings(TABLE, SETTINGS, "norway")) == 3  # two jumps, one local turnout below 30 %
     inverted = {**SETTINGS, "ranges": {"norway": {"local": [0.9, 0.3]}}}
     with pytest.raises(ConfigError, match=r"validation.turnout.ranges.norway.local: low 0.9 must be below high 0.3"):
-        turnout_warnings(TABLE, inverted)
-    no_ranges = {**SETTINGS, "country": "sweden", "ranges": {"norway": {"local": [0.3, 0.9]}}}
+        turnout_warnings(TABLE, inverted, "norway")
+    no_ranges = {**SETTINGS, "ranges": {"norway": {"local": [0.3, 0.9]}}}
     assert (
-        turnout_warnings(TABLE, no_ranges)[-1]
+        turnout_warnings(TABLE, no_ranges, "sweden")[-1]
         == "turnout: no validation.turnout.ranges.sweden; turnout ranges not checked"
     )
 

@@ -19,7 +19,12 @@ def test_loads_the_canonical_file():
     raw = yaml.safe_load(VARIABLES.read_text(encoding="utf-8"))
     assert list(variables.outcomes) == list(raw["outcomes"])
     assert variables.outcomes["trust_local_politicians"] == Outcome(
-        "trust_local_politicians", "trust", "scale", (0, 10), raw["outcomes"]["trust_local_politicians"]["labels"]
+        "trust_local_politicians",
+        "trust",
+        "scale",
+        (0, 10),
+        raw["outcomes"]["trust_local_politicians"]["labels"],
+        "interview",  # the schema's default: what the item asks about is the respondent's situation now
     )
     assert variables.outcomes["satisfaction_democracy"].range == (1, 4)
     assert list(variables.group_variables["income_quintile"].categories) == ["1", "2", "3", "4", "5"]

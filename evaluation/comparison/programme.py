@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -244,6 +244,7 @@ def compare(
     *,
     outcomes: Mapping[str, str] | None = None,
     gaps: Mapping[str, tuple[str, str]] | None = None,
+    references: Mapping[str, Sequence[np.datetime64]] | None = None,
     seed: int = 0,
     blas_threads: int | None = 1,
     **options,
@@ -268,6 +269,8 @@ def compare(
         (``binary`` or ``scale``), e.g. from ``config/variables.yaml``.
     gaps : mapping of str to (str, str), optional
         With ``survey``: group variable -> the groups ``(a, b)`` whose gap ``a - b`` is compared.
+    references : mapping of str to dates, optional
+        With ``survey``: outcome -> the dates of the events its item asks about (see :meth:`SurveyFrame.build`).
     seed : int
         Seed of all randomness.
     blas_threads : int or None
@@ -293,7 +296,9 @@ def compare(
     with limit_blas_threads(blas_threads):
         parts = [] if turnout is None else [compare_turnout(turnout, areas, seed=seed, options=opts)]
         if survey is not None:
-            parts.append(compare_survey(areas, survey, outcomes, seed=seed, options=opts, gaps=gaps))
+            parts.append(
+                compare_survey(areas, survey, outcomes, seed=seed, options=opts, gaps=gaps, references=references)
+            )
     return gather(parts)
 
 
@@ -384,11 +389,14 @@ def compare_survey(
     seed: int,
     options: CompareOptions,
     gaps: Mapping[str, tuple[str, str]] | None = None,
+    references: Mapping[str, Sequence[np.datetime64]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The survey part for ``outcomes`` (name -> kind): cell, panel and gap DiDs, event studies, pilots.
 
     ``gaps`` maps group variables to the pair of groups whose gap is compared (``a``
     minus ``b``, as ``variables.yaml`` declares them); None compares no gap.
+    ``references`` gives, for items about an earlier event, the dates of those events
+    (see :meth:`SurveyFrame.build`).
 
     Treatment timing comes from the area register alone, so a survey is compared
     without turnout data. The table ``outcomes`` lists the outcomes in order, for
@@ -397,8 +405,8 @@ def compare_survey(
     timing = pilot_timing(areas)
     if not (timing.municipalities["cohort"] >= 0).any():
         raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
-    frame = SurveyFrame.build(survey, timing, outcomes)
-    type_frames = _type_frames(areas, survey, outcomes)
+    frame = SurveyFrame.build(survey, timing, outcomes, references)
+    type_frames = _type_frames(areas, survey, outcomes, references)
     first_start = timing.cohort_starts.min().to_datetime64()
     effects, pilot_rows, event = [], [], []
     for outcome in outcomes:
@@ -533,13 +541,18 @@ def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, o
     return rows
 
 
-def _type_frames(areas: pd.DataFrame, survey: pd.DataFrame, outcomes: Mapping[str, str]) -> dict[str, SurveyFrame]:
+def _type_frames(
+    areas: pd.DataFrame,
+    survey: pd.DataFrame,
+    outcomes: Mapping[str, str],
+    references: Mapping[str, Sequence[np.datetime64]] | None,
+) -> dict[str, SurveyFrame]:
     """The survey of the controls and the pilots of each type (see :func:`pilot_type_registers`)."""
     frames = {}
     for pilot_type, register in pilot_type_registers(areas).items():
         timing = pilot_timing(register)
         kept = survey[survey["municipality_code"].astype(str).isin(timing.municipalities["municipality_code"])]
-        frames[pilot_type] = SurveyFrame.build(kept, timing, outcomes)
+        frames[pilot_type] = SurveyFrame.build(kept, timing, outcomes, references)
     return frames
 
 

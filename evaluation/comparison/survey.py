@@ -19,7 +19,7 @@ Units: binary items in percentage points (x 100), scales in scale points.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +32,8 @@ from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 
 SURVEY_COLUMNS = ("respondent_id", "wave", "interview_date", "municipality_code", "design_weight")
+REFERENCE_DATE = "reference_date__{outcome}"
+"""Per-row date an item refers to (the last election before the interview), for items that declare one."""
 
 
 def report_unit(kind: str) -> float:
@@ -59,8 +61,19 @@ class SurveyFrame:
     units: dict[str, float]
 
     @classmethod
-    def build(cls, survey: pd.DataFrame, timing: PilotTiming, kinds: Mapping[str, str]) -> SurveyFrame:
+    def build(
+        cls,
+        survey: pd.DataFrame,
+        timing: PilotTiming,
+        kinds: Mapping[str, str],
+        references: Mapping[str, Sequence[np.datetime64]] | None = None,
+    ) -> SurveyFrame:
         """Attach timing to the survey rows; ``kinds`` maps each outcome to compare to ``binary`` or ``scale``.
+
+        ``references`` maps an outcome whose item asks about an earlier event (``voted
+        in the last local election``) to the dates of those events: the item counts as
+        treated only when the last such date before the interview is on or after the
+        pilot start. Other outcomes are treated from the interview date on.
 
         Raises :class:`EstimationError` for missing columns, unknown municipalities or bad weights.
         """
@@ -84,6 +97,12 @@ class SurveyFrame:
         dates = data["interview_date"].to_numpy()
         for c, s in enumerate(timing.cohort_starts.to_numpy("datetime64[ns]")):
             data[f"exposure_{c}"] = (dates >= s).astype(float)
+        for outcome, events in (references or {}).items():
+            events = np.sort(np.asarray(events, dtype="datetime64[ns]"))
+            last = np.searchsorted(events, dates, side="right") - 1
+            data[REFERENCE_DATE.format(outcome=outcome)] = np.where(
+                last >= 0, events[np.clip(last, 0, None)], np.datetime64("NaT")
+            )
         return cls(data, timing, {outcome: report_unit(kind) for outcome, kind in kinds.items()})
 
     @property
@@ -102,8 +121,9 @@ class SurveyFrame:
         keep = self.data[outcome].notna() if rows is None else self.data[outcome].notna() & rows
         d = self.data.loc[keep]
         w = d["design_weight"].to_numpy(float)
-        cols = {"y": d[outcome].to_numpy(float) * self.units[outcome], "treated": d["treated"].to_numpy()}
-        cols.update({c: d[c].to_numpy() for c in self.exposure_columns})
+        treated, exposure = self._exposure(d, outcome)
+        cols = {"y": d[outcome].to_numpy(float) * self.units[outcome], "treated": treated}
+        cols.update({c: exposure[:, k] for k, c in enumerate(self.exposure_columns)})
         weighted = pd.DataFrame({k: v * w for k, v in cols.items()})
         keys = ["muni", "wave"] + ([by] if by else [])
         for k in keys:
@@ -113,6 +133,16 @@ class SurveyFrame:
         for k in cols:
             out[k] = out[k] / out["weight"]
         return out
+
+    def _exposure(self, d: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
+        """Treatment and per-cohort exposure of rows ``d`` for ``outcome``, by the date its item refers to."""
+        column = REFERENCE_DATE.format(outcome=outcome)
+        if column not in d:
+            return d["treated"].to_numpy(), d[self.exposure_columns].to_numpy()
+        dates = d[column].to_numpy("datetime64[ns]")
+        starts = self.timing.municipalities["pilot_start"].to_numpy("datetime64[ns]")[d["muni"].to_numpy()]
+        cohorts = self.timing.cohort_starts.to_numpy("datetime64[ns]")
+        return (dates >= starts).astype(float), (dates[:, None] >= cohorts[None, :]).astype(float)
 
     def _problem(
         self,
@@ -180,7 +210,8 @@ class SurveyFrame:
         """
         d = self.data.loc[self.data[outcome].notna()]
         d = d.loc[d.groupby("respondent_id")["wave"].transform("nunique") >= 2]
-        if d.empty or d["treated"].eq(0).all():
+        treated, exposure = self._exposure(d, outcome)
+        if d.empty or not treated.any():
             raise EstimationError(f"survey outcome {outcome}: no treated respondent answered in two waves")
         size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.timing.municipalities)))
         return DidProblem(
@@ -188,11 +219,11 @@ class SurveyFrame:
                 d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()
             ),
             y=d[outcome].to_numpy(float) * self.units[outcome],
-            treatment=d["treated"].to_numpy(),
+            treatment=treated,
             multipliers=np.ones((len(d), 1)),
             names=("treated",),
             row_cluster=d["muni"].to_numpy(),
-            exposure=d[self.exposure_columns].to_numpy(),
+            exposure=exposure,
             assignment=self._assignment(),
             cluster_size=size.fillna(size.mean()).to_numpy(),
         )

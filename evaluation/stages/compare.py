@@ -17,7 +17,8 @@ from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.matching import MatchingSpec
 from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, survey_shard
 from evaluation.outputs import write_parquet
-from evaluation.variables import load_variables
+from evaluation.sources.calendars import load_calendar
+from evaluation.variables import Variables, load_variables
 
 
 def _options(config_settings: dict) -> CompareOptions:
@@ -67,5 +68,16 @@ def run_survey(
     kinds = {name: outcome.kind for name, outcome in variables.outcomes.items() if name in survey.columns}
     outcomes = survey_shard(kinds, shard, n_shards)
     gaps = {name: pair for name, pair in variables.gaps.items() if name in survey.columns}
-    part = functools.partial(compare_survey, gaps=gaps)
+    part = functools.partial(compare_survey, gaps=gaps, references=_references(variables, config_settings["country"]))
     _run_part(part, out_dir, config_settings, pd.read_parquet(areas_path), survey, outcomes)
+
+
+def _references(variables: Variables, country: str) -> dict[str, list]:
+    """For each outcome about the last election of a type: the dates of that type's elections (the calendar's)."""
+    calendar = load_calendar(country)
+    references = {}
+    for name, outcome in variables.outcomes.items():
+        if outcome.refers_to.startswith("last_"):
+            election_type = outcome.refers_to.removeprefix("last_").removesuffix("_election")
+            references[name] = list(calendar.loc[calendar["election_type"] == election_type, "election_date"])
+    return references

@@ -98,7 +98,9 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         failures += integrity.election_share_failures(tables["turnout"], turnout_quarantined, limit)
         turnout_kept = tables["turnout"].reset_index(drop=True).drop(index=turnout_quarantined)
         failures += integrity.turnout_coverage_gaps(turnout_kept, areas)
-        outcomes["turnout"].warnings.extend(turnout_checks.turnout_warnings(turnout_kept, settings["turnout"]))
+        outcomes["turnout"].warnings.extend(
+            turnout_checks.turnout_warnings(turnout_kept, settings["turnout"], config_settings["country"])
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_suites(out_dir / "suites", checks)
     from evaluation.validation.data_docs import write_data_docs

@@ -117,9 +117,8 @@ def _where(row) -> str:
     return f" [{source}, row {line}]" if source is not None and line is not None else ""
 
 
-def turnout_warnings(turnout: pd.DataFrame, settings: dict[str, Any]) -> list[str]:
-    """Both checks with the ``validation.turnout`` settings (``max_electorate_change``, ``country``, ``ranges``)."""
-    country = settings["country"]
+def turnout_warnings(turnout: pd.DataFrame, settings: dict[str, Any], country: str) -> list[str]:
+    """Both checks with the ``validation.turnout`` settings (``max_electorate_change``, ``ranges``) for ``country``."""
     ranges = settings["ranges"].get(country)
     for kind, (low, high) in (ranges or {}).items():
         if low >= high:

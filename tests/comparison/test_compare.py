@@ -330,3 +330,43 @@ def test_programme_survey_effects_resting_on_small_pilot_cells_are_withheld():
         areas, survey, kinds, seed=2, options=CompareOptions(n_permutations=49, n_bootstrap=49), gaps=gaps
     )
     assert not open_gaps["effects"]["suppressed"].any()  # without a threshold nothing is withheld
+
+
+def test_an_item_about_the_last_election_is_treated_only_after_the_first_election_since_the_start():
+    """'Voted in the last local election', asked after the start but before any election since: not treated."""
+    from evaluation.comparison.survey import SurveyFrame
+    from evaluation.comparison.timing import pilot_timing
+
+    rng = np.random.default_rng(41)
+    turnout, areas = simulate_turnout(rng, n_municipalities=16, n_pilots=4, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=2400, trust_effect=0.5)
+    timing = pilot_timing(areas)
+    local = sorted(turnout.loc[turnout["election_type"] == "local", "election_date"].unique())
+    kinds = {"voted_local": "binary", "trust_local_politicians": "scale"}
+    frame = SurveyFrame.build(survey, timing, kinds, references={"voted_local": local})
+    cells = frame.cells("voted_local")
+    now = frame.cells("trust_local_politicians")
+    assert (cells["treated"] <= now["treated"]).all() and (cells["treated"] < now["treated"]).any()
+    starts = timing.municipalities["pilot_start"].to_numpy("datetime64[ns]")[frame.data["muni"].to_numpy()]
+    interview = frame.data["interview_date"].to_numpy("datetime64[ns]")
+    last = np.array(
+        [
+            max([d for d in np.asarray(local, "datetime64[ns]") if d <= i], default=np.datetime64("NaT"))
+            for i in interview
+        ]
+    )
+    expected = (last >= starts).astype(float)  # by hand: the last local election on or before the interview
+    treated, _ = frame._exposure(frame.data, "voted_local")
+    assert treated.tolist() == expected.tolist()
+    options = CompareOptions(n_permutations=49, n_bootstrap=49)
+    with_reference = compare_survey(areas, survey, kinds, seed=3, options=options, references={"voted_local": local})
+    without = compare_survey(areas, survey, kinds, seed=3, options=options)
+    pick = "estimand == 'att_voted_local' and method == 'twfe' and inference == 'crv1'"
+    assert (
+        with_reference["effects"].query(pick)["estimate"].iloc[0] != without["effects"].query(pick)["estimate"].iloc[0]
+    )
+    trust = "estimand == 'att_trust_local_politicians' and method == 'twfe' and inference == 'crv1'"
+    assert (
+        with_reference["effects"].query(trust)["estimate"].iloc[0]
+        == without["effects"].query(trust)["estimate"].iloc[0]
+    )
