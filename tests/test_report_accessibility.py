@@ -4,7 +4,8 @@ No accessibility checker from PyPI or npm works here without a network
 (axe-core needs its script and a driven browser), so the points are checked
 directly in the rendered HTML, parsed with lxml:
 
-- the document's ``lang`` (and ``xml:lang``) is the report language;
+- the document's ``lang`` (and ``xml:lang``) is the report language, and its
+  title starts with the report's heading;
 - every image has a text alternative;
 - every table has header cells (``<th>`` in ``<thead>``, one per column);
 - every text colour in the page's styles has a contrast of at least 4.5:1
@@ -116,6 +117,13 @@ def test_document_language_is_the_report_language(pages, lang):
     for name, tree in _trees(pages, lang).items():
         assert tree.get("lang") == lang, name
         assert tree.get("xml:lang") == lang, name
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_page_title_names_the_report(pages, lang):
+    for name, tree in _trees(pages, lang).items():
+        heading = " ".join(tree.xpath("//h1")[0].text_content().split())
+        assert " ".join(tree.findtext(".//title").split()).startswith(heading), name
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -16,6 +16,9 @@
 --    dropped) by output format; "html" matches the HTML writers and "pdf"
 --    Typst and LaTeX, as in Quarto.
 -- 5. For Typst, word joiners are dropped (see without_word_joiner).
+-- 6. For HTML, the page title (<title>, what a screen reader announces and a
+--    browser tab shows) starts with the document's first level-1 heading,
+--    followed by the `pagetitle` of the front matter.
 
 function Image(image)
   local alt = image.attributes["fig-alt"]
@@ -140,4 +143,18 @@ end
 if FORMAT == "typst" then
   Figure = typst_figure
   Str = without_word_joiner
+end
+
+function Pandoc(doc)
+  if not FORMAT:match("html") or doc.meta.title then
+    return nil
+  end
+  for _, block in ipairs(doc.blocks) do
+    if block.t == "Header" and block.level == 1 then
+      local heading = pandoc.utils.stringify(block.content)
+      local page = doc.meta.pagetitle and pandoc.utils.stringify(doc.meta.pagetitle)
+      doc.meta.pagetitle = (page and page ~= "") and (heading .. " – " .. page) or heading
+      return doc
+    end
+  end
 end
