@@ -55,7 +55,8 @@ class TurnoutPanel:
         One row per area and election: ``area_code``, ``municipality_code``,
         ``election_index`` (0 = first election by date), ``election_date``,
         ``eligible_voters``, ``turnout_pp`` (turnout x 100), ``pilot_start``,
-        ``treated`` (0/1), ``rel_time`` (NaN for controls), ``low_<profile>``
+        ``treated`` (0/1), ``pilot_end`` (NaT unless the pilot has ended),
+        ``rel_time`` (NaN for controls), ``low_<profile>``
         for each profile of :data:`DISTRICT_PROFILES` the register has (district
         in the lowest tercile of its column over all districts, e.g.
         ``low_education``), ``muni`` (municipality index ``0..J-1``).
@@ -110,6 +111,7 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     _require(areas, AREA_COLUMNS, "areas")
     profiles = {name: column for name, column in DISTRICT_PROFILES.items() if column in areas}
     reg = areas[[*AREA_COLUMNS, *profiles.values()]].copy()
+    reg["pilot_end"] = _start_dates(areas["pilot_end"]) if "pilot_end" in areas else pd.NaT
     reg["area_code"] = reg["area_code"].astype(str)
     reg["pilot_start"] = _start_dates(reg["pilot_start"])
     if reg["area_code"].duplicated().any():
@@ -119,7 +121,7 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     if reg.loc[is_pilot, "pilot_start"].isna().any():
         bad = reg.loc[is_pilot & reg["pilot_start"].isna(), "area_code"].iloc[0]
         raise EstimationError(f"areas: pilot area {bad} has no pilot_start")
-    reg.loc[~is_pilot, "pilot_start"] = pd.NaT
+    reg.loc[~is_pilot, ["pilot_start", "pilot_end"]] = pd.NaT
     for name, column in profiles.items():
         values = pd.to_numeric(reg[column], errors="coerce")
         reg[f"low_{name}"] = (values <= values.quantile(1 / 3)).astype(float)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -370,6 +370,7 @@ def compare_turnout(
         effects += _triple_rows(panel, profile, options.inference_kw(part_rng(seed, f"turnout/triple/{profile}")))
     effects += _turnout_type_rows(turnout, areas, seed, options)
     effects += _election_type_rows(turnout, areas, seed, options)
+    effects += _during_after_turnout_rows(panel, seed, options)
     return {
         "effects": _effect_table(effects),
         "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
@@ -421,6 +422,7 @@ def compare_survey(
         pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
         effects += _gap_rows(frame, outcome, gaps or {}, seed, options)
         effects += _type_rows(type_frames, outcome, seed, options)
+        effects += _during_after_survey_rows(frame, outcome, seed, options)
         event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
     return {
         "effects": _effect_table(effects),
@@ -523,6 +525,30 @@ def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, op
     return rows
 
 
+def _during_after_turnout_rows(panel: TurnoutPanel, seed: int, options: CompareOptions) -> list[dict]:
+    """With pilots that have ended: the turnout DiD during the pilots and after their end, separately.
+
+    ``att_turnout_during`` leaves out the elections after a pilot's end;
+    ``att_turnout_after`` leaves out the treated elections before it (and those of
+    pilots still running), so it compares the pilots' elections after the end with
+    their elections before the start.
+    """
+    d = panel.data
+    after = d["pilot_end"].notna().to_numpy() & (d["election_date"] > d["pilot_end"]).to_numpy()
+    if not after.any():
+        return []
+    during = (d["treated"].to_numpy() > 0) & ~after
+    rows = []
+    for period, keep in (("during", ~after), ("after", ~during)):
+        kw = options.inference_kw(part_rng(seed, f"turnout/{period}"))
+        part = replace(panel, data=d.loc[keep].reset_index(drop=True))
+        try:
+            rows += _did_rows(turnout_problem(part), {f"att_turnout_{period}": np.ones(1)}, "turnout", kw)
+        except EstimationError as exc:
+            log.warning("turnout %s the pilots: no effect estimated (%s)", period, exc)
+    return rows
+
+
 def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions) -> list[dict]:
     """With two or more election types: the turnout DiD of each type's elections alone (``att_turnout_election_<type>``)."""
     types = sorted(turnout["election_type"].dropna().astype(str).unique())
@@ -538,6 +564,29 @@ def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, o
             )
         except EstimationError as exc:  # e.g. no election of this type since the pilots started
             log.warning("turnout, %s elections: no effect estimated (%s)", election_type, exc)
+    return rows
+
+
+def _during_after_survey_rows(frame: SurveyFrame, outcome: str, seed: int, options: CompareOptions) -> list[dict]:
+    """With pilots that have ended: the survey DiD of ``outcome`` during the pilots and after their end."""
+    after = frame.after_end(outcome)
+    if not after.any():
+        return []
+    treated, _ = frame._exposure(frame.data, outcome)
+    during = (treated > 0) & ~after
+    rows = []
+    for period, keep in (("during", ~after), ("after", ~during)):
+        kw = options.inference_kw(part_rng(seed, f"{outcome}/{period}"))
+        part = replace(frame, data=frame.data.loc[keep])
+        try:
+            estimand = {f"att_{outcome}_{period}": np.ones(1)}
+            rows += _withheld(
+                _did_rows(part.cell_problem(outcome), estimand, outcome, kw),
+                _smallest_pilot_cell(part, outcome),
+                options,
+            )
+        except EstimationError as exc:
+            log.warning("%s %s the pilots: no effect estimated (%s)", outcome, period, exc)
     return rows
 
 

@@ -134,6 +134,13 @@ class SurveyFrame:
             out[k] = out[k] / out["weight"]
         return out
 
+    def after_end(self, outcome: str) -> np.ndarray:
+        """Rows whose answer to ``outcome`` refers to a time after their municipality's pilot ended."""
+        column = REFERENCE_DATE.format(outcome=outcome)
+        dates = self.data[column if column in self.data else "interview_date"].to_numpy("datetime64[ns]")
+        ends = self.timing.municipalities["pilot_end"].to_numpy("datetime64[ns]")[self.data["muni"].to_numpy()]
+        return dates > ends  # NaT (no end) compares False
+
     def _exposure(self, d: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
         """Treatment and per-cohort exposure of rows ``d`` for ``outcome``, by the date its item refers to."""
         column = REFERENCE_DATE.format(outcome=outcome)

@@ -20,8 +20,9 @@ class PilotTiming:
     ----------
     municipalities : pd.DataFrame
         ``municipality_code`` (sorted), ``pilot_start`` (earliest start of its
-        pilot areas, NaT for controls) and ``cohort`` (index into
-        :attr:`cohort_starts`, -1 never treated).
+        pilot areas, NaT for controls), ``pilot_end`` (latest end, NaT while a
+        pilot runs or when the register has no ``pilot_end``) and ``cohort``
+        (index into :attr:`cohort_starts`, -1 never treated).
     cohort_starts : pd.DatetimeIndex
         Distinct pilot start dates, sorted.
     """
@@ -50,8 +51,12 @@ def pilot_timing(areas: pd.DataFrame) -> PilotTiming:
             f"areas: pilot area {register.loc[is_pilot & start.isna(), 'area_code'].iloc[0]} has no pilot_start"
         )
     register["pilot_start"] = start.where(is_pilot)
+    end = areas["pilot_end"] if "pilot_end" in areas else pd.Series(pd.NaT, index=areas.index)
+    register["pilot_end"] = pd.to_datetime(end, errors="coerce").astype("datetime64[ns]").where(is_pilot)
     municipalities = (
-        register.groupby("municipality_code", sort=True).agg(pilot_start=("pilot_start", "min")).reset_index()
+        register.groupby("municipality_code", sort=True)
+        .agg(pilot_start=("pilot_start", "min"), pilot_end=("pilot_end", "max"))
+        .reset_index()
     )
     cohort_starts = pd.DatetimeIndex(np.sort(municipalities["pilot_start"].dropna().unique()))
     municipalities["cohort"] = np.where(

@@ -143,6 +143,7 @@ CANONICAL_COLUMNS = {
             "municipality_name",
             "role",
             "pilot_start",
+            "pilot_end",
             "pilot_type",
             "cohort",
             "population",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-TREATMENT_COLUMNS = ("role", "pilot_start", "pilot_type", "municipality_name")
+TREATMENT_COLUMNS = ("role", "pilot_start", "pilot_end", "pilot_type", "municipality_name")
 ACCOUNTING_KEYS = ["table", "source_file"]
 
 
@@ -43,6 +43,20 @@ def treated_unit_conflicts(areas: pd.DataFrame) -> list[str]:
                 f"the same {column}, as treatment is assigned per municipality"
             )
     return messages
+
+
+def pilot_ends_before_start(areas: pd.DataFrame) -> list[str]:
+    """Districts whose ``pilot_end`` is not after their ``pilot_start``, naming the file and rows."""
+    if "pilot_end" not in areas or "pilot_start" not in areas:
+        return []
+    start = pd.to_datetime(areas["pilot_start"], errors="coerce")
+    end = pd.to_datetime(areas["pilot_end"], errors="coerce")
+    bad = areas[end.notna() & (start.isna() | (end <= start))]
+    if bad.empty:
+        return []
+    source = areas["source_file"].astype(str).iloc[0] if "source_file" in areas else "area register"
+    rows = ", ".join(str(int(r)) for r in bad["source_row"].head(5)) if "source_row" in bad else f"{len(bad)} rows"
+    return [f"{source}: pilot_end must be after pilot_start (and needs one) in {len(bad)} district(s), rows {rows}"]
 
 
 def _rows_of(areas: pd.DataFrame, municipality: str, column: str, values: pd.Series) -> str:

@@ -370,3 +370,64 @@ def test_an_item_about_the_last_election_is_treated_only_after_the_first_electio
         with_reference["effects"].query(trust)["estimate"].iloc[0]
         == without["effects"].query(trust)["estimate"].iloc[0]
     )
+
+
+def test_periods_after_a_pilot_ended_are_estimated_apart_from_those_during_it():
+    """Pilots that ended get an effect during the pilot and one after its end, each with the programme's inference."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(43)
+    turnout, areas = simulate_turnout(rng, n_municipalities=20, n_pilots=5, effect_pp=2.0, districts=(2, 4))
+    pilots = areas["role"] == "pilot"
+    areas["pilot_end"] = pd.NaT
+    areas.loc[pilots, "pilot_end"] = pd.to_datetime(areas.loc[pilots, "pilot_start"]) + pd.DateOffset(years=3)
+    options = CompareOptions(n_permutations=49, n_bootstrap=49, n_placebo_replications=5, n_placebo_draws=19)
+    effects = compare_turnout(turnout, areas, seed=6, options=options)["effects"]
+    assert {"att_turnout_during", "att_turnout_after"} <= set(effects["estimand"])
+    panel = build_turnout_panel(turnout, areas)
+    d = panel.data
+    after = (d["election_date"] > d["pilot_end"]).to_numpy()
+    expected = turnout_problem(replace(panel, data=d[~after].reset_index(drop=True))).fit().coef[0]
+    during = effects.query("estimand == 'att_turnout_during' and inference == 'crv1'")["estimate"].iloc[0]
+    assert during == pytest.approx(expected, rel=1e-12)
+    assert set(effects.loc[effects["estimand"] == "att_turnout_after", "inference"]) == {
+        "crv1",
+        "crv3",
+        "wild_bootstrap_webb",
+        "permutation",
+    }
+    running = compare_turnout(turnout, areas.drop(columns="pilot_end"), seed=6, options=options)["effects"]
+    assert not running["estimand"].isin(["att_turnout_during", "att_turnout_after"]).any()
+
+
+def test_a_pilot_end_before_its_start_stops_validation():
+    from evaluation.validation.integrity import pilot_ends_before_start
+
+    areas = pd.DataFrame(
+        {
+            "area_code": ["1", "2", "3"],
+            "pilot_start": ["2019-08-01", "2019-08-01", None],
+            "pilot_end": ["2022-06-30", "2019-01-01", None],
+            "source_file": "omrader.csv",
+            "source_row": [1, 2, 3],
+        }
+    )
+    assert pilot_ends_before_start(areas) == [
+        "omrader.csv: pilot_end must be after pilot_start (and needs one) in 1 district(s), rows 2"
+    ]
+
+
+def test_survey_outcomes_are_split_at_the_pilot_end_too():
+    rng = np.random.default_rng(44)
+    turnout, areas = simulate_turnout(rng, n_municipalities=16, n_pilots=4, districts=(2, 4))
+    survey = simulate_survey(rng, areas, n_respondents=2400, trust_effect=0.5)
+    pilots = areas["role"] == "pilot"
+    areas["pilot_end"] = pd.NaT
+    areas.loc[pilots, "pilot_end"] = pd.to_datetime(areas.loc[pilots, "pilot_start"]) + pd.DateOffset(years=2)
+    options = CompareOptions(n_permutations=49, n_bootstrap=49)
+    effects = compare_survey(areas, survey, {"trust_local_politicians": "scale"}, seed=4, options=options)["effects"]
+    rows = effects[
+        effects["estimand"].isin(["att_trust_local_politicians_during", "att_trust_local_politicians_after"])
+    ]
+    assert set(rows["estimand"]) == {"att_trust_local_politicians_during", "att_trust_local_politicians_after"}
+    assert rows["estimate"].notna().all()
