@@ -95,6 +95,12 @@ def stage_code(*modules: str) -> list[str]:
     return sorted(str(p) for p in seen.values())
 
 
+def render_assets() -> list[str]:
+    """The renderer's files that are not Python (Lua filter, CSS, Typst header), for the report rules' inputs."""
+    folder = PACKAGE / "rendering"
+    return sorted(str(p) for p in folder.iterdir() if p.suffix in {".lua", ".css", ".typ"})
+
+
 def _expand(name: str) -> list[str]:
     if not name.endswith(".*"):
         return [name]

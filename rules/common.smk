@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from evaluation.config import complete_config, stage_settings
 from evaluation.demo.scales import scale_of
-from evaluation.workflow import evaluation_command, folder_above, raw_inputs, stage_code
+from evaluation.workflow import evaluation_command, folder_above, raw_inputs, render_assets, stage_code
 
 # checked against evaluation/schemas/config.schema.yaml, with the schema's defaults filled in and what
 # demo.scale: national implies (survey waves, field periods, register source)

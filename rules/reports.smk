@@ -4,7 +4,8 @@ REPORT_SOURCES = WORKFLOW_DIR / "reports"
 SHARED_REPORT_SOURCES = sorted(str(p) for p in REPORT_SOURCES.glob("_*.qmd")) + [
     str(REPORT_SOURCES / "translations.yaml")
 ]
-REPORT_CODE = stage_code("evaluation.stages.render", "evaluation.reporting.*")
+# the renderer's code and its assets (Lua filter, style sheet, Typst header): changing any of them re-renders
+REPORT_CODE = stage_code("evaluation.stages.render", "evaluation.reporting.*") + render_assets()
 QUALITY_TABLE = f"{RESULTS}/data_quality.csv"
 APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.

@@ -109,3 +109,9 @@ def test_imports_read_from_text_include_every_import_the_parser_sees():
             elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("evaluation"):
                 parsed |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
         assert parsed <= set(_imports(path)), path
+
+
+def test_report_renders_depend_on_the_renderer_assets():
+    from evaluation.workflow import render_assets
+
+    assert {Path(p).name for p in render_assets()} == {"quarto-conventions.lua", "style.css", "typst-header.typ"}
