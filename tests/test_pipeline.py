@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,18 @@ def test_editing_a_template_reruns_only_renders(pipeline_run):
     assert "pilot_report" in output
     for rule in ("ingest", "validate", "weight", "estimate", "compare", "programme_report"):
         assert f"\n{rule} " not in output and f"{rule}  " not in output, output
+
+
+def test_long_stages_log_their_progress(pipeline_run):
+    """``tail -f logs/<stage>.log`` shows counts and elapsed times of ingest, estimate, compare and renders."""
+    logs = pipeline_run / "logs"
+    expected = {
+        "ingest.log": r"ingest: survey wave 1/\d+ \(innbyggerpanel_bolge01\.sav\), \d+\.\d s",
+        "estimate.log": r"estimate: group variable \d+/\d+ \(education\), \d+\.\d s",
+        "compare_turnout.log": r"compare turnout: placebo size \(\d+ replications\) and power, \d+\.\d s",
+        "compare_survey_1.log": r"compare survey: outcome 1/\d+ \(\w+\), \d+\.\d s",
+    }
+    for name, pattern in expected.items():
+        assert re.search(pattern, (logs / name).read_text(encoding="utf-8")), name
+    render = next(logs.glob("report_programme_*.log")).read_text(encoding="utf-8")
+    assert re.search(r"render programme\.qmd: cell \d+/\d+ \(.+\), \d+\.\d s", render)

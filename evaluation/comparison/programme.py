@@ -29,6 +29,7 @@ from evaluation.comparison.survey import SurveyFrame, cell_event_time
 from evaluation.comparison.timing import PilotTiming, pilot_timing
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
+from evaluation.progress import Stopwatch, progress
 
 EVENT_COLUMNS = [
     "outcome",
@@ -343,6 +344,7 @@ def compare_turnout(
 ) -> dict[str, pd.DataFrame]:
     """The turnout part: DiD, triple difference, staggered estimators, event studies, pilots, placebo size, power, matching."""
     panel = _pilot_panel(turnout, areas)
+    clock = Stopwatch("compare turnout", log)
     rng = part_rng(seed, "turnout")
     kw = options.inference_kw(rng)
     level, n_permutations = options.level, options.n_permutations
@@ -358,12 +360,15 @@ def compare_turnout(
     else:
         cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
     effects += cs_rows
+    clock.step(f"DiD, triple differences and Callaway-Sant'Anna ({len(effects)} rows)")
     event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
     n_controls = int((base.assignment.observed < 0).sum())
     sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
+    clock.step("event studies and pilot effects")
     placebo = _placebo_size(base, options.n_placebo_replications, options.n_placebo_draws, rng)
     power = _power(base, sizes, options.n_power_draws, rng)
+    clock.step(f"placebo size ({options.n_placebo_replications} replications) and power")
     matched, balance = _matched_rows(panel, areas, base, options.matching or MatchingSpec(), kw)
     effects += matched
     for profile in (name for name in profiles if name != "education"):
@@ -371,6 +376,7 @@ def compare_turnout(
     effects += _turnout_type_rows(turnout, areas, seed, options)
     effects += _election_type_rows(turnout, areas, seed, options)
     effects += _during_after_turnout_rows(panel, seed, options)
+    clock.step(f"matching, pilot types, election types and pilot periods ({len(effects)} rows)")
     return {
         "effects": _effect_table(effects),
         "event_study": pd.concat([event, _pilot_event_studies(panel, base, level)], ignore_index=True),
@@ -410,7 +416,7 @@ def compare_survey(
     type_frames = _type_frames(areas, survey, outcomes, references)
     first_start = timing.cohort_starts.min().to_datetime64()
     effects, pilot_rows, event = [], [], []
-    for outcome in outcomes:
+    for outcome in progress(outcomes, "compare survey: outcome", log):
         rng = part_rng(seed, outcome)
         kw = options.inference_kw(rng)
         smallest = _smallest_pilot_cell(frame, outcome)

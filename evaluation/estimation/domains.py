@@ -8,8 +8,11 @@ group) are estimated on the full design, never by subsetting.
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
+from evaluation.progress import progress
 from evaluation.survey import SurveyDesign
 from evaluation.survey.margins import calibration_margins
 from evaluation.variables import Outcome
@@ -32,6 +35,7 @@ ESTIMATE_COLUMNS = [
     "suppressed",
 ]
 ALL = "all"
+log = logging.getLogger(__name__)
 
 
 def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, raking: list[list[str]]) -> SurveyDesign:
@@ -75,7 +79,7 @@ def domain_estimates(
     Proportions (binary items) are reported in percent, scales in their own points.
     """
     frames = []
-    for group_variable in [ALL, *group_variables]:
+    for group_variable in progress([ALL, *group_variables], "estimate: group variable", log):
         for area in ("area_type", ALL):
             by = ["wave", area, group_variable]
             table = outcome_means(design, outcomes, by, level)

@@ -14,6 +14,7 @@ from typing import Any
 import nbformat
 
 from evaluation.errors import RenderError
+from evaluation.progress import progress
 from evaluation.rendering.document import EXECUTE_DEFAULTS, NAME_KEY, OPTIONS_KEY
 from evaluation.rendering.params import python_assignments
 from evaluation.rendering.shell import ReportShell, report_shell
@@ -93,7 +94,7 @@ def execute_notebook(notebook: nbformat.NotebookNode, cwd: Path, timeout: float,
     cell = cells[0]
     try:
         with report_shell(cwd) as shell, _time_limit(timeout, source):
-            for cell in cells:
+            for cell in progress(cells, f"render {source.name}: cell", log, lambda c: c.metadata[NAME_KEY]):
                 _execute_cell(shell, cell)
     except _TimeUp as exc:
         raise RenderError(f"{cell.metadata[NAME_KEY]} did not finish within the time limit of the render") from exc

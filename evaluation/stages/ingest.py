@@ -10,6 +10,7 @@ area codes and survey municipality codes into today's codes (see
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 from evaluation.demo.manifest import MANIFEST, unlisted_files
 from evaluation.errors import ConfigError, InputFileError
 from evaluation.outputs import write_csv, write_parquet
+from evaluation.progress import progress
 from evaluation.sources import crosswalk as cw
 from evaluation.sources import labels
 from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook, with_constants
@@ -42,6 +44,7 @@ OUTPUT_FILES = {
 OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey"}
 """Outputs written only when their source is configured (the others always are)."""
 REGISTER_FILE = "register_turnout.parquet"
+log = logging.getLogger(__name__)
 MASKED_COLUMNS = ["table", "source_file", "source_row", "variable", "reason"]
 
 
@@ -235,7 +238,7 @@ def ingest_survey(
     _id_spec(codebook)  # a survey codebook without respondent_id stops here, naming the codebook
     history = labels.LabelHistory()
     frames, quarantines, accounts, nonresponse, dictionaries = [], [], [], [], []
-    for wave, path in sorted(files.items()):
+    for wave, path in progress(sorted(files.items()), "ingest: survey wave", log, lambda item: item[1].name):
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
         labels.check_wave(codebook, metadata, result.source_names, path.name, wave, history, valid_ranges or {})
