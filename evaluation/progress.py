@@ -1,7 +1,7 @@
 """Progress lines for long work, so that ``tail -f logs/<stage>.log`` shows where a run is.
 
 Each line gives a count and the time since the work started, e.g.
-``compare survey: outcome 3/9 (trust_local_politicians), 12.4 s``.
+``compare survey: outcome 3/9 (<outcome>), 12.4 s``.
 """
 
 from __future__ import annotations
