@@ -1,6 +1,6 @@
 """Wall time and peak memory of every pipeline stage, from Snakemake's ``benchmark:`` files.
 
-Copies the workflow to a temporary folder (as ``tests/test_pipeline.py`` does),
+Copies the workflow to a temporary folder (as ``tests/workflow/test_pipeline.py`` does),
 sets ``demo.scale``, runs the whole workflow, then a no-op rerun, and prints one
 table: per job the wall time (s), max RSS (MB) and CPU time (s) Snakemake
 recorded in ``logs/benchmarks/*.tsv``, plus the total wall time, the peak RSS

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+"""The test suite's folder: fixtures and reference values are found from here, wherever a test file lives."""
 SMALL_DEMO = dict(seed=7, n_municipalities=20, n_pilots=6, respondents_per_wave=600, n_waves=4)
 
 WORKFLOW_FILES = ("Snakefile", "rules", "envs", "config", "reports", "profiles")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from shared import REPO
 
 from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, gather
 from evaluation.config import load_config, report_outcomes
 from evaluation.errors import ConfigError
 
-REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "comparison"))
 from simulate import simulate_survey, simulate_turnout  # noqa: E402
 

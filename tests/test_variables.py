@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shared import REPO
 
 from evaluation.errors import ConfigError
 from evaluation.variables import Outcome, load_variables
 
-REPO = Path(__file__).resolve().parents[1]
 VARIABLES = REPO / "config" / "variables.yaml"
 
 

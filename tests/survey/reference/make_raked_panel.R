@@ -1,4 +1,4 @@
-# Reference for the estimate stage's calibration-aware variances (tests/test_weight_estimate.py):
+# Reference for the estimate stage's calibration-aware variances (tests/stages/test_weight_estimate.py):
 # a two-wave panel (some respondents in both waves), strata = municipality, PSU = respondent,
 # each wave raked to its own margins (municipality, gender, education), domain means by
 # wave x group with R survey's svyby. Run from the repository root:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from evaluation.workflow import PACKAGE, stage_code
+from shared import REPO
 
-REPO = Path(__file__).resolve().parent.parent
+from evaluation.workflow import PACKAGE, stage_code
 
 
 def names(files: list[str]) -> set[str]:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared import REPO
+from shared import REPO, TESTS
 
 from evaluation.errors import ConfigError, InputFileError
 from evaluation.sources.codebook import load_codebook
 from evaluation.stages.ingest import ingest_single
 
-FIXTURES = Path(__file__).parent / "fixtures" / "valgresultat"
+FIXTURES = TESTS / "fixtures" / "valgresultat"
 REAL = FIXTURES / "partifordeling_1_st_2021.csv"
 PRESETS = {
     level: REPO / "config" / "codebooks" / f"no_valgresultat_partifordeling_{name}.yaml"

@@ -14,12 +14,13 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from scipy import stats
+from shared import REPO, TESTS
 
 from evaluation import api
 from evaluation.comparison.staggered import CallawaySantAnna
 from evaluation.errors import EstimationError
 
-REF = Path(__file__).parent / "comparison" / "reference"
+REF = TESTS / "comparison" / "reference"
 PYFIXEST = json.loads((REF / "api_reference.json").read_text())
 CSDID = json.loads((REF / "cs_reference.json").read_text())
 OLDER = json.loads((REF / "reference.json").read_text())
@@ -332,7 +333,7 @@ def test_unbuilt_options_say_so(castle):
 
 def test_quickstart_runs(monkeypatch):
     """Every ``python`` block of docs/api.md runs, in order, in one namespace, from the repository root."""
-    root = Path(__file__).parent.parent
+    root = REPO
     text = (root / "docs" / "api.md").read_text()
     blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
     assert len(blocks) >= 5

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+from shared import REPO
 
 from evaluation.errors import ConfigError
 from evaluation.sources.codebook import load_codebook
 from evaluation.sources.register import aggregate_register, group_turnout
 
-CODEBOOK = Path(__file__).resolve().parent.parent / "config" / "codebooks" / "register_valgmanntall.yaml"
+CODEBOOK = REPO / "config" / "codebooks" / "register_valgmanntall.yaml"
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from shared import REPO
 
 from evaluation.errors import ConfigError, InputFileError
 from evaluation.sources.codebook import apply_codebook, load_codebook
@@ -171,9 +172,8 @@ def test_bad_recode_key_and_rescale_without_scale_name_the_key(tmp_path):
 
 
 def test_shipped_codebooks_are_valid():
-    from pathlib import Path
 
-    folder = Path(__file__).resolve().parent.parent / "config" / "codebooks"
+    folder = REPO / "config" / "codebooks"
     for path in folder.glob("*.yaml"):
         if not path.name.startswith("TEMPLATE_"):
             load_codebook(path)

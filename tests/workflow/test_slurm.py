@@ -1,6 +1,6 @@
 """Opt-in: the workflow through the SLURM executor on a one-node cluster on loopback, results equal a local run.
 
-Run with ``LD_TEST_SLURM=1 python -m pytest tests/test_slurm.py -q -p no:cacheprovider``.
+Run with ``LD_TEST_SLURM=1 python -m pytest tests/workflow/test_slurm.py -q -p no:cacheprovider``.
 
 The test installs Debian's ``slurm-wlm`` and ``munge`` when they are missing
 (root or password-less sudo needed), starts ``munged``, ``slurmctld`` and
@@ -36,7 +36,7 @@ pytestmark = [
 
 COMMANDS = {"munged": "munge", "slurmctld": "slurm-wlm", "slurmd": "slurm-wlm", "sbatch": "slurm-wlm"}
 TIMEOUT = 1800
-# the small demo of tests/test_pipeline.py with 4 pilots of 24 municipalities, so that the comparison's
+# the small demo of tests/workflow/test_pipeline.py with 4 pilots of 24 municipalities, so that the comparison's
 # matching (3 controls per pilot, without replacement) has controls to spare
 DEMO = {**SMALL_DEMO, "n_municipalities": 24, "n_pilots": 4}
 

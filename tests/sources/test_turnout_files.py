@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from shared import REPO
+from shared import REPO, TESTS
 
 from evaluation.errors import ConfigError, InputFileError
 from evaluation.sources.codebook import load_codebook
 from evaluation.sources.file_sets import SourceFile, source_files
 from evaluation.stages.ingest import ingest_turnout
 
-FIXTURES = Path(__file__).parent / "fixtures" / "valgresultat"
+FIXTURES = TESTS / "fixtures" / "valgresultat"
 DISTRICTS = FIXTURES / "partifordeling_4_st_2021.csv"
 PRESET = REPO / "config" / "codebooks" / "no_valgresultat_partifordeling_stemmekrets.yaml"
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from shared import TESTS
 
 from evaluation.estimation.domains import survey_design
 from evaluation.survey import SurveyDesign, rake
@@ -118,7 +119,7 @@ def test_calibration_aware_ses_differ_from_fixed_weights(n_waves):
     assert (calibrated["se"] < fixed["se"]).all()
 
 
-REFERENCE = Path(__file__).parent / "survey" / "reference"
+REFERENCE = TESTS / "survey" / "reference"
 
 
 def test_two_wave_panel_matches_r_survey():

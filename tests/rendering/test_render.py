@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from shared import TESTS
 
 from evaluation.cli import main, parse_param
 from evaluation.errors import RenderError
@@ -21,7 +22,7 @@ from evaluation.rendering.engine import render_report, resolve_engine
 from evaluation.rendering.execute import execute_notebook
 from evaluation.rendering.markdown import fenced, notebook_to_markdown
 
-FIXTURE = Path(__file__).parent / "fixtures" / "reports" / "mini.qmd"
+FIXTURE = TESTS / "fixtures" / "reports" / "mini.qmd"
 PARAMS = {"municipality": "Bærum", "year": 2023}
 _REAL_WHICH = shutil.which
 
