@@ -4,31 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from report_run import snakemake
 from shared import SMALL_DEMO, small_workflow
 
 pytestmark = pytest.mark.e2e
-
-
-def snakemake(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--cores",
-        "2",
-        "--directory",
-        str(folder),
-        "--snakefile",
-        str(folder / "Snakefile"),
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=900)
 
 
 @pytest.fixture(scope="module")
