@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -522,12 +522,11 @@ def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, op
     """Turnout DiD for the pilots of each type against all controls."""
     rows = []
     for pilot_type, register in pilot_type_registers(areas).items():
-        panel = _pilot_panel(turnout[turnout["area_code"].astype(str).isin(register["area_code"])], register)
-        kw = options.inference_kw(part_rng(seed, f"turnout/type/{pilot_type}"))
-        try:
-            rows += _did_rows(turnout_problem(panel), {f"att_turnout_type_{pilot_type}": np.ones(1)}, "turnout", kw)
-        except EstimationError as exc:  # e.g. no election since these pilots started
-            log.warning("turnout, pilot type %s: no effect estimated (%s)", pilot_type, exc)
+        kept = turnout[turnout["area_code"].astype(str).isin(register["area_code"])]
+        problem = lambda kept=kept, register=register: turnout_problem(_pilot_panel(kept, register))  # noqa: E731
+        rows += _part_rows(
+            problem, f"att_turnout_type_{pilot_type}", "turnout", f"turnout/type/{pilot_type}", seed, options
+        )
     return rows
 
 
@@ -546,12 +545,15 @@ def _during_after_turnout_rows(panel: TurnoutPanel, seed: int, options: CompareO
     during = (d["treated"].to_numpy() > 0) & ~after
     rows = []
     for period, keep in (("during", ~after), ("after", ~during)):
-        kw = options.inference_kw(part_rng(seed, f"turnout/{period}"))
         part = replace(panel, data=d.loc[keep].reset_index(drop=True))
-        try:
-            rows += _did_rows(turnout_problem(part), {f"att_turnout_{period}": np.ones(1)}, "turnout", kw)
-        except EstimationError as exc:
-            log.warning("turnout %s the pilots: no effect estimated (%s)", period, exc)
+        rows += _part_rows(
+            lambda part=part: turnout_problem(part),
+            f"att_turnout_{period}",
+            "turnout",
+            f"turnout/{period}",
+            seed,
+            options,
+        )
     return rows
 
 
@@ -562,14 +564,16 @@ def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, o
         return []
     rows = []
     for election_type in types:
-        kw = options.inference_kw(part_rng(seed, f"turnout/election/{election_type}"))
-        try:
-            panel = _pilot_panel(turnout[turnout["election_type"].astype(str) == election_type], areas)
-            rows += _did_rows(
-                turnout_problem(panel), {f"att_turnout_election_{election_type}": np.ones(1)}, "turnout", kw
-            )
-        except EstimationError as exc:  # e.g. no election of this type since the pilots started
-            log.warning("turnout, %s elections: no effect estimated (%s)", election_type, exc)
+        kept = turnout[turnout["election_type"].astype(str) == election_type]
+        problem = lambda kept=kept: turnout_problem(_pilot_panel(kept, areas))  # noqa: E731
+        rows += _part_rows(
+            problem,
+            f"att_turnout_election_{election_type}",
+            "turnout",
+            f"turnout/election/{election_type}",
+            seed,
+            options,
+        )
     return rows
 
 
@@ -582,17 +586,16 @@ def _during_after_survey_rows(frame: SurveyFrame, outcome: str, seed: int, optio
     during = (treated > 0) & ~after
     rows = []
     for period, keep in (("during", ~after), ("after", ~during)):
-        kw = options.inference_kw(part_rng(seed, f"{outcome}/{period}"))
         part = replace(frame, data=frame.data.loc[keep])
-        try:
-            estimand = {f"att_{outcome}_{period}": np.ones(1)}
-            rows += _withheld(
-                _did_rows(part.cell_problem(outcome), estimand, outcome, kw),
-                _smallest_pilot_cell(part, outcome),
-                options,
-            )
-        except EstimationError as exc:
-            log.warning("%s %s the pilots: no effect estimated (%s)", outcome, period, exc)
+        estimated = _part_rows(
+            lambda part=part: part.cell_problem(outcome),
+            f"att_{outcome}_{period}",
+            outcome,
+            f"{outcome}/{period}",
+            seed,
+            options,
+        )
+        rows += _withheld(estimated, _smallest_pilot_cell(part, outcome), options)
     return rows
 
 
@@ -615,14 +618,29 @@ def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options:
     """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
     rows = []
     for pilot_type, frame in frames.items():
-        kw = options.inference_kw(part_rng(seed, f"{outcome}/type/{pilot_type}"))
-        estimand = {f"att_{outcome}_type_{pilot_type}": np.ones(1)}
-        try:
-            type_rows = _did_rows(frame.cell_problem(outcome), estimand, outcome, kw)
-            rows += _withheld(type_rows, _smallest_pilot_cell(frame, outcome), options)
-        except EstimationError as exc:  # e.g. no respondent of these pilots interviewed after the start
-            log.warning("%s, pilot type %s: no effect estimated (%s)", outcome, pilot_type, exc)
+        problem = lambda frame=frame: frame.cell_problem(outcome)  # noqa: E731
+        estimated = _part_rows(
+            problem, f"att_{outcome}_type_{pilot_type}", outcome, f"{outcome}/type/{pilot_type}", seed, options
+        )
+        rows += _withheld(estimated, _smallest_pilot_cell(frame, outcome), options)
     return rows
+
+
+def _part_rows(
+    problem: Callable[[], DidProblem], estimand: str, outcome: str, stream: str, seed: int, options: CompareOptions
+) -> list[dict]:
+    """The rows of one extra estimand, with the programme's inference on a random stream of its own.
+
+    The stream is ``part_rng(seed, stream)``, so adding an estimand changes no other
+    row. When the problem cannot be estimated (e.g. no treated period left), the
+    estimand is logged and left out.
+    """
+    kw = options.inference_kw(part_rng(seed, stream))
+    try:
+        return _did_rows(problem(), {estimand: np.ones(1)}, outcome, kw)
+    except EstimationError as exc:
+        log.warning("%s: %s not estimated (%s)", outcome, estimand, exc)
+        return []
 
 
 def _survey_rows(frame: SurveyFrame, outcome: str, kw: dict) -> list[dict]:

@@ -10,7 +10,7 @@ import pandas as pd
 from evaluation.errors import ConfigError
 from evaluation.outputs import write_csv, write_parquet
 from evaluation.survey import weight_summary
-from evaluation.survey.collapse import collapse_small_cells
+from evaluation.survey.collapse import COLUMN, cell_labels, collapse_small_cells
 from evaluation.survey.margins import population_margins, rake_wave
 
 
@@ -37,8 +37,12 @@ def weight(
         for wave, rows in survey.groupby("wave").groups.items():
             collapsed = collapse_small_cells(survey.loc[rows], margins, weighting["collapse_below"])
             merges[wave] = collapsed.merges
-            for name, labels in collapsed.columns.items():
-                cells.setdefault(name, _plain_cells(survey, margins, name)).loc[rows] = labels
+            for k, margin in enumerate(margins):
+                name = COLUMN.format(k=k)
+                if name in collapsed.columns:
+                    cells.setdefault(name, cell_labels(survey, list(margin.index.names))).loc[rows] = collapsed.columns[
+                        name
+                    ]
             survey.loc[rows, "weight"] = rake_wave(
                 survey.loc[rows].assign(**collapsed.columns),
                 collapsed.margins,
@@ -59,12 +63,3 @@ def weight(
     )
     write_parquet(survey, Path(out_path))
     write_csv(summary, Path(summary_path))
-
-
-def _plain_cells(survey: pd.DataFrame, margins: list[pd.Series], name: str) -> pd.Series:
-    """The uncollapsed cell label of every respondent in the margin of column ``name`` (``raking_cell_<k>``)."""
-    dims = list(margins[int(name.rsplit("_", 1)[1])].index.names)
-    complete = survey[dims].notna().all(axis=1)
-    labels = pd.Series(pd.NA, index=survey.index, dtype=object)
-    labels[complete] = survey.loc[complete, dims].astype(str).agg(" + ".join, axis=1)
-    return labels

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 COLUMN = "raking_cell_{k}"
+SEPARATOR = " + "  # joins a cell's values, and merged cells, into one label
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def collapse_small_cells(wave: pd.DataFrame, margins: list[pd.Series], min_respo
         label_of = {cell: label for label, members in groups.items() for cell in members}
         labels = pd.Series(pd.NA, index=wave.index, dtype=object)
         # a sample cell without a population total keeps its own label, so that raking still names it
-        labels[complete] = [label_of.get(cell, " + ".join(cell)) for cell in keys]
+        labels[complete] = [label_of.get(cell, SEPARATOR.join(cell)) for cell in keys]
         totals = pd.Series(margin.to_numpy(), index=[tuple(str(v) for v in cell) for cell in cells])
         collapsed = totals.groupby(totals.index.map(label_of)).sum()
         collapsed.index.name = name
@@ -87,7 +88,7 @@ def _merge(
     merges: list[str],
 ) -> dict[str, list[tuple[str, ...]]]:
     """Groups of cells (label -> cells) after merging every small group into its neighbour."""
-    groups = {" + ".join(cell): [cell] for cell in cells}
+    groups = {SEPARATOR.join(cell): [cell] for cell in cells}
     size = {label: counts.get(members[0], 0) for label, members in groups.items()}
     while len(groups) > 1:
         small = [label for label in groups if size[label] < minimum]
@@ -98,7 +99,7 @@ def _merge(
         others = [g for g in groups if g != label]
         siblings = [g for g in others if groups[g][0][:-1] == lead] if len(dims) > 1 else others
         target = max(siblings or others, key=lambda g: (size[g], g))
-        merged = f"{target} + {label}"
+        merged = f"{target}{SEPARATOR}{label}"
         merges.append(f"{' x '.join(dims)}: {label} ({size[label]} respondents) merged with {target} ({size[target]})")
         groups[merged] = groups.pop(target) + groups.pop(label)
         size[merged] = size.pop(target) + size.pop(label)
@@ -108,3 +109,11 @@ def _merge(
 def raking_columns(margins: list[list[str]], columns: pd.Index) -> list[list[str]]:
     """The columns of each raking margin in a weighted survey: its own, or the merged cells (``raking_cell_<k>``)."""
     return [[COLUMN.format(k=k)] if COLUMN.format(k=k) in columns else list(dims) for k, dims in enumerate(margins)]
+
+
+def cell_labels(data: pd.DataFrame, dims: list[str]) -> pd.Series:
+    """Each row's uncollapsed cell of a margin over ``dims`` as a label, missing where a dimension is missing."""
+    complete = data[dims].notna().all(axis=1)
+    labels = pd.Series(pd.NA, index=data.index, dtype=object)
+    labels[complete] = data.loc[complete, dims].astype(str).agg(SEPARATOR.join, axis=1)
+    return labels
