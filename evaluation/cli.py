@@ -83,7 +83,7 @@ def _compare(args: argparse.Namespace, settings: dict[str, Any]) -> None:
 def _gather(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.gather import run_gather
 
-    run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out))
+    run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out), settings["design"]["treated_unit"])
 
 
 def _data_quality(args: argparse.Namespace, settings: dict[str, Any]) -> None:
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--areas", required=True, help="validated area register Parquet")
     compare.add_argument("--survey", help="weighted survey (for --part survey)")
     compare.add_argument("--out", required=True, help="folder for the part's tables (Parquet)")
-    gather = command("compare-gather", _gather, "gather the comparison parts into the result tables (CSV)")
+    gather = command("compare-gather", _gather, "gather the comparison parts into the result tables (CSV)", "compare")
     gather.add_argument(
         "--parts", nargs="+", required=True, help="part folders: turnout (if compared), then the survey shards"
     )

@@ -152,6 +152,7 @@ def _weight(config: Config) -> dict[str, Any]:
 
 def _estimate(config: Config) -> dict[str, Any]:
     return {
+        "design": config["design"],
         "estimation": config["estimation"],
         "disclosure": config["disclosure"],
         "variables": config["variables"],
@@ -162,6 +163,7 @@ def _estimate(config: Config) -> dict[str, Any]:
 def _compare(config: Config) -> dict[str, Any]:
     return {
         "compare": config["compare"],
+        "design": config["design"],
         "estimation": config["estimation"],
         "disclosure": config["disclosure"],
         "variables": config["variables"],

@@ -172,8 +172,10 @@ checkpoint compare:
         # the part folders: turnout, then the survey shards 1, 2, ... (expand's order)
         parts=lambda wildcards, input: list(dict.fromkeys(str(Path(p).parent) for p in [*input.turnout, *input.survey])),
         out=lambda wildcards, output: str(Path(output.effects).parent),
+        settings=settings_json("compare"),
     shell:
-        "{params.py} --log {log} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out}"
+        "{params.py} --log {log} compare-gather --parts {params.parts} --areas {input.areas} --out {params.out} "
+        "--settings {params.settings}"
 
 
 rule provenance:

@@ -79,11 +79,11 @@ def report_params(**extra):
 
 
 def pilot_reports(wildcards):
-    """One report per pilot municipality, known once the area register has been read."""
+    """One report per treated unit (a pilot municipality, district or area), known once the area register has been read."""
     import csv
 
     with open(checkpoints.compare.get().output.pilots, encoding="utf-8") as handle:
-        codes = [row["municipality_code"] for row in csv.DictReader(handle)]
+        codes = [row["unit_code"] for row in csv.DictReader(handle)]
     return expand(f"{REPORTS}/{LANG}/pilot_{{code}}.{{ext}}", code=codes, ext=["html", "pdf"])
 
 

@@ -4,7 +4,8 @@ A :class:`DidProblem` is a fixed-effects regression whose regressors are the
 treatment indicator times fixed row multipliers (1 for the DiD, a
 low-education indicator for the triple-difference interaction), together with
 what the randomization test needs to re-draw the treatment: the exposure of
-every row to every cohort and the municipality sizes.  :func:`infer` returns
+every row to every cohort and the sizes of the treated units (municipalities,
+districts or areas).  :func:`infer` returns
 the estimate of ``c'beta`` under each method.
 """
 
@@ -41,13 +42,14 @@ class DidProblem:
     names : tuple[str, ...]
         Names of the ``k`` regressors.
     row_cluster : np.ndarray
-        Municipality index ``0..J-1`` per row (clusters and randomization units).
+        Unit index ``0..J-1`` per row (clusters and randomization units: the level
+        at which treatment was assigned).
     exposure : np.ndarray
-        ``n x C`` treatment of each row if its municipality were in cohort ``c``.
+        ``n x C`` treatment of each row if its unit were in cohort ``c``.
     assignment : CohortAssignment
-        Observed cohorts per municipality.
+        Observed cohorts per unit.
     cluster_size : np.ndarray
-        ``M_j`` per municipality for the Ferman-Pinto variance model.
+        ``M_j`` per unit for the Ferman-Pinto variance model.
     """
 
     projector: WithinProjector
@@ -71,7 +73,7 @@ class DidProblem:
         return int(np.unique(self.row_cluster[self.treatment > 0]).size)
 
     def subset(self, keep: np.ndarray) -> DidProblem:
-        """The same problem on the rows where ``keep`` is true (municipality indices unchanged)."""
+        """The same problem on the rows where ``keep`` is true (unit indices unchanged)."""
         return replace(
             self,
             projector=self.projector.subset(keep),
@@ -83,7 +85,7 @@ class DidProblem:
         )
 
     def reweighted(self, cluster_weight: np.ndarray) -> DidProblem:
-        """Rows of municipalities with ``cluster_weight > 0``, regression weights multiplied by it (matched samples)."""
+        """Rows of units with ``cluster_weight > 0``, regression weights multiplied by it (matched samples)."""
         sub = self.subset(cluster_weight[self.row_cluster] > 0)
         proj = sub.projector
         return replace(
@@ -94,8 +96,12 @@ class DidProblem:
         """The plain DiD (treatment dummy only) on the same rows."""
         return replace(self, multipliers=self.multipliers[:, :1], names=self.names[:1])
 
+    def stratified(self, strata: np.ndarray) -> DidProblem:
+        """The problem whose randomization test re-draws the treated units within each stratum (per unit)."""
+        return replace(self, assignment=replace(self.assignment, strata=np.asarray(strata)))
+
     def with_assignment(self, cohorts: np.ndarray) -> DidProblem:
-        """The problem with municipalities re-assigned to ``cohorts`` (placebo pilots)."""
+        """The problem with units re-assigned to ``cohorts`` (placebo pilots)."""
         treatment = treatment_draws(self.exposure, self.row_cluster, cohorts[None, :])[:, 0]
         return replace(self, treatment=treatment, assignment=replace(self.assignment, observed=cohorts))
 
@@ -114,7 +120,7 @@ class DidProblem:
         """Studentised randomization test of ``c'beta`` (Ferman-Pinto variance model).
 
         Draws assign the observed cohort counts among ``pool`` (default: the
-        municipalities that have rows in this problem).
+        units that have rows in this problem).
         """
         if pool is None:
             pool = np.isin(np.arange(len(self.assignment.observed)), self.row_cluster)
@@ -145,7 +151,7 @@ def infer(
     -------
     dict
         ``method -> Inference``; t intervals use ``G - 1`` degrees of freedom.
-        CRV3 is NaN when leaving one municipality out loses identification.
+        CRV3 is NaN when leaving one cluster out loses identification.
     """
     fit = problem.fit() if fit is None else fit
     c = np.asarray(contrast, float)

@@ -103,10 +103,10 @@ class MatchingSpec:
         return spec
 
 
-def municipality_features(panel: TurnoutPanel, areas: pd.DataFrame) -> pd.DataFrame:
-    """Pre-period features per municipality, in the order of ``panel.municipalities``.
+def unit_features(panel: TurnoutPanel, areas: pd.DataFrame) -> pd.DataFrame:
+    """Pre-period features per treated unit (municipality, district or area), in the order of ``panel.units``.
 
-    Register variables missing from ``areas`` are left out.
+    Register variables missing from ``areas`` are left out; register rows without turnout are left out.
 
     Raises
     ------
@@ -121,14 +121,14 @@ def municipality_features(panel: TurnoutPanel, areas: pd.DataFrame) -> pd.DataFr
         raise EstimationError(f"matching: {n_pre} election(s) before the first pilot start; need 2 for a turnout trend")
     votes = (
         pre.assign(v=pre["turnout_pp"] * pre["eligible_voters"])
-        .groupby(["muni", "election_index"])[["v", "eligible_voters"]]
+        .groupby(["unit", "election_index"])[["v", "eligible_voters"]]
         .sum()
     )
     turnout = (votes["v"] / votes["eligible_voters"]).unstack("election_index")
     relative = turnout - turnout.mean(axis=0)
     x = relative.columns.to_numpy(float)
     xc = x - x.mean()
-    out = pd.DataFrame(index=range(len(panel.municipalities))).join(
+    out = pd.DataFrame(index=range(len(panel.units))).join(
         pd.DataFrame(
             {
                 "turnout_level": relative.mean(axis=1),
@@ -136,15 +136,18 @@ def municipality_features(panel: TurnoutPanel, areas: pd.DataFrame) -> pd.DataFr
             }
         )
     )
-    codes = panel.municipalities["municipality_code"].to_numpy()
-    reg = areas.assign(municipality_code=areas["municipality_code"].astype(str))
-    if "population" not in reg.columns:  # without population, only the turnout features
+    codes = panel.units["unit_code"].to_numpy()
+    if "population" not in areas.columns:  # without population, only the turnout features
         return out.set_axis(codes)
+    unit_of = d.drop_duplicates("area_code").set_index("area_code")["unit_code"]
+    reg = areas.assign(area_code=areas["area_code"].astype(str))
+    reg = reg[reg["area_code"].isin(unit_of.index)]
+    unit = reg["area_code"].map(unit_of)
     pop = reg["population"].astype(float)
     present = [c for c in REGISTER_VARIABLES if c in reg.columns]
-    profile = reg[present].astype(float).mul(pop, axis=0).groupby(reg["municipality_code"]).sum()
-    profile = profile.div(pop.groupby(reg["municipality_code"]).sum(), axis=0)
-    profile["population"] = pop.groupby(reg["municipality_code"]).sum()
+    profile = reg[present].astype(float).mul(pop, axis=0).groupby(unit).sum()
+    profile = profile.div(pop.groupby(unit).sum(), axis=0)
+    profile["population"] = pop.groupby(unit).sum()
     return out.set_axis(codes).join(profile.reindex(codes))
 
 
@@ -155,7 +158,7 @@ class MatchResult:
     Attributes
     ----------
     weights : np.ndarray
-        Per municipality (``panel.municipalities`` order): 1 for pilots, the
+        Per unit (``panel.units`` order): 1 for pilots, the
         matching weight for chosen controls, 0 otherwise.
     features : pd.DataFrame
         The (unstandardised) features used.
@@ -167,7 +170,7 @@ class MatchResult:
 
 def match_controls(panel: TurnoutPanel, areas: pd.DataFrame, spec: MatchingSpec) -> MatchResult:
     """Choose controls for the pilots of ``panel`` (see module docstring)."""
-    features = municipality_features(panel, areas)
+    features = unit_features(panel, areas)
     variables = spec.variables or tuple(v for v in DEFAULT_VARIABLES if v in features.columns)
     unknown = [v for v in variables if v not in features.columns]
     if unknown:
@@ -178,12 +181,10 @@ def match_controls(panel: TurnoutPanel, areas: pd.DataFrame, spec: MatchingSpec)
     feats = features[list(variables)]
     if feats.isna().any().any():
         bad = feats.index[feats.isna().any(axis=1)][0]
-        raise EstimationError(
-            f"matching: municipality {bad} has a missing feature (no pre-period turnout or register data)"
-        )
+        raise EstimationError(f"matching: unit {bad} has a missing feature (no pre-period turnout or register data)")
     sd = feats.std(ddof=1).replace(0, 1.0)
     z = (feats / sd).to_numpy()
-    pilot = panel.municipalities["cohort"].to_numpy() >= 0
+    pilot = panel.units["cohort"].to_numpy() >= 0
     pilots, controls = np.flatnonzero(pilot), np.flatnonzero(~pilot)
     weights = pilot.astype(float)
     if spec.method == "nearest":

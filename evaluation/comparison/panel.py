@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError
+from evaluation.units import register_units
 
 TURNOUT_COLUMNS = (
     "area_code",
@@ -59,47 +60,51 @@ class TurnoutPanel:
         ``rel_time`` (NaN for controls), ``low_<profile>``
         for each profile of :data:`DISTRICT_PROFILES` the register has (district
         in the lowest tercile of its column over all districts, e.g.
-        ``low_education``), ``muni`` (municipality index ``0..J-1``).
+        ``low_education``), ``unit_code`` and ``unit`` (index ``0..J-1`` of the
+        treated unit, see :mod:`evaluation.units`).
     elections : pd.DataFrame
         ``election_index``, ``election_type``, ``election_year``, ``election_date``.
-    municipalities : pd.DataFrame
-        ``municipality_code``, ``pilot_start`` (earliest pilot start, NaT for
-        controls), ``cohort`` (index into :attr:`cohort_starts`, -1 never),
-        ``size`` (mean eligible voters per election).
+    units : pd.DataFrame
+        ``unit_code``, ``municipality_code`` (the unit's municipality),
+        ``pilot_start`` (earliest pilot start, NaT for controls), ``cohort``
+        (index into :attr:`cohort_starts`, -1 never), ``size`` (mean eligible
+        voters per election).
     cohort_starts : pd.DatetimeIndex
         Distinct pilot start dates, sorted.
     """
 
     data: pd.DataFrame
     elections: pd.DataFrame
-    municipalities: pd.DataFrame
+    units: pd.DataFrame
     cohort_starts: pd.DatetimeIndex
 
     def exposure(self, rows: pd.DataFrame | None = None) -> np.ndarray:
-        """``n x C`` matrix: would the row be treated if its municipality were in cohort ``c``."""
+        """``n x C`` matrix: would the row be treated if its unit were in cohort ``c``."""
         rows = self.data if rows is None else rows
         dates = rows["election_date"].to_numpy("datetime64[ns]")
         return (dates[:, None] >= self.cohort_starts.to_numpy("datetime64[ns]")[None, :]).astype(float)
 
     @property
-    def n_pilot_municipalities(self) -> int:
-        """Number of municipalities with at least one pilot district."""
-        return int((self.municipalities["cohort"] >= 0).sum())
+    def n_pilot_units(self) -> int:
+        """Number of treated units (municipalities with a pilot district, pilot districts or pilot areas)."""
+        return int((self.units["cohort"] >= 0).sum())
 
 
 def _start_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce").astype("datetime64[ns]")
 
 
-def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
-    """Join turnout to the area register and derive treatment timing.
+def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame, treated_unit: str = "municipality") -> TurnoutPanel:
+    """Join turnout to the area register and derive treatment timing per treated unit.
 
     Parameters
     ----------
     turnout : pd.DataFrame
         Canonical ``turnout.parquet``.
     areas : pd.DataFrame
-        Canonical ``areas.parquet``.
+        Canonical ``areas.parquet`` (or the part a comparison uses).
+    treated_unit : str
+        ``municipality``, ``district`` or ``area`` (:func:`evaluation.units.register_units`).
 
     Raises
     ------
@@ -110,7 +115,7 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     _require(turnout, TURNOUT_COLUMNS, "turnout")
     _require(areas, AREA_COLUMNS, "areas")
     profiles = {name: column for name, column in DISTRICT_PROFILES.items() if column in areas}
-    reg = areas[[*AREA_COLUMNS, *profiles.values()]].copy()
+    reg = register_units(areas, treated_unit)[[*AREA_COLUMNS, "unit_code", *profiles.values()]].copy()
     reg["pilot_end"] = _start_dates(areas["pilot_end"]) if "pilot_end" in areas else pd.NaT
     reg["area_code"] = reg["area_code"].astype(str)
     reg["pilot_start"] = _start_dates(reg["pilot_start"])
@@ -167,20 +172,20 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPa
     first_treated[np.isnat(starts)] = np.nan
     day_index = np.searchsorted(days, data["election_date"].to_numpy("datetime64[ns]"))
     data["rel_time"] = day_index - first_treated
-    munis = (
-        data.groupby("municipality_code", sort=True)
+    units = (
+        data.groupby("unit_code", sort=True)
         .agg(
+            municipality_code=("municipality_code", "first"),
             pilot_start=("pilot_start", "min"),
             voters=("eligible_voters", "sum"),
             n_elections=("election_index", "nunique"),
         )
         .reset_index()
     )
-    munis["size"] = munis["voters"] / munis["n_elections"]
-    cohort_starts = pd.DatetimeIndex(np.sort(munis["pilot_start"].dropna().unique()))
-    munis["cohort"] = np.where(munis["pilot_start"].isna(), -1, cohort_starts.get_indexer(munis["pilot_start"]))
-    data["muni"] = pd.Categorical(data["municipality_code"], categories=munis["municipality_code"]).codes.astype(
-        np.int64
-    )
+    units["size"] = units["voters"] / units["n_elections"]
+    cohort_starts = pd.DatetimeIndex(np.sort(units["pilot_start"].dropna().unique()))
+    units["cohort"] = np.where(units["pilot_start"].isna(), -1, cohort_starts.get_indexer(units["pilot_start"]))
+    data["unit"] = pd.Categorical(data["unit_code"], categories=units["unit_code"]).codes.astype(np.int64)
     data = data.sort_values(["area_code", "election_index"]).reset_index(drop=True)
-    return TurnoutPanel(data, elections, munis[["municipality_code", "pilot_start", "cohort", "size"]], cohort_starts)
+    columns = ["unit_code", "municipality_code", "pilot_start", "cohort", "size"]
+    return TurnoutPanel(data, elections, units[columns], cohort_starts)

@@ -30,6 +30,7 @@ from evaluation.comparison.timing import PilotTiming, pilot_timing
 from evaluation.comparison.within import WithinProjector
 from evaluation.errors import EstimationError
 from evaluation.progress import Stopwatch, progress
+from evaluation.units import comparison_register, survey_units
 
 EVENT_COLUMNS = [
     "outcome",
@@ -69,29 +70,34 @@ EFFECT_COLUMNS = [
 """``suppressed``: the figures are withheld because a survey cell of the pilots is below ``disclosure.min_n``."""
 
 
-def turnout_problem(panel: TurnoutPanel, triple: str | None = None) -> DidProblem:
+def turnout_problem(panel: TurnoutPanel, triple: str | None = None, within: bool = False) -> DidProblem:
     """TWFE DiD of turnout (pp) with district and election effects, eligible-voter weights.
 
     With ``triple`` (a district profile, e.g. ``"education"``) the election effects
     are interacted with the ``low_<triple>`` indicator and the regressors are ``D``
-    and ``D x low`` (triple difference).
+    and ``D x low`` (triple difference). ``within`` compares the treated units
+    with the rest of their own municipality: municipality x election effects, and
+    a randomization test that re-draws the treated units within each municipality.
     """
     d = panel.data
     low = d[f"low_{triple}"].to_numpy() if triple else np.zeros(len(d))
     period = d["election_index"].to_numpy() * (2 if triple else 1) + (low.astype(int) if triple else 0)
+    if within:
+        period = pd.factorize(pd.MultiIndex.from_arrays([d["municipality_code"].to_numpy(), period]))[0]
     proj = WithinProjector.build(d["area_code"].to_numpy(), period, d["eligible_voters"].to_numpy())
     mult = np.column_stack([np.ones(len(d)), low]) if triple else np.ones((len(d), 1))
-    return DidProblem(
+    problem = DidProblem(
         proj,
         d["turnout_pp"].to_numpy(),
         d["treated"].to_numpy(),
         mult,
         ("treated", f"treated_x_low_{triple}") if triple else ("treated",),
-        d["muni"].to_numpy(),
+        d["unit"].to_numpy(),
         panel.exposure(),
-        CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts)),
-        panel.municipalities["size"].to_numpy(),
+        CohortAssignment(panel.units["cohort"].to_numpy(), len(panel.cohort_starts)),
+        panel.units["size"].to_numpy(),
     )
+    return problem.stratified(panel.units["municipality_code"].to_numpy()) if within else problem
 
 
 def _did_rows(
@@ -126,13 +132,13 @@ def _turnout_trends(panel: TurnoutPanel) -> pd.DataFrame:
     )
     by_role = by_role.rename(columns={"role_group": "group"}).assign(sample="programme")
     pilots = d.loc[d["pilot_start"].notna()]
-    by_muni = (
-        pilots.groupby(["election_index", "municipality_code"])
+    by_unit = (
+        pilots.groupby(["election_index", "unit_code"])
         .agg(votes=("votes", "sum"), eligible=("eligible_voters", "sum"), n_areas=("area_code", "nunique"))
         .reset_index()
     )
-    by_muni = by_muni.rename(columns={"municipality_code": "sample"}).assign(group="pilot")
-    out = pd.concat([by_role, by_muni], ignore_index=True)
+    by_unit = by_unit.rename(columns={"unit_code": "sample"}).assign(group="pilot")
+    out = pd.concat([by_role, by_unit], ignore_index=True)
     out["turnout_pp"] = out["votes"] / out["eligible"]
     out = out.merge(panel.elections, on="election_index")
     return out[
@@ -158,7 +164,7 @@ def _pilot_rows(
     level: float,
     hidden: frozenset[int] = frozenset(),
 ) -> list[dict]:
-    """One effect per pilot municipality (Conley–Taber–Ferman–Pinto intervals).
+    """One effect per treated unit (Conley–Taber–Ferman–Pinto intervals).
 
     Pilots in ``hidden`` (indices) get a row with ``suppressed = True`` and no figures:
     their estimate would rest on a cell below the disclosure threshold.
@@ -167,7 +173,7 @@ def _pilot_rows(
     for j in np.flatnonzero(problem.assignment.observed >= 0):
         if not np.any(problem.row_cluster == j):
             continue
-        code = timing.municipalities["municipality_code"].iloc[j]
+        code = timing.units["unit_code"].iloc[j]
         if j in hidden:
             rows.append({"estimand": estimand, "outcome": outcome, "sample": code, "suppressed": True})
             continue
@@ -201,7 +207,7 @@ def _effect_table(rows: list[dict]) -> pd.DataFrame:
 def _smallest_pilot_cell(frame: SurveyFrame, outcome: str, group: str | None = None, value: str | None = None) -> int:
     """Respondents in the smallest wave of all pilots together (of one ``group`` value) who answered ``outcome``."""
     data = frame.data
-    pilot = frame.timing.municipalities["cohort"].to_numpy()[data["muni"].to_numpy()] >= 0
+    pilot = frame.timing.units["cohort"].to_numpy()[data["unit"].to_numpy()] >= 0
     rows = pilot & data[outcome].notna().to_numpy()
     if group is not None:
         rows &= (data[group].astype("string") == value).fillna(False).to_numpy()
@@ -217,10 +223,10 @@ def _withheld(rows: list[dict], smallest: int, options: CompareOptions) -> list[
 
 
 def _small_pilots(frame: SurveyFrame, outcome: str, min_n: int | None) -> frozenset[int]:
-    """Pilot municipalities with a municipality x wave cell of fewer than ``min_n`` respondents for ``outcome``."""
+    """Pilot units with a unit x wave cell of fewer than ``min_n`` respondents for ``outcome``."""
     if min_n is None:
         return frozenset()
-    smallest = frame.cells(outcome).groupby("muni")["respondents"].min()
+    smallest = frame.cells(outcome).groupby("unit")["respondents"].min()
     return frozenset(int(j) for j in smallest.index[smallest < min_n])
 
 
@@ -315,7 +321,10 @@ class CompareOptions:
     (default: 3 nearest neighbours without replacement on pre-period turnout
     level and trend and the socioeconomic profile); ``min_n`` the disclosure
     threshold for per-pilot survey effects (None: no disclosure control), so that
-    no published pilot effect rests on a municipality x wave cell below it.
+    no published pilot effect rests on a unit x wave cell below it;
+    ``treated_unit`` the level at which pilots were assigned and ``comparisons``
+    the comparisons made (``across``, ``within``; see
+    :mod:`evaluation.units`).
     """
 
     n_permutations: int = 999
@@ -326,15 +335,19 @@ class CompareOptions:
     n_power_draws: int = 299
     matching: MatchingSpec | None = None
     min_n: int | None = None
+    treated_unit: str = "municipality"
+    comparisons: tuple[str, ...] = ("across",)
 
     def inference_kw(self, rng: np.random.Generator) -> dict:
         """Keyword arguments of :func:`evaluation.comparison.did.infer`."""
         return dict(n_permutations=self.n_permutations, n_bootstrap=self.n_bootstrap, level=self.level, rng=rng)
 
 
-def _pilot_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
-    panel = build_turnout_panel(turnout, areas)
-    if panel.n_pilot_municipalities == 0:
+def _pilot_panel(turnout: pd.DataFrame, areas: pd.DataFrame, treated_unit: str) -> TurnoutPanel:
+    """The turnout panel of the districts in ``areas`` (the register, or the part a comparison uses)."""
+    kept = turnout[turnout["area_code"].astype(str).isin(areas["area_code"].astype(str))]
+    panel = build_turnout_panel(kept, areas, treated_unit)
+    if panel.n_pilot_units == 0:
         raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
     return panel
 
@@ -342,8 +355,42 @@ def _pilot_panel(turnout: pd.DataFrame, areas: pd.DataFrame) -> TurnoutPanel:
 def compare_turnout(
     turnout: pd.DataFrame, areas: pd.DataFrame, *, seed: int, options: CompareOptions
 ) -> dict[str, pd.DataFrame]:
-    """The turnout part: DiD, triple difference, staggered estimators, event studies, pilots, placebo size, power, matching."""
-    panel = _pilot_panel(turnout, areas)
+    """The turnout part of each comparison of ``options.comparisons`` (``across`` and/or ``within``).
+
+    The across comparison gives every table (see :func:`compare_across_turnout`); the
+    within comparison adds its DiD rows (method ``twfe_within``) to ``effects``.
+    """
+    if "across" in options.comparisons:
+        tables = compare_across_turnout(
+            turnout, comparison_register(areas, "across", options.treated_unit), seed, options
+        )
+    else:
+        tables = {name: pd.DataFrame() for name in TURNOUT_TABLES}
+        tables["effects"], tables["balance"] = _effect_table([]), pd.DataFrame(columns=BALANCE_COLUMNS)
+    if "within" in options.comparisons:
+        register = comparison_register(areas, "within", options.treated_unit)
+        within = _part_rows(
+            lambda: turnout_problem(_pilot_panel(turnout, register, options.treated_unit), within=True),
+            "att_turnout",
+            "turnout",
+            "turnout/within",
+            seed,
+            options,
+            method="twfe_within",
+        )
+        tables["effects"] = _effect_table([*tables["effects"].to_dict("records"), *within])
+    return tables
+
+
+TURNOUT_TABLES = ("effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance")
+
+
+def compare_across_turnout(
+    turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions
+) -> dict[str, pd.DataFrame]:
+    """Pilot units against the controls of ``areas``: DiD, triple difference, staggered estimators, event studies,
+    pilots, placebo size, power, matching."""
+    panel = _pilot_panel(turnout, areas, options.treated_unit)
     clock = Stopwatch("compare turnout", log)
     rng = part_rng(seed, "turnout")
     kw = options.inference_kw(rng)
@@ -409,33 +456,73 @@ def compare_survey(
     without turnout data. The table ``outcomes`` lists the outcomes in order, for
     :func:`gather`.
     """
-    timing = pilot_timing(areas)
-    if not (timing.municipalities["cohort"] >= 0).any():
-        raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
-    frame = SurveyFrame.build(survey, timing, outcomes, references)
-    type_frames = _type_frames(areas, survey, outcomes, references)
-    first_start = timing.cohort_starts.min().to_datetime64()
+    units = survey_units(survey, areas, options.treated_unit)
     effects, pilot_rows, event = [], [], []
+    if "across" in options.comparisons:
+        register = comparison_register(areas, "across", options.treated_unit)
+        frame = _survey_frame(register, survey, units, outcomes, references, options.treated_unit)
+        type_frames = {
+            pilot_type: _survey_frame(cut, survey, units, outcomes, references, options.treated_unit)
+            for pilot_type, cut in pilot_type_registers(register).items()
+        }
+        first_start = frame.timing.cohort_starts.min().to_datetime64()
+    if "within" in options.comparisons:
+        register = comparison_register(areas, "within", options.treated_unit)
+        within = _survey_frame(register, survey, units, outcomes, references, options.treated_unit)
     for outcome in progress(outcomes, "compare survey: outcome", log):
-        rng = part_rng(seed, outcome)
-        kw = options.inference_kw(rng)
-        smallest = _smallest_pilot_cell(frame, outcome)
-        effects += _withheld(
-            _survey_rows(frame, outcome, kw) + _respondent_fe_rows(frame, outcome, kw), smallest, options
-        )
-        hidden = _small_pilots(frame, outcome, options.min_n)
-        problem = frame.cell_problem(outcome)
-        pilot_rows += _pilot_rows(problem, timing, outcome, f"att_{outcome}", options.level, hidden)
-        effects += _gap_rows(frame, outcome, gaps or {}, seed, options)
-        effects += _type_rows(type_frames, outcome, seed, options)
-        effects += _during_after_survey_rows(frame, outcome, seed, options)
-        event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
+        if "across" in options.comparisons:
+            rng = part_rng(seed, outcome)
+            kw = options.inference_kw(rng)
+            smallest = _smallest_pilot_cell(frame, outcome)
+            effects += _withheld(
+                _survey_rows(frame, outcome, kw) + _respondent_fe_rows(frame, outcome, kw), smallest, options
+            )
+            hidden = _small_pilots(frame, outcome, options.min_n)
+            problem = frame.cell_problem(outcome)
+            pilot_rows += _pilot_rows(problem, frame.timing, outcome, f"att_{outcome}", options.level, hidden)
+            effects += _gap_rows(frame, outcome, gaps or {}, seed, options)
+            effects += _type_rows(type_frames, outcome, seed, options)
+            effects += _during_after_survey_rows(frame, outcome, seed, options)
+            event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
+        if "within" in options.comparisons:
+            estimated = _part_rows(
+                lambda outcome=outcome: within.cell_problem(outcome, within=True),
+                f"att_{outcome}",
+                outcome,
+                f"{outcome}/within",
+                seed,
+                options,
+                method="twfe_within",
+            )
+            effects += _withheld(estimated, _smallest_pilot_cell(within, outcome), options)
     return {
         "effects": _effect_table(effects),
         "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
         "pilot_effects": pd.DataFrame(pilot_rows),
         "outcomes": pd.DataFrame({"outcome": list(outcomes)}, dtype=object),
     }
+
+
+def _survey_frame(
+    register: pd.DataFrame,
+    survey: pd.DataFrame,
+    units: pd.Series,
+    outcomes: Mapping[str, str],
+    references: Mapping[str, Sequence[np.datetime64]] | None,
+    treated_unit: str,
+) -> SurveyFrame:
+    """The respondents of the units of ``register`` (a comparison's part of the area register), with their timing.
+
+    Raises
+    ------
+    EstimationError
+        When the register part has no pilot unit.
+    """
+    timing = pilot_timing(register, treated_unit)
+    if not (timing.units["cohort"] >= 0).any():
+        raise EstimationError("compare: no pilot area in the register (role == 'pilot')")
+    keep = units.isin(timing.units["unit_code"]).to_numpy()
+    return SurveyFrame.build(survey[keep], timing, outcomes, references, units[keep])
 
 
 def gather(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
@@ -493,7 +580,7 @@ def _turnout_event_study(
     """Programme event studies (TWFE with CRV1 and permutation pre-trend tests; Callaway-Sant'Anna)."""
     d = panel.data
     es = event_study(
-        base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["municipality_code"].to_numpy(), level
+        base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["unit_code"].to_numpy(), level
     )
     p, df = pretrend_permutation(
         base, d["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.min().to_datetime64(), n_draws, rng
@@ -522,8 +609,7 @@ def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, op
     """Turnout DiD for the pilots of each type against all controls."""
     rows = []
     for pilot_type, register in pilot_type_registers(areas).items():
-        kept = turnout[turnout["area_code"].astype(str).isin(register["area_code"])]
-        problem = lambda kept=kept, register=register: turnout_problem(_pilot_panel(kept, register))  # noqa: E731
+        problem = lambda register=register: turnout_problem(_pilot_panel(turnout, register, options.treated_unit))  # noqa: E731
         rows += _part_rows(
             problem, f"att_turnout_type_{pilot_type}", "turnout", f"turnout/type/{pilot_type}", seed, options
         )
@@ -565,7 +651,7 @@ def _election_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, o
     rows = []
     for election_type in types:
         kept = turnout[turnout["election_type"].astype(str) == election_type]
-        problem = lambda kept=kept: turnout_problem(_pilot_panel(kept, areas))  # noqa: E731
+        problem = lambda kept=kept: turnout_problem(_pilot_panel(kept, areas, options.treated_unit))  # noqa: E731
         rows += _part_rows(
             problem,
             f"att_turnout_election_{election_type}",
@@ -599,21 +685,6 @@ def _during_after_survey_rows(frame: SurveyFrame, outcome: str, seed: int, optio
     return rows
 
 
-def _type_frames(
-    areas: pd.DataFrame,
-    survey: pd.DataFrame,
-    outcomes: Mapping[str, str],
-    references: Mapping[str, Sequence[np.datetime64]] | None,
-) -> dict[str, SurveyFrame]:
-    """The survey of the controls and the pilots of each type (see :func:`pilot_type_registers`)."""
-    frames = {}
-    for pilot_type, register in pilot_type_registers(areas).items():
-        timing = pilot_timing(register)
-        kept = survey[survey["municipality_code"].astype(str).isin(timing.municipalities["municipality_code"])]
-        frames[pilot_type] = SurveyFrame.build(kept, timing, outcomes, references)
-    return frames
-
-
 def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options: CompareOptions) -> list[dict]:
     """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
     rows = []
@@ -627,7 +698,13 @@ def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options:
 
 
 def _part_rows(
-    problem: Callable[[], DidProblem], estimand: str, outcome: str, stream: str, seed: int, options: CompareOptions
+    problem: Callable[[], DidProblem],
+    estimand: str,
+    outcome: str,
+    stream: str,
+    seed: int,
+    options: CompareOptions,
+    method: str = "twfe",
 ) -> list[dict]:
     """The rows of one extra estimand, with the programme's inference on a random stream of its own.
 
@@ -637,7 +714,7 @@ def _part_rows(
     """
     kw = options.inference_kw(part_rng(seed, stream))
     try:
-        return _did_rows(problem(), {estimand: np.ones(1)}, outcome, kw)
+        return _did_rows(problem(), {estimand: np.ones(1)}, outcome, kw, method)
     except EstimationError as exc:
         log.warning("%s: %s not estimated (%s)", outcome, estimand, exc)
         return []
@@ -727,7 +804,7 @@ def _gap_rows(
 def _survey_event_study(
     frame: SurveyFrame, outcome: str, first_start: np.datetime64, level: float, n_draws: int, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """Event study on municipality x wave cells (waves since the first treated wave) with both pre-trend tests."""
+    """Event study on unit x wave cells (waves since the first treated wave) with both pre-trend tests."""
     cells = frame.cells(outcome)
     problem = frame.cell_problem(outcome)
     es = event_study(problem.projector, problem.y, cell_event_time(cells), problem.row_cluster, level)
@@ -746,7 +823,7 @@ def _survey_event_study(
 
 
 def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) -> pd.DataFrame:
-    """Per-pilot turnout event studies (``sample`` = municipality code) with Conley-Taber-FP intervals."""
+    """Per-pilot turnout event studies (``sample`` = the treated unit's code) with Conley-Taber-FP intervals."""
     d = panel.data
     first = np.searchsorted(
         panel.elections["election_date"].to_numpy("datetime64[ns]"), panel.cohort_starts.to_numpy("datetime64[ns]")
@@ -759,7 +836,7 @@ def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) ->
         out.append(
             es.assign(
                 outcome="turnout",
-                sample=panel.municipalities["municipality_code"].iloc[j],
+                sample=panel.units["unit_code"].iloc[j],
                 method="twfe",
                 inference="conley_taber_ferman_pinto",
             )
@@ -768,10 +845,3 @@ def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) ->
 
 
 BALANCE_COLUMNS = ["variable", "sample", "method", "mean_pilot", "mean_control", "smd", "n_pilots", "n_controls"]
-PILOT_COLUMNS = ["municipality_code", "municipality_name", "pilot_type", "pilot_start", "cohort"]
-
-
-def pilot_register(areas: pd.DataFrame) -> pd.DataFrame:
-    """One row per pilot municipality: code, name, type, start and cohort (public register facts)."""
-    pilots = areas[areas["role"] == "pilot"].drop_duplicates("municipality_code")
-    return pilots[PILOT_COLUMNS].sort_values("municipality_code").reset_index(drop=True)

@@ -69,70 +69,93 @@ from evaluation.errors import EstimationError
 
 @dataclass(frozen=True)
 class CohortAssignment:
-    """Cohort of every municipality: index into the cohorts, or -1 for never treated.
+    """Cohort of every unit: index into the cohorts, or -1 for never treated.
 
     Parameters
     ----------
     observed : np.ndarray
-        Observed cohort index per municipality (length ``J``).
+        Observed cohort index per unit (length ``J``).
     n_cohorts : int
         Number of cohorts ``C``.
+    strata : np.ndarray, optional
+        Stratum per unit (e.g. its municipality, for the within-municipality
+        comparison): draws then keep every stratum's cohort counts, re-drawing
+        the treated units within each stratum. None: one stratum.
     """
 
     observed: np.ndarray
     n_cohorts: int
+    strata: np.ndarray | None = None
 
     @property
     def counts(self) -> np.ndarray:
-        """Number of treated municipalities per cohort."""
-        return np.bincount(self.observed[self.observed >= 0], minlength=self.n_cohorts)
+        """Number of treated units per cohort."""
+        return self._counts(np.ones(len(self.observed), bool))
+
+    def _counts(self, members: np.ndarray) -> np.ndarray:
+        chosen = self.observed[members]
+        return np.bincount(chosen[chosen >= 0], minlength=self.n_cohorts)
+
+    def _blocks(self, pool: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(units of the pool in the stratum, cohort counts of the stratum)`` per stratum."""
+        strata = np.zeros(len(self.observed)) if self.strata is None else np.asarray(self.strata)
+        blocks = []
+        for stratum in np.unique(strata):
+            members = strata == stratum
+            blocks.append((np.flatnonzero(members & pool), self._counts(members)))
+        return blocks
 
     def n_assignments(self, pool: np.ndarray) -> int:
         """Number of distinct assignments of the cohort counts within ``pool``."""
-        remaining, total = int(pool.sum()), 1
-        for k in self.counts:
-            total *= math.comb(remaining, int(k))
-            remaining -= int(k)
+        total = 1
+        for idx, counts in self._blocks(np.asarray(pool, bool)):
+            remaining = len(idx)
+            for k in counts:
+                total *= math.comb(remaining, int(k))
+                remaining -= int(k)
         return total
 
     def draw(self, n_draws: int, rng: np.random.Generator, pool: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
-        """Assignments ``B x J`` keeping the cohort counts; ``(draws, exhaustive)``.
+        """Assignments ``B x J`` keeping the cohort counts (of every stratum); ``(draws, exhaustive)``.
 
-        Municipalities outside ``pool`` (boolean, default all) stay never
-        treated.  When the pool admits at most ``n_draws`` assignments all are
-        returned (``exhaustive=True``, the observed one included if feasible).
+        Units outside ``pool`` (boolean, default all) stay never treated. When
+        the pool admits at most ``n_draws`` assignments all are returned
+        (``exhaustive=True``, the observed one included if feasible).
         """
         pool = np.ones(len(self.observed), bool) if pool is None else np.asarray(pool, bool)
-        idx = np.flatnonzero(pool)
-        counts = self.counts
-        if counts.sum() > len(idx):
-            raise EstimationError(
-                f"randomization: {counts.sum()} pilots but only {len(idx)} municipalities to assign them to"
-            )
-        labels = np.repeat(np.arange(self.n_cohorts), counts)
-        labels = np.concatenate([labels, np.full(len(idx) - len(labels), -1)])
+        blocks = self._blocks(pool)
+        for idx, counts in blocks:
+            if counts.sum() > len(idx):
+                raise EstimationError(
+                    f"randomization: {counts.sum()} pilots but only {len(idx)} units to assign them to"
+                    + ("" if self.strata is None else " in their stratum")
+                )
         if self.n_assignments(pool) <= n_draws:
-            rows = [self._fill(idx, combo) for combo in self._enumerate(list(idx), list(counts))]
+            per_block = [list(self._enumerate(list(idx), list(counts))) for idx, counts in blocks]
+            rows = [self._fill([m for combo in combos for m in combo]) for combos in itertools.product(*per_block)]
             return np.array(rows, dtype=np.int64), True
-        order = rng.permuted(np.tile(labels, (n_draws, 1)), axis=1)
         out = np.full((n_draws, len(self.observed)), -1, dtype=np.int64)
-        out[:, idx] = order
+        for idx, counts in blocks:
+            labels = np.repeat(np.arange(self.n_cohorts), counts)
+            labels = np.concatenate([labels, np.full(len(idx) - len(labels), -1)])
+            out[:, idx] = rng.permuted(np.tile(labels, (n_draws, 1)), axis=1)
         return out, False
 
-    def _fill(self, idx: np.ndarray, combo: list[tuple[int, ...]]) -> np.ndarray:
+    def _fill(self, members: list[tuple[int, int]]) -> np.ndarray:
         row = np.full(len(self.observed), -1, dtype=np.int64)
-        for cohort, members in enumerate(combo):
-            row[list(members)] = cohort
+        for unit, cohort in members:
+            row[unit] = cohort
         return row
 
-    def _enumerate(self, pool: list[int], counts: list[int]):
+    def _enumerate(self, pool: list[int], counts: list[int], cohort: int = 0):
+        """Every assignment of ``counts`` within ``pool``, as lists of ``(unit, cohort)``."""
         if not counts:
             yield []
             return
         for first in itertools.combinations(pool, counts[0]):
             rest = [m for m in pool if m not in first]
-            for tail in self._enumerate(rest, counts[1:]):
-                yield [first, *tail]
+            for tail in self._enumerate(rest, counts[1:], cohort + 1):
+                yield [(m, cohort) for m in first] + tail
 
 
 class SizeVarianceModel:

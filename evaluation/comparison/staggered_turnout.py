@@ -33,27 +33,27 @@ def callaway_santanna_turnout(
     w = b["eligible_voters"].to_numpy().reshape(n_a, n_t).mean(axis=1)
     rel = b["rel_time"].to_numpy().reshape(n_a, n_t)[:, 0]
     groups = np.where(np.isfinite(rel), -rel, -1).astype(int)  # first treated election index
-    muni = b["muni"].to_numpy().reshape(n_a, n_t)[:, 0]
+    unit = b["unit"].to_numpy().reshape(n_a, n_t)[:, 0]
     first = b["election_date"].to_numpy("datetime64[ns]").reshape(n_a, n_t)[0]
     cohort_group = np.searchsorted(first, panel.cohort_starts.to_numpy("datetime64[ns]"))
     proj = WithinProjector.build(
         b["area_code"].to_numpy(), b["election_index"].to_numpy(), b["eligible_voters"].to_numpy()
     )
-    model = SizeVarianceModel(proj, b["muni"].to_numpy(), panel.municipalities["size"].to_numpy())
-    assignment = CohortAssignment(panel.municipalities["cohort"].to_numpy(), len(panel.cohort_starts))
-    present = np.isin(np.arange(len(assignment.observed)), muni)
+    model = SizeVarianceModel(proj, b["unit"].to_numpy(), panel.units["size"].to_numpy())
+    assignment = CohortAssignment(panel.units["cohort"].to_numpy(), len(panel.cohort_starts))
+    present = np.isin(np.arange(len(assignment.observed)), unit)
     draws, exhaustive = assignment.draw(n_permutations, rng, present)
-    draw_groups = np.where(draws[:, muni] >= 0, cohort_group[np.clip(draws[:, muni], 0, None)], -1)
+    draw_groups = np.where(draws[:, unit] >= 0, cohort_group[np.clip(draws[:, unit], 0, None)], -1)
     d_obs = b["treated"].to_numpy()
     rows, dyn = [], []
-    n_treated = int(np.unique(muni[groups >= 0]).size)
+    n_treated = int(np.unique(unit[groups >= 0]).size)
     for control, method in (
         ("never_treated", "callaway_santanna"),
         ("not_yet_treated", "callaway_santanna_not_yet_treated"),
     ):
-        cs = CallawaySantAnna(y, w, groups, muni, control=control)
+        cs = CallawaySantAnna(y, w, groups, unit, control=control)
         est, se = cs.aggregate("simple")
-        n_cl = int(np.unique(muni).size)
+        n_cl = int(np.unique(unit).size)
         labels = dict(
             estimand="att_turnout",
             outcome="turnout",
@@ -77,7 +77,7 @@ def callaway_santanna_turnout(
         rows.append(test.result(level).inference.tidy(inference="permutation", **labels))
         if control == "never_treated":
             # event study with the universal base (every lead and lag against the last election before the pilot)
-            universal = CallawaySantAnna(y, w, groups, muni, control=control, base="universal")
+            universal = CallawaySantAnna(y, w, groups, unit, control=control, base="universal")
             times, coef, cov = universal.dynamic()
             leads = [i for i, e in enumerate(times) if e < -1]
             f_stat, p = wald_test(coef, cov, np.eye(len(times))[leads], n_cl - 1) if leads else (np.nan, np.nan)

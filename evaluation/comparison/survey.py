@@ -1,18 +1,20 @@
 """Survey outcomes: DiD on repeated cross-sections (cells) and on the panel.
 
-Repeated cross-sections.  Respondents are aggregated to municipality x wave
-cells: the design-weighted mean of the outcome, the cell's total design
+Repeated cross-sections.  Respondents are aggregated to unit x wave cells
+(the unit is the treated unit of the design: a municipality, district or
+area, see :mod:`evaluation.units`): the design-weighted mean of the outcome, the cell's total design
 weight (the regression weight, so the estimand is the population-weighted
 ATT) and the design-weighted share of respondents interviewed on or after the
 pilot start (the treatment; 0 or 1 unless a wave's fieldwork straddles the
 start).  With a treatment constant within cells, the cell regression with
-municipality and wave fixed effects gives exactly the respondent-level
-weighted TWFE estimate and the same municipality cluster scores; the cells
-make the few-cluster methods (permutation, wild bootstrap) cheap.
+unit and wave fixed effects gives exactly the respondent-level weighted TWFE
+estimate and the same unit cluster scores; the cells make the few-cluster
+methods (permutation, wild bootstrap) cheap.  The within-municipality
+comparison replaces the wave effects by municipality x wave effects.
 
 Panel.  Respondents seen in several waves identify the effect within person:
 ``y_iw = beta D_iw + alpha_i + gamma_w + e_iw`` with design weights,
-clustered by municipality.
+clustered by unit.
 
 Units: binary items in percentage points (x 100), scales in scale points.
 """
@@ -43,15 +45,15 @@ def report_unit(kind: str) -> float:
 
 @dataclass(frozen=True)
 class SurveyFrame:
-    """Survey rows joined to municipality treatment timing.
+    """Survey rows joined to the treatment timing of their unit.
 
     Attributes
     ----------
     data : pd.DataFrame
-        Survey rows with ``muni`` (municipality index), ``treated`` (0/1) and
-        one ``exposure_c`` column per cohort.
+        Survey rows with ``unit`` (index of the respondent's treated unit),
+        ``treated`` (0/1) and one ``exposure_c`` column per cohort.
     timing : PilotTiming
-        Each municipality's pilot start and cohort (from the area register).
+        Each unit's pilot start and cohort (from the area register).
     units : dict of str to float
         Each outcome's multiplier to report units (:func:`report_unit` of its kind).
     """
@@ -67,6 +69,7 @@ class SurveyFrame:
         timing: PilotTiming,
         kinds: Mapping[str, str],
         references: Mapping[str, Sequence[np.datetime64]] | None = None,
+        units: pd.Series | None = None,
     ) -> SurveyFrame:
         """Attach timing to the survey rows; ``kinds`` maps each outcome to compare to ``binary`` or ``scale``.
 
@@ -75,24 +78,27 @@ class SurveyFrame:
         treated only when the last such date before the interview is on or after the
         pilot start. Other outcomes are treated from the interview date on.
 
-        Raises :class:`EstimationError` for missing columns, unknown municipalities or bad weights.
+        ``units`` is each row's treated unit (:func:`evaluation.units.survey_units`);
+        None takes the respondent's municipality.
+
+        Raises :class:`EstimationError` for missing columns, unknown units or bad weights.
         """
         missing = [c for c in [*SURVEY_COLUMNS, *kinds] if c not in survey.columns]
         if missing:
             raise EstimationError(f"survey: missing column(s) {', '.join(missing)}")
         data = survey.copy()
         data["municipality_code"] = data["municipality_code"].astype(str)
-        munis = timing.municipalities.set_index("municipality_code")
-        unknown = sorted(set(data["municipality_code"]) - set(munis.index))
+        data["unit_code"] = data["municipality_code"] if units is None else units.astype(str)
+        table = timing.units.set_index("unit_code")
+        unknown = sorted(set(data["unit_code"]) - set(table.index))
         if unknown:
-            raise EstimationError(
-                f"survey: {len(unknown)} municipality_code(s) not in the area register, e.g. {unknown[0]}"
-            )
+            what = "municipality_code" if units is None else "treated unit"
+            raise EstimationError(f"survey: {len(unknown)} {what}(s) not in the area register, e.g. {unknown[0]}")
         if not (data["design_weight"].gt(0) & np.isfinite(data["design_weight"])).all():
             raise EstimationError("survey: design_weight must be positive and finite")
         data["interview_date"] = pd.to_datetime(data["interview_date"]).astype("datetime64[ns]")
-        data["muni"] = munis.index.get_indexer(data["municipality_code"])
-        start = munis["pilot_start"].to_numpy("datetime64[ns]")[data["muni"].to_numpy()]
+        data["unit"] = table.index.get_indexer(data["unit_code"])
+        start = table["pilot_start"].to_numpy("datetime64[ns]")[data["unit"].to_numpy()]
         data["treated"] = (data["interview_date"].to_numpy() >= start).astype(float)
         dates = data["interview_date"].to_numpy()
         for c, s in enumerate(timing.cohort_starts.to_numpy("datetime64[ns]")):
@@ -111,10 +117,10 @@ class SurveyFrame:
         return [f"exposure_{c}" for c in range(len(self.timing.cohort_starts))]
 
     def _assignment(self) -> CohortAssignment:
-        return CohortAssignment(self.timing.municipalities["cohort"].to_numpy(), len(self.timing.cohort_starts))
+        return CohortAssignment(self.timing.units["cohort"].to_numpy(), len(self.timing.cohort_starts))
 
     def cells(self, outcome: str, by: str | None = None, rows: pd.Series | None = None) -> pd.DataFrame:
-        """Municipality x wave (x ``by``) cells for one outcome (respondents with the outcome observed).
+        """Unit x wave (x ``by``) cells for one outcome (respondents with the outcome observed).
 
         ``rows`` (boolean, aligned with :attr:`data`) restricts the respondents.
         """
@@ -125,7 +131,7 @@ class SurveyFrame:
         cols = {"y": d[outcome].to_numpy(float) * self.units[outcome], "treated": treated}
         cols.update({c: exposure[:, k] for k, c in enumerate(self.exposure_columns)})
         weighted = pd.DataFrame({k: v * w for k, v in cols.items()})
-        keys = ["muni", "wave"] + ([by] if by else [])
+        keys = ["unit", "wave"] + ([by] if by else [])
         for k in keys:
             weighted[k] = d[k].to_numpy()
         weighted["weight"], weighted["respondents"] = w, 1
@@ -135,10 +141,10 @@ class SurveyFrame:
         return out
 
     def after_end(self, outcome: str) -> np.ndarray:
-        """Rows whose answer to ``outcome`` refers to a time after their municipality's pilot ended."""
+        """Rows whose answer to ``outcome`` refers to a time after their unit's pilot ended."""
         column = REFERENCE_DATE.format(outcome=outcome)
         dates = self.data[column if column in self.data else "interview_date"].to_numpy("datetime64[ns]")
-        ends = self.timing.municipalities["pilot_end"].to_numpy("datetime64[ns]")[self.data["muni"].to_numpy()]
+        ends = self.timing.units["pilot_end"].to_numpy("datetime64[ns]")[self.data["unit"].to_numpy()]
         return dates > ends  # NaT (no end) compares False
 
     def _exposure(self, d: pd.DataFrame, outcome: str) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +153,7 @@ class SurveyFrame:
         if column not in d:
             return d["treated"].to_numpy(), d[self.exposure_columns].to_numpy()
         dates = d[column].to_numpy("datetime64[ns]")
-        starts = self.timing.municipalities["pilot_start"].to_numpy("datetime64[ns]")[d["muni"].to_numpy()]
+        starts = self.timing.units["pilot_start"].to_numpy("datetime64[ns]")[d["unit"].to_numpy()]
         cohorts = self.timing.cohort_starts.to_numpy("datetime64[ns]")
         return (dates >= starts).astype(float), (dates[:, None] >= cohorts[None, :]).astype(float)
 
@@ -162,30 +168,39 @@ class SurveyFrame:
     ) -> DidProblem:
         if cells["treated"].eq(0).all():
             raise EstimationError(f"survey outcome {outcome}: no respondent interviewed after a pilot start")
-        size = cells.groupby("muni")["respondents"].mean().reindex(range(len(self.timing.municipalities)))
+        size = cells.groupby("unit")["respondents"].mean().reindex(range(len(self.timing.units)))
         return DidProblem(
             projector=WithinProjector.build(unit, period, cells["weight"].to_numpy()),
             y=cells["y"].to_numpy(),
             treatment=cells["treated"].to_numpy(),
             multipliers=multipliers,
             names=names,
-            row_cluster=cells["muni"].to_numpy(),
+            row_cluster=cells["unit"].to_numpy(),
             exposure=cells[self.exposure_columns].to_numpy(),
             assignment=self._assignment(),
             cluster_size=size.fillna(size.mean()).to_numpy(),
         )
 
-    def cell_problem(self, outcome: str) -> DidProblem:
-        """The cell-level DiD problem for ``outcome`` (municipality and wave effects)."""
+    def cell_problem(self, outcome: str, within: bool = False) -> DidProblem:
+        """The cell-level DiD problem for ``outcome``: unit and wave effects.
+
+        ``within`` compares the treated units with the rest of their own
+        municipality: municipality x wave effects instead of wave effects, and a
+        randomization test that re-draws the treated units within each municipality.
+        """
         cells = self.cells(outcome)
-        return self._problem(
-            cells, cells["muni"].to_numpy(), cells["wave"].to_numpy(), np.ones((len(cells), 1)), ("treated",), outcome
-        )
+        unit = cells["unit"].to_numpy()
+        period = cells["wave"].to_numpy()
+        if within:
+            municipality = pd.factorize(self.timing.units["municipality_code"])[0]
+            period = pd.factorize(pd.MultiIndex.from_arrays([municipality[unit], period]))[0]
+        problem = self._problem(cells, unit, period, np.ones((len(cells), 1)), ("treated",), outcome)
+        return problem.stratified(self.timing.units["municipality_code"].to_numpy()) if within else problem
 
     def gap_problem(self, outcome: str, group: str, low: str, high: str) -> DidProblem:
         """Triple difference on municipality x wave x group cells, groups ``low`` and ``high`` only.
 
-        ``y = b1 D + b2 D x low + (municipality x group) + (wave x group) effects``;
+        ``y = b1 D + b2 D x low + (unit x group) + (wave x group) effects``;
         ``b2`` is the change in the ``low - high`` gap caused by the pilot
         (positive: the pilot raised the outcome more among ``low``).  The
         cell-level fit equals the respondent-level weighted triple difference
@@ -198,7 +213,7 @@ class SurveyFrame:
         is_low = cells[group].astype("string").eq(low).to_numpy()
         if is_low.all() or not is_low.any():
             raise EstimationError(f"survey outcome {outcome}: no cell for {group} = {low!r} or {high!r}")
-        unit = cells["muni"].to_numpy() * 2 + is_low
+        unit = cells["unit"].to_numpy() * 2 + is_low
         period = pd.factorize(cells["wave"])[0] * 2 + is_low
         return self._problem(
             cells,
@@ -212,15 +227,15 @@ class SurveyFrame:
     def respondent_problem(self, outcome: str) -> DidProblem:
         """Panel DiD with respondent and wave effects (respondents observed in at least two waves with the outcome).
 
-        Municipality sizes for the Ferman-Pinto model are the mean number of
-        panel respondents per municipality and wave.
+        Unit sizes for the Ferman-Pinto model are the mean number of panel
+        respondents per unit and wave.
         """
         d = self.data.loc[self.data[outcome].notna()]
         d = d.loc[d.groupby("respondent_id")["wave"].transform("nunique") >= 2]
         treated, exposure = self._exposure(d, outcome)
         if d.empty or not treated.any():
             raise EstimationError(f"survey outcome {outcome}: no treated respondent answered in two waves")
-        size = d.groupby(["muni", "wave"]).size().groupby("muni").mean().reindex(range(len(self.timing.municipalities)))
+        size = d.groupby(["unit", "wave"]).size().groupby("unit").mean().reindex(range(len(self.timing.units)))
         return DidProblem(
             projector=WithinProjector.build(
                 d["respondent_id"].to_numpy(), d["wave"].to_numpy(), d["design_weight"].to_numpy()
@@ -229,7 +244,7 @@ class SurveyFrame:
             treatment=treated,
             multipliers=np.ones((len(d), 1)),
             names=("treated",),
-            row_cluster=d["muni"].to_numpy(),
+            row_cluster=d["unit"].to_numpy(),
             exposure=exposure,
             assignment=self._assignment(),
             cluster_size=size.fillna(size.mean()).to_numpy(),
@@ -237,10 +252,10 @@ class SurveyFrame:
 
 
 def cell_event_time(cells: pd.DataFrame) -> np.ndarray:
-    """Waves since the first wave in which at least half of a pilot municipality's respondents are treated (NaN for controls)."""
+    """Waves since the first wave in which at least half of a pilot unit's respondents are treated (NaN for controls)."""
     treated = cells.loc[cells["treated"] >= 0.5]
     order = np.sort(cells["wave"].unique())
-    first = treated.groupby("muni")["wave"].min()
+    first = treated.groupby("unit")["wave"].min()
     position = pd.Series(np.arange(len(order)), index=order)
-    start = cells["muni"].map(first.map(position))
+    start = cells["unit"].map(first.map(position))
     return (cells["wave"].map(position) - start).to_numpy(float)

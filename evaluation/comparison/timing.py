@@ -1,4 +1,4 @@
-"""When each municipality's pilot started, from the area register alone (the survey comparison needs no turnout)."""
+"""When each treated unit's pilot started, from the area register alone (the survey comparison needs no turnout)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,33 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError
+from evaluation.units import register_units
 
 TIMING_COLUMNS = ("area_code", "municipality_code", "role", "pilot_start")
 
 
 @dataclass(frozen=True)
 class PilotTiming:
-    """Treatment timing per municipality.
+    """Treatment timing per treated unit (see :mod:`evaluation.units`).
 
     Attributes
     ----------
-    municipalities : pd.DataFrame
-        ``municipality_code`` (sorted), ``pilot_start`` (earliest start of its
-        pilot areas, NaT for controls), ``pilot_end`` (latest end, NaT while a
-        pilot runs or when the register has no ``pilot_end``) and ``cohort``
-        (index into :attr:`cohort_starts`, -1 never treated).
+    units : pd.DataFrame
+        ``unit_code`` (sorted), ``municipality_code`` (the unit's municipality),
+        ``pilot_start`` (earliest start of its pilot districts, NaT for
+        controls), ``pilot_end`` (latest end, NaT while a pilot runs or when the
+        register has no ``pilot_end``) and ``cohort`` (index into
+        :attr:`cohort_starts`, -1 never treated).
     cohort_starts : pd.DatetimeIndex
         Distinct pilot start dates, sorted.
     """
 
-    municipalities: pd.DataFrame
+    units: pd.DataFrame
     cohort_starts: pd.DatetimeIndex
 
 
-def pilot_timing(areas: pd.DataFrame) -> PilotTiming:
-    """The timing of every municipality of the canonical ``areas`` table.
+def pilot_timing(areas: pd.DataFrame, treated_unit: str = "municipality") -> PilotTiming:
+    """The timing of every treated unit of the canonical ``areas`` table.
 
     Raises
     ------
@@ -42,8 +44,7 @@ def pilot_timing(areas: pd.DataFrame) -> PilotTiming:
     missing = [c for c in TIMING_COLUMNS if c not in areas.columns]
     if missing:
         raise EstimationError(f"areas: missing column(s) {', '.join(missing)}")
-    register = areas[list(TIMING_COLUMNS)].copy()
-    register["municipality_code"] = register["municipality_code"].astype(str)
+    register = register_units(areas, treated_unit)[[*TIMING_COLUMNS, "unit_code"]].copy()
     start = pd.to_datetime(register["pilot_start"], errors="coerce").astype("datetime64[ns]")
     is_pilot = register["role"].astype(str).eq("pilot")
     if start[is_pilot].isna().any():
@@ -53,13 +54,15 @@ def pilot_timing(areas: pd.DataFrame) -> PilotTiming:
     register["pilot_start"] = start.where(is_pilot)
     end = areas["pilot_end"] if "pilot_end" in areas else pd.Series(pd.NaT, index=areas.index)
     register["pilot_end"] = pd.to_datetime(end, errors="coerce").astype("datetime64[ns]").where(is_pilot)
-    municipalities = (
-        register.groupby("municipality_code", sort=True)
-        .agg(pilot_start=("pilot_start", "min"), pilot_end=("pilot_end", "max"))
+    units = (
+        register.groupby("unit_code", sort=True)
+        .agg(
+            municipality_code=("municipality_code", "first"),
+            pilot_start=("pilot_start", "min"),
+            pilot_end=("pilot_end", "max"),
+        )
         .reset_index()
     )
-    cohort_starts = pd.DatetimeIndex(np.sort(municipalities["pilot_start"].dropna().unique()))
-    municipalities["cohort"] = np.where(
-        municipalities["pilot_start"].isna(), -1, cohort_starts.get_indexer(municipalities["pilot_start"])
-    )
-    return PilotTiming(municipalities, cohort_starts)
+    cohort_starts = pd.DatetimeIndex(np.sort(units["pilot_start"].dropna().unique()))
+    units["cohort"] = np.where(units["pilot_start"].isna(), -1, cohort_starts.get_indexer(units["pilot_start"]))
+    return PilotTiming(units, cohort_starts)

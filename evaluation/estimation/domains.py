@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 
 from evaluation.progress import progress
 from evaluation.survey import SurveyDesign
 from evaluation.survey.margins import calibration_margins
+from evaluation.units import survey_units, unit_register
 from evaluation.variables import Outcome
 
 ESTIMATE_COLUMNS = [
@@ -38,18 +40,29 @@ ALL = "all"
 log = logging.getLogger(__name__)
 
 
-def survey_design(survey: pd.DataFrame, areas: pd.DataFrame, lonely_psu: str, raking: list[list[str]]) -> SurveyDesign:
-    """The all-waves design with the area type (pilot/control) of each respondent's municipality.
+def survey_design(
+    survey: pd.DataFrame,
+    areas: pd.DataFrame,
+    lonely_psu: str,
+    raking: list[list[str]],
+    treated_unit: str = "municipality",
+) -> SurveyDesign:
+    """The all-waves design with the area type (pilot/control) of each respondent's treated unit.
+
+    ``pilot_municipality`` is the code of the respondent's pilot unit (a
+    municipality, or a district or area code by ``treated_unit``; see
+    :mod:`evaluation.units`), missing for controls: the per-pilot series
+    of the estimates are keyed by it (column ``municipality_code``).
 
     With raking margins the design starts from the design weights and is
     calibrated to the final ``weight`` on each wave's margins, so variances are
     calibration-aware (residuals of the margins, as R ``rake``); otherwise the
     final weights are the design weights.
     """
-    roles = survey["municipality_code"].map(
-        areas.drop_duplicates("municipality_code").set_index("municipality_code")["role"]
-    )
-    pilot_municipality = survey["municipality_code"].where(roles == "pilot")
+    units = survey_units(survey, areas, treated_unit)
+    pilot = units.isin(unit_register(areas, treated_unit)["unit_code"])
+    roles = pd.Series(np.where(pilot, "pilot", "control"), index=survey.index)
+    pilot_municipality = units.where(pilot)
     data = survey.assign(area_type=roles, pilot_municipality=pilot_municipality, **{ALL: ALL})
     if not raking:
         return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)

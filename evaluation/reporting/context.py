@@ -48,7 +48,14 @@ class ReportContext:
         tables = {
             name: pd.read_csv(
                 folder / f"{name}.csv",
-                dtype={"municipality_code": str, "sample": str, "group": str, "group_a": str, "group_b": str},
+                dtype={
+                    "municipality_code": str,
+                    "unit_code": str,
+                    "sample": str,
+                    "group": str,
+                    "group_a": str,
+                    "group_b": str,
+                },
             )
             for name in names
         }
@@ -82,6 +89,13 @@ class ReportContext:
         return rows.pivot(index="source", columns="item", values="count").reindex(rows["source"].unique())
 
     def pilot(self, code: str) -> pd.Series:
-        """The register entry of one pilot municipality."""
-        pilots = self.tables["pilots"].set_index("municipality_code")
+        """The register entry of one treated unit (``pilots.csv``: a pilot municipality, district or area)."""
+        pilots = self.tables["pilots"].set_index("unit_code")
         return pilots.loc[str(code)]
+
+    def pilot_name(self, code: str) -> str:
+        """A treated unit's name as a reader knows it: the municipality, or the area with its municipality."""
+        pilot = self.pilot(code)
+        if pilot["unit_name"] == pilot["municipality_name"]:
+            return str(pilot["municipality_name"])
+        return f"{pilot['unit_name']} ({pilot['municipality_name']})"

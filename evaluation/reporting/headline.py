@@ -107,7 +107,7 @@ def design_line(ctx: ReportContext, sample: str, rows: pd.DataFrame) -> str:
         treated = t("design_treated_programme", n=t.number(len(pilots), 0))
         starts = sorted({int(c) for c in pilots["cohort"]})
     else:
-        treated = str(ctx.pilot(sample)["municipality_name"])
+        treated = ctx.pilot_name(sample)
         starts = [int(ctx.pilot(sample)["cohort"])]
     data = []
     if ctx.has("turnout"):
@@ -135,7 +135,7 @@ def design_line(ctx: ReportContext, sample: str, rows: pd.DataFrame) -> str:
 def headline_section(ctx: ReportContext, sample: str) -> str:
     """The summary's first part: design line, headline table with its data, notes, one sentence per outcome."""
     t = ctx.t
-    where = t("where_programme") if sample == "programme" else ctx.pilot(sample)["municipality_name"]
+    where = t("where_programme") if sample == "programme" else ctx.pilot_name(sample)
     rows = headline_rows(ctx, sample)
     parts = [f"## {t('summary')}\n", design_line(ctx, sample, rows) + "\n"]
     if rows.empty:

@@ -91,7 +91,7 @@ def programme_summary(ctx: ReportContext) -> str:
 
 def pilot_summary(ctx: ReportContext, code: str) -> str:
     """Plain-language sentences on one pilot's effects of the outcomes outside the headline table."""
-    return _summary(ctx, code, ctx.pilot(code)["municipality_name"])
+    return _summary(ctx, code, ctx.pilot_name(code))
 
 
 def turnout_section(ctx: ReportContext, sample: str) -> str:

@@ -30,7 +30,13 @@ def _options(config_settings: dict) -> CompareOptions:
         level=config_settings["estimation"]["level"],
         matching=MatchingSpec.from_config(settings["matching"]),
         min_n=config_settings["disclosure"]["min_n"],
+        treated_unit=config_settings["design"]["treated_unit"],
+        comparisons=COMPARISONS[config_settings["design"]["comparison"]],
     )
+
+
+COMPARISONS = {"across": ("across",), "within": ("within",), "both": ("across", "within")}
+"""``design.comparison`` -> the comparisons made."""
 
 
 def _run_part(part: Callable[..., dict[str, pd.DataFrame]], out_dir: Path, config_settings: dict, *tables) -> None:

@@ -187,15 +187,15 @@ def test_pilot_survey_effects_resting_on_small_cells_are_withheld():
     smallest = (
         SurveyFrame.build(survey, pilot_timing(areas), kinds)
         .cells("trust_local_politicians")
-        .groupby("muni")["respondents"]
+        .groupby("unit")["respondents"]
         .min()
     )
     timing = pilot_timing(areas)
-    pilots = timing.municipalities.index[timing.municipalities["cohort"] >= 0]
+    pilots = timing.units.index[timing.units["cohort"] >= 0]
     min_n = int(np.median(smallest[pilots])) + 1  # some pilots fall below it, some do not
     options = CompareOptions(n_permutations=49, n_bootstrap=49, min_n=min_n)
     rows = compare_survey(areas, survey, kinds, seed=1, options=options)["pilot_effects"]
-    codes = timing.municipalities["municipality_code"]
+    codes = timing.units["unit_code"]
     expected_hidden = {codes.iloc[j] for j in pilots if smallest[j] < min_n}
     assert expected_hidden and expected_hidden != set(codes.iloc[pilots])
     hidden = rows[rows["suppressed"]]
@@ -347,7 +347,7 @@ def test_an_item_about_the_last_election_is_treated_only_after_the_first_electio
     cells = frame.cells("voted_local")
     now = frame.cells("trust_local_politicians")
     assert (cells["treated"] <= now["treated"]).all() and (cells["treated"] < now["treated"]).any()
-    starts = timing.municipalities["pilot_start"].to_numpy("datetime64[ns]")[frame.data["muni"].to_numpy()]
+    starts = timing.units["pilot_start"].to_numpy("datetime64[ns]")[frame.data["unit"].to_numpy()]
     interview = frame.data["interview_date"].to_numpy("datetime64[ns]")
     last = np.array(
         [

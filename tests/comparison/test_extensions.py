@@ -67,7 +67,7 @@ def test_matching_uses_no_post_period_outcome(data):
     )
     after = match_controls(build_turnout_panel(scrambled, areas), areas, spec)
     np.testing.assert_array_equal(before.weights, after.weights)
-    pilot = panel.municipalities["cohort"].to_numpy() >= 0
+    pilot = panel.units["cohort"].to_numpy() >= 0
     assert before.weights[pilot].tolist() == [1.0] * 6 and (before.weights[~pilot] > 0).sum() == 12
 
 
@@ -83,7 +83,7 @@ def test_matching_improves_balance_on_matched_variables(data, spec):
     panel = build_turnout_panel(*data)
     result = match_controls(panel, data[1], spec)
     table = (
-        balance_table(result, panel.municipalities["cohort"].to_numpy() >= 0, spec.method)
+        balance_table(result, panel.units["cohort"].to_numpy() >= 0, spec.method)
         .pivot(index="variable", columns="sample", values="smd")
         .abs()
     )
@@ -108,10 +108,10 @@ def test_gap_triple_difference_on_cells_equals_respondent_level(data):
     ]
     low = d["education"].eq("compulsory").to_numpy()
     proj = WithinProjector.build(
-        d["muni"].to_numpy() * 2 + low, d["wave"].to_numpy() * 2 + low, d["design_weight"].to_numpy()
+        d["unit"].to_numpy() * 2 + low, d["wave"].to_numpy() * 2 + low, d["design_weight"].to_numpy()
     )
     x = d["treated"].to_numpy()[:, None] * np.column_stack([np.ones(len(d)), low])
     person = fit_within(
-        proj, d["trust_local_politicians"].to_numpy(), x, ("treated", "treated_x_compulsory"), d["muni"].to_numpy()
+        proj, d["trust_local_politicians"].to_numpy(), x, ("treated", "treated_x_compulsory"), d["unit"].to_numpy()
     )
     np.testing.assert_allclose(cell.coef, person.coef, rtol=1e-9)

@@ -54,7 +54,7 @@ def pages(tmp_path_factory) -> dict[str, list[Path]]:
     """HTML reports per language: the shared run's in English, fresh renders of its results in the others."""
     run = pipeline_folder(tmp_path_factory)
     results = run / "data" / "processed" / "results"
-    pilot = pd.read_csv(results / "pilots.csv", dtype={"municipality_code": str})["municipality_code"].iloc[0]
+    pilot = pd.read_csv(results / "pilots.csv", dtype={"unit_code": str})["unit_code"].iloc[0]
     found = {LANG: reports(run, "html")}
     for lang in (lang for lang in LANGUAGES if lang != LANG):
         out = tmp_path_factory.mktemp(f"a11y_{lang}")

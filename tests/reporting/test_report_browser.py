@@ -52,9 +52,9 @@ def _kind(path: Path) -> str:
 
 def _title(run: Path, path: Path, t: Translator) -> str:
     if _kind(path) == "pilot":
-        pilots = pd.read_csv(
-            run / "data" / "processed" / "results" / "pilots.csv", dtype={"municipality_code": str}
-        ).set_index("municipality_code")
+        pilots = pd.read_csv(run / "data" / "processed" / "results" / "pilots.csv", dtype={"unit_code": str}).set_index(
+            "unit_code"
+        )
         return t("pilot_title", name=pilots.loc[path.stem.removeprefix("pilot_"), "municipality_name"])
     return t({"programme": "programme_title", "data_quality": "quality_title", "methods": "methods_title"}[path.stem])
 

@@ -278,7 +278,10 @@ def test_an_interval_that_disagrees_with_its_p_value_is_marked(lang):
     t = translator(lang)
     tables = {
         "pilot_effects": effects,
-        "pilots": pd.DataFrame({"municipality_code": ["0301"], "municipality_name": ["Oslo"], "cohort": [2019]}),
+        "pilots": pd.DataFrame(
+            {"unit_code": ["0301"], "unit_name": ["Oslo"], "municipality_code": ["0301"], "municipality_name": ["Oslo"]}
+            | {"cohort": [2019]}
+        ),
         **_turnout_tables(),
     }
     ctx = ReportContext(t=t, tables=tables, provenance={"settings": {"level": 0.95}}, min_n=20, demo=True)
