@@ -28,12 +28,7 @@ def _demo(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.demo import write_demo
 
     truth = write_demo(Path(args.out), settings)
-    log.info(
-        "%s: demo scenario written (%d pilots, turnout ATT %.2f pp)",
-        args.out,
-        len(truth["pilots"]),
-        truth["turnout"]["realised_att_pp"],
-    )
+    log.info("%s: demo scenario written (%d pilots; truths in truth.json)", args.out, len(truth["pilots"]))
 
 
 def _ingest(args: argparse.Namespace, settings: dict[str, Any]) -> None:

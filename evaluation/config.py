@@ -139,6 +139,7 @@ def _ingest(config: Config) -> dict[str, Any]:
 
 def _validate(config: Config) -> dict[str, Any]:
     return {
+        "design": config["design"],
         "validation": config["validation"],
         "variables": config["variables"],
         "tables": source_tables(config),

@@ -49,26 +49,37 @@ def register_units(areas: pd.DataFrame, treated_unit: str = "municipality") -> p
         column, or the districts of a unit disagree on a fact of
         :data:`UNIT_FACTS` or on their municipality.
     """
-    if treated_unit not in TREATED_UNITS:
-        raise EstimationError(f"design.treated_unit: {treated_unit!r} is not one of {', '.join(TREATED_UNITS)}")
     register = areas.copy()
     register["municipality_code"] = register["municipality_code"].astype(str)
+    register["unit_code"] = unit_codes(register, treated_unit).to_numpy()
     if treated_unit == "municipality":
-        return register.assign(unit_code=register["municipality_code"])
+        return register
     register["area_code"] = register["area_code"].astype(str)
-    if treated_unit == "district":
-        units = register["area_code"]
-    else:
-        if "unit_code" not in register:
-            raise EstimationError(
-                "areas: design.treated_unit is 'area' but the register has no unit_code column "
-                "(the sub-municipal area of each district; map it in the area-register codebook)"
-            )
-        named = register["unit_code"].astype("string").str.strip()
-        units = named.where(named.notna() & named.ne(""), register["area_code"]).astype(str)
-    register["unit_code"] = units.to_numpy()
     _check_units_agree(register)
     return register
+
+
+def unit_codes(areas: pd.DataFrame, treated_unit: str) -> pd.Series:
+    """The treated unit of every register row, as text (not checked; see :func:`register_units`).
+
+    Raises
+    ------
+    EstimationError
+        When the level is unknown or an ``area`` design has no ``unit_code`` column.
+    """
+    if treated_unit not in TREATED_UNITS:
+        raise EstimationError(f"design.treated_unit: {treated_unit!r} is not one of {', '.join(TREATED_UNITS)}")
+    if treated_unit == "municipality":
+        return areas["municipality_code"].astype(str)
+    if treated_unit == "district":
+        return areas["area_code"].astype(str)
+    if "unit_code" not in areas:
+        raise EstimationError(
+            "areas: design.treated_unit is 'area' but the register has no unit_code column "
+            "(the sub-municipal area of each district; map it in the area-register codebook)"
+        )
+    named = areas["unit_code"].astype("string").str.strip()
+    return named.where(named.notna() & named.ne(""), areas["area_code"].astype("string")).astype(str)
 
 
 def _check_units_agree(register: pd.DataFrame) -> None:
@@ -140,6 +151,8 @@ def unit_register(areas: pd.DataFrame, treated_unit: str = "municipality") -> pd
         if column in pilots:
             aggregations[column] = (column, "max" if column == "pilot_end" else "first")
     table = pilots.groupby("unit_code", sort=True).agg(**aggregations).reset_index()
+    if "cohort" not in table and "pilot_start" in table:  # the year of the start, as the demo register gives it
+        table["cohort"] = pd.to_datetime(table["pilot_start"]).dt.year
     order = ["unit_code", "unit_name", "municipality_code", "municipality_name", "pilot_type", "pilot_start"]
     order += ["pilot_end", "cohort", "cycles", "n_districts"]
     return table[[c for c in order if c in table]].assign(treated_unit=treated_unit)

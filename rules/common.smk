@@ -62,8 +62,10 @@ def resources_of(rule):
 
 
 def settings_json(stage):
-    """The config sections a stage uses, as a shell-quoted JSON argument."""
-    return shlex.quote(json.dumps(stage_settings(config, stage), sort_keys=True))
+    """The config sections a stage uses, as a shell-quoted JSON argument (a params function, so that a
+    ``{wave}`` in a file pattern is not taken for a wildcard)."""
+    settings = shlex.quote(json.dumps(stage_settings(config, stage), sort_keys=True))
+    return lambda wildcards: settings
 
 
 def report_params(**extra):

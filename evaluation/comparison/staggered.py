@@ -26,10 +26,24 @@ estimated cohort shares ``P(G = g)`` (the ``wif`` term of R ``did::aggte``),
 over the aggregated estimates ``k`` (cells, or cohorts for ``group``), with
 ``S_k`` the weight of cohort ``g_k`` and ``n`` the number of districts.
 
+Covariates (conditional parallel trends) replace the 2x2 DiD of a cell by the
+panel estimators of Sant'Anna and Zhao (2020), as R ``DRDID`` and ``did``
+(``est_method``): doubly robust (``"dr"``, the default of ``did``), inverse
+probability weighting (``"ipw"``, normalised) or outcome regression
+(``"reg"``), on the cell's units (cohort ``g`` and its comparison group), the
+covariates taken in the earlier of ``t`` and ``b`` (as ``did`` does for
+panels).  The propensity score is a weighted logit, trimmed at 0.995 for the
+comparison units as ``DRDID`` does.  ``anticipation = delta`` periods move the
+base of the cells from ``g - delta`` on to ``g - delta - 1``, and the
+not-yet-treated comparison group to the units first treated after
+``max(t, b) + delta``.
+
 References
 ----------
 Callaway, B. and Sant'Anna, P. H. C. (2021). Difference-in-differences with
 multiple time periods. J. Econometrics 225(2), 200-230.
+Sant'Anna, P. H. C. and Zhao, J. (2020). Doubly robust difference-in-differences
+estimators. J. Econometrics 219(1), 101-122.
 """
 
 from __future__ import annotations
@@ -44,6 +58,8 @@ from evaluation.errors import EstimationError
 
 Control = Literal["never_treated", "not_yet_treated"]
 Base = Literal["varying", "universal"]
+EstMethod = Literal["dr", "ipw", "reg"]
+TRIM_LEVEL = 0.995  # DRDID's trim.level: comparison units with a larger propensity score get no weight
 
 
 @dataclass(frozen=True)
@@ -55,48 +71,57 @@ class Cell:
     b: int
 
 
-def cells(groups: np.ndarray, n_periods: int, base: Base = "varying") -> list[Cell]:
+def cells(groups: np.ndarray, n_periods: int, base: Base = "varying", anticipation: int = 0) -> list[Cell]:
     """All estimable cells for cohorts in ``groups`` (``-1`` never treated).
 
-    Cohorts starting in the first period (no pre-period) or never within the
-    window are not estimated.
+    Cohorts without a period before ``g - anticipation`` or never within the
+    window are not estimated.  Cells from ``g - anticipation`` on are compared
+    with ``g - anticipation - 1``.
     """
     out = []
-    for g in sorted({int(x) for x in groups if 0 < x < n_periods}):
+    for g in sorted({int(x) for x in groups if anticipation < x < n_periods}):
+        start = g - anticipation
         for t in range(n_periods):
-            if t >= g:
-                out.append(Cell(g, t, g - 1))
+            if t >= start:
+                out.append(Cell(g, t, start - 1))
             elif base == "varying" and t >= 1:
                 out.append(Cell(g, t, t - 1))
-            elif base == "universal" and t != g - 1:
-                out.append(Cell(g, t, g - 1))
+            elif base == "universal" and t != start - 1:
+                out.append(Cell(g, t, start - 1))
     return out
 
 
-def _control_mask(groups: np.ndarray, cell: Cell, control: Control, n_periods: int) -> np.ndarray:
+def _control_mask(
+    groups: np.ndarray, cell: Cell, control: Control, n_periods: int, anticipation: int = 0
+) -> np.ndarray:
     never = (groups < 0) | (groups >= n_periods)
     if control == "never_treated":
         return never
-    return never | ((groups > max(cell.t, cell.b)) & (groups != cell.g))
+    return never | ((groups > max(cell.t, cell.b) + anticipation) & (groups != cell.g))
 
 
 def cell_coefficients(
-    groups: np.ndarray, weight: np.ndarray, cell: Cell, control: Control, n_periods: int
+    groups: np.ndarray, weight: np.ndarray, cell: Cell, control: Control, n_periods: int, anticipation: int = 0
 ) -> np.ndarray:
     """Coefficients ``c_i`` with ``ATT(g,t) = sum_i c_i (Y_it - Y_ib)`` for assignments ``B x A``."""
     treated = (groups == cell.g) * weight
-    ctrl = _control_mask(groups, cell, control, n_periods) * weight
+    ctrl = _control_mask(groups, cell, control, n_periods, anticipation) * weight
     s_t, s_c = treated.sum(axis=-1, keepdims=True), ctrl.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return treated / s_t - ctrl / s_c
 
 
 def select_cells(
-    observed_groups: np.ndarray, n_periods: int, base: Base, aggregation: str, event_time: int | None
+    observed_groups: np.ndarray,
+    n_periods: int,
+    base: Base,
+    aggregation: str,
+    event_time: int | None,
+    anticipation: int = 0,
 ) -> list[Cell]:
     """Cells entering an aggregation: post cells (``simple``, ``group``) or ``t - g = e`` (``dynamic``)."""
     selected = []
-    for cell in cells(observed_groups, n_periods, base):
+    for cell in cells(observed_groups, n_periods, base, anticipation):
         if aggregation in ("simple", "group") and cell.t < cell.g:
             continue
         if aggregation == "dynamic" and cell.t - cell.g != event_time:
@@ -161,6 +186,81 @@ def influence(
     return h
 
 
+def _logit(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted logit fit of ``d`` on ``x`` by Newton-Raphson; fitted probabilities (R ``glm(binomial)``)."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        step = np.linalg.solve(x.T @ (x * (w * p * (1 - p))[:, None]), x.T @ (w * (d - p)))
+        beta += step
+        if np.max(np.abs(step)) < 1e-12 * (1 + np.max(np.abs(beta))):
+            return 1 / (1 + np.exp(-(x @ beta)))
+    raise EstimationError("Callaway-Sant'Anna: the propensity-score logit did not converge (perfect separation?)")
+
+
+def conditional_att(
+    delta_y: np.ndarray, treated: np.ndarray, x: np.ndarray, weight: np.ndarray, method: EstMethod = "dr"
+) -> tuple[float, np.ndarray]:
+    """Panel 2x2 ATT under conditional parallel trends and its influence function, as R ``DRDID``.
+
+    Parameters
+    ----------
+    delta_y : np.ndarray
+        ``Y_t - Y_b`` of the cell's units (cohort and comparison group).
+    treated : np.ndarray
+        1 for the cohort, 0 for the comparison group.
+    x : np.ndarray
+        Covariates with an intercept column (``n x k``).
+    weight : np.ndarray
+        Unit weights.
+    method : {"dr", "ipw", "reg"}
+        ``drdid_panel``, ``std_ipw_did_panel`` or ``reg_did_panel``.
+
+    Returns
+    -------
+    att : float
+        The ATT in the outcome's unit.
+    inf : np.ndarray
+        The influence function ``psi_i`` (``Var(att) ~ mean(psi^2) / n``).
+    """
+    n = len(delta_y)
+    d = treated.astype(float)
+    w = weight / weight.mean()
+    ctrl = 1 - d
+    gram = x.T @ (x * (w * ctrl)[:, None]) / n
+    if np.linalg.matrix_rank(gram) < x.shape[1]:
+        raise EstimationError(
+            "Callaway-Sant'Anna: the covariates are collinear (or constant) among the comparison units of a cell"
+        )
+    beta = np.linalg.solve(gram, x.T @ (w * ctrl * delta_y) / n)
+    out = x @ beta
+    ols = (x * (w * ctrl * (delta_y - out))[:, None]) @ np.linalg.inv(gram)  # linear representation of beta
+    w_treat = w * d
+    if method == "reg":
+        eta_treat = np.mean(w_treat * delta_y) / np.mean(w_treat)
+        eta_cont = np.mean(w_treat * out) / np.mean(w_treat)
+        inf_treat = (w_treat * delta_y - w_treat * eta_treat) / np.mean(w_treat)
+        inf_cont = (w_treat * out - w_treat * eta_cont + ols @ np.mean(w_treat[:, None] * x, axis=0)) / np.mean(
+            w_treat
+        )
+        return float(eta_treat - eta_cont), inf_treat - inf_cont
+    ps = np.minimum(_logit(d, x, w), 1 - 1e-6)
+    keep = np.where(d == 1, ps < 1.01, ps < TRIM_LEVEL)
+    w_treat = keep * w_treat
+    w_cont = keep * w * ps * ctrl / (1 - ps)
+    hessian = np.linalg.inv(x.T @ (x * (w * ps * (1 - ps))[:, None])) * n
+    ps_rep = (x * (w * (d - ps))[:, None]) @ hessian  # linear representation of the logit coefficients
+    resid = delta_y - out if method == "dr" else delta_y
+    eta_treat = np.mean(w_treat * resid) / np.mean(w_treat)
+    eta_cont = np.mean(w_cont * resid) / np.mean(w_cont)
+    inf_treat = w_treat * resid - w_treat * eta_treat
+    inf_cont = w_cont * resid - w_cont * eta_cont + ps_rep @ np.mean((w_cont * (resid - eta_cont))[:, None] * x, axis=0)
+    if method == "dr":
+        inf_treat = inf_treat - ols @ np.mean(w_treat[:, None] * x, axis=0)
+        inf_cont = inf_cont - ols @ np.mean(w_cont[:, None] * x, axis=0)
+    return float(eta_treat - eta_cont), inf_treat / np.mean(w_treat) - inf_cont / np.mean(w_cont)
+
+
 @dataclass(frozen=True)
 class CallawaySantAnna:
     """Group-time ATTs and their aggregations for one outcome.
@@ -177,6 +277,13 @@ class CallawaySantAnna:
         Municipality index per district.
     control, base : str
         Comparison group and pre-period base (see module docstring).
+    covariates : np.ndarray, optional
+        ``A x T x K`` covariates (conditional parallel trends); None for the
+        unconditional 2x2 DiD.
+    est_method : {"dr", "ipw", "reg"}
+        Estimator of a cell with covariates.
+    anticipation : int
+        Periods before ``g`` in which the treatment may already act.
     """
 
     outcome: np.ndarray
@@ -185,6 +292,9 @@ class CallawaySantAnna:
     cluster: np.ndarray
     control: Control = "never_treated"
     base: Base = "varying"
+    covariates: np.ndarray | None = None
+    est_method: EstMethod = "dr"
+    anticipation: int = 0
 
     @property
     def n_periods(self) -> int:
@@ -195,15 +305,28 @@ class CallawaySantAnna:
         """``ATT(g, t)`` and its district influence ``psi_i = c_i (D_i - m)``.
 
         ``D_i = Y_it - Y_ib`` and ``m`` is the weighted mean long difference of
-        the district's side (cohort or comparison group) in the cell.
+        the district's side (cohort or comparison group) in the cell.  With
+        covariates, :func:`conditional_att` on the cell's districts, its
+        influence divided by their number.
         """
-        coef = cell_coefficients(self.groups[None], self.weight, cell, self.control, self.n_periods)[0]
+        coef = cell_coefficients(
+            self.groups[None], self.weight, cell, self.control, self.n_periods, self.anticipation
+        )[0]
         if not np.all(np.isfinite(coef)):
             raise EstimationError(
                 f"Callaway-Sant'Anna: cell (cohort {cell.g}, period {cell.t}) has no {self.control.replace('_', '-')} "
                 "comparison district"
             )
         diff = self.outcome[:, cell.t] - self.outcome[:, cell.b]
+        if self.covariates is not None:
+            used = coef != 0
+            x = self.covariates[used, min(cell.t, cell.b)]
+            att, inf = conditional_att(
+                diff[used], coef[used] > 0, np.column_stack([np.ones(len(x)), x]), self.weight[used], self.est_method
+            )
+            psi = np.zeros(len(self.weight))
+            psi[used] = inf / used.sum()
+            return att, psi
         psi = np.zeros(len(self.weight))
         for side in (coef > 0, coef < 0):
             if side.any():
@@ -229,7 +352,7 @@ class CallawaySantAnna:
     def group_time(self) -> pd.DataFrame:
         """``ATT(g, t)`` for every estimable cell: ``group``, ``period``, ``base``, ``att``, ``se``."""
         rows = []
-        for cell in cells(self.groups, self.n_periods, self.base):
+        for cell in self._cells():
             att, psi = self._cell(cell)
             psi = self._per_cluster(psi)
             rows.append(
@@ -242,7 +365,7 @@ class CallawaySantAnna:
 
         The cells of one cohort share its weight, so no share influence enters.
         """
-        selected = [c for c in select_cells(self.groups, self.n_periods, self.base, "group", None) if c.g == g]
+        selected = [c for c in self._select("group", None) if c.g == g]
         if not selected:
             raise EstimationError(f"Callaway-Sant'Anna: cohort {g} has no post-treatment cell")
         pairs = [self._cell(c) for c in selected]
@@ -254,12 +377,12 @@ class CallawaySantAnna:
     ) -> tuple[float, np.ndarray]:
         """Aggregated ATT and its influence summed per municipality (``J``), shares' influence included."""
         if aggregation == "group":
-            cohorts = sorted({c.g for c in select_cells(self.groups, self.n_periods, self.base, "group", None)})
+            cohorts = sorted({c.g for c in self._select("group", None)})
             per_cohort = [self.cohort_influence(g) for g in cohorts]
             estimates = np.array([t for t, _ in per_cohort])
             psi_cells = [p for _, p in per_cohort]
         else:
-            selected = select_cells(self.groups, self.n_periods, self.base, aggregation, event_time)
+            selected = self._select(aggregation, event_time)
             cohorts = [c.g for c in selected]
             pairs = [self._cell(c) for c in selected]
             estimates = np.array([a for a, _ in pairs])
@@ -284,4 +407,10 @@ class CallawaySantAnna:
 
     def event_times(self) -> list[int]:
         """Event times ``t - g`` available for the dynamic aggregation."""
-        return sorted({c.t - c.g for c in cells(self.groups, self.n_periods, self.base)})
+        return sorted({c.t - c.g for c in self._cells()})
+
+    def _cells(self) -> list[Cell]:
+        return cells(self.groups, self.n_periods, self.base, self.anticipation)
+
+    def _select(self, aggregation: str, event_time: int | None) -> list[Cell]:
+        return select_cells(self.groups, self.n_periods, self.base, aggregation, event_time, self.anticipation)

@@ -121,7 +121,11 @@ class Harmonised:
 # The canonical columns of each kind of table besides the outcomes and group variables of config/variables.yaml
 # (docs/data-contracts.md).
 CANONICAL_COLUMNS = {
-    "survey": frozenset({"respondent_id", "interview_date", "municipality_code", "design_weight", "age"}),
+    # area_code (the respondent's district) and unit_code (the treated area) link respondents to a treated unit
+    # below the municipality (design.treated_unit, evaluation/units.py)
+    "survey": frozenset(
+        {"respondent_id", "interview_date", "municipality_code", "area_code", "unit_code", "design_weight", "age"}
+    ),
     "turnout": frozenset(
         {
             "area_code",
@@ -146,6 +150,9 @@ CANONICAL_COLUMNS = {
             "pilot_end",
             "pilot_type",
             "cohort",
+            "cycles",
+            "unit_code",
+            "unit_name",
             "population",
             "share_higher_education",
             "median_income",

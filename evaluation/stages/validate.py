@@ -91,7 +91,7 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     accounting = _accounting(
         _read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in tables}
     )
-    failures += integrity.treated_unit_conflicts(areas)
+    failures += integrity.treated_unit_conflicts(areas, config_settings["design"]["treated_unit"])
     failures += integrity.pilot_ends_before_start(areas)
     failures += integrity.quarantine_share_failures(accounting, limit)
     if "turnout" in tables:

@@ -1,7 +1,8 @@
 """Checks across rows and stages that expectations on single rows cannot make.
 
-- one truth per treated unit: the districts of a municipality agree on its role,
-  pilot start, pilot type and name;
+- one truth per treated unit: the districts of a treated unit (a municipality,
+  or a district or area by ``design.treated_unit``) agree on its role, pilot
+  start, end, type and name, and an area lies in one municipality;
 - quarantine limits over ingest and validation together, per table, per input
   file (a survey wave) and per election;
 - pilot coverage in the turnout data: every pilot municipality has districts in
@@ -16,31 +17,42 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evaluation.errors import EstimationError
+from evaluation.units import unit_codes
+
 TREATMENT_COLUMNS = ("role", "pilot_start", "pilot_end", "pilot_type", "municipality_name")
+AREA_COLUMNS = ("municipality_code", "unit_name")
+"""Also agreed on by the districts of one area (a treated unit below the municipality)."""
 ACCOUNTING_KEYS = ["table", "source_file"]
 
 
-def treated_unit_conflicts(areas: pd.DataFrame) -> list[str]:
-    """Municipalities whose districts disagree on ``role``, ``pilot_start``, ``pilot_type`` or ``municipality_name``.
+def treated_unit_conflicts(areas: pd.DataFrame, treated_unit: str = "municipality") -> list[str]:
+    """Treated units whose districts disagree on ``role``, ``pilot_start``, ``pilot_end``, ``pilot_type`` or a name.
 
-    Treatment is assigned per municipality, so its districts must agree (a
-    missing value disagrees with a present one). Mixed pilot and control
-    districts in one municipality would need a treated unit below the
-    municipality, which the design does not declare.
+    Treatment is assigned per unit (``design.treated_unit``), so its districts
+    must agree (a missing value disagrees with a present one). At the
+    municipality level, mixed pilot and control districts would need a treated
+    unit below the municipality, which the design then has to declare.
     """
     if "municipality_code" not in areas:
         return []
+    try:
+        units = unit_codes(areas, treated_unit)
+    except EstimationError as exc:
+        return [str(exc)]
+    kind = "municipality" if treated_unit == "municipality" else treated_unit
+    columns = [*TREATMENT_COLUMNS, *(AREA_COLUMNS if treated_unit != "municipality" else ())]
     messages = []
     source = areas["source_file"].astype(str).iloc[0] if "source_file" in areas and len(areas) else "area register"
-    for column in (c for c in TREATMENT_COLUMNS if c in areas):
+    for column in (c for c in columns if c in areas):
         values = areas[column].astype("string").fillna("(missing)")
-        distinct = values.groupby(areas["municipality_code"].astype(str)).unique()
-        for municipality, found in distinct[distinct.map(len) > 1].items():
-            rows = _rows_of(areas, municipality, column, values)
+        distinct = values.groupby(units).unique()
+        for unit, found in distinct[distinct.map(len) > 1].items():
+            rows = _rows_of(areas, units == unit, values)
             messages.append(
-                f"{source}: municipality {municipality} has conflicting {column} values "
-                f"{', '.join(repr(v) for v in sorted(found))} ({rows}); every district of a municipality must carry "
-                f"the same {column}, as treatment is assigned per municipality"
+                f"{source}: {kind} {unit} has conflicting {column} values "
+                f"{', '.join(repr(v) for v in sorted(found))} ({rows}); every district of a {kind} must carry "
+                f"the same {column}, as treatment is assigned per {kind} (design.treated_unit: {treated_unit})"
             )
     return messages
 
@@ -59,9 +71,9 @@ def pilot_ends_before_start(areas: pd.DataFrame) -> list[str]:
     return [f"{source}: pilot_end must be after pilot_start (and needs one) in {len(bad)} district(s), rows {rows}"]
 
 
-def _rows_of(areas: pd.DataFrame, municipality: str, column: str, values: pd.Series) -> str:
+def _rows_of(areas: pd.DataFrame, members: pd.Series, values: pd.Series) -> str:
     """The rows of each value (at most three per value), e.g. ``'2019-08-01' in rows 14, 15, 16; '2020-08-01' in row 17``."""
-    rows = areas.loc[areas["municipality_code"].astype(str) == municipality]
+    rows = areas.loc[members.to_numpy()]
     if "source_row" not in rows:
         return f"{len(rows)} districts"
     parts = []
