@@ -13,7 +13,8 @@ import pandas as pd
 from evaluation.errors import EstimationError
 
 
-def _rows(data: pd.DataFrame, bad: np.ndarray) -> str:
+def rows(data: pd.DataFrame, bad: np.ndarray) -> str:
+    """``n row(s) (index a, b, ...)``: the rows flagged by ``bad``, the first five by DataFrame index."""
     index = data.index[np.asarray(bad, bool)]
     shown = ", ".join(str(i) for i in index[:5])
     return f"{len(index)} row(s) (index {shown}{', ...' if len(index) > 5 else ''})"
@@ -40,7 +41,7 @@ def labels(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
     values = data[column]
     missing = values.isna().to_numpy()
     if missing.any():
-        raise EstimationError(f"{role} column {column!r}: missing value in {_rows(data, missing)}; expected none")
+        raise EstimationError(f"{role} column {column!r}: missing value in {rows(data, missing)}; expected none")
     return values.to_numpy()
 
 
@@ -50,7 +51,7 @@ def numeric(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise EstimationError(
-            f"{role} column {column!r}: missing, non-numeric or infinite value in {_rows(data, bad)}; "
+            f"{role} column {column!r}: missing, non-numeric or infinite value in {rows(data, bad)}; "
             "expected a finite number on every row"
         )
     return values
@@ -73,7 +74,7 @@ def binary(data: pd.DataFrame, column: str) -> np.ndarray:
     bad = ~np.isin(x, (0.0, 1.0))
     if bad.any():
         found = ", ".join(map(show, pd.unique(values[bad])[:5]))
-        raise EstimationError(f"treated column {column!r}: values {found} in {_rows(data, bad)}; expected 0 or 1")
+        raise EstimationError(f"treated column {column!r}: values {found} in {rows(data, bad)}; expected 0 or 1")
     if x.min() == x.max():
         raise EstimationError(
             f"treated column {column!r}: every row is {int(x[0])}; expected treated and untreated rows"
@@ -88,9 +89,7 @@ def weights(data: pd.DataFrame, column: str | None) -> np.ndarray:
     w = numeric(data, column, "weights")
     bad = w <= 0
     if bad.any():
-        raise EstimationError(
-            f"weights column {column!r}: weight <= 0 in {_rows(data, bad)}; expected positive weights"
-        )
+        raise EstimationError(f"weights column {column!r}: weight <= 0 in {rows(data, bad)}; expected positive weights")
     return w
 
 
@@ -101,7 +100,7 @@ def constant_within(data: pd.DataFrame, column: str, unit: str, role: str) -> No
     if bad.any():
         first = data.loc[bad, unit].iloc[0]
         raise EstimationError(
-            f"{role} column {column!r}: differs within unit {show(first)} ({_rows(data, bad)}); expected one value per unit"
+            f"{role} column {column!r}: differs within unit {show(first)} ({rows(data, bad)}); expected one value per unit"
         )
 
 
@@ -114,11 +113,11 @@ def cohorts(data: pd.DataFrame, column: str, periods: np.ndarray) -> np.ndarray:
     raw = pd.to_numeric(data[column], errors="coerce")
     unreadable = raw.isna().to_numpy() & data[column].notna().to_numpy()
     if unreadable.any():
-        raise EstimationError(f"cohort column {column!r}: non-numeric value in {_rows(data, unreadable)}")
+        raise EstimationError(f"cohort column {column!r}: non-numeric value in {rows(data, unreadable)}")
     zero = (raw == 0).to_numpy()
     if zero.any() and 0 in periods:
         raise EstimationError(
-            f"cohort column {column!r}: 0 in {_rows(data, zero)} is ambiguous because 0 is also a period; "
+            f"cohort column {column!r}: 0 in {rows(data, zero)} is ambiguous because 0 is also a period; "
             "mark never-treated units with NaN"
         )
     never = raw.isna().to_numpy() | zero
@@ -131,7 +130,7 @@ def cohorts(data: pd.DataFrame, column: str, periods: np.ndarray) -> np.ndarray:
     if bad.any():
         shown = ", ".join(f"{v:g}" for v in pd.unique(values[bad])[:5])
         raise EstimationError(
-            f"cohort column {column!r}: cohort {shown} in {_rows(data, bad)} is not one of the periods "
+            f"cohort column {column!r}: cohort {shown} in {rows(data, bad)} is not one of the periods "
             f"({periods.min():g} to {periods.max():g}); expected a period of the panel, or NaN/0 for never treated "
             "(code units first treated after the panel as never treated)"
         )

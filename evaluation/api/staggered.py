@@ -21,6 +21,7 @@ from evaluation.errors import EstimationError
 
 CONTROL = {"never": "never_treated", "not_yet": "not_yet_treated"}
 METHOD = "influence_function"
+EST_METHODS = ("dr", "ipw", "reg")
 
 
 def _balanced(data: pd.DataFrame, unit: str, time: str, periods: np.ndarray) -> pd.DataFrame:
@@ -58,14 +59,17 @@ def staggered_did(
     weights: str | None = None,
     cluster: str | None = None,
     covariates: Sequence[str] | None = None,
+    est_method: str = "dr",
     anticipation: int = 0,
     level: float = 0.95,
 ) -> StaggeredResult:
     """Callaway and Sant'Anna (2021) group-time ATTs and their aggregations, as R ``did::att_gt`` + ``aggte``.
 
-    Unconditional parallel trends, varying base period, balanced panel.
-    ``ATT(g, t)`` is the weighted 2x2 DiD of cohort ``g`` against the
-    comparison group; the aggregations weight cohorts by their share of
+    Parallel trends unconditional or given ``covariates``, varying base
+    period, balanced panel.  ``ATT(g, t)`` is the weighted 2x2 DiD of cohort
+    ``g`` against the comparison group (with covariates, the doubly robust,
+    IPW or regression estimator of Sant'Anna and Zhao 2020, as ``did``'s
+    ``est_method``); the aggregations weight cohorts by their share of
     (weighted) units, and their standard errors include the influence of the
     estimated shares.  Standard errors are the analytic influence-function
     ones (csdid ``bstrap=False``; with ``cluster``, the influence summed per
@@ -93,9 +97,19 @@ def staggered_did(
     cluster : str, optional
         Cluster column (constant within unit); default ``unit``.
     covariates : sequence of str, optional
-        Not built yet (doubly robust estimation); must be None.
+        Numeric covariate columns of conditional parallel trends (R ``did``'s
+        ``xformla = ~ x1 + x2``); a cell uses their values in the earlier of
+        its two periods, as ``did`` does.
+    est_method : {"dr", "ipw", "reg"}
+        Estimator of a cell with covariates: doubly robust (the default of
+        ``did``), normalised inverse probability weighting, or outcome
+        regression.  Without covariates all three are the 2x2 DiD.
     anticipation : int
-        Not built yet; must be 0.
+        Periods before the cohort's start in which the treatment may already
+        act (``did``'s ``anticipation``, counted in periods of the panel):
+        cells from ``cohort - anticipation`` on are compared with the period
+        before it, and not-yet-treated comparison units must start after
+        ``max(t, base) + anticipation``.
     level : float
         Interval coverage.
 
@@ -111,21 +125,26 @@ def staggered_did(
         A missing column, a missing unit or time, a constant outcome, an
         unbalanced panel, a cohort that is not a period of the panel or
         differs within a unit, weights or clusters that vary within a unit,
-        no never-treated unit with ``control="never"``.
-    NotImplementedError
-        ``covariates`` or ``anticipation > 0``.
+        no never-treated unit with ``control="never"``, a covariate that is
+        missing, not numeric or constant, a cohort without a period before
+        its anticipation window.
     """
-    if covariates:
-        raise NotImplementedError(
-            "staggered_did(covariates=...) (doubly robust Callaway-Sant'Anna) is not built yet; "
-            "only unconditional parallel trends are available"
-        )
-    if anticipation != 0:
-        raise NotImplementedError("staggered_did(anticipation=...) is not built yet; only anticipation=0")
     if control not in CONTROL:
         raise EstimationError(f"control: expected 'never' or 'not_yet', got {control!r}")
+    if est_method not in EST_METHODS:
+        raise EstimationError(f"est_method: expected one of {', '.join(map(repr, EST_METHODS))}, got {est_method!r}")
+    if isinstance(anticipation, bool) or not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
+        raise EstimationError(f"anticipation: expected a whole number of periods >= 0, got {anticipation!r}")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     cluster = unit if cluster is None else cluster
     col.require_columns(data, outcome=outcome, unit=unit, time=time, cohort=cohort, cluster=cluster, weights=weights)
+    col.require_columns(data, **{f"covariates[{k}]": c for k, c in enumerate(covariates)})
+    for c in covariates:
+        x = col.numeric(data, c, "covariate")
+        if np.ptp(x) == 0:
+            raise EstimationError(
+                f"covariate column {c!r}: constant ({x[0]:g} on every row); it is collinear with the intercept"
+            )
     col.labels(data, unit, "unit")
     col.labels(data, cluster, "cluster")
     periods = col.periods(data, time)
@@ -155,6 +174,13 @@ def staggered_did(
         )
         d, g = d.loc[~first], g[~first]
     n_t = len(periods)
+    early = (g >= 0) & (g <= anticipation)
+    if anticipation and early.any():
+        raise EstimationError(
+            f"cohort column {cohort!r}: cohort {periods[g[early][0]]:g} in {col.rows(d, early)} has no period before "
+            f"its anticipation window of {anticipation} period(s) (the panel starts in {periods[0]:g}); "
+            "drop those units or lower anticipation"
+        )
     if control == "never" and not (g < 0).any():
         raise EstimationError(f"cohort column {cohort!r}: no never-treated unit (NaN or 0); use control='not_yet'")
     core = CallawaySantAnna(
@@ -163,6 +189,13 @@ def staggered_did(
         groups=g[::n_t],
         cluster=pd.factorize(d[cluster].to_numpy()[::n_t])[0],
         control=CONTROL[control],
+        covariates=(
+            np.stack([col.numeric(d, c, "covariate").reshape(-1, n_t) for c in covariates], axis=-1)
+            if covariates
+            else None
+        ),
+        est_method=est_method,
+        anticipation=int(anticipation),
     )
     gt = core.group_time()
     group_time = pd.DataFrame(
@@ -189,6 +222,8 @@ def staggered_did(
         "periods": f"{n_t} ({periods[0]:g} to {periods[-1]:g})",
         "cohorts": ", ".join(f"{periods[c]:g}" for c in cohorts),
         "control group": CONTROL[control].replace("_", " "),
+        "covariates": f"{', '.join(covariates)} ({est_method})" if covariates else "none",
+        "anticipation": f"{anticipation} period(s)",
         "weights": weights or "none",
         "clusters": f"{int(core.cluster.max()) + 1} ({cluster})",
         "level": level,

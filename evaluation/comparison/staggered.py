@@ -240,9 +240,7 @@ def conditional_att(
         eta_treat = np.mean(w_treat * delta_y) / np.mean(w_treat)
         eta_cont = np.mean(w_treat * out) / np.mean(w_treat)
         inf_treat = (w_treat * delta_y - w_treat * eta_treat) / np.mean(w_treat)
-        inf_cont = (w_treat * out - w_treat * eta_cont + ols @ np.mean(w_treat[:, None] * x, axis=0)) / np.mean(
-            w_treat
-        )
+        inf_cont = (w_treat * out - w_treat * eta_cont + ols @ np.mean(w_treat[:, None] * x, axis=0)) / np.mean(w_treat)
         return float(eta_treat - eta_cont), inf_treat - inf_cont
     ps = np.minimum(_logit(d, x, w), 1 - 1e-6)
     keep = np.where(d == 1, ps < 1.01, ps < TRIM_LEVEL)
@@ -309,9 +307,9 @@ class CallawaySantAnna:
         covariates, :func:`conditional_att` on the cell's districts, its
         influence divided by their number.
         """
-        coef = cell_coefficients(
-            self.groups[None], self.weight, cell, self.control, self.n_periods, self.anticipation
-        )[0]
+        coef = cell_coefficients(self.groups[None], self.weight, cell, self.control, self.n_periods, self.anticipation)[
+            0
+        ]
         if not np.all(np.isfinite(coef)):
             raise EstimationError(
                 f"Callaway-Sant'Anna: cell (cohort {cell.g}, period {cell.t}) has no {self.control.replace('_', '-')} "

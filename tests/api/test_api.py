@@ -2,7 +2,9 @@
 
 Reference numbers: ``tests/comparison/reference/api_reference.json``
 (pyfixest, ``make_api_reference.py``), ``cs_reference.json`` (csdid,
-``make_cs_reference.py``) and ``reference.json`` (pyfixest, ``make_reference.py``).
+``make_cs_reference.py``), ``reference.json`` (pyfixest, ``make_reference.py``)
+and ``tests/api/reference/cs_covariates.json`` (csdid with covariates and
+anticipation, ``make_cs_covariates.py``).
 """
 
 import json
@@ -185,6 +187,83 @@ def test_staggered_did_matches_csdid(name, control):
     assert isinstance(res.plot(), Figure) and "dynamic aggregation" in res.summary()
 
 
+COVARIATES = TESTS / "api" / "reference"
+CS_COVARIATES = json.loads((COVARIATES / "cs_covariates.json").read_text())
+
+
+def _check_against_csdid(res: api.StaggeredResult, ref: dict) -> None:
+    ours = res.att_gt().set_index(["cohort", "time"])
+    assert len(ours) == len(ref["group_time"])
+    for g, t, att, se in ref["group_time"]:
+        np.testing.assert_allclose(ours.loc[(g, t)].to_numpy(float), [att, se], atol=1e-6)
+    simple = res.aggregate("simple").iloc[0]
+    np.testing.assert_allclose(
+        [simple["estimate"], simple["std_error"]],
+        [ref["simple"]["overall_att"], ref["simple"]["overall_se"]],
+        atol=1e-6,
+    )
+    for kind, prefix in (("group", "cohort="), ("dynamic", "event_time=")):
+        table = res.aggregate(kind).set_index("term")
+        expected = {f"{prefix}{k}": (a, s) for k, a, s in ref[kind]["by"]}
+        expected["average"] = (ref[kind]["overall_att"], ref[kind]["overall_se"])
+        assert table.index.tolist() == list(expected)
+        np.testing.assert_allclose(table[["estimate", "std_error"]].to_numpy(), list(expected.values()), atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [k for k in CS_COVARIATES if k != "versions"])
+def test_staggered_covariates_and_anticipation_match_csdid(case):
+    """Doubly robust, IPW and regression cells, anticipation and clusters against csdid (``call`` in the json)."""
+    d = pd.read_csv(COVARIATES / "cs_covariates_panel.csv")
+    res = api.staggered_did(
+        d,
+        "y",
+        "id",
+        "t",
+        "cohort",
+        control="never" if case.startswith("never") else "not_yet",
+        weights="w",
+        cluster="muni" if case.endswith("cluster") else None,
+        covariates=["x1", "x2"],
+        est_method=case.split("_")[1],
+        anticipation=1 if case.endswith("anticipation1") else 0,
+    )
+    _check_against_csdid(res, CS_COVARIATES[case])
+    assert "x1, x2" in res.summary()
+
+
+def test_covariates_change_the_estimate_and_intercept_only_is_unconditional():
+    """The covariates matter on the reference panel; without them every est_method is the 2x2 DiD."""
+    d = pd.read_csv(COVARIATES / "cs_covariates_panel.csv")
+    plain = api.staggered_did(d, "y", "id", "t", "cohort", weights="w").att_gt()
+    dr = api.staggered_did(d, "y", "id", "t", "cohort", weights="w", covariates=["x1"]).att_gt()
+    assert np.max(np.abs(plain["estimate"] - dr["estimate"])) > 0.05
+    for method in ("ipw", "reg"):
+        other = api.staggered_did(d, "y", "id", "t", "cohort", weights="w", est_method=method).att_gt()
+        pd.testing.assert_frame_equal(other, plain)
+
+
+@pytest.mark.parametrize(
+    ("edit", "covariates", "message"),
+    [
+        (lambda d: d, ["x9"], r"covariates\[0\]='x9': no such column"),
+        (lambda d: d.assign(x1=d["x1"].astype(object).where(d.index != 5, "high")), ["x1"], r"covariate column 'x1'"),
+        (lambda d: d.assign(x2=d["x2"].where(d.index != 7)), ["x1", "x2"], r"covariate column 'x2': missing.*1 row"),
+        (lambda d: d.assign(x1=2.0), ["x1"], r"covariate column 'x1': constant \(2 on every row\)"),
+    ],
+    ids=["missing", "not numeric", "NaN", "constant"],
+)
+def test_bad_covariates_name_the_column(tmp_path, edit, covariates, message):
+    d = _reread(edit(pd.read_csv(COVARIATES / "cs_covariates_panel.csv")), tmp_path)
+    with pytest.raises(EstimationError, match=message):
+        api.staggered_did(d, "y", "id", "t", "cohort", weights="w", covariates=covariates)
+
+
+def test_anticipation_needs_a_period_before_the_window():
+    d = pd.read_csv(COVARIATES / "cs_covariates_panel.csv")
+    with pytest.raises(EstimationError, match=r"cohort column 'cohort': cohort 3 .*no period before its anticipation"):
+        api.staggered_did(d, "y", "id", "t", "cohort", anticipation=2)
+
+
 def test_staggered_drops_units_treated_in_the_first_period(castle):
     d = castle.copy()
     first_year = d["sid"].isin([1, 2])
@@ -313,10 +392,10 @@ def test_permutation_needs_treatment_set_by_cluster(castle, tmp_path):
 
 
 def test_unbuilt_options_say_so(castle):
-    with pytest.raises(NotImplementedError, match="covariates"):
-        api.staggered_did(castle, "l_homicide", "sid", "year", "effyear", covariates=["l_police"])
-    with pytest.raises(NotImplementedError, match="anticipation"):
-        api.staggered_did(castle, "l_homicide", "sid", "year", "effyear", anticipation=1)
+    with pytest.raises(EstimationError, match="est_method: expected one of 'dr', 'ipw', 'reg'"):
+        api.staggered_did(castle, "l_homicide", "sid", "year", "effyear", covariates=["popwt"], est_method="ols")
+    with pytest.raises(EstimationError, match="anticipation: expected a whole number"):
+        api.staggered_did(castle, "l_homicide", "sid", "year", "effyear", anticipation=-1)
     with pytest.raises(EstimationError, match="method must be"):
         api.event_study(castle, "l_homicide", "sid", "year", "effyear", method="callaway")
     with pytest.raises(EstimationError, match="unknown method"):
