@@ -15,6 +15,7 @@ kept in :attr:`FileMetadata.missing_tags` so a codebook can give the reason.
 from __future__ import annotations
 
 import codecs
+import fnmatch
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -280,11 +281,7 @@ def _read_table(path: Path, fmt: str, options: ReadOptions, nrows: int | None = 
 
 def _read_excel(path: Path, options: ReadOptions, nrows: int | None) -> pd.DataFrame:
     sheets = pd.ExcelFile(path).sheet_names
-    sheet = options.sheet
-    if (isinstance(sheet, str) and sheet not in sheets) or (isinstance(sheet, int) and not 0 <= sheet < len(sheets)):
-        raise InputFileError(
-            f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} (read.sheet takes a name or a 0-based number)"
-        )
+    sheet = _sheet(path, options.sheet, sheets)
     header = pd.read_excel(path, sheet_name=sheet, header=None, skiprows=options.header_row, nrows=1, dtype=str)
     check_header(path, [str(name) for name in header.iloc[0].dropna()] if len(header) else [], f"sheet {sheet!r}")
     # cells keep their type: a number cell is not re-read with the text decimal mark, a date cell is a date
@@ -296,6 +293,28 @@ def _read_excel(path: Path, options: ReadOptions, nrows: int | None) -> pd.DataF
             "set read.header_row to the 0-based row that holds the header"
         )
     return data
+
+
+def _sheet(path: Path, sheet: str | int, sheets: list[str]) -> str | int:
+    """The sheet ``read.sheet`` names: a name, a 0-based number, or a pattern with ``*`` that one sheet matches.
+
+    Valmyndigheten names a workbook's sheet after its election (``R antal``, ``K antal``), so one
+    codebook reads every election's workbook with ``sheet: "* antal"``.
+    """
+    if isinstance(sheet, str) and "*" in sheet:
+        matches = [name for name in sheets if fnmatch.fnmatchcase(name, sheet)]
+        if len(matches) == 1:
+            return matches[0]
+        raise InputFileError(
+            f"{path}: read.sheet pattern {sheet!r} matches {len(matches)} sheets ({matches}); the workbook has sheets "
+            f"{sheets}, and the pattern must match exactly one"
+        )
+    if (isinstance(sheet, str) and sheet not in sheets) or (isinstance(sheet, int) and not 0 <= sheet < len(sheets)):
+        raise InputFileError(
+            f"{path}: sheet {sheet!r} not found; the workbook has sheets {sheets} "
+            "(read.sheet takes a name, a 0-based number or a pattern with *)"
+        )
+    return sheet
 
 
 def _csv_arguments(path: Path, options: ReadOptions) -> dict[str, Any]:

@@ -71,7 +71,6 @@ def test_codebook_rule_gives_the_swedish_2010_date(tmp_path):
     """The old rule (second Sunday of September) gave 2010-09-12; the election was on 19 September."""
     codebook = tmp_path / "se.yaml"
     preset = yaml.safe_load((REPO / "config" / "codebooks" / "se_valmyndigheten_valdistrikt.yaml").read_text())
-    preset["constants"] = {"election_type": "county", "election_year": 2010}
     codebook.write_text(yaml.safe_dump(preset, allow_unicode=True, sort_keys=False), encoding="utf-8")
     raw = pd.DataFrame(
         {
