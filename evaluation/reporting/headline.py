@@ -103,8 +103,13 @@ def design_line(ctx: ReportContext, sample: str, rows: pd.DataFrame) -> str:
     t = ctx.t
     pilots = ctx.tables["pilots"]
     counted = rows[~rows["suppressed"].astype(bool)]
+    level = _treated_unit(ctx)
+    within = bool(len(counted)) and counted["method"].iloc[0] == "twfe_within"
+    key = "design_line" if level == "municipality" else ("design_line_within" if within else "design_line_units")
     if sample == "programme":
-        treated = t("design_treated_programme", n=t.number(len(pilots), 0))
+        n = t.number(len(pilots), 0)
+        m = t.number(pilots["municipality_code"].nunique(), 0)
+        treated = t("design_treated_programme", n=n) if level == "municipality" else t("design_treated_units", n=n, m=m)
         starts = sorted({int(c) for c in pilots["cohort"]})
     else:
         treated = ctx.pilot_name(sample)
@@ -124,12 +129,42 @@ def design_line(ctx: ReportContext, sample: str, rows: pd.DataFrame) -> str:
         else t("suppressed_mark")
     )
     return t(
-        "design_line",
+        key,
         treated=treated,
         starts=_and(t, [str(y) for y in starts]),
         controls=controls,
         data=_and(t, data) if data else "–",
     )
+
+
+def _treated_unit(ctx: ReportContext) -> str:
+    """``design.treated_unit`` of the run, as ``pilots.csv`` records it."""
+    pilots = ctx.tables["pilots"]
+    return str(pilots["treated_unit"].iloc[0]) if "treated_unit" in pilots and len(pilots) else "municipality"
+
+
+def within_line(ctx: ReportContext, rows: pd.DataFrame) -> str:
+    """The within-municipality results of the headline outcomes, when the headline is the across comparison."""
+    t = ctx.t
+    if not len(rows) or rows["method"].iloc[0] == "twfe_within":
+        return ""
+    effects = _effect_rows(ctx, "programme")
+    results, controls = [], None
+    for outcome in rows["outcome"]:
+        row = _primary(effects[(effects["estimand"] == f"att_{outcome}") & (effects["method"] == "twfe_within")])
+        if row is None:
+            continue
+        scale = outcome != "turnout" and t.variables.outcomes[outcome].kind != "binary"
+        digits = 2 if scale else 1
+        label = t("turnout_what") if outcome == "turnout" else t.outcome(outcome)
+        results.append(
+            f"{label} {'+' if row['estimate'] > 0 else ''}{t.number(row['estimate'], digits)} "
+            f"{t('unit_scale' if scale else 'unit_pp')} ({t.number(row['ci_low'], digits)} – {t.number(row['ci_high'], digits)})"
+        )
+        controls = int(row["n_clusters"] - row["n_treated_clusters"])
+    if not results:
+        return ""
+    return t("design_also_within", controls=t.number(controls, 0), results="; ".join(results)) + "\n"
 
 
 def headline_section(ctx: ReportContext, sample: str) -> str:
@@ -138,6 +173,8 @@ def headline_section(ctx: ReportContext, sample: str) -> str:
     where = t("where_programme") if sample == "programme" else ctx.pilot_name(sample)
     rows = headline_rows(ctx, sample)
     parts = [f"## {t('summary')}\n", design_line(ctx, sample, rows) + "\n"]
+    if sample == "programme":
+        parts.append(within_line(ctx, rows))
     if rows.empty:
         return "\n".join(parts)
     cells, sentences = [], []

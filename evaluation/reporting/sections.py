@@ -299,7 +299,7 @@ def _interval(t, low: float, high: float) -> str:
     return f"{t.number(low)} – {t.number(high)}"
 
 
-REPORTED_METHODS = ("twfe", "callaway_santanna")
+REPORTED_METHODS = ("twfe", "twfe_within", "callaway_santanna")
 DISAGREE_MARK = "†"
 INFERENCE_COLUMNS = {
     "cluster_robust": ("crv1", "influence_function"),
