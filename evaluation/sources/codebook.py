@@ -376,10 +376,11 @@ def _code_key(code: Any) -> Any:
 
 
 def source_columns(codebook: Codebook, available: list[str], wave: int | None = None) -> dict[str, str]:
-    """Map each canonical column to the file's column name (exact, else case-insensitive match).
+    """Map each canonical column to the file's column name (exact, else ignoring case and surrounding spaces).
 
     SPSS portable files upper-case variable names and exports change case, so
-    ``kjonn`` in a codebook finds ``KJONN`` when no exact match exists.
+    ``kjonn`` in a codebook finds ``KJONN`` when no exact match exists (and ``Parti``
+    finds a workbook's `` Parti``).
 
     Raises
     ------
@@ -388,11 +389,11 @@ def source_columns(codebook: Codebook, available: list[str], wave: int | None = 
     """
     by_lower: dict[str, list[str]] = {}
     for name in available:
-        by_lower.setdefault(str(name).lower(), []).append(name)
+        by_lower.setdefault(str(name).strip().lower(), []).append(name)  # " Parti" in a workbook finds Parti
     resolved, absent = {}, []
     for spec in codebook.columns:
         wanted = spec.source_variable(wave)
-        matches = by_lower.get(wanted.lower(), [])
+        matches = by_lower.get(wanted.strip().lower(), [])
         if len(matches) > 1:  # KJONN and kjonn: which one the codebook means is not for us to choose
             positions = " and ".join(f"{m!r} (column {available.index(m) + 1})" for m in matches)
             raise InputFileError(
@@ -969,8 +970,10 @@ def _party_totals(
 
 
 def _party_column(raw: pd.DataFrame, name: str, codebook: Codebook, source_file: str) -> Any:
-    """The file's column ``name`` of ``party_rows/party`` (exact, else case-insensitive match)."""
-    matches = [c for c in raw.columns if str(c) == name] or [c for c in raw.columns if str(c).lower() == name.lower()]
+    """The file's column ``name`` of ``party_rows/party`` (exact, else ignoring case and surrounding spaces)."""
+    matches = [c for c in raw.columns if str(c) == name] or [
+        c for c in raw.columns if str(c).strip().lower() == name.strip().lower()
+    ]
     if len(matches) != 1:
         raise InputFileError(
             f"{source_file}: party column {name!r} named in codebook {codebook.path} (party_rows/party) "
@@ -1014,6 +1017,18 @@ def _derived_column(data: pd.DataFrame, rule: dict[str, Any], where: str) -> pd.
         return calendars.election_dates(rule["country"], data[sources[0]], data[sources[1]], where)
     if kind == "ratio":
         return data[sources[0]] / data[sources[1]]
+    if kind == "prefix":
+        if "length" not in rule or len(sources) != 1:
+            raise ConfigError(f"{where}: rule prefix needs from: [one text column] and length")
+        text = data[sources[0]].astype("string")
+        short = text.notna() & (text.str.len() < rule["length"])
+        if short.any():
+            row = short[short].index[0]
+            raise InputFileError(
+                f"{where}: {sources[0]} {text[row]!r} (row {row + 1}) is shorter than the {rule['length']} characters "
+                "its prefix takes"
+            )
+        return text.str[: rule["length"]].astype(object)
     raise ConfigError(f"{where}: unknown rule {kind!r}")
 
 

@@ -38,6 +38,7 @@ class PartyRows:
     party: tuple[str, ...]
     repeated: tuple[str, ...]
     summed: tuple[str, ...]
+    totals: tuple[tuple[str, str], ...] = ()  # (canonical column, party text of the row holding the area's total)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any], columns: dict[str, str], where: str) -> PartyRows:
@@ -49,17 +50,20 @@ class PartyRows:
             When a repeated or summed column is not a numeric column of the codebook, or is listed twice.
         """
         repeated, summed = tuple(mapping["repeated"]), tuple(mapping["summed"])
-        for name in (*repeated, *summed):
+        totals = tuple((str(name), str(label).strip()) for name, label in (mapping.get("totals") or {}).items())
+        for name in (*repeated, *summed, *(name for name, _ in totals)):
             if columns.get(name) not in {"integer", "number"}:
                 raise ConfigError(
                     f"{where}/party_rows: {name!r} must be an integer or number column of the codebook's columns"
                 )
-        listed = repeated + summed
+        listed = repeated + summed + tuple(name for name, _ in totals)
         twice = sorted({name for name in listed if listed.count(name) > 1})
         if twice:
-            raise ConfigError(f"{where}/party_rows: {', '.join(twice)} listed more than once in repeated and summed")
+            raise ConfigError(
+                f"{where}/party_rows: {', '.join(twice)} listed more than once in repeated, summed and totals"
+            )
         party = (mapping["party"],) if isinstance(mapping["party"], str) else tuple(mapping["party"])
-        return cls(party=party, repeated=repeated, summed=summed)
+        return cls(party=party, repeated=repeated, summed=summed, totals=totals)
 
 
 def aggregate(
@@ -94,7 +98,8 @@ def aggregate(
         missing, or the summed votes exceed the eligible voters; naming the file, the
         area, the rows (1-based data rows, header not counted) and the values.
     """
-    keys = [c for c in data.columns if c not in spec.repeated and c not in spec.summed]
+    total_columns = [name for name, _ in spec.totals]
+    keys = [c for c in data.columns if c not in spec.repeated and c not in spec.summed and c not in total_columns]
     labels = _area_labels(data, keys)
     no_party = party.isna() | (party.astype("string").str.strip() == "")
     if no_party.any():
@@ -120,15 +125,52 @@ def aggregate(
                 f"{_rows(data.index[missing])}; every party row of an area needs one"
             )
     groups = data.groupby(labels, sort=False)
+    totals = {name: _total_rows(data, labels, party, name, label, source_file, names) for name, label in spec.totals}
     for column in spec.repeated:
         _check_repeated(data, labels, groups[column].nunique(), column, source_file, names)
     result = groups[keys + list(spec.repeated)].first()
     for column in spec.summed:
         result[column] = groups[column].sum()
+    for column, values in totals.items():
+        result[column] = values.reindex(result.index).to_numpy()
     first_rows = pd.Series(data.index, index=data.index).groupby(labels, sort=False).first()
     result.index = first_rows.reindex(result.index).to_numpy()
     _check_votes(result, labels, data, source_file, names)
     return result
+
+
+def _total_rows(
+    data: pd.DataFrame,
+    labels: pd.Series,
+    party: pd.Series,
+    column: str,
+    label: str,
+    source_file: str,
+    names: dict[str, str],
+) -> pd.Series:
+    """Each area's ``column`` from its one row whose party is ``label`` (indexed by area label).
+
+    Raises
+    ------
+    InputFileError
+        When an area has no such row, or its value there is missing; naming the areas and their rows.
+    """
+    is_total = party.astype(str).str.strip() == label
+    lacking = [area for area in pd.unique(labels) if not is_total[labels == area].any()]
+    if lacking:
+        parts = [f"{area} (rows {_rows(data.index[labels == area])})" for area in lacking[:MAX_LISTED]]
+        more = f" (and {len(lacking) - MAX_LISTED} more)" if len(lacking) > MAX_LISTED else ""
+        raise InputFileError(
+            f"{source_file}: {len(lacking)} area(s){more} have no row {label!r} in the party column, which holds "
+            f"their {column} ({names.get(column, column)}): " + "; ".join(parts)
+        )
+    values = data.loc[is_total, column]
+    if values.isna().any():
+        raise InputFileError(
+            f"{source_file}: column {names.get(column, column)} ({column}) has no value in the {label!r} rows "
+            f"{_rows(values.index[values.isna()])}"
+        )
+    return pd.Series(values.to_numpy(), index=labels[is_total].to_numpy())
 
 
 def _area_labels(data: pd.DataFrame, keys: list[str]) -> pd.Series:

@@ -125,3 +125,80 @@ def test_a_district_with_an_unreadable_count_is_quarantined_with_row_and_column(
     assert (record["row_number"], record["column"], record["value"]) == (2, "RÖSTBERÄTTIGADE", "okänt")
     assert "expected a whole number" in record["reason"]
     assert "01800102" not in set(result.data["area_code"])
+
+
+LONG_PRESET = REPO / "config" / "codebooks" / "se_valmyndigheten_roster_per_distrikt.yaml"
+LONG = FIXTURES / "roster-per-distrikt-slutligt-antal-roster-inklusive-totalt-valdeltagande-riksdagsvalet-2022.xlsx"
+
+
+def _long(path):
+    codebook = load_codebook(LONG_PRESET)
+    raw, metadata = read_file(path, codebook.read)
+    return apply_codebook(raw, metadata, codebook, path.name).data.set_index("area_code")
+
+
+def _long_by_hand(path):
+    rows = list(openpyxl.load_workbook(path, read_only=True)["roster_RD"].iter_rows(values_only=True))
+    table = pd.DataFrame(rows[1:], columns=[str(name).strip() for name in rows[0]])
+    table["code"] = table["Valdistriktskod"].map(lambda code: f"{int(code):08d}")
+    cast = table[table["Parti"].str.strip() == "Valdeltagande"].set_index("code")
+    return cast["Röster"], table.groupby("code")["Röstberättigade"].first()
+
+
+def test_long_preset_takes_the_ballots_cast_from_the_valdeltagande_row():
+    data = _long(LONG)
+    cast, eligible = _long_by_hand(LONG)
+    assert list(data.index) == ["01800101", "01800102", "14800001", "14800000"]  # one row per district, file order
+    assert list(data["municipality_code"]) == ["0180", "0180", "1480", "1480"]
+    assert set(data["election_type"]) == {"parliamentary"}
+    assert set(data["election_date"]) == {pd.Timestamp("2022-09-11")}
+    assert data["votes_cast"].tolist() == cast.reindex(data.index).tolist()
+    assert data["eligible_voters"].tolist() == eligible.reindex(data.index).tolist()  # taken once, not summed
+    physical = data.index[data["eligible_voters"] > 0]
+    expected = cast.reindex(physical) / eligible.reindex(physical)
+    assert data.loc[physical, "turnout"].astype(float).tolist() == pytest.approx(expected.tolist())
+
+
+def _edited_long(tmp_path, edit):
+    path = tmp_path / LONG.name
+    book = openpyxl.load_workbook(LONG)
+    edit(book["roster_RD"])
+    book.save(path)
+    return path
+
+
+def test_long_preset_reads_padded_header_names_and_number_codes(tmp_path):
+    def edit(sheet):
+        for cell in sheet[1]:
+            cell.value = " " + cell.value
+        column = [cell.value for cell in sheet[1]].index(" Valdistriktskod") + 1
+        for row in range(2, sheet.max_row + 1):
+            sheet.cell(row=row, column=column).value = int(sheet.cell(row=row, column=column).value)
+
+    data = _long(_edited_long(tmp_path, edit))
+    assert data[["votes_cast", "eligible_voters"]].equals(_long(LONG)[["votes_cast", "eligible_voters"]])
+
+
+def test_a_district_without_its_valdeltagande_row_stops_naming_it(tmp_path):
+    def edit(sheet):
+        for row in range(sheet.max_row, 1, -1):
+            if (
+                sheet.cell(row=row, column=10).value == "Valdeltagande"
+                and sheet.cell(row=row, column=6).value == "01800102"
+            ):
+                sheet.delete_rows(row)
+
+    with pytest.raises(
+        InputFileError, match=r"1 area\(s\) have no row 'Valdeltagande' .*votes_cast \(Röster\): area_code 01800102"
+    ):
+        _long(_edited_long(tmp_path, edit))
+
+
+def test_a_district_whose_electorate_differs_between_rows_stops(tmp_path):
+    def edit(sheet):
+        sheet.cell(row=3, column=12).value = 1101
+
+    with pytest.raises(
+        InputFileError, match=r"column Röstberättigade \(eligible_voters\) must be the same on every party row"
+    ):
+        _long(_edited_long(tmp_path, edit))
