@@ -210,3 +210,15 @@ def test_within_needs_a_unit_below_the_municipality(programme):
         comparison_register(register, "within", "municipality")
     with pytest.raises(EstimationError, match="no unit_code column"):
         register_units(register.drop(columns="unit_code"), "area")
+
+
+def test_validation_names_the_area_whose_districts_disagree_and_accepts_mixed_municipalities(programme):
+    from evaluation.validation.integrity import treated_unit_conflicts
+
+    register, _, _ = programme
+    assert treated_unit_conflicts(register, "area") == []  # pilot and control districts in one municipality
+    assert treated_unit_conflicts(register, "municipality")  # ... which a municipality design cannot have
+    broken = register.assign(source_row=range(2, len(register) + 2))
+    broken.loc[broken["area_code"] == "98000001", "pilot_type"] = "youth_council"
+    (message,) = treated_unit_conflicts(broken, "area")
+    assert "area 9800-A0 has conflicting pilot_type values" in message and "row 3" in message
