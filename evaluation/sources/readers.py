@@ -7,7 +7,7 @@ keep the reason an answer is missing.
 
 Formats: SPSS (``.sav``, compressed ``.zsav``, portable ``.por``), Stata
 (``.dta``), SAS (``.sas7bdat``, transport ``.xpt``), text (``.csv``, ``.txt``,
-``.tsv``), Excel (``.xlsx``) and Parquet. Stata and SAS extended missing values
+``.tsv``), Excel (``.xlsx``), Parquet and JSON-stat 2 (``.json``, PxWeb). Stata and SAS extended missing values
 (``.a``-``.z``, SAS ``.A``-``.Z`` and ``._``) become missing, and their tag is
 kept in :attr:`FileMetadata.missing_tags` so a codebook can give the reason.
 """
@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 
 from evaluation.errors import InputFileError
+from evaluation.sources.jsonstat import read_jsonstat
 
 STATISTICAL_FORMATS = {
     ".sav": "spss",
@@ -37,7 +38,14 @@ STATISTICAL_FORMATS = {
     ".sas7bdat": "sas",
     ".xpt": "sas_xport",
 }
-TABLE_FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "excel", ".parquet": "parquet"}
+TABLE_FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "excel",
+    ".parquet": "parquet",
+    ".json": "jsonstat",  # JSON-stat 2 datasets from PxWeb (SSB, SCB): evaluation/sources/jsonstat.py
+}
 # pyreadstat readers; user_missing keeps SPSS user-missing codes and Stata/SAS tagged missing values.
 PYREADSTAT_READERS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "spss": (pyreadstat.read_sav, {"user_missing": True}),
@@ -111,7 +119,7 @@ def read_file(path: Path, options: ReadOptions = ReadOptions()) -> tuple[pd.Data
     """
     path, fmt = _checked(path)
     with _naming(path, fmt):
-        if fmt in {"csv", "excel", "parquet"}:
+        if fmt in {"csv", "excel", "parquet", "jsonstat"}:
             data, metadata = _read_table(path, fmt, options), FileMetadata()
         else:
             reader, kwargs = PYREADSTAT_READERS[fmt]
@@ -268,6 +276,9 @@ def _tag_key(code: Any) -> Any:
 
 
 def _read_table(path: Path, fmt: str, options: ReadOptions, nrows: int | None = None) -> pd.DataFrame:
+    if fmt == "jsonstat":
+        data = read_jsonstat(path)
+        return data if nrows is None else data.head(nrows)
     if fmt == "parquet":
         check_header(path, list(pq.ParquetFile(path).schema_arrow.names))
         return pd.read_parquet(path)
