@@ -374,7 +374,7 @@ def test_unknown_canonical_name_lists_the_known_and_suggests_the_closest(tmp_pat
         load_codebook(path, CANONICAL)
     assert str(error.value).startswith(
         f"{path}: columns/trust_local_politician: 'trust_local_politician' is not a canonical variable; "
-        "did you mean 'trust_local_politicians'? known for kind survey: age, age_group, design_weight"
+        "did you mean 'trust_local_politicians'? known for kind survey: age, age_group, area_code, design_weight"
     )
 
 
