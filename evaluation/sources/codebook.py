@@ -124,7 +124,8 @@ CANONICAL_COLUMNS = {
     # area_code (the respondent's district) and unit_code (the treated area) link respondents to a treated unit
     # below the municipality (design.treated_unit, evaluation/units.py)
     "survey": frozenset(
-        {"respondent_id", "interview_date", "municipality_code", "area_code", "unit_code", "design_weight", "age"}
+        {"respondent_id", "interview_date", "municipality_code", "area_code", "unit_code", "link_code", "design_weight"}
+        | {"age"}
     ),
     "turnout": frozenset(
         {

@@ -11,7 +11,7 @@ area codes and survey municipality codes into today's codes (see
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from evaluation.sources import crosswalk as cw
 from evaluation.sources import labels
 from evaluation.sources.codebook import Codebook, apply_codebook, load_codebook, with_constants
 from evaluation.sources.file_sets import SourceFile, overlapping_rows, source_files
+from evaluation.sources.links import link_survey, read_area_links
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
 from evaluation.sources.register import aggregate_register
@@ -86,6 +87,11 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
             key,
             {name: outcome.range for name, outcome in variables.outcomes.items()},
         )
+    if "area_links" in sources and "survey" in results:
+        links_path = raw_dir / sources["area_links"]["file"]
+        links = read_area_links(links_path, sources["area_links"]["code"], sources["area_links"]["area_code"])
+        survey = results["survey"]
+        results["survey"] = replace(survey, data=link_survey(survey.data, links, links_path))
     if "crosswalk" in sources:
         crosswalk = cw.load_crosswalk(raw_dir / sources["crosswalk"]["file"])
         if "turnout" in results:
