@@ -420,7 +420,7 @@ def compare_across_turnout(
     effects += matched
     for profile in (name for name in profiles if name != "education"):
         effects += _triple_rows(panel, profile, options.inference_kw(part_rng(seed, f"turnout/triple/{profile}")))
-    effects += _turnout_type_rows(turnout, areas, seed, options)
+    effects += _turnout_group_rows(turnout, areas, seed, options)
     effects += _election_type_rows(turnout, areas, seed, options)
     effects += _during_after_turnout_rows(panel, seed, options)
     clock.step(f"matching, pilot types, election types and pilot periods ({len(effects)} rows)")
@@ -461,9 +461,9 @@ def compare_survey(
     if "across" in options.comparisons:
         register = comparison_register(areas, "across", options.treated_unit)
         frame = _survey_frame(register, survey, units, outcomes, references, options.treated_unit)
-        type_frames = {
-            pilot_type: _survey_frame(cut, survey, units, outcomes, references, options.treated_unit)
-            for pilot_type, cut in pilot_type_registers(register).items()
+        group_frames = {
+            group: _survey_frame(cut, survey, units, outcomes, references, options.treated_unit)
+            for group, cut in pilot_group_registers(register).items()
         }
         first_start = frame.timing.cohort_starts.min().to_datetime64()
     if "within" in options.comparisons:
@@ -481,7 +481,7 @@ def compare_survey(
             problem = frame.cell_problem(outcome)
             pilot_rows += _pilot_rows(problem, frame.timing, outcome, f"att_{outcome}", options.level, hidden)
             effects += _gap_rows(frame, outcome, gaps or {}, seed, options)
-            effects += _type_rows(type_frames, outcome, seed, options)
+            effects += _group_rows(group_frames, outcome, seed, options)
             effects += _during_after_survey_rows(frame, outcome, seed, options)
             event.append(_survey_event_study(frame, outcome, first_start, options.level, options.n_permutations, rng))
         if "within" in options.comparisons:
@@ -590,29 +590,43 @@ def _turnout_event_study(
     return event.assign(outcome="turnout", sample="programme")
 
 
-def pilot_type_registers(areas: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The area register cut to the controls and the pilots of one type, for each ``pilot_type`` (two or more types).
+def pilot_group_registers(areas: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The area register cut to the controls and one group of pilots: ``type_<pilot_type>`` and ``cohort_<year>``.
 
     Each cut is compared as a programme of its own, with the same estimator and
-    inference as the whole programme; with a single type there is nothing to split.
+    inference as the whole programme. Types are split when there are two or more;
+    cohorts (pilot start dates, named by year, or by date when two start in one
+    year) likewise.
     """
-    if "pilot_type" not in areas:
-        return {}
     pilot = areas["role"].astype(str).eq("pilot")
-    types = sorted(areas.loc[pilot, "pilot_type"].dropna().astype(str).unique())
-    if len(types) < 2:
-        return {}
-    return {t: areas[~pilot | areas["pilot_type"].astype(str).eq(t)] for t in types}
+    groups = {}
+    if "pilot_type" in areas:
+        types = sorted(areas.loc[pilot, "pilot_type"].dropna().astype(str).unique())
+        if len(types) >= 2:
+            groups |= {f"type_{t}": areas[~pilot | areas["pilot_type"].astype(str).eq(t)] for t in types}
+    start = pd.to_datetime(areas["pilot_start"], errors="coerce").where(pilot)
+    starts = sorted(start.dropna().unique())
+    if len(starts) >= 2:
+        years = [pd.Timestamp(s).year for s in starts]
+        by_year = len(set(years)) == len(years)
+        for s, year in zip(starts, years, strict=True):
+            label = str(year) if by_year else pd.Timestamp(s).date().isoformat()
+            groups[f"cohort_{label}"] = areas[~pilot | start.eq(s)]
+    return groups
 
 
-def _turnout_type_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions) -> list[dict]:
-    """Turnout DiD for the pilots of each type against all controls."""
+def _stream(outcome: str, group: str) -> str:
+    """The random stream of one pilot group's estimand, e.g. ``turnout/type/youth_council``."""
+    kind, _, name = group.partition("_")
+    return f"{outcome}/{kind}/{name}"
+
+
+def _turnout_group_rows(turnout: pd.DataFrame, areas: pd.DataFrame, seed: int, options: CompareOptions) -> list[dict]:
+    """Turnout DiD for the pilots of each type and of each cohort against all controls."""
     rows = []
-    for pilot_type, register in pilot_type_registers(areas).items():
+    for group, register in pilot_group_registers(areas).items():
         problem = lambda register=register: turnout_problem(_pilot_panel(turnout, register, options.treated_unit))  # noqa: E731
-        rows += _part_rows(
-            problem, f"att_turnout_type_{pilot_type}", "turnout", f"turnout/type/{pilot_type}", seed, options
-        )
+        rows += _part_rows(problem, f"att_turnout_{group}", "turnout", _stream("turnout", group), seed, options)
     return rows
 
 
@@ -685,14 +699,12 @@ def _during_after_survey_rows(frame: SurveyFrame, outcome: str, seed: int, optio
     return rows
 
 
-def _type_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options: CompareOptions) -> list[dict]:
-    """Cell-level survey DiD of ``outcome`` for the pilots of each type against all controls."""
+def _group_rows(frames: dict[str, SurveyFrame], outcome: str, seed: int, options: CompareOptions) -> list[dict]:
+    """Cell-level survey DiD of ``outcome`` for the pilots of each type and of each cohort against all controls."""
     rows = []
-    for pilot_type, frame in frames.items():
+    for group, frame in frames.items():
         problem = lambda frame=frame: frame.cell_problem(outcome)  # noqa: E731
-        estimated = _part_rows(
-            problem, f"att_{outcome}_type_{pilot_type}", outcome, f"{outcome}/type/{pilot_type}", seed, options
-        )
+        estimated = _part_rows(problem, f"att_{outcome}_{group}", outcome, _stream(outcome, group), seed, options)
         rows += _withheld(estimated, _smallest_pilot_cell(frame, outcome), options)
     return rows
 

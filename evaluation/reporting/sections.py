@@ -371,6 +371,8 @@ def _estimand_label(t, estimand: str, outcome: str) -> str:
         pilot_type = suffix.removeprefix("type_")
         name = t(f"pilot_type_{pilot_type}") if f"pilot_type_{pilot_type}" in t.words else pilot_type
         return t("estimand_type", type=name)
+    if suffix.startswith("cohort_"):
+        return t("estimand_cohort", start=suffix.removeprefix("cohort_"))
     if suffix.startswith("election_"):
         election_type = suffix.removeprefix("election_")
         return t(election_type) if election_type in t.words else election_type

@@ -58,6 +58,20 @@ def test_turnout_effect_recovered(pipeline_run):
     assert row["ci_low"] <= true_att <= row["ci_high"]
 
 
+def test_turnout_effect_of_each_cohort_recovered(pipeline_run):
+    """Each cohort of pilots against all controls, with the programme's inference (att_turnout_cohort_<year>)."""
+    folder = pipeline_run
+    truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
+    effects = pd.read_csv(folder / "data" / "processed" / "results" / "effects.csv")
+    cohorts = truth["turnout"]["by_cohort"]
+    assert len(cohorts) == 2
+    for year, cohort in cohorts.items():
+        rows = effects[(effects["estimand"] == f"att_turnout_cohort_{year}") & (effects["inference"] == "permutation")]
+        (row,) = rows.itertuples()
+        assert row.ci_low <= cohort["realised_att_pp"] <= row.ci_high, (year, row)
+        assert row.n_treated_clusters < len(truth["pilots"])
+
+
 def test_nothing_to_do_after_a_full_run(pipeline_run):
     result = snakemake(pipeline_run, "-n")
     assert result.returncode == 0
