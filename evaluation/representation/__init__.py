@@ -1,0 +1,1 @@
+"""Representation of participants against the population margins (issue 17, items 1-2)."""
