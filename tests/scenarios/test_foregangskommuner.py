@@ -53,3 +53,12 @@ def test_the_reports_are_in_bokmal(run):
     reports = run / "reports/_output" / NAME / "nb"
     assert (reports / "programme.html").stat().st_size > 10_000
     assert (reports / "programme.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("outcome", ["trust_local_politicians", "trust_council", "took_part_consultation"])
+def test_the_survey_effects_are_covered(run, outcome):
+    truth, effects = _truth(run)["survey"]["outcomes"][outcome], _effects(run)
+    expected = truth.get("realised_att_pp", truth.get("realised_att_scale_points"))
+    rows = effects[(effects["estimand"] == f"att_{outcome}") & (effects["method"] == "twfe")]
+    row = rows[(rows["inference"] == "permutation") & (rows["sample"] == "programme")].iloc[0]
+    assert row["ci_low"] <= expected <= row["ci_high"], row.to_dict()
