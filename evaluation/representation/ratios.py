@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from evaluation.errors import InputFileError
+
 
 def clopper_pearson(successes: np.ndarray, trials: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper-Pearson) interval of a binomial proportion, as R ``binom.test``.
@@ -68,8 +70,16 @@ def representation_table(
         ``population_share``, ``ratio``, ``ratio_low`` and ``ratio_high``.
     """
     cell = [*keys, "group_variable"]
-    table = counts.merge(population, on=["municipality_code", "group_variable", "group"], how="right")
-    table = table.dropna(subset=[k for k in keys if k != "municipality_code"])
+    unknown = counts.merge(population, on=["municipality_code", "group_variable", "group"], how="left", indicator=True)
+    if (unknown["_merge"] == "left_only").any():
+        row = unknown[unknown["_merge"] == "left_only"].iloc[0]
+        raise InputFileError(
+            f"participants: category `{row['group']}` of `{row['group_variable']}` in municipality "
+            f"{row['municipality_code']} has no population margin"
+        )
+    # every category of the population, with 0 where no participant has it
+    grid = counts[cell].drop_duplicates().merge(population, on=["municipality_code", "group_variable"])
+    table = grid.merge(counts, on=[*cell, "group"], how="left")
     table["count"] = table["count"].fillna(0).astype(int)
     table["n"] = table.groupby(cell)["count"].transform("sum")
     table["participant_share"] = table["count"] / table["n"]

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from evaluation.errors import InputFileError
 from evaluation.representation.ratios import clopper_pearson, dissimilarity, representation_table, suppress
 
 KEYS = ["arena", "municipality_code", "period"]
@@ -55,3 +56,18 @@ def test_suppression_protects_against_differencing():
     # 18-29 (6) hidden; alone it is derivable from n, so 30-44 (14) is hidden too
     assert result["suppressed"].tolist() == [True, True, False]
     assert result["ratio"].isna().tolist() == [True, True, False]
+
+
+def test_category_without_participants_counts_in_dissimilarity():
+    counts, population = _tables()
+    table = representation_table(counts[counts["group"] != "18-29"], population, KEYS)
+    assert table.set_index("group").loc["18-29", "count"] == 0
+    # n = 44: |0 - .3| + |14/44 - .3| + |30/44 - .4|, halved
+    expected = 0.5 * (0.3 + abs(14 / 44 - 0.3) + abs(30 / 44 - 0.4))
+    assert dissimilarity(table, KEYS)["dissimilarity"].item() == pytest.approx(expected)
+
+
+def test_category_without_margin_stops():
+    counts, population = _tables()
+    with pytest.raises(InputFileError, match="category `60\\+` of `age_group`"):
+        representation_table(counts, population[population["group"] != "60+"], KEYS)
