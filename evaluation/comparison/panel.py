@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evaluation.comparison.timing import with_cohorts
 from evaluation.errors import EstimationError
 from evaluation.units import register_units
 
@@ -183,8 +184,7 @@ def build_turnout_panel(turnout: pd.DataFrame, areas: pd.DataFrame, treated_unit
         .reset_index()
     )
     units["size"] = units["voters"] / units["n_elections"]
-    cohort_starts = pd.DatetimeIndex(np.sort(units["pilot_start"].dropna().unique()))
-    units["cohort"] = np.where(units["pilot_start"].isna(), -1, cohort_starts.get_indexer(units["pilot_start"]))
+    units, cohort_starts = with_cohorts(units)
     data["unit"] = pd.Categorical(data["unit_code"], categories=units["unit_code"]).codes.astype(np.int64)
     data = data.sort_values(["area_code", "election_index"]).reset_index(drop=True)
     columns = ["unit_code", "municipality_code", "pilot_start", "cohort", "size"]

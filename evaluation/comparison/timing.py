@@ -63,6 +63,11 @@ def pilot_timing(areas: pd.DataFrame, treated_unit: str = "municipality") -> Pil
         )
         .reset_index()
     )
+    return PilotTiming(*with_cohorts(units))
+
+
+def with_cohorts(units: pd.DataFrame) -> tuple[pd.DataFrame, pd.DatetimeIndex]:
+    """``units`` with ``cohort`` (index of its ``pilot_start`` among the distinct starts, -1 for controls), and the starts."""
     cohort_starts = pd.DatetimeIndex(np.sort(units["pilot_start"].dropna().unique()))
-    units["cohort"] = np.where(units["pilot_start"].isna(), -1, cohort_starts.get_indexer(units["pilot_start"]))
-    return PilotTiming(units, cohort_starts)
+    cohort = np.where(units["pilot_start"].isna(), -1, cohort_starts.get_indexer(units["pilot_start"]))
+    return units.assign(cohort=cohort), cohort_starts
