@@ -68,6 +68,7 @@ EFFECT_COLUMNS = [
     "suppressed",
 ]
 """``suppressed``: the figures are withheld because a survey cell of the pilots is below ``disclosure.min_n``."""
+BALANCE_COLUMNS = ["variable", "sample", "method", "mean_pilot", "mean_control", "smd", "n_pilots", "n_controls"]
 
 
 def turnout_problem(panel: TurnoutPanel, triple: str | None = None, within: bool = False) -> DidProblem:
@@ -364,9 +365,9 @@ def compare_turnout(
         tables = compare_across_turnout(
             turnout, comparison_register(areas, "across", options.treated_unit), seed, options
         )
-    else:
-        tables = {name: pd.DataFrame() for name in TURNOUT_TABLES}
-        tables["effects"], tables["balance"] = _effect_table([]), pd.DataFrame(columns=BALANCE_COLUMNS)
+    else:  # the across comparison's tables, empty
+        tables = {name: pd.DataFrame(columns=columns) for name, columns in EMPTY_TURNOUT_TABLES.items()}
+        tables["effects"] = _effect_table([])
     if "within" in options.comparisons:
         register = comparison_register(areas, "within", options.treated_unit)
         within = _part_rows(
@@ -382,7 +383,18 @@ def compare_turnout(
     return tables
 
 
-TURNOUT_TABLES = ("effects", "event_study", "pilot_effects", "turnout_trends", "placebo_size", "power", "balance")
+PILOT_EFFECT_COLUMNS = [*EFFECT_COLUMNS[:-1], "interval", "n_placebos", "suppressed"]
+EMPTY_TURNOUT_TABLES = {
+    "event_study": EVENT_COLUMNS,
+    "pilot_effects": PILOT_EFFECT_COLUMNS,
+    "turnout_trends": ["sample", "role", "election_index", "election_type", "election_year", "election_date"]
+    + ["turnout_pp", "eligible_voters", "n_areas"],
+    "placebo_size": ["inference", "rejection_rate", "mc_se", "n_replications", "alpha", "n_fake_pilots", "n_draws"]
+    + ["estimand", "outcome", "method"],
+    "power": ["n_pilots", "sd_placebo", "mde", "alpha", "power", "n_draws", "outcome"],
+    "balance": BALANCE_COLUMNS,
+}
+"""The columns of the across comparison's turnout tables, written empty when only ``within`` is compared."""
 
 
 def compare_across_turnout(
@@ -498,7 +510,7 @@ def compare_survey(
     return {
         "effects": _effect_table(effects),
         "event_study": pd.concat(event, ignore_index=True) if event else pd.DataFrame(columns=EVENT_COLUMNS),
-        "pilot_effects": pd.DataFrame(pilot_rows),
+        "pilot_effects": pd.DataFrame(pilot_rows, columns=PILOT_EFFECT_COLUMNS if not pilot_rows else None),
         "outcomes": pd.DataFrame({"outcome": list(outcomes)}, dtype=object),
     }
 
@@ -854,6 +866,3 @@ def _pilot_event_studies(panel: TurnoutPanel, base: DidProblem, level: float) ->
             )
         )
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
-
-
-BALANCE_COLUMNS = ["variable", "sample", "method", "mean_pilot", "mean_control", "smd", "n_pilots", "n_controls"]

@@ -182,7 +182,7 @@ def methods_text(ctx: ReportContext) -> str:
 def placebo_section(ctx: ReportContext) -> str:
     """Rejection rates at 5 % under no effect (placebo pilots), per inference method."""
     t = ctx.t
-    if not ctx.has("turnout"):
+    if not ctx.has("turnout") or ctx.tables["placebo_size"].empty:  # only the within comparison was made
         return ""
     placebo = ctx.tables["placebo_size"]
     table = pd.DataFrame(
@@ -200,7 +200,7 @@ def placebo_section(ctx: ReportContext) -> str:
 def power_section(ctx: ReportContext) -> str:
     """Minimum detectable turnout effect by number of pilots."""
     t = ctx.t
-    if not ctx.has("turnout"):
+    if not ctx.has("turnout") or ctx.tables["power"].empty:  # only the within comparison was made
         return ""
     power = ctx.tables["power"].sort_values("n_pilots")
     table = pd.DataFrame(

@@ -76,3 +76,18 @@ def test_swedish_reports_per_area_name_their_municipality(run):
     html = (run / f"reports/_output/medborgarbudget/sv/pilot_{first['unit_code']}.html").read_text(encoding="utf-8")
     assert f"{first['unit_name']} ({first['municipality_name']})" in html
     assert (run / "reports/_output/medborgarbudget/sv/programme.pdf").stat().st_size > 10_000
+
+
+def test_the_within_comparison_alone_runs_to_the_reports(tmp_path):
+    """``design.comparison: within``: no across tables, the within effects cover the truths, every report renders."""
+    folder = small_workflow(tmp_path / "within")
+    (folder / "within.yaml").write_text("design: {treated_unit: area, comparison: within}\n", encoding="utf-8")
+    result = snakemake(folder, "--configfile", SCENARIO, "within.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    truth, effects = _truth(folder), _results(folder, "effects.csv")
+    assert set(effects["method"]) == {"twfe_within"}
+    turnout = effects[(effects["estimand"] == "att_turnout") & (effects["inference"] == "permutation")].iloc[0]
+    assert turnout["ci_low"] < truth["turnout"]["att_turnout_pp"] < turnout["ci_high"]
+    assert _results(folder, "placebo_size.csv").empty
+    for name in ("programme", "methods", "data_quality", f"pilot_{sorted(truth['pilots'])[0]}"):
+        assert (folder / f"reports/_output/medborgarbudget/sv/{name}.pdf").exists(), name
