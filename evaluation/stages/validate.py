@@ -81,9 +81,13 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
         else [],
     )
     checked = dict(tables)
+    unit_failures = integrity.treated_unit_conflicts(areas, config_settings["design"]["treated_unit"])
     if "survey" in tables:
         checked["survey"] = with_field_periods(tables["survey"], settings["field_periods"])
-        checked["pilot_coverage"] = pilot_coverage(tables["survey"], areas)
+        if not unit_failures:  # coverage per unit needs consistent units
+            checked["pilot_coverage"] = pilot_coverage(
+                tables["survey"], areas, config_settings["design"]["treated_unit"]
+            )
     checks = {name: table_checks for name, table_checks in checks.items() if name in checked}
     outcomes = {name: run_checks(name, checked[name], table_checks) for name, table_checks in checks.items()}
     failures = [message for outcome in outcomes.values() for message in outcome.failures]
@@ -91,7 +95,7 @@ def validate(in_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> di
     accounting = _accounting(
         _read_accounting(in_dir / "row_accounting.csv"), tables, {name: outcomes[name] for name in tables}
     )
-    failures += integrity.treated_unit_conflicts(areas, config_settings["design"]["treated_unit"])
+    failures += unit_failures
     failures += integrity.pilot_ends_before_start(areas)
     failures += integrity.quarantine_share_failures(accounting, limit)
     if "turnout" in tables:

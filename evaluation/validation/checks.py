@@ -15,6 +15,7 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml
+from evaluation.units import survey_units, unit_codes
 from evaluation.variables import Variables
 
 SEVERITIES = ("fail", "quarantine", "warn")
@@ -282,25 +283,59 @@ def with_field_periods(survey: pd.DataFrame, field_periods: dict[Any, list[str]]
     )
 
 
-def pilot_coverage(survey: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
-    """Respondents per pilot municipality and wave (zero where a pilot has none), one row each."""
-    pilots = (
-        sorted(areas.loc[areas["role"] == "pilot", "municipality_code"].astype(str).unique())
-        if {"role", "municipality_code"} <= set(areas)
-        else []
+def pilot_coverage(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str = "municipality") -> pd.DataFrame:
+    """Respondents per pilot unit and wave (zero where a pilot has none), one row each.
+
+    The unit is the design's treated unit (:mod:`evaluation.units`): a pilot
+    district or area with no respondents is reported even when other districts
+    of its municipality have some. Respondents whose district is not in the
+    register count for no unit (the code checks judge them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit_code``, ``municipality_code``, ``wave``, ``respondents``.
+
+    Raises
+    ------
+    EstimationError
+        When a design below the municipality meets a survey without the
+        respondents' district (see :func:`evaluation.units.survey_units`).
+    """
+    columns = {
+        "unit_code": pd.Series(dtype=str),
+        "municipality_code": pd.Series(dtype=str),
+        "wave": pd.Series(dtype=int),
+        "respondents": pd.Series(dtype=int),
+    }
+    if not {"role", "municipality_code"} <= set(areas) or not {"wave", "municipality_code"} <= set(survey):
+        return pd.DataFrame(columns)
+    register = areas.assign(
+        unit_code=unit_codes(areas, treated_unit).to_numpy(), municipality_code=areas["municipality_code"].astype(str)
     )
-    waves = sorted(int(w) for w in survey["wave"].dropna().unique()) if "wave" in survey else []
-    grid = pd.MultiIndex.from_product([pilots, waves], names=["municipality_code", "wave"])
-    if not len(grid) or "municipality_code" not in survey:
-        return pd.DataFrame(
-            {
-                "municipality_code": pd.Series(dtype=str),
-                "wave": pd.Series(dtype=int),
-                "respondents": pd.Series(dtype=int),
-            }
-        )
-    counts = survey.groupby([survey["municipality_code"].astype(str), survey["wave"].astype(int)]).size()
-    return counts.reindex(grid, fill_value=0).rename("respondents").reset_index()
+    pilots = register.loc[register["role"].astype(str).eq("pilot"), ["unit_code", "municipality_code"]]
+    pilots = pilots.drop_duplicates("unit_code").sort_values("unit_code")
+    waves = sorted(int(w) for w in survey["wave"].dropna().unique())
+    if pilots.empty or not waves:
+        return pd.DataFrame(columns)
+    units = _respondent_units(survey, register, treated_unit)
+    counts = survey.groupby([units, survey["wave"].astype(int)]).size()
+    grid = pd.MultiIndex.from_product([pilots["unit_code"], waves], names=["unit_code", "wave"])
+    table = counts.reindex(grid, fill_value=0).rename("respondents").reset_index()
+    table.insert(1, "municipality_code", table["unit_code"].map(pilots.set_index("unit_code")["municipality_code"]))
+    return table
+
+
+def _respondent_units(survey: pd.DataFrame, register: pd.DataFrame, treated_unit: str) -> pd.Series:
+    """The treated unit of each respondent, missing where the district is unknown."""
+    if treated_unit == "municipality":
+        return survey["municipality_code"].astype(str).rename("unit_code")
+    if "area_code" in survey:
+        lookup = register.set_index(register["area_code"].astype(str))["unit_code"]
+        return survey["area_code"].astype("string").str.strip().map(lookup).rename("unit_code")
+    if treated_unit == "area" and "unit_code" in survey:
+        return survey["unit_code"].astype("string").str.strip().rename("unit_code")
+    return survey_units(survey, register.drop(columns="unit_code"), treated_unit)  # raises: no district column
 
 
 def _coverage_checks() -> list[Check]:
@@ -310,7 +345,7 @@ def _coverage_checks() -> list[Check]:
             "expect_column_values_to_be_between",
             {"column": "respondents", "min_value": 1},
             "fail",
-            "every pilot municipality has respondents in every wave",
+            "every pilot unit (design.treated_unit) has respondents in every wave",
         )
     ]
 

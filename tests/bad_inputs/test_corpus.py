@@ -295,8 +295,8 @@ def test_pilot_without_respondents_warns_when_the_config_says_so(make, ingest_se
     out = run(raw, ingest_settings, tmp_path, severity={"pilot_coverage.respondents": "warn"})
     coverage = summary(out)["tables"]["pilot_coverage"]
     assert coverage["warnings"] == [
-        f"pilot_coverage (pilot_coverage.respondents): expected every pilot municipality has respondents in every wave; "
-        f"1 row(s) (4.2 %) do not, e.g. municipality_code={pilot}, wave=3, respondents=0"
+        f"pilot_coverage (pilot_coverage.respondents): expected every pilot unit (design.treated_unit) has respondents in every wave; "
+        f"1 row(s) (4.2 %) do not, e.g. unit_code={pilot}, municipality_code={pilot}, wave=3, respondents=0"
     ]
 
 

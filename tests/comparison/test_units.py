@@ -222,3 +222,33 @@ def test_validation_names_the_area_whose_districts_disagree_and_accepts_mixed_mu
     broken.loc[broken["area_code"] == "98000001", "pilot_type"] = "youth_council"
     (message,) = treated_unit_conflicts(broken, "area")
     assert "area 9800-A0 has conflicting pilot_type values" in message and "row 3" in message
+
+
+def test_coverage_counts_respondents_per_pilot_area_not_per_municipality(programme):
+    from evaluation.validation.checks import pilot_coverage
+
+    register, _, survey = programme
+    area = "9800-A1"
+    districts = set(register.loc[register["unit_code"] == area, "area_code"])
+    without = survey[~(survey["area_code"].isin(districts) & survey["wave"].eq(3))]
+    coverage = pilot_coverage(without, register, "area").set_index(["unit_code", "wave"])
+    assert coverage.loc[(area, 3), "respondents"] == 0
+    assert coverage.loc[(area, 3), "municipality_code"] == "9800"
+    assert coverage.loc[(area, 2), "respondents"] == 12 * len(districts)
+    assert coverage.loc[("9800-A0", 3), "respondents"] > 0  # the other area of the same municipality answered
+    pilot_areas = register.loc[register["role"] == "pilot", "unit_code"].nunique()
+    assert len(coverage) == pilot_areas * survey["wave"].nunique()
+    by_municipality = pilot_coverage(without, register, "municipality").set_index(["unit_code", "wave"])
+    assert by_municipality.loc[("9800", 3), "respondents"] > 0  # why the check must count per unit
+
+
+def test_coverage_per_district_links_respondents_through_their_district(programme):
+    from evaluation.validation.checks import pilot_coverage
+
+    register, _, survey = programme
+    first = register.loc[register["role"] == "pilot", "area_code"].iloc[0]
+    survey = survey.assign(area_code=survey["area_code"].where(survey["area_code"] != first, "unknown"))
+    coverage = pilot_coverage(survey, register, "district").set_index(["unit_code", "wave"])
+    assert (coverage.loc[first, "respondents"] == 0).all()  # an unknown district counts for no unit
+    with pytest.raises(EstimationError, match="needs the district they live in"):
+        pilot_coverage(survey.drop(columns="area_code"), register, "district")
