@@ -59,8 +59,10 @@ class ReportContext:
             )
             for name in names
         }
+        pilots = tables["pilots"]
+        below_municipality = "treated_unit" in pilots and pilots["treated_unit"].ne("municipality").any()
         return cls(
-            t=Translator.load(lang, Path(translations), Path(variables)),
+            t=Translator.load(lang, Path(translations), Path(variables), bool(below_municipality)),
             tables=tables,
             provenance=provenance,
             min_n=int(provenance["settings"]["disclosure_min_n"]),

@@ -15,32 +15,42 @@ from evaluation.errors import ConfigError
 from evaluation.variables import Variables, load_variables
 
 LANGUAGES = ("nb", "nn", "sv", "en")
+UNITS_VARIANT = ".units"
+"""Suffix of a key's variant for a treated unit below the municipality (a district or an area)."""
 NO_BREAK_SPACE = "\u00a0"
 MINUS_SIGN = "\u2212"
 
 
 @dataclass
 class Translator:
-    """Words of one report language, from ``reports/translations.yaml`` and ``config/variables.yaml``."""
+    """Words of one report language, from ``reports/translations.yaml`` and ``config/variables.yaml``.
+
+    With ``below_municipality`` (``design.treated_unit`` is a district or an
+    area) a key's ``<key>.units`` variant, when it exists, replaces the key, so
+    that pilots are called areas rather than municipalities.
+    """
 
     lang: str
     words: dict[str, dict[str, str]]
     variables: Variables
+    below_municipality: bool = False
 
     @classmethod
-    def load(cls, lang: str, translations: Path, variables: Path) -> Translator:
+    def load(cls, lang: str, translations: Path, variables: Path, below_municipality: bool = False) -> Translator:
         if lang not in LANGUAGES:
             raise ConfigError(f"report language {lang!r} is not one of {', '.join(LANGUAGES)}")
         words = yaml.safe_load(Path(translations).read_text(encoding="utf-8"))
         missing = sorted(key for key, text in words.items() if lang not in text)
         if missing:
             raise ConfigError(f"{translations}: no {lang!r} text for {', '.join(missing)}")
-        return cls(lang, words, load_variables(Path(variables)))
+        return cls(lang, words, load_variables(Path(variables)), below_municipality)
 
     def __call__(self, key: str, **values: Any) -> str:
         """The text of ``key`` in this language, with ``{placeholders}`` filled in."""
         if key not in self.words:
             raise ConfigError(f"translations: no entry {key!r}")
+        if self.below_municipality and key + UNITS_VARIANT in self.words:
+            key += UNITS_VARIANT
         return self.words[key][self.lang].format(**values)
 
     def outcome(self, name: str) -> str:

@@ -10,7 +10,7 @@ from report_run import pipeline_folder, snakemake, visible_text
 from shared import REPO
 
 from evaluation.rendering.engine import render_report
-from evaluation.reporting.i18n import LANGUAGES
+from evaluation.reporting.i18n import LANGUAGES, UNITS_VARIANT, Translator
 
 TRANSLATIONS = yaml.safe_load((REPO / "reports" / "translations.yaml").read_text(encoding="utf-8"))
 VARIABLES = yaml.safe_load((REPO / "config" / "variables.yaml").read_text(encoding="utf-8"))
@@ -97,3 +97,27 @@ def test_switching_language_reruns_only_reports(tmp_path_factory):
     # provenance records the config's hash, so a changed config file redoes it (cheap)
     assert rules <= {"all", "programme_report", "pilot_report", "appendix_report", "provenance"}, rules
     assert {"programme_report", "pilot_report", "appendix_report"} <= rules, rules
+
+
+def test_every_units_variant_has_its_key_and_the_same_placeholders():
+    for key, text in TRANSLATIONS.items():
+        if not key.endswith(UNITS_VARIANT):
+            continue
+        base = key.removesuffix(UNITS_VARIANT)
+        assert base in TRANSLATIONS, key
+        for lang in LANGUAGES:
+            assert set(re.findall(r"\{\w+\}", text[lang])) == set(re.findall(r"\{\w+\}", TRANSLATIONS[base][lang]))
+
+
+def test_a_treated_unit_below_the_municipality_calls_the_pilots_areas(tmp_path):
+    variables = REPO / "config" / "variables.yaml"
+    for lang, municipal, area in [
+        ("nb", "Forsøkskommuner", "Forsøksområder"),
+        ("sv", "Försökskommuner", "Försöksområden"),
+    ]:
+        words = {"translations": REPO / "reports" / "translations.yaml", "variables": variables}
+        assert Translator.load(lang, **words)("pilot") == municipal
+        assert Translator.load(lang, **words, below_municipality=True)("pilot") == area
+        assert (
+            Translator.load(lang, **words, below_municipality=True)("wave") == TRANSLATIONS["wave"][lang]
+        )  # no variant

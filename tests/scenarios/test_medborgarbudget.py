@@ -75,6 +75,8 @@ def test_swedish_reports_per_area_name_their_municipality(run):
     first = pilots.iloc[0]
     html = (run / f"reports/_output/medborgarbudget/sv/pilot_{first['unit_code']}.html").read_text(encoding="utf-8")
     assert f"{first['unit_name']} ({first['municipality_name']})" in html
+    assert "jämförbara områden" in html and "försöksområdena är få" in html  # the pilots are areas
+    assert "jämförbara kommuner" not in html and "försökskommunerna är få" not in html
     assert (run / "reports/_output/medborgarbudget/sv/programme.pdf").stat().st_size > 10_000
 
 
