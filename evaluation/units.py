@@ -158,6 +158,44 @@ def unit_register(areas: pd.DataFrame, treated_unit: str = "municipality") -> pd
     return table[[c for c in order if c in table]].assign(treated_unit=treated_unit)
 
 
+def _respondent_key(survey: pd.DataFrame, treated_unit: str) -> str:
+    """The survey column that links a respondent to a unit below the municipality: ``area_code`` or ``unit_code``.
+
+    Raises
+    ------
+    EstimationError
+        When the survey has neither (``unit_code`` only links an ``area`` design).
+    """
+    if "area_code" in survey:
+        return "area_code"
+    if treated_unit == "area" and "unit_code" in survey:
+        return "unit_code"
+    raise EstimationError(
+        f"survey: design.treated_unit is {treated_unit!r}, so every respondent needs the district they live in "
+        "(column area_code" + (" or unit_code" if treated_unit == "area" else "") + "; map it in the survey codebook)"
+    )
+
+
+def respondent_unit_codes(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str) -> pd.Series:
+    """The treated unit of every respondent, missing where the code is not in the register.
+
+    Not checked (see :func:`survey_units`): validation counts with it before
+    its checks have judged the codes and the register.
+
+    Raises
+    ------
+    EstimationError
+        When a design below the municipality meets a survey without the respondents' district.
+    """
+    if treated_unit == "municipality":
+        return survey["municipality_code"].astype(str).rename("unit_code")
+    key = _respondent_key(survey, treated_unit)
+    units = unit_codes(areas, treated_unit)
+    links = areas["area_code"].astype(str) if key == "area_code" else units
+    lookup = pd.Series(units.to_numpy(), index=links.to_numpy())
+    return survey[key].astype("string").str.strip().map(lookup[~lookup.index.duplicated()]).rename("unit_code")
+
+
 def survey_units(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str = "municipality") -> pd.Series:
     """The treated unit (``unit_code``) of every survey respondent.
 
@@ -177,19 +215,8 @@ def survey_units(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str = 
     if treated_unit == "municipality":
         return municipalities.rename("unit_code")
     register = register_units(areas, treated_unit)
-    if "area_code" in survey:
-        codes, key = survey["area_code"], "area_code"
-        lookup = register.set_index("area_code")
-    elif treated_unit == "area" and "unit_code" in survey:
-        codes, key = survey["unit_code"], "unit_code"
-        lookup = register.drop_duplicates("unit_code").set_index("unit_code")
-    else:
-        raise EstimationError(
-            f"survey: design.treated_unit is {treated_unit!r}, so every respondent needs the district they live in "
-            "(column area_code"
-            + (" or unit_code" if treated_unit == "area" else "")
-            + "; map it in the survey codebook)"
-        )
+    key = _respondent_key(survey, treated_unit)
+    codes, lookup = survey[key], register.drop_duplicates(key).set_index(key)
     text = codes.astype("string").str.strip()
     if text.isna().any() or text.eq("").any():
         missing = text.isna() | text.eq("")

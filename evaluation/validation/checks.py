@@ -15,7 +15,7 @@ import pandas as pd
 
 from evaluation.errors import ConfigError
 from evaluation.schemas import load_yaml
-from evaluation.units import survey_units, unit_codes
+from evaluation.units import respondent_unit_codes, unit_codes
 from evaluation.variables import Variables
 
 SEVERITIES = ("fail", "quarantine", "warn")
@@ -300,7 +300,7 @@ def pilot_coverage(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str 
     ------
     EstimationError
         When a design below the municipality meets a survey without the
-        respondents' district (see :func:`evaluation.units.survey_units`).
+        respondents' district (see :func:`evaluation.units.respondent_unit_codes`).
     """
     columns = {
         "unit_code": pd.Series(dtype=str),
@@ -318,24 +318,12 @@ def pilot_coverage(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str 
     waves = sorted(int(w) for w in survey["wave"].dropna().unique())
     if pilots.empty or not waves:
         return pd.DataFrame(columns)
-    units = _respondent_units(survey, register, treated_unit)
+    units = respondent_unit_codes(survey, areas, treated_unit)
     counts = survey.groupby([units, survey["wave"].astype(int)]).size()
     grid = pd.MultiIndex.from_product([pilots["unit_code"], waves], names=["unit_code", "wave"])
     table = counts.reindex(grid, fill_value=0).rename("respondents").reset_index()
     table.insert(1, "municipality_code", table["unit_code"].map(pilots.set_index("unit_code")["municipality_code"]))
     return table
-
-
-def _respondent_units(survey: pd.DataFrame, register: pd.DataFrame, treated_unit: str) -> pd.Series:
-    """The treated unit of each respondent, missing where the district is unknown."""
-    if treated_unit == "municipality":
-        return survey["municipality_code"].astype(str).rename("unit_code")
-    if "area_code" in survey:
-        lookup = register.set_index(register["area_code"].astype(str))["unit_code"]
-        return survey["area_code"].astype("string").str.strip().map(lookup).rename("unit_code")
-    if treated_unit == "area" and "unit_code" in survey:
-        return survey["unit_code"].astype("string").str.strip().rename("unit_code")
-    return survey_units(survey, register.drop(columns="unit_code"), treated_unit)  # raises: no district column
 
 
 def _coverage_checks() -> list[Check]:
