@@ -8,10 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel.numbers import format_decimal
 
 from evaluation.errors import ConfigError
+from evaluation.schemas import load_yaml
 from evaluation.variables import Variables, load_variables
 
 LANGUAGES = ("nb", "nn", "sv", "en")
@@ -39,7 +39,7 @@ class Translator:
     def load(cls, lang: str, translations: Path, variables: Path, below_municipality: bool = False) -> Translator:
         if lang not in LANGUAGES:
             raise ConfigError(f"report language {lang!r} is not one of {', '.join(LANGUAGES)}")
-        words = yaml.safe_load(Path(translations).read_text(encoding="utf-8"))
+        words = load_yaml(Path(translations))
         missing = sorted(key for key, text in words.items() if lang not in text)
         if missing:
             raise ConfigError(f"{translations}: no {lang!r} text for {', '.join(missing)}")

@@ -19,6 +19,8 @@ import yaml
 from evaluation.errors import ConfigError
 
 SCHEMA_DIR = Path(__file__).resolve().parent
+#: libyaml's safe loader when PyYAML has it (ten times faster, same documents), else the pure-Python one
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(path: Path) -> Any:
@@ -27,7 +29,7 @@ def load_yaml(path: Path) -> Any:
     if not path.exists():
         raise ConfigError(f"{path}: file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
 

@@ -13,6 +13,7 @@ that calibration-aware variances use the same cells.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import pandas as pd
@@ -61,8 +62,9 @@ def collapse_small_cells(wave: pd.DataFrame, margins: list[pd.Series], min_respo
     for k, margin in enumerate(margins):
         dims = list(margin.index.names)
         cells = [cell if isinstance(cell, tuple) else (cell,) for cell in margin.index]
-        keys = wave.loc[complete, dims].astype(str).apply(tuple, axis=1) if complete.any() else pd.Series(dtype=object)
-        counts = {cell: int(n) for cell, n in keys.value_counts().items()}
+        values = wave.loc[complete, dims].astype(str)
+        keys = list(zip(*(values[dim].tolist() for dim in dims)))  # each complete row's cell, as a tuple of labels
+        counts = Counter(keys)
         groups = _merge([tuple(str(v) for v in cell) for cell in cells], counts, min_respondents, dims, merges)
         if all(len(members) == 1 for members in groups.values()):
             out_margins.append(margin)

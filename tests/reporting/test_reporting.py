@@ -432,7 +432,7 @@ def test_data_download_holds_published_values_only():
         }
     )
     block = data_block(translator("en"), frame, "survey_a", {"estimates.csv": ["wave", "estimate", "n"]})
-    link = re.search(r"\]\(data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)\)\{download=\"survey_a.csv\"", block)
+    link = re.search(r'<a href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)" download="survey_a.csv"', block)
     csv = base64.b64decode(link[1]).decode("utf-8")
     assert "99" not in csv and ",3," not in csv
     assert "a,1,12.5,40,False\n" in csv and "a,2,,,True\n" in csv  # counts stay whole numbers
@@ -440,7 +440,7 @@ def test_data_download_holds_published_values_only():
     assert back.loc[0, "estimate"] == 12.5 and back.loc[1, ["estimate", "n"]].isna().all()
     assert back.loc[1, "wave"] == 2  # the key of a suppressed row stays, so the reader sees it was withheld
     assert "Source: `estimates.csv` (`wave`, `estimate`, `n`)." in block
-    assert 'when-format="html"' in block.split("Source:")[1]  # the link is HTML only, the source line is not
+    assert "```{=html}" in block.split("Source:")[1]  # the link is HTML only, the source line is not
     with pytest.raises(RenderError, match="ci_low"):
         data_block(translator("en"), frame, "survey_a", {"estimates.csv": ["ci_low"]})
 
