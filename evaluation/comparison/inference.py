@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.comparison.twfe import WithinFit, solve_wls
 from evaluation.errors import EstimationError
 
@@ -181,8 +181,8 @@ def t_inference(estimate: float, variance: float, df: int, level: float) -> Infe
     se = float(np.sqrt(variance)) if np.isfinite(variance) and variance >= 0 else np.nan
     if not np.isfinite(se) or se == 0:
         return Inference(estimate, se, np.nan, np.nan, np.nan)
-    q = stats.t.ppf(0.5 + level / 2, df)
-    p = 2 * stats.t.sf(abs(estimate / se), df)
+    q = distributions.t_quantile(0.5 + level / 2, df)
+    p = 2 * distributions.t_sf(abs(estimate / se), df)
     return Inference(estimate, se, estimate - q * se, estimate + q * se, float(p))
 
 
@@ -200,4 +200,4 @@ def wald_test(coef: np.ndarray, cov: np.ndarray, restriction: np.ndarray, df_den
         stat = float(rb @ np.linalg.solve(v, rb)) / q
     except np.linalg.LinAlgError:
         return np.nan, np.nan
-    return stat, float(stats.f.sf(stat, q, df_denominator))
+    return stat, float(distributions.f_sf(stat, q, df_denominator))

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.comparison.did import DidProblem
 
 
@@ -44,7 +44,7 @@ def minimum_detectable_effects(
     sub = problem.subset(controls[problem.row_cluster])
     idx = np.flatnonzero(controls)
     n_cohorts = max(problem.assignment.n_cohorts, 1)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = distributions.normal_quantile(1 - alpha / 2) + distributions.normal_quantile(power)
     rows = []
     for n in n_pilots:
         if n < 1 or n >= len(idx):

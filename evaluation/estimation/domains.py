@@ -79,7 +79,7 @@ def outcome_means(design: SurveyDesign, outcomes: dict[str, Outcome], by: list[s
     scales = [name for name, spec in outcomes.items() if spec.kind != "binary"]
     frames = [design.mean(scales, by=by, level=level)] if scales else []
     for name in (name for name, spec in outcomes.items() if spec.kind == "binary"):
-        shares = design.proportion(name, by=by, level=level, ci_method="logit")
+        shares = design.proportion(name, by=by, level=level, ci_method="logit", categories=[1])
         frames.append(shares[shares["category"] == 1].drop(columns=["category", "n_category"]).assign(variable=name))
     return pd.concat(frames, ignore_index=True)
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.errors import InputFileError
 
 
@@ -41,8 +41,8 @@ def clopper_pearson(successes: np.ndarray, trials: np.ndarray, level: float = 0.
     x, n = np.asarray(successes, dtype=float), np.asarray(trials, dtype=float)
     alpha = 1.0 - level
     with np.errstate(invalid="ignore"):
-        low = np.where(x == 0, 0.0, stats.beta.ppf(alpha / 2, x, n - x + 1))
-        high = np.where(x == n, 1.0, stats.beta.ppf(1 - alpha / 2, x + 1, n - x))
+        low = np.where(x == 0, 0.0, distributions.beta_quantile(alpha / 2, x, n - x + 1))
+        high = np.where(x == n, 1.0, distributions.beta_quantile(1 - alpha / 2, x + 1, n - x))
     return low, high
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.intervals import t_interval
@@ -63,7 +63,7 @@ def ttest(design: SurveyDesign, variable: str, group: str | None = None, level: 
             "se": [se],
             "statistic": [statistic],
             "df": [float(df)],
-            "p_value": [2 * stats.t.sf(abs(statistic), df)],
+            "p_value": [2 * distributions.t_sf(abs(statistic), df)],
             "ci_low": low,
             "ci_high": high,
         }
@@ -124,7 +124,9 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     nu = float(domain_degrees_of_freedom(stage, np.ones(len(w)), np.where(kept, 0, -1), 1)[0])
     if statistic in ("Wald", "adjWald"):
         value, ndf, ddf = _wald(design, indicator, w, grid_rows, grid_cols, nr, nc, nu, statistic)
-        return _chisq_frame(row, col, x2, value, ndf, ddf, stats.f.sf(value, ndf, ddf), "Design-based Wald test")
+        return _chisq_frame(
+            row, col, x2, value, ndf, ddf, distributions.f_sf(value, ndf, ddf), "Design-based Wald test"
+        )
     main = np.column_stack(
         [np.ones(nr * nc)]
         + [(grid_rows == i).astype(float) for i in range(1, nr)]
@@ -143,11 +145,11 @@ def chisq(design: SurveyDesign, row: str, col: str, statistic: str = "F") -> pd.
     d0 = trace**2 / float(np.trace(delta @ delta))
     if statistic == "F":
         value, ndf, ddf = x2 / trace, d0, d0 * nu
-        p_value = stats.f.sf(value, ndf, ddf)
+        p_value = distributions.f_sf(value, ndf, ddf)
         method = "Pearson's X^2: Rao & Scott adjustment (F, second order)"
     else:
         value, ndf, ddf = x2, float(delta.shape[1]), np.nan
-        p_value = stats.chi2.sf(x2 / float(np.mean(np.diag(delta))), delta.shape[1])
+        p_value = distributions.chi2_sf(x2 / float(np.mean(np.diag(delta))), delta.shape[1])
         method = "Pearson's X^2: Rao & Scott adjustment (first order)"
     return _chisq_frame(row, col, x2, value, ndf, ddf, p_value, method)
 

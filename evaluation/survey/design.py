@@ -383,6 +383,7 @@ class SurveyDesign:
         ci_method: str = "logit",
         deff_reference: str = "srswor",
         domain_df: bool = True,
+        categories: Sequence | None = None,
     ) -> pd.DataFrame:
         """Population share of each category of ``variable`` per domain.
 
@@ -400,6 +401,11 @@ class SurveyDesign:
             rows in it minus their strata; R ``degf(subset(design, domain))``, as
             ``svyby(~I(y == k), ~by, design, svyciprop, vartype = "ci")``); False uses the design's
             ``df`` for every domain (R ``confint(svyby(...), df = degf(design))``).
+        categories : sequence, optional
+            Only these categories (default: every category in the data), as R
+            ``svyciprop(~I(y == k))`` for each ``k``; each share is computed as it
+            would be among all categories. A category no respondent chose has
+            share 0 in every domain.
 
         Returns
         -------
@@ -407,7 +413,7 @@ class SurveyDesign:
             Columns of :meth:`mean` plus ``category`` (after the ``by`` columns) and
             ``n_category`` (unweighted respondents in the category).
         """
-        return estimators.proportions(self, variable, by, level, ci_method, deff_reference, domain_df)
+        return estimators.proportions(self, variable, by, level, ci_method, deff_reference, domain_df, categories)
 
     def mean_vcov(self, variable: str, by: Sequence[str]) -> tuple[pd.Series, pd.DataFrame]:
         """Domain means of ``variable`` and their design covariance matrix (R ``svyby(covmat = TRUE)``).

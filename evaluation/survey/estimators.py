@@ -449,12 +449,18 @@ def proportions(
     ci_method: str,
     deff_reference: str,
     domain_df: bool,
+    categories: Sequence | None = None,
 ) -> pd.DataFrame:
-    """Shares of each category of ``variable`` in each domain (see SurveyDesign.proportion)."""
+    """Shares of each category of ``variable`` (or of ``categories`` only) in each domain (see SurveyDesign.proportion)."""
     if variable not in design.data.columns:
         raise EstimationError(f"variable `{variable}` not in the survey data")
     keys = design.domain_keys(by)
-    codes, categories = pd.factorize(design.data[variable], sort=True)
+    codes, present = pd.factorize(design.data[variable], sort=True)
+    code_of = {category: k for k, category in enumerate(present)}
+    if categories is None:
+        categories = list(present)
+    elif not categories:
+        raise EstimationError(f"proportion of `{variable}`: no categories asked for")
     ok = keys.domains.valid & (codes >= 0)
     # R's beta interval uses nrow(design) of each domain's design: its rows, missing values included
     # (a calibrated design keeps every row)
@@ -463,7 +469,8 @@ def proportions(
     else:
         n_rows = np.bincount(keys.dom, weights=keys.domains.valid.astype(float), minlength=keys.domains.n_domains)
     frames = []
-    for k, category in enumerate(categories):
+    for category in categories:
+        k = code_of.get(category, -2)  # a category nobody chose has share 0 (no code is -2)
         indicator = (codes == k).astype(float)
         stat = domain_statistic(design, keys, indicator, np.ones_like(indicator), ok)
         frame = tidy(design, keys, [variable], [stat], level, deff_reference, domain_df)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 from scipy.special import expit, logit
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 
 PROPORTION_METHODS = ("logit", "likelihood", "xlogit", "wilson", "beta", "mean", "asin")
@@ -19,8 +19,8 @@ def t_quantile(level: float, df: float | np.ndarray) -> np.ndarray:
     values, inverse = np.unique(df, return_inverse=True)  # domains share few distinct df: one quantile each
     quantiles = np.where(
         np.isinf(values),
-        stats.norm.ppf(0.5 + level / 2),
-        stats.t.ppf(0.5 + level / 2, np.where(values > 0, values, np.nan)),
+        distributions.normal_quantile(0.5 + level / 2),
+        distributions.t_quantile(0.5 + level / 2, np.where(values > 0, values, np.nan)),
     )
     return quantiles[inverse].reshape(df.shape)
 
@@ -79,9 +79,9 @@ def proportion_interval(
         n_eff = np.where(se > 0, p * (1 - p) / se**2, n)
         if method == "beta":
             alpha = 1 - level
-            n_eff = n_eff * (stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)) ** 2
-            low = stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
-            high = stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
+            n_eff = n_eff * (distributions.t_quantile(alpha / 2, n - 1) / distributions.t_quantile(alpha / 2, df)) ** 2
+            low = distributions.beta_quantile(alpha / 2, n_eff * p, n_eff * (1 - p) + 1)
+            high = distributions.beta_quantile(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p))
             return np.where(p > 0, low, 0.0), np.where(p < 1, high, 1.0)
         if method == "wilson":
             t2n = t**2 / n_eff

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 from scipy.special import expit, xlogy
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 from evaluation.survey.irls import fit_glm
 from evaluation.survey.prior_weights import prior_weight_scale
@@ -82,9 +82,9 @@ def likelihood_interval(
     # R: n is the rows of the model frame, complete rows that the design object keeps
     n_frame = int((ok & design.rows_kept()).sum())
     lam = design_variance / fit.bread[0, 0]
-    alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
+    alpha = distributions.normal_cdf(distributions.t_quantile((1 - level) / 2, df) * np.sqrt(lam)) / 2
     # R: sqrt(qf(alpha, 1, n - 1, lower.tail = FALSE)), the t quantile (exact where scipy's F quantile overflows)
-    zmax = stats.t.isf(alpha / 2, n_frame - 1)
+    zmax = distributions.t_isf(alpha / 2, n_frame - 1)
     step_size = zmax / _STEPS_PER_ZMAX
     deviance0 = _binomial_deviance(y, mu0, prior)
     values, z_values = [b0], [0.0]
@@ -100,6 +100,6 @@ def likelihood_interval(
             z_values.append(z)
     order = np.argsort(z_values, kind="stable")
     grid, curve = spline(np.asarray(values)[order], np.asarray(z_values)[order])
-    cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
+    cutoff = np.array([distributions.normal_quantile(2 * alpha), distributions.normal_isf(2 * alpha)])
     low, high = expit(approx(curve, grid, cutoff))
     return float(low), float(high)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.intervals import t_interval
@@ -245,7 +245,7 @@ def svyglm(
             "estimate": estimate,
             "se": se,
             "statistic": statistic,
-            "p_value": 2 * stats.t.sf(np.abs(statistic), df_resid),
+            "p_value": 2 * distributions.t_sf(np.abs(statistic), df_resid),
             "ci_low": low,
             "ci_high": high,
             "df": df_resid,

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 from evaluation.survey.regression import SurveyGLMResult, canonical_term
 
@@ -45,10 +45,10 @@ def term_test(fit: SurveyGLMResult, terms: str | Sequence[str], df: float | None
     q = len(index)
     ddf = float(fit.df_resid if df is None else df)
     if np.isinf(ddf):
-        statistic, p_value = chisq, stats.chi2.sf(chisq, q)
+        statistic, p_value = chisq, distributions.chi2_sf(chisq, q)
     else:
         statistic = chisq / q
-        p_value = stats.f.sf(statistic, q, ddf)
+        p_value = distributions.f_sf(statistic, q, ddf)
     return pd.DataFrame(
         {"terms": [" + ".join(names)], "statistic": [statistic], "ndf": [q], "ddf": [ddf], "p_value": [p_value]}
     )

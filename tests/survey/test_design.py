@@ -154,6 +154,20 @@ def test_proportions_sum_to_one(small):
     assert_allclose([share["estimate"], share["se"]], [mean["estimate"], mean["se"]])
 
 
+def test_proportion_of_chosen_categories_is_the_full_table_s_rows(small):
+    """``categories=`` computes only the shares asked for (what estimate publishes for a yes/no item), unchanged."""
+    d = SurveyDesign(small, "w", strata="stratum", psu="psu")
+    full = d.proportion("group", by=["sex"])
+    chosen = d.proportion("group", by=["sex"], categories=["c", "a"])
+    expected = full[full["category"].isin(["a", "c"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(chosen, expected, check_exact=True)
+    nobody = d.proportion("binary", by=["sex"], categories=[1.0, 7.0]).set_index(["sex", "category"])
+    assert (nobody.xs(7.0, level="category")[["estimate", "se", "n_category"]] == 0).all().all()
+    assert (nobody.xs(7.0, level="category")["n"] == small.groupby("sex").size()).all()
+    with pytest.raises(EstimationError, match="no categories"):
+        d.proportion("binary", categories=[])
+
+
 def test_contrast_of_two_periods_uses_covariance(small):
     """Panel: the same respondents in two waves; the difference SE accounts for the covariance."""
     wave1 = small.assign(wave=1)
