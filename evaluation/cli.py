@@ -81,6 +81,12 @@ def _gather(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     run_gather([Path(p) for p in args.parts], Path(args.areas), Path(args.out), settings["design"]["treated_unit"])
 
 
+def _represent(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.represent import represent
+
+    represent(Path(args.participants), Path(args.areas), Path(args.margins), Path(args.out), settings)
+
+
 def _data_quality(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.data_quality import write_data_quality
 
@@ -184,6 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gather.add_argument("--areas", required=True, help="validated area register (for pilots.csv)")
     gather.add_argument("--out", required=True, help="folder for the comparison tables")
+    represent = command(
+        "represent",
+        _represent,
+        "who takes part: participants against the population, per arena and period",
+        "represent",
+    )
+    represent.add_argument("--participants", required=True, help="validated participants Parquet")
+    represent.add_argument("--areas", required=True, help="validated area register Parquet")
+    represent.add_argument("--margins", required=True, help="population margins CSV")
+    represent.add_argument("--out", required=True, help="folder for representation.csv and representation_change.csv")
     quality = command("data-quality", _data_quality, "publish the data-quality counts of ingest and validate")
     quality.add_argument("--ingested", required=True, help="folder written by ingest")
     quality.add_argument("--validated", required=True, help="folder written by validate")

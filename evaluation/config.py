@@ -32,14 +32,22 @@ def complete_config(config: Config, source: Path | str) -> Config:
     ConfigError
         Naming ``source`` and the offending keys.
     """
+    config = {**config, "sources": _configured(config.get("sources", {}))}
     completed = apply_scale(validate_against(config, "config.schema.yaml", Path(source)))
     _check_meaning(completed, Path(source))
     return completed
 
 
+def _configured(sources: Any) -> Any:
+    """The sources without those set to null: a scenario layered on another config leaves a source out so."""
+    return (
+        {name: value for name, value in sources.items() if value is not None} if isinstance(sources, dict) else sources
+    )
+
+
 def source_tables(config: Config) -> list[str]:
-    """The canonical tables of a run: ``areas``, and ``turnout`` and ``survey`` when their sources are configured."""
-    return ["areas", *(name for name in ("turnout", "survey") if name in config["sources"])]
+    """The canonical tables of a run: ``areas``, and ``turnout``, ``survey`` and ``participants`` when configured."""
+    return ["areas", *(name for name in ("turnout", "survey", "participants") if name in config["sources"])]
 
 
 def _check_meaning(config: Config, source: Path) -> None:
@@ -50,6 +58,8 @@ def _check_meaning(config: Config, source: Path) -> None:
         problems.append("sources: nothing to compare; configure turnout, a survey or both besides areas")
     if "survey" in sources and config["weighting"]["method"] == "rake" and "margins" not in sources:
         problems.append("sources.margins: the survey is raked (weighting.method: rake), so its margins file is needed")
+    if "participants" in sources and "margins" not in sources:
+        problems.append("sources.margins: participants are compared with the population margins, so they are needed")
     trim = config["weighting"]["trim"]
     if trim and not trim[0] <= 1 <= trim[1]:
         problems.append(
@@ -172,6 +182,15 @@ def _compare(config: Config) -> dict[str, Any]:
     }
 
 
+def _represent(config: Config) -> dict[str, Any]:
+    return {
+        "min_n": config["disclosure"]["min_n"],
+        "level": config["estimation"]["level"],
+        "seed": config["compare"]["seed"],
+        "variables": config["variables"],
+    }
+
+
 def _provenance(config: Config) -> dict[str, Any]:
     """The settings that travel with the results: reports read them from ``provenance.json``."""
     return {
@@ -192,6 +211,7 @@ STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
     "weight": _weight,
     "estimate": _estimate,
     "compare": _compare,
+    "represent": _represent,
     "provenance": _provenance,
 }
 

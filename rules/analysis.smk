@@ -178,6 +178,36 @@ checkpoint compare:
         "--settings {params.settings}"
 
 
+if HAS_PARTICIPANTS:
+
+    rule represent:
+        input:
+            participants=rules.validate.output.participants,
+            areas=rules.validate.output.areas,
+            margins=MARGINS,
+            variables=config["variables"],
+            code=stage_code("evaluation.stages.represent"),
+        output:
+            representation=f"{RESULTS}/representation.csv",
+            change=f"{RESULTS}/representation_change.csv",
+        log:
+            f"{LOGS}/represent.log",
+        benchmark:
+            f"{BENCHMARKS}/represent.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("represent"),
+        params:
+            py=PY,
+            out=lambda wildcards, output: str(Path(output.representation).parent),
+            settings=settings_json("represent"),
+        shell:
+            "{params.py} --log {log} represent --participants {input.participants} --areas {input.areas} "
+            "--margins {input.margins} --out {params.out} --settings {params.settings}"
+
+
 rule provenance:
     input:
         raw=RAW_FILES,

@@ -2,7 +2,10 @@
 
 RAW_FILES = [str(p) for p in raw_inputs(RAW, config["sources"])]
 AREAS_FILE = config["sources"]["areas"]["file"]  # relative to paths.raw: ingest finds the raw folder from it
-CODEBOOKS = [config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey") if s in config["sources"]]
+CODEBOOKS = [
+    config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey", "participants") if s in config["sources"]
+]
+HAS_PARTICIPANTS = "participants" in config["sources"]
 INGESTED = f"{PROCESSED}/ingested"
 VALIDATED = f"{PROCESSED}/validated"
 
@@ -44,6 +47,7 @@ rule ingest:
     output:
         **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
         **({"turnout": f"{INGESTED}/turnout.parquet"} if HAS_TURNOUT else {}),
+        **({"participants": f"{INGESTED}/participants.parquet"} if HAS_PARTICIPANTS else {}),
         **(
             {"survey": f"{INGESTED}/survey.parquet", "nonresponse": f"{INGESTED}/item_nonresponse.parquet"}
             if HAS_SURVEY
@@ -89,6 +93,7 @@ rule validate:
         **({"data_docs": f"{VALIDATED}/data_docs/index.html"} if config["validation"]["data_docs"] else {}),
         **({"turnout": f"{VALIDATED}/turnout.parquet"} if HAS_TURNOUT else {}),
         **({"survey": f"{VALIDATED}/survey.parquet"} if HAS_SURVEY else {}),
+        **({"participants": f"{VALIDATED}/participants.parquet"} if HAS_PARTICIPANTS else {}),
         areas=f"{VALIDATED}/areas.parquet",
         quarantine=f"{VALIDATED}/quarantine.parquet",
         accounting=f"{VALIDATED}/row_accounting.csv",

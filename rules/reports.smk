@@ -17,6 +17,7 @@ RESULT_TABLES = [
     rules.validate.output.accounting,
     rules.validate.output.summary,
     *checkpoints.compare.rule.output,
+    *(rules.represent.output if HAS_PARTICIPANTS else []),
 ]
 
 

@@ -15,6 +15,9 @@ Files written (the contract is ``docs/data-contracts.md``, "Raw demo files"):
 - ``valgdeltakelse_stemmekretser.csv``: district turnout for seven elections;
 - ``innbyggerpanel_bolgeNN.sav``: one SPSS file per citizen-panel wave;
 - ``befolkning_marginer.csv``: population margins for weighting;
+- ``deltakere_medvirkning.csv``: participants of participatory budgets and public meetings
+  (:mod:`evaluation.demo.participants`: skewed toward the higher educated and
+  the old, less so in pilots from their start; its own random stream);
 - ``truth.json``: the effects put into the data and their realised values.
 
 Truths
@@ -57,6 +60,7 @@ from evaluation.demo.geography import build_districts, build_municipalities
 from evaluation.demo.manifest import check_output_folder, write_manifest
 from evaluation.demo.outcomes import add_item_nonresponse, simulate_answers
 from evaluation.demo.panel import draw_panel, respondents_per_pilot
+from evaluation.demo.participants import PARTICIPANTS_FILE, simulate_participants
 from evaluation.demo.population import add_register_shares, build_population, low_education_cutoff
 from evaluation.demo.scales import REGISTER_FILE, SCALES
 from evaluation.demo.scenario import MAX_MUNICIPALITIES, MIN_CONTROL_RESPONDENTS, REFERENCE_YEAR, DemoConfig
@@ -143,6 +147,9 @@ def generate_demo(out_dir: Path, config: DemoConfig | None = None) -> dict:
     write_turnout(out_dir / TURNOUT_FILE, turnout, munis, districts)
     written += write_panel(out_dir, observed, pop, munis, ids, config.n_waves, config.structure.waves_per_year)
     write_margins(out_dir / MARGINS_FILE, pop, munis)
+    participants, participants_truth = simulate_participants(config.seed, pop, munis)
+    participants.to_csv(out_dir / PARTICIPANTS_FILE, index=False, encoding="utf-8", lineterminator="\n")
+    written.append(PARTICIPANTS_FILE)
     register = None
     if config.structure.register_election:
         register = write_register(
@@ -164,6 +171,7 @@ def generate_demo(out_dir: Path, config: DemoConfig | None = None) -> dict:
             "age_group_from": f"age = {REFERENCE_YEAR} - birth year",
             "n_adults": int(len(pop.district)),
         },
+        "participants": participants_truth,
         **({"register": register} if register else {}),
     }
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

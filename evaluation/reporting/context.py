@@ -15,6 +15,7 @@ RESULT_TABLES = ("effects", "event_study", "pilot_effects", "pilots", "data_qual
 SOURCE_TABLES = {
     "survey": ("estimates", "gaps", "weighting_summary"),
     "turnout": ("turnout_trends", "placebo_size", "power", "balance"),
+    "participants": ("representation", "representation_change"),
 }
 """Tables a run writes only when it has the source (``tables`` in the provenance settings)."""
 

@@ -161,6 +161,8 @@ CANONICAL_COLUMNS = {
         }
     ),
     "register": frozenset({"area_code", "municipality_code", "election_type", "election_year", "voted", "age"}),
+    # one row per participant of a participation arena (or `count` participants of an aggregated row)
+    "participants": frozenset({"arena", "municipality_code", "area_code", "participation_date", "count", "age"}),
 }
 
 
@@ -985,13 +987,15 @@ def _party_column(raw: pd.DataFrame, name: str, codebook: Codebook, source_file:
 
 
 def _reference_year(data: pd.DataFrame, codebook: Codebook, spec: ColumnSpec) -> pd.Series | float:
-    """The year age is counted at: the interview date, else the election year."""
-    if "interview_date" in data:
-        return data["interview_date"].dt.year
+    """The year age is counted at: the interview or participation date, else the election year."""
+    for date in ("interview_date", "participation_date"):
+        if date in data:
+            return data[date].dt.year
     if "election_year" in data:
         return pd.to_numeric(data["election_year"], errors="coerce").astype(float)
     raise ConfigError(
-        f"{codebook.path}: columns/{spec.name}: age_from_birth_year needs an interview_date or election_year column (or constant)"
+        f"{codebook.path}: columns/{spec.name}: age_from_birth_year needs an interview_date, participation_date "
+        "or election_year column (or constant)"
     )
 
 

@@ -41,8 +41,9 @@ OUTPUT_FILES = {
     "accounting": "row_accounting.csv",
     "dictionary": "data_dictionary.csv",
     "masked": "masked_values.csv",
+    "participants": "participants.parquet",
 }
-OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey"}
+OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey", "participants": "participants"}
 """Outputs written only when their source is configured (the others always are)."""
 REGISTER_FILE = "register_turnout.parquet"
 log = logging.getLogger(__name__)
@@ -61,10 +62,10 @@ class SourceResult:
 
 
 def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
-    """Run the stage: read areas and whichever of turnout, survey waves and a register are configured.
+    """Run the stage: read areas and whichever of turnout, survey waves, participants and a register are configured.
 
-    Returns the paths written: keys of ``OUTPUT_FILES`` (``turnout``, ``survey`` and
-    ``nonresponse`` only with their source), plus ``register`` when configured.
+    Returns the paths written: keys of ``OUTPUT_FILES`` (``turnout``, ``survey``,
+    ``nonresponse`` and ``participants`` only with their source), plus ``register`` when configured.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     sources = config_settings["sources"]
@@ -87,6 +88,11 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
             key,
             {name: outcome.range for name, outcome in variables.outcomes.items()},
         )
+    if "participants" in sources:
+        results["participants"] = ingest_single(
+            raw_dir / sources["participants"]["file"],
+            load_codebook(Path(sources["participants"]["codebook"]), canonical),
+        )
     if "area_links" in sources and "survey" in results:
         links_path = raw_dir / sources["area_links"]["file"]
         links = read_area_links(links_path, sources["area_links"]["code"], sources["area_links"]["area_code"])
@@ -102,10 +108,14 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(areas.data, paths["areas"])
     if "turnout" in results:
         write_parquet(results["turnout"].data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
+    if "participants" in results:
+        write_parquet(results["participants"].data, paths["participants"])
     if "survey" in results:
         write_parquet(results["survey"].data, paths["survey"])
         write_parquet(results["survey"].nonresponse, paths["nonresponse"])
-    masked = [results[name].nonresponse.assign(table=name) for name in ("areas", "turnout") if name in results]
+    masked = [
+        results[name].nonresponse.assign(table=name) for name in ("areas", "turnout", "participants") if name in results
+    ]
     write_csv(pd.concat(masked, ignore_index=True)[MASKED_COLUMNS], paths["masked"])
     if "register" in sources:
         register = aggregate_register(
@@ -128,11 +138,11 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
 def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_settings: dict[str, Any]) -> bytes:
     """The id-hashing key: the public demo key only when the demo is enabled and ingest reads its files, unchanged.
 
-    Every file ingest reads (areas, turnout, survey waves, crosswalk, register) must be
+    Every file ingest reads (areas, turnout, survey waves, crosswalk, register, participants) must be
     listed in ``demo_manifest.json`` of ``raw_dir`` with its present SHA-256; otherwise
     the key comes from the ``pseudonymisation.key_env`` environment variable.
     """
-    names = [name for name in ("areas", "crosswalk", "register") if name in sources]
+    names = [name for name in ("areas", "crosswalk", "register", "participants") if name in sources]
     read = [raw_dir / sources[name]["file"] for name in names]
     read += (
         [turnout_file.path for turnout_file in source_files(raw_dir, sources["turnout"])]

@@ -29,7 +29,7 @@ def _config() -> dict:
     update_config(config, load_yaml(SCENARIO))
     config["variables"] = str(REPO / config["variables"])
     for source in config["sources"].values():
-        if "codebook" in source:
+        if source and "codebook" in source:
             source["codebook"] = str(REPO / source["codebook"])
     return complete_config(config, SCENARIO)
 

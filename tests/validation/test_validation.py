@@ -129,7 +129,13 @@ def test_data_docs_and_summary_per_input(ingested, tmp_path):
     validate(ingested, tmp_path / "out", SETTINGS)
     docs = tmp_path / "out" / "data_docs"
     assert (docs / "index.html").exists()
-    assert {p.stem for p in docs.glob("validations/*/*/*/*.html")} == {"areas", "turnout", "survey", "pilot_coverage"}
+    assert {p.stem for p in docs.glob("validations/*/*/*/*.html")} == {
+        "areas",
+        "turnout",
+        "survey",
+        "participants",
+        "pilot_coverage",
+    }
     for page in docs.rglob("*.html"):  # offline: nothing is loaded from another host
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"<(script|img)[^>]*src=[\"']https?://|<link[^>]*href=[\"']https?://", text), page

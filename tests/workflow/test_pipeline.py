@@ -46,6 +46,18 @@ def test_every_expected_output(pipeline_run):
     assert (folder / "logs" / "estimate.log").exists()
 
 
+def test_who_takes_part_is_in_the_reports(pipeline_run):
+    """The participants source reaches the programme and pilot reports, pooled pilots against pooled controls."""
+    reports = pipeline_run / "reports" / "_output" / "en"
+    programme = (reports / "programme.html").read_text(encoding="utf-8")
+    section = programme[programme.index("Who takes part?") :]
+    assert "Participatory budget · Education" in section and "representation_change.csv" in section
+    assert "data:image/png;base64," in section  # the representation-ratio figure
+    pilots = pd.read_csv(pipeline_run / "data" / "processed" / "results" / "pilots.csv", dtype={"unit_code": str})
+    pilot = (reports / f"pilot_{pilots['unit_code'].iloc[0]}.html").read_text(encoding="utf-8")
+    assert "Who takes part?" in pilot and "Public meeting · Age group" in pilot
+
+
 def test_turnout_effect_recovered(pipeline_run):
     folder = pipeline_run
     truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
