@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import EstimationError
+from evaluation.errors import EstimationError, InputFileError
 
 TREATED_UNITS = ("municipality", "district", "area")
 COMPARISONS = ("across", "within")
@@ -241,3 +241,32 @@ def survey_units(survey: pd.DataFrame, areas: pd.DataFrame, treated_unit: str = 
             f"{key} {text.iloc[first]} lies in municipality {home[first]}, the respondent's is {municipalities.iloc[first]}"
         )
     return pd.Series(lookup["unit_code"].reindex(text.to_numpy()).to_numpy(), index=survey.index, name="unit_code")
+
+
+def municipal_periods(records: pd.DataFrame, areas: pd.DataFrame, date_column: str, source: str) -> pd.DataFrame:
+    """``records`` with the ``role`` of their municipality and the ``period`` (``before``/``after``) of their date.
+
+    A pilot municipality's ``after`` starts with the calendar year of its pilot
+    start (participatory budgets, councils and proposals run in yearly cycles);
+    a control municipality's with the programme's first start year, so that the
+    controls' change over the same years is the reference for the pilots'.
+
+    Raises
+    ------
+    InputFileError
+        When a record's municipality is not in the area register, or the register has no pilot
+        (``source`` names the records in the message).
+    """
+    starts = areas[areas["role"] == "pilot"].groupby("municipality_code")["pilot_start"].min().dt.year
+    if starts.empty:
+        raise InputFileError(f"{source}: the area register has no pilot, so there is no before and after")
+    code = records["municipality_code"].astype(str)
+    unknown = sorted(set(code) - set(areas["municipality_code"].astype(str)))
+    if unknown:
+        raise InputFileError(f"{source}: municipality {unknown[0]} is not in the area register")
+    split = code.map(starts).fillna(starts.min())
+    return records.assign(
+        municipality_code=code,
+        role=np.where(code.isin(starts.index), "pilot", "control"),
+        period=np.where(records[date_column].dt.year >= split, "after", "before"),
+    )

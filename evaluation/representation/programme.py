@@ -1,10 +1,7 @@
 """The representation tables of a programme: who takes part in each arena, before and after the pilots start.
 
-Participants are counted per arena, municipality and period. A pilot
-municipality's period ``after`` starts with the calendar year of its pilot
-start (participatory budgets and councils run in yearly cycles); a control
-municipality's splits at the programme's first start, so that the controls'
-change over the same years is the reference for the pilots'. Besides each
+Participants are counted per arena, municipality and period (before, and
+from the calendar year of the pilot start; :func:`evaluation.units.municipal_periods`). Besides each
 municipality, the pilots and the controls are pooled (``municipality_code``
 ``all``), against their municipalities' populations weighted by their
 participants (:func:`pooled_population`).
@@ -30,6 +27,7 @@ from evaluation.errors import InputFileError
 from evaluation.representation.change import dissimilarity_difference
 from evaluation.representation.population import population_shares
 from evaluation.representation.ratios import dissimilarity, representation_table, suppress
+from evaluation.units import municipal_periods
 
 ALL = "all"
 CELL = ["arena", "municipality_code", "role", "period"]
@@ -48,32 +46,6 @@ CHANGE_COLUMNS = [
     "ci_high",
     "suppressed",
 ]
-
-
-def participant_periods(participants: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
-    """``participants`` with ``role`` and ``period`` (before or from the start year) of their municipality.
-
-    Raises
-    ------
-    InputFileError
-        When a participant's municipality is not in the area register, or the register has no pilot.
-    """
-    starts = areas[areas["role"] == "pilot"].groupby("municipality_code")["pilot_start"].min().dt.year
-    if starts.empty:
-        raise InputFileError("participants: the area register has no pilot, so there is no before and after")
-    known = set(areas["municipality_code"].astype(str))
-    unknown = sorted(set(participants["municipality_code"].astype(str)) - known)
-    if unknown:
-        raise InputFileError(f"participants: municipality {unknown[0]} is not in the area register")
-    code = participants["municipality_code"].astype(str)
-    pilot = code.isin(starts.index)
-    split = code.map(starts).fillna(starts.min())
-    year = participants["participation_date"].dt.year
-    return participants.assign(
-        municipality_code=code,
-        role=np.where(pilot, "pilot", "control"),
-        period=np.where(year >= split, "after", "before"),
-    )
 
 
 def participant_counts(participants: pd.DataFrame, group_variables: list[str]) -> pd.DataFrame:
@@ -167,7 +139,9 @@ def representation_tables(
     rng : numpy.random.Generator
         Seeded generator for the bootstrap intervals of the change.
     """
-    counts = participant_counts(participant_periods(participants, areas), group_variables)
+    counts = participant_counts(
+        municipal_periods(participants, areas, "participation_date", "participants"), group_variables
+    )
     margins = margins.assign(municipality_code=margins["municipality_code"].astype(str))
     tables = []
     for variable in group_variables:

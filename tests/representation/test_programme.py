@@ -8,7 +8,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from evaluation.errors import InputFileError
-from evaluation.representation.programme import participant_periods, representation_tables
+from evaluation.representation.programme import representation_tables
+from evaluation.units import municipal_periods
 
 AREAS = pd.DataFrame(
     {
@@ -64,7 +65,7 @@ def _tables(people: pd.DataFrame, min_n: int = 10) -> dict[str, pd.DataFrame]:
 
 
 def test_periods_split_at_the_start_year_and_controls_at_the_first_start():
-    periods = participant_periods(PEOPLE, AREAS)
+    periods = municipal_periods(PEOPLE, AREAS, "participation_date", "participants")
     by = periods.groupby(["municipality_code", "period"]).size()
     assert by[("0101", "before")] == 100 and by[("0101", "after")] == 100
     assert by[("0102", "before")] == 60 and by[("0102", "after")] == 60  # 0102 starts in 2021
