@@ -87,6 +87,12 @@ def _represent(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     represent(Path(args.participants), Path(args.areas), Path(args.margins), Path(args.out), settings)
 
 
+def _uptake(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.uptake import uptake
+
+    uptake(Path(args.proposals), Path(args.areas), Path(args.out), settings)
+
+
 def _data_quality(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.data_quality import write_data_quality
 
@@ -200,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     represent.add_argument("--areas", required=True, help="validated area register Parquet")
     represent.add_argument("--margins", required=True, help="population margins CSV")
     represent.add_argument("--out", required=True, help="folder for representation.csv and representation_change.csv")
+    uptake = command("uptake", _uptake, "is input used: adoption and time to decision of citizen proposals", "uptake")
+    uptake.add_argument("--proposals", required=True, help="validated proposals Parquet")
+    uptake.add_argument("--areas", required=True, help="validated area register Parquet")
+    uptake.add_argument("--out", required=True, help="folder for uptake.csv and uptake_effects.csv")
     quality = command("data-quality", _data_quality, "publish the data-quality counts of ingest and validate")
     quality.add_argument("--ingested", required=True, help="folder written by ingest")
     quality.add_argument("--validated", required=True, help="folder written by validate")

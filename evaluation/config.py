@@ -46,8 +46,9 @@ def _configured(sources: Any) -> Any:
 
 
 def source_tables(config: Config) -> list[str]:
-    """The canonical tables of a run: ``areas``, and ``turnout``, ``survey`` and ``participants`` when configured."""
-    return ["areas", *(name for name in ("turnout", "survey", "participants") if name in config["sources"])]
+    """The canonical tables of a run: ``areas``, and ``turnout``, ``survey``, ``participants`` and ``proposals`` when configured."""
+    names = ("turnout", "survey", "participants", "proposals")
+    return ["areas", *(name for name in names if name in config["sources"])]
 
 
 def _check_meaning(config: Config, source: Path) -> None:
@@ -191,6 +192,15 @@ def _represent(config: Config) -> dict[str, Any]:
     }
 
 
+def _uptake(config: Config) -> dict[str, Any]:
+    return {
+        "min_n": config["disclosure"]["min_n"],
+        "level": config["estimation"]["level"],
+        "seed": config["compare"]["seed"],
+        "n_permutations": config["compare"]["n_permutations"],
+    }
+
+
 def _provenance(config: Config) -> dict[str, Any]:
     """The settings that travel with the results: reports read them from ``provenance.json``."""
     return {
@@ -212,6 +222,7 @@ STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
     "estimate": _estimate,
     "compare": _compare,
     "represent": _represent,
+    "uptake": _uptake,
     "provenance": _provenance,
 }
 

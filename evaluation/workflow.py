@@ -14,7 +14,7 @@ from typing import Any
 
 from evaluation.sources.file_sets import source_files
 
-SINGLE_FILE_SOURCES = ("areas", "margins", "area_links", "crosswalk", "register", "participants")
+SINGLE_FILE_SOURCES = ("areas", "margins", "area_links", "crosswalk", "register", "participants", "proposals")
 """Sources that are one file each (``sources.<name>.file``); turnout may be many, the survey is one per wave."""
 
 

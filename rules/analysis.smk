@@ -208,6 +208,34 @@ if HAS_PARTICIPANTS:
             "--margins {input.margins} --out {params.out} --settings {params.settings}"
 
 
+if HAS_PROPOSALS:
+
+    rule uptake:
+        input:
+            proposals=rules.validate.output.proposals,
+            areas=rules.validate.output.areas,
+            code=stage_code("evaluation.stages.uptake"),
+        output:
+            uptake=f"{RESULTS}/uptake.csv",
+            effects=f"{RESULTS}/uptake_effects.csv",
+        log:
+            f"{LOGS}/uptake.log",
+        benchmark:
+            f"{BENCHMARKS}/uptake.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("uptake"),
+        params:
+            py=PY,
+            out=lambda wildcards, output: str(Path(output.uptake).parent),
+            settings=settings_json("uptake"),
+        shell:
+            "{params.py} --log {log} uptake --proposals {input.proposals} --areas {input.areas} --out {params.out} "
+            "--settings {params.settings}"
+
+
 rule provenance:
     input:
         raw=RAW_FILES,

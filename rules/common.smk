@@ -50,6 +50,7 @@ RESOURCES = {
     "compare_survey": {"demo": (1000, 5), "national": (3000, 15)},
     "compare": {"demo": (500, 5), "national": (1000, 5)},
     "represent": {"demo": (500, 5), "national": (1500, 10)},
+    "uptake": {"demo": (500, 5), "national": (1500, 10)},
     "provenance": {"demo": (500, 5), "national": (500, 5)},
     "data_quality_table": {"demo": (500, 5), "national": (1000, 5)},
     "report": {"demo": (1000, 10), "national": (1000, 10)},

@@ -3,9 +3,12 @@
 RAW_FILES = [str(p) for p in raw_inputs(RAW, config["sources"])]
 AREAS_FILE = config["sources"]["areas"]["file"]  # relative to paths.raw: ingest finds the raw folder from it
 CODEBOOKS = [
-    config["sources"][s]["codebook"] for s in ("areas", "turnout", "survey", "participants") if s in config["sources"]
+    config["sources"][s]["codebook"]
+    for s in ("areas", "turnout", "survey", "participants", "proposals")
+    if s in config["sources"]
 ]
 HAS_PARTICIPANTS = "participants" in config["sources"]
+HAS_PROPOSALS = "proposals" in config["sources"]
 INGESTED = f"{PROCESSED}/ingested"
 VALIDATED = f"{PROCESSED}/validated"
 
@@ -48,6 +51,7 @@ rule ingest:
         **({"register": f"{INGESTED}/register_turnout.parquet"} if "register" in config["sources"] else {}),
         **({"turnout": f"{INGESTED}/turnout.parquet"} if HAS_TURNOUT else {}),
         **({"participants": f"{INGESTED}/participants.parquet"} if HAS_PARTICIPANTS else {}),
+        **({"proposals": f"{INGESTED}/proposals.parquet"} if HAS_PROPOSALS else {}),
         **(
             {"survey": f"{INGESTED}/survey.parquet", "nonresponse": f"{INGESTED}/item_nonresponse.parquet"}
             if HAS_SURVEY
@@ -94,6 +98,7 @@ rule validate:
         **({"turnout": f"{VALIDATED}/turnout.parquet"} if HAS_TURNOUT else {}),
         **({"survey": f"{VALIDATED}/survey.parquet"} if HAS_SURVEY else {}),
         **({"participants": f"{VALIDATED}/participants.parquet"} if HAS_PARTICIPANTS else {}),
+        **({"proposals": f"{VALIDATED}/proposals.parquet"} if HAS_PROPOSALS else {}),
         areas=f"{VALIDATED}/areas.parquet",
         quarantine=f"{VALIDATED}/quarantine.parquet",
         accounting=f"{VALIDATED}/row_accounting.csv",

@@ -18,6 +18,7 @@ RESULT_TABLES = [
     rules.validate.output.summary,
     *checkpoints.compare.rule.output,
     *(rules.represent.output if HAS_PARTICIPANTS else []),
+    *(rules.uptake.output if HAS_PROPOSALS else []),
 ]
 
 

@@ -30,7 +30,7 @@ def _ingest_settings() -> dict:
 
     settings = stage_settings(load_config(REPO / "config" / "config.yaml"), "ingest")
     settings["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
-    for source in ("areas", "turnout", "survey", "participants"):
+    for source in ("areas", "turnout", "survey", "participants", "proposals"):
         settings["sources"][source]["codebook"] = str(REPO / settings["sources"][source]["codebook"])
     return settings
 

@@ -18,6 +18,9 @@ Files written (the contract is ``docs/data-contracts.md``, "Raw demo files"):
 - ``deltakere_medvirkning.csv``: participants of participatory budgets and public meetings
   (:mod:`evaluation.demo.participants`: skewed toward the higher educated and
   the old, less so in pilots from their start; its own random stream);
+- ``innbyggerforslag_saker.csv``: citizen proposals and consultation inputs with their
+  fate (:mod:`evaluation.demo.proposals`: adopted more often and decided
+  faster in pilots from their start; its own random stream);
 - ``truth.json``: the effects put into the data and their realised values.
 
 Truths
@@ -62,6 +65,7 @@ from evaluation.demo.outcomes import add_item_nonresponse, simulate_answers
 from evaluation.demo.panel import draw_panel, respondents_per_pilot
 from evaluation.demo.participants import PARTICIPANTS_FILE, simulate_participants
 from evaluation.demo.population import add_register_shares, build_population, low_education_cutoff
+from evaluation.demo.proposals import PROPOSALS_FILE, simulate_proposals
 from evaluation.demo.scales import REGISTER_FILE, SCALES
 from evaluation.demo.scenario import MAX_MUNICIPALITIES, MIN_CONTROL_RESPONDENTS, REFERENCE_YEAR, DemoConfig
 from evaluation.demo.truth import pilot_list, population_truth, survey_truth, turnout_truth
@@ -150,6 +154,9 @@ def generate_demo(out_dir: Path, config: DemoConfig | None = None) -> dict:
     participants, participants_truth = simulate_participants(config.seed, pop, munis)
     participants.to_csv(out_dir / PARTICIPANTS_FILE, index=False, encoding="utf-8", lineterminator="\n")
     written.append(PARTICIPANTS_FILE)
+    proposals, proposals_truth = simulate_proposals(config.seed, munis)
+    proposals.to_csv(out_dir / PROPOSALS_FILE, index=False, encoding="utf-8", lineterminator="\n")
+    written.append(PROPOSALS_FILE)
     register = None
     if config.structure.register_election:
         register = write_register(
@@ -172,6 +179,7 @@ def generate_demo(out_dir: Path, config: DemoConfig | None = None) -> dict:
             "n_adults": int(len(pop.district)),
         },
         "participants": participants_truth,
+        "proposals": proposals_truth,
         **({"register": register} if register else {}),
     }
     (out_dir / TRUTH_FILE).write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

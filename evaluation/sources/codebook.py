@@ -163,6 +163,20 @@ CANONICAL_COLUMNS = {
     "register": frozenset({"area_code", "municipality_code", "election_type", "election_year", "voted", "age"}),
     # one row per participant of a participation arena (or `count` participants of an aggregated row)
     "participants": frozenset({"arena", "municipality_code", "area_code", "participation_date", "count", "age"}),
+    # one row per citizen proposal or consultation input, with its fate
+    "proposals": frozenset(
+        {
+            "arena",
+            "municipality_code",
+            "area_code",
+            "submitted_date",
+            "topic",
+            "decision_body",
+            "outcome",
+            "decision_date",
+            "mentioned",
+        }
+    ),
 }
 
 

@@ -42,8 +42,11 @@ OUTPUT_FILES = {
     "dictionary": "data_dictionary.csv",
     "masked": "masked_values.csv",
     "participants": "participants.parquet",
+    "proposals": "proposals.parquet",
 }
-OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey", "participants": "participants"}
+RECORD_SOURCES = ("participants", "proposals")
+"""Optional sources of one file read through their codebook as they are (one canonical table each)."""
+OUTPUT_SOURCE = {"turnout": "turnout", "survey": "survey", "nonresponse": "survey"} | {s: s for s in RECORD_SOURCES}
 """Outputs written only when their source is configured (the others always are)."""
 REGISTER_FILE = "register_turnout.parquet"
 log = logging.getLogger(__name__)
@@ -62,10 +65,10 @@ class SourceResult:
 
 
 def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dict[str, Path]:
-    """Run the stage: read areas and whichever of turnout, survey waves, participants and a register are configured.
+    """Run the stage: read areas and whichever of turnout, survey waves, records and a register are configured.
 
     Returns the paths written: keys of ``OUTPUT_FILES`` (``turnout``, ``survey``,
-    ``nonresponse`` and ``participants`` only with their source), plus ``register`` when configured.
+    ``nonresponse`` and the :data:`RECORD_SOURCES` only with their source), plus ``register`` when configured.
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     sources = config_settings["sources"]
@@ -88,11 +91,10 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
             key,
             {name: outcome.range for name, outcome in variables.outcomes.items()},
         )
-    if "participants" in sources:
-        results["participants"] = ingest_single(
-            raw_dir / sources["participants"]["file"],
-            load_codebook(Path(sources["participants"]["codebook"]), canonical),
-        )
+    for name in RECORD_SOURCES:
+        if name in sources:
+            codebook = load_codebook(Path(sources[name]["codebook"]), canonical)
+            results[name] = ingest_single(raw_dir / sources[name]["file"], codebook)
     if "area_links" in sources and "survey" in results:
         links_path = raw_dir / sources["area_links"]["file"]
         links = read_area_links(links_path, sources["area_links"]["code"], sources["area_links"]["area_code"])
@@ -108,13 +110,16 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
     write_parquet(areas.data, paths["areas"])
     if "turnout" in results:
         write_parquet(results["turnout"].data.drop(columns=["district_number"], errors="ignore"), paths["turnout"])
-    if "participants" in results:
-        write_parquet(results["participants"].data, paths["participants"])
+    for name in RECORD_SOURCES:
+        if name in results:
+            write_parquet(results[name].data, paths[name])
     if "survey" in results:
         write_parquet(results["survey"].data, paths["survey"])
         write_parquet(results["survey"].nonresponse, paths["nonresponse"])
     masked = [
-        results[name].nonresponse.assign(table=name) for name in ("areas", "turnout", "participants") if name in results
+        results[name].nonresponse.assign(table=name)
+        for name in ("areas", "turnout", *RECORD_SOURCES)
+        if name in results
     ]
     write_csv(pd.concat(masked, ignore_index=True)[MASKED_COLUMNS], paths["masked"])
     if "register" in sources:
@@ -138,11 +143,11 @@ def ingest(raw_dir: Path, out_dir: Path, config_settings: dict[str, Any]) -> dic
 def _pseudonymisation_key(raw_dir: Path, sources: dict[str, Any], config_settings: dict[str, Any]) -> bytes:
     """The id-hashing key: the public demo key only when the demo is enabled and ingest reads its files, unchanged.
 
-    Every file ingest reads (areas, turnout, survey waves, crosswalk, register, participants) must be
+    Every file ingest reads (areas, turnout, survey waves, crosswalk, register, participants, proposals) must be
     listed in ``demo_manifest.json`` of ``raw_dir`` with its present SHA-256; otherwise
     the key comes from the ``pseudonymisation.key_env`` environment variable.
     """
-    names = [name for name in ("areas", "crosswalk", "register", "participants") if name in sources]
+    names = [name for name in ("areas", "crosswalk", "register", *RECORD_SOURCES) if name in sources]
     read = [raw_dir / sources[name]["file"] for name in names]
     read += (
         [turnout_file.path for turnout_file in source_files(raw_dir, sources["turnout"])]

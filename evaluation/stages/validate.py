@@ -20,12 +20,13 @@ from evaluation.validation.checks import Check, build_checks, pilot_coverage, wi
 from evaluation.validation.runner import TableOutcome, run_checks
 from evaluation.variables import load_variables
 
-TABLES = ("areas", "turnout", "survey", "participants")
+TABLES = ("areas", "turnout", "survey", "participants", "proposals")
 OUTPUT_FILES = {
     "areas": "areas.parquet",
     "turnout": "turnout.parquet",
     "survey": "survey.parquet",
     "participants": "participants.parquet",
+    "proposals": "proposals.parquet",
     "quarantine": "quarantine.parquet",
     "accounting": "row_accounting.csv",
     "summary": "validation_summary.json",

@@ -44,7 +44,7 @@ def test_manifest_lists_every_file_written_with_its_checksum(small_demo):
     files = json.loads((small_demo / MANIFEST).read_text(encoding="utf-8"))["files"]
     written = sorted(p.name for p in small_demo.iterdir() if p.name != MANIFEST)
     assert sorted(files) == written
-    assert len(written) == 4 + SMALL_DEMO["n_waves"] + 1  # four CSVs, the waves, truth.json
+    assert len(written) == 5 + SMALL_DEMO["n_waves"] + 1  # five CSVs, the waves, truth.json
     assert all(files[name] == sha256(small_demo / name) for name in written)
 
 

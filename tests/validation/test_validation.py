@@ -134,6 +134,7 @@ def test_data_docs_and_summary_per_input(ingested, tmp_path):
         "turnout",
         "survey",
         "participants",
+        "proposals",
         "pilot_coverage",
     }
     for page in docs.rglob("*.html"):  # offline: nothing is loaded from another host

@@ -58,6 +58,15 @@ def test_who_takes_part_is_in_the_reports(pipeline_run):
     assert "Who takes part?" in pilot and "Public meeting · Age group" in pilot
 
 
+def test_is_input_used_is_in_the_reports(pipeline_run):
+    """The proposals source reaches the reports: shares before and after, and the pilots' effect."""
+    reports = pipeline_run / "reports" / "_output" / "en"
+    programme = (reports / "programme.html").read_text(encoding="utf-8")
+    section = re.sub(r"\s+", " ", programme[programme.index("Is input used?") :])
+    assert "Citizen proposals · Pilot municipalities" in section and "percentage points more in the pilot" in section
+    assert "uptake_effects.csv" in section
+
+
 def test_turnout_effect_recovered(pipeline_run):
     folder = pipeline_run
     truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())

@@ -42,7 +42,7 @@ def outer_config() -> dict:
         waves=SMALL_DEMO["n_waves"],
     )
     config["sources"]["survey"]["waves"] = list(range(1, SMALL_DEMO["n_waves"] + 1))
-    for source in ("areas", "turnout", "survey", "participants"):
+    for source in ("areas", "turnout", "survey", "participants", "proposals"):
         config["sources"][source]["codebook"] = str(REPO / config["sources"][source]["codebook"])
     config["variables"] = str(REPO / "config" / "variables.yaml")
     config["validation"]["rules"] = str(REPO / "config" / "validation.yaml")

@@ -1,0 +1,1 @@
+"""Is citizens' input used? Uptake of citizen proposals: adoption, time to decision, mention in the decision."""
