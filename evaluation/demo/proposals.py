@@ -31,6 +31,7 @@ YEARS = tuple(range(2016, 2024))
 AS_OF = np.datetime64("2024-03-31")
 ARENAS = {"innbyggerforslag": 12, "hoeringsinnspill": 20}  # arena -> expected proposals per municipality and year
 TOPICS = ("skole", "samferdsel", "helse", "kultur", "miljo")
+PROPOSERS = {"innbygger": 0.7, "lag og forening": 0.2, "ungdomsrad": 0.1}  # proposer group -> share
 DAYS_TO_WITHDRAWAL = 2280.0  # mean of an independent time to withdrawal: about 5 % are withdrawn before a decision
 ADOPTED = 0.30
 PILOT_UPTAKE = 0.15
@@ -44,7 +45,7 @@ STREAM = 1718  # the proposals' own random stream: the other demo files do not c
 def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The proposals file (one row per proposal) and its truth.
 
-    Columns: ``arena``, ``kommune``, ``innsendt`` (dd.mm.yyyy), ``tema``,
+    Columns: ``arena``, ``kommune``, ``innsendt`` (dd.mm.yyyy), ``tema``, ``forslagsstiller`` (proposer group),
     ``vedtaksorgan``, ``utfall`` (``vedtatt``, ``delvis vedtatt``, ``avslatt``,
     ``trukket``, ``under behandling``), ``vedtaksdato`` (empty while pending),
     ``nevnt_i_vedtak`` (1/0, empty unless decided).
@@ -76,6 +77,7 @@ def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, di
                             "kommune": code,
                             "innsendt": pd.to_datetime(submitted).strftime("%d.%m.%Y"),
                             "tema": rng.choice(TOPICS, n),
+                            "forslagsstiller": rng.choice(list(PROPOSERS), n, p=list(PROPOSERS.values())),
                             "vedtaksorgan": np.where(rng.random(n) < 0.5, "kommunestyret", "formannskapet"),
                             "utfall": outcome,
                             "vedtaksdato": np.where(pending, "", pd.to_datetime(decided_on).strftime("%d.%m.%Y")),

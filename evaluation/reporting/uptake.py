@@ -27,6 +27,7 @@ def uptake_section(ctx: ReportContext, sample: str) -> str:
     if not ctx.has("proposals"):
         return f"## {t('uptake_heading')}\n\n{t('uptake_missing')}\n"
     uptake = ctx.tables["uptake"]
+    uptake = uptake[uptake["group_variable"] == ALL]  # the topic and proposer breakdowns are in the download
     code = ALL if sample == "programme" else str(sample)
     rows = uptake[(uptake["municipality_code"] == code) & (uptake["role"] == "pilot")]
     if rows.empty:

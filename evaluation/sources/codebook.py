@@ -171,6 +171,7 @@ CANONICAL_COLUMNS = {
             "area_code",
             "submitted_date",
             "topic",
+            "proposer_group",
             "decision_body",
             "outcome",
             "decision_date",

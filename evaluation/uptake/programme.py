@@ -2,7 +2,9 @@
 
 Per arena (and all arenas), municipality (and the pilots and the controls
 pooled, ``all``) and period (before, and from the calendar year of the pilot
-start; :func:`evaluation.units.municipal_periods`):
+start; :func:`evaluation.units.municipal_periods`), and for the pooled cells
+also per topic and proposer group where the records have them
+(``group_variable``, ``group``; ``all`` otherwise):
 
 - the share of decided proposals that were adopted or partly adopted, with its
   exact (Clopper-Pearson) interval;
@@ -31,11 +33,15 @@ from evaluation.uptake.survival import decision_times, median_days
 ALL = "all"
 ADOPTED = ("adopted", "partly_adopted")
 SHARES = {"adopted": "adopted_share", "mentioned": "mentioned_share"}
+BREAKDOWNS = ("topic", "proposer_group")
+"""Columns the pooled cells are also cut by, where the records have them."""
 UPTAKE_COLUMNS = [
     "arena",
     "municipality_code",
     "role",
     "period",
+    "group_variable",
+    "group",
     "n_proposals",
     "n_decided",
     "adopted_share",
@@ -50,6 +56,18 @@ UPTAKE_COLUMNS = [
     "mentioned_high",
     "suppressed",
 ]
+WITHHELD = [
+    "adopted_share",
+    "adopted_low",
+    "adopted_high",
+    "median_days",
+    "median_days_low",
+    "median_days_high",
+    "mentioned_share",
+    "mentioned_low",
+    "mentioned_high",
+]
+"""The values of a cell with fewer than ``min_n`` decided proposals (its counts stay)."""
 
 
 def uptake_tables(
@@ -73,19 +91,20 @@ def uptake_tables(
     )
     pooled = [records, records.assign(municipality_code=ALL)]
     every = pd.concat([*pooled, *(frame.assign(arena=ALL) for frame in pooled)], ignore_index=True)
-    rows = [
-        _cell(key, cell, level)
-        for key, cell in every.groupby(["arena", "municipality_code", "role", "period"], sort=True)
-    ]
+    cells = [every.assign(group_variable=ALL, group=ALL)]
+    for variable in (name for name in BREAKDOWNS if name in records and records[name].notna().any()):
+        known = every[(every["municipality_code"] == ALL) & every[variable].notna()]
+        cells.append(known.assign(group_variable=variable, group=known[variable].astype(str)))
+    keys = ["arena", "municipality_code", "role", "period", "group_variable", "group"]
+    rows = [_cell(key, cell, level) for key, cell in pd.concat(cells, ignore_index=True).groupby(keys, sort=True)]
     table = pd.DataFrame(rows, columns=UPTAKE_COLUMNS)
     table["suppressed"] = table["n_decided"] < min_n
-    hidden = [c for c in UPTAKE_COLUMNS[6:-1] if c != "n_mentioned_known"]
-    table[hidden] = table[hidden].astype(float).mask(table["suppressed"])
+    table[WITHHELD] = table[WITHHELD].astype(float).mask(table["suppressed"])
     return {"uptake": table, "uptake_effects": _effects(records, level, seed, n_permutations)}
 
 
 def _cell(key: tuple, cell: pd.DataFrame, level: float) -> dict:
-    arena, code, role, period = key
+    arena, code, role, period, variable, group = key
     decided = cell["decided"] == 1
     adopted = int(cell.loc[decided, "adopted"].sum())
     n_decided = int(decided.sum())
@@ -99,6 +118,8 @@ def _cell(key: tuple, cell: pd.DataFrame, level: float) -> dict:
         "municipality_code": code,
         "role": role,
         "period": period,
+        "group_variable": variable,
+        "group": group,
         "n_proposals": len(cell),
         "n_decided": n_decided,
         "adopted_share": adopted / n_decided if n_decided else np.nan,

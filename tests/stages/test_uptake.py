@@ -55,11 +55,28 @@ def test_the_pilots_effect_on_uptake_is_recovered(uptake_run):
 
 def test_median_days_to_decision_are_recovered(uptake_run):
     tables, truth = uptake_run
-    pooled = tables["uptake"].query("arena == 'all' and municipality_code == 'all'").set_index(["role", "period"])
+    pooled = (
+        tables["uptake"]
+        .query("arena == 'all' and municipality_code == 'all' and group_variable == 'all'")
+        .set_index(["role", "period"])
+    )
     expected = {("control", "before"): "usual", ("control", "after"): "usual", ("pilot", "after"): "pilots_after_start"}
     for cell, kind in expected.items():
         row = pooled.loc[cell]
         assert row["median_days_low"] <= truth["median_days_to_decision"][kind] <= row["median_days_high"], cell
+
+
+def test_uptake_by_topic_and_proposer_group(uptake_run):
+    tables, _ = uptake_run
+    table = tables["uptake"]
+    groups = table[table["group_variable"] != "all"]
+    assert set(groups["group_variable"]) == {"topic", "proposer_group"} and (groups["municipality_code"] == "all").all()
+    # the groups of a variable add up to the cell
+    cell = dict(arena="all", role="pilot", period="after")
+    total = table.query("arena == 'all' and municipality_code == 'all' and role == 'pilot' and period == 'after'")
+    for variable in ("topic", "proposer_group"):
+        parts = groups[(groups["group_variable"] == variable) & (groups[list(cell)] == pd.Series(cell)).all(axis=1)]
+        assert parts["n_proposals"].sum() == total.loc[total["group_variable"] == "all", "n_proposals"].iloc[0]
 
 
 def test_small_cells_are_withheld(uptake_run):
