@@ -179,6 +179,17 @@ def methods_text(ctx: ReportContext) -> str:
     )
 
 
+def participation_methods(ctx: ReportContext) -> str:
+    """How who takes part and the uptake of proposals are measured, for the sources the run had."""
+    t = ctx.t
+    parts = [
+        f"## {t(f'{source}_methods_heading')}\n\n{t(f'{source}_methods_text')}\n"
+        for source in ("participants", "proposals")
+        if ctx.has(source)
+    ]
+    return "\n".join(parts)
+
+
 def placebo_section(ctx: ReportContext) -> str:
     """Rejection rates at 5 % under no effect (placebo pilots), per inference method."""
     t = ctx.t
