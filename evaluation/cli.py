@@ -93,6 +93,12 @@ def _uptake(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     uptake(Path(args.proposals), Path(args.areas), Path(args.out), settings)
 
 
+def _themes(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.stages.themes import themes
+
+    themes(Path(args.proposals), Path(args.areas), Path(args.out), settings)
+
+
 def _data_quality(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.stages.data_quality import write_data_quality
 
@@ -210,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     uptake.add_argument("--proposals", required=True, help="validated proposals Parquet")
     uptake.add_argument("--areas", required=True, help="validated area register Parquet")
     uptake.add_argument("--out", required=True, help="folder for uptake.csv and uptake_effects.csv")
+    themes = command(
+        "themes", _themes, "what proposals are about: texts grouped into themes, scrubbed quotes", "themes"
+    )
+    themes.add_argument("--proposals", required=True, help="validated proposals Parquet (with a text column)")
+    themes.add_argument("--areas", required=True, help="validated area register Parquet")
+    themes.add_argument("--out", required=True, help="folder for themes.csv, theme_counts.csv and theme_quotes.csv")
     quality = command("data-quality", _data_quality, "publish the data-quality counts of ingest and validate")
     quality.add_argument("--ingested", required=True, help="folder written by ingest")
     quality.add_argument("--validated", required=True, help="folder written by validate")

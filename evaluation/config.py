@@ -201,6 +201,14 @@ def _uptake(config: Config) -> dict[str, Any]:
     }
 
 
+def _themes(config: Config) -> dict[str, Any]:
+    return {
+        "n_themes": config["themes"]["n_themes"],
+        "min_n": config["disclosure"]["min_n"],
+        "seed": config["compare"]["seed"],
+    }
+
+
 def _provenance(config: Config) -> dict[str, Any]:
     """The settings that travel with the results: reports read them from ``provenance.json``."""
     return {
@@ -223,6 +231,7 @@ STAGES: dict[str, Callable[[Config], dict[str, Any]]] = {
     "compare": _compare,
     "represent": _represent,
     "uptake": _uptake,
+    "themes": _themes,
     "provenance": _provenance,
 }
 

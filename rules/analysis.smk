@@ -236,6 +236,35 @@ if HAS_PROPOSALS:
             "--settings {params.settings}"
 
 
+if HAS_PROPOSALS:
+
+    rule themes:
+        input:
+            proposals=rules.validate.output.proposals,
+            areas=rules.validate.output.areas,
+            code=stage_code("evaluation.stages.themes"),
+        output:
+            themes=f"{RESULTS}/themes.csv",
+            counts=f"{RESULTS}/theme_counts.csv",
+            quotes=f"{RESULTS}/theme_quotes.csv",
+        log:
+            f"{LOGS}/themes.log",
+        benchmark:
+            f"{BENCHMARKS}/themes.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        threads: 1
+        resources:
+            **resources_of("themes"),
+        params:
+            py=PY,
+            out=lambda wildcards, output: str(Path(output.themes).parent),
+            settings=settings_json("themes"),
+        shell:
+            "{params.py} --log {log} themes --proposals {input.proposals} --areas {input.areas} --out {params.out} "
+            "--settings {params.settings}"
+
+
 rule provenance:
     input:
         raw=RAW_FILES,

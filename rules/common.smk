@@ -51,6 +51,7 @@ RESOURCES = {
     "compare": {"demo": (500, 5), "national": (1000, 5)},
     "represent": {"demo": (500, 5), "national": (1500, 10)},
     "uptake": {"demo": (500, 5), "national": (1500, 10)},
+    "themes": {"demo": (1000, 5), "national": (2000, 10)},
     "provenance": {"demo": (500, 5), "national": (500, 5)},
     "data_quality_table": {"demo": (500, 5), "national": (1000, 5)},
     "report": {"demo": (1000, 10), "national": (1000, 10)},

@@ -19,6 +19,7 @@ RESULT_TABLES = [
     *checkpoints.compare.rule.output,
     *(rules.represent.output if HAS_PARTICIPANTS else []),
     *(rules.uptake.output if HAS_PROPOSALS else []),
+    *(rules.themes.output if HAS_PROPOSALS else []),
 ]
 
 

@@ -40,6 +40,22 @@ PILOT_DAYS = 80.0
 MENTIONED = 0.35
 PILOT_MENTIONED = 0.60
 STREAM = 1718  # the proposals' own random stream: the other demo files do not change with them
+TEXT_STREAM = 1719  # the texts' own stream: the other columns do not change with them
+VOCABULARY = {
+    "skole": "skolen elevene lærerne skolegården leksehjelp klasserommet skoleveien rektor undervisning friminutt",
+    "samferdsel": "bussen busstilbudet veien fortau gangfelt trafikken parkering sykkelvei kollektivtilbudet fartsdumper",
+    "helse": "legen helsestasjonen sykehjemmet eldreomsorgen hjemmetjenesten fastlegen psykisk helsetilbud omsorg pleie",
+    "kultur": "biblioteket kulturhuset konserter idrettshallen fritidsklubben museet festival korps kino scenen",
+    "miljo": "søppel gjenvinning turstien parken naturen forurensning trærne bekken grøntområdet strandrydding",
+}
+FILLER = "vi ønsker foreslår trenger bedre flere nye kommunen innbyggerne området viktig gjerne snart hele året".split()
+PLANTED = {
+    "names": ["Kari Nordmann", "Ola Hansen", "Ingrid Berg"],
+    "phones": ["912 34 567", "+47 98765432"],
+    "emails": ["kari.nordmann@example.no", "ola.hansen@example.no"],
+    "streets": ["Storgata 12", "Fjordveien 3 B"],
+}
+"""Personal details planted in some texts: no report may show them."""
 
 
 def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -102,4 +118,27 @@ def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, di
             "given; decisions after as_of are pending; withdrawal an independent competing risk (about 5 %)"
         ),
     }
-    return pd.concat(frames, ignore_index=True), truth
+    frame = pd.concat(frames, ignore_index=True)
+    frame["tekst"] = _texts(np.random.default_rng([seed, TEXT_STREAM]), frame["tema"])
+    truth["texts"] = {
+        "column": "tekst",
+        "themes": "the known theme of each text is its tema (texts draw words from the theme's vocabulary)",
+        "planted": PLANTED,
+    }
+    return frame, truth
+
+
+def _texts(rng: np.random.Generator, topics: pd.Series) -> list[str]:
+    """A short text per proposal: words of its topic's vocabulary and common words; 8 % sign with personal details."""
+    texts = []
+    for topic in topics:
+        words = list(rng.choice(VOCABULARY[topic].split(), 4, replace=False)) + list(rng.choice(FILLER, 4))
+        rng.shuffle(words)
+        text = " ".join(words).capitalize() + "."
+        if rng.random() < 0.08:
+            text += (
+                f" Hilsen {rng.choice(PLANTED['names'])}, {rng.choice(PLANTED['streets'])},"
+                f" tlf. {rng.choice(PLANTED['phones'])}, {rng.choice(PLANTED['emails'])}"
+            )
+        texts.append(text)
+    return texts

@@ -16,7 +16,7 @@ SOURCE_TABLES = {
     "survey": ("estimates", "gaps", "weighting_summary"),
     "turnout": ("turnout_trends", "placebo_size", "power", "balance"),
     "participants": ("representation", "representation_change"),
-    "proposals": ("uptake", "uptake_effects"),
+    "proposals": ("uptake", "uptake_effects", "themes", "theme_counts", "theme_quotes"),
 }
 """Tables a run writes only when it has the source (``tables`` in the provenance settings)."""
 

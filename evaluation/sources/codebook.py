@@ -172,6 +172,7 @@ CANONICAL_COLUMNS = {
             "submitted_date",
             "topic",
             "proposer_group",
+            "text",
             "decision_body",
             "outcome",
             "decision_date",

@@ -67,7 +67,8 @@ def swedish_text(tmp_path_factory) -> str:
 def test_swedish_report_has_no_norwegian_words(swedish_text):
     norwegian_only = _words("nb") - _words("sv") - _words("en")
     assert {"ikke", "valgdeltakelse", "forsøkskommuner", "sammendrag", "skjult"} <= norwegian_only
-    found = sorted(w for w in set(re.findall(r"\w+", swedish_text.lower())) if w in norwegian_only)
+    words = re.sub(r"«[^»]*»", " ", swedish_text)  # quotes are citizens' own words, in the data's language
+    found = sorted(w for w in set(re.findall(r"\w+", words.lower())) if w in norwegian_only)
     assert not found, found
     assert "Sammanfattning" in swedish_text and "procent" in swedish_text
 

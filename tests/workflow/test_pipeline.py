@@ -67,6 +67,17 @@ def test_is_input_used_is_in_the_reports(pipeline_run):
     assert "uptake_effects.csv" in section
 
 
+def test_themes_are_in_the_report_without_any_planted_identity(pipeline_run):
+    truth = json.loads((pipeline_run / "data" / "raw" / "demo" / "truth.json").read_text())
+    planted = [value for values in truth["proposals"]["texts"]["planted"].values() for value in values]
+    reports = pipeline_run / "reports" / "_output" / "en"
+    programme = (reports / "programme.html").read_text(encoding="utf-8")
+    assert "What is input about?" in programme and "«" in programme  # the section with its quotes
+    for report in reports.glob("*.html"):
+        text = report.read_text(encoding="utf-8")
+        assert not [value for value in planted if value in text], report.name
+
+
 def test_turnout_effect_recovered(pipeline_run):
     folder = pipeline_run
     truth = json.loads((folder / "data" / "raw" / "demo" / "truth.json").read_text())
