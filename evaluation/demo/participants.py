@@ -52,11 +52,6 @@ ARENAS = (
 )
 
 
-def _age_labels(age: np.ndarray) -> np.ndarray:
-    bounds = [high for _, high, _ in AGE_GROUPS]
-    return np.array([label for _, _, label in AGE_GROUPS])[np.searchsorted(bounds, age)]
-
-
 def _log_weight(arena: Arena, people: Population, year: int, broadened: bool) -> np.ndarray:
     age = year - people.birth_year
     factor = PILOT_BROADENING if broadened else 1.0
@@ -93,30 +88,27 @@ def simulate_participants(seed: int, pop: Population, munis: pd.DataFrame) -> tu
         people = pop.take(members)
         start_year = int(str(starts[m])[:4]) if starts[m] else None
         population = _composition(people, REFERENCE_YEAR, np.ones(len(members)))
+        weights = {}  # (arena, year) -> selection weights of the municipality's adults, for the draw and the truth
         for arena in ARENAS:
             for year in YEARS:
                 broadened = start_year is not None and year >= start_year
-                weight = np.exp(_log_weight(arena, people, year, broadened))
+                weight = weights[(arena.name, year)] = np.exp(_log_weight(arena, people, year, broadened))
                 chosen = rng.choice(len(members), size=arena.per_year, p=weight / weight.sum())
                 day = rng.integers(1, 29, arena.per_year)
                 month = rng.integers(1, 13, arena.per_year)
                 education = people.education[chosen]
                 frames.append(
-                    pd.DataFrame(
-                        {
-                            "arena": arena.name,
-                            "kommune": code,
-                            "dato": [f"{d:02d}.{mo:02d}.{year}" for d, mo in zip(day, month)],
-                            "kjonn": people.gender[chosen],
-                            "fodselsar": people.birth_year[chosen],
-                            "utdanning": np.where(rng.random(arena.per_year) < 0.01, UNKNOWN_EDUCATION, education),
-                        }
-                    )
+                    {
+                        "arena": np.full(arena.per_year, arena.name, dtype=object),
+                        "kommune": np.full(arena.per_year, code, dtype=object),
+                        "dato": np.array([f"{d:02d}.{mo:02d}.{year}" for d, mo in zip(day, month)], dtype=object),
+                        "kjonn": people.gender[chosen],
+                        "fodselsar": people.birth_year[chosen],
+                        "utdanning": np.where(rng.random(arena.per_year) < 0.01, UNKNOWN_EDUCATION, education),
+                    }
                 )
             for period, years in _periods(start_year or first_start).items():
-                broadened = start_year is not None and period == "after"
-                weights = [np.exp(_log_weight(arena, people, year, broadened)) for year in years]
-                expected = [_composition(people, year, weight) for year, weight in zip(years, weights)]
+                expected = [_composition(people, year, weights[(arena.name, year)]) for year in years]
                 for variable in population:
                     shares = pd.concat([e[variable] for e in expected], axis=1).mean(axis=1)
                     gap = (shares - population[variable]).abs().sum() / 2
@@ -131,7 +123,8 @@ def simulate_participants(seed: int, pop: Population, munis: pd.DataFrame) -> tu
                         }
                     )
     coefficients = {a.name: {k: v for k, v in vars(a).items() if k != "name"} for a in ARENAS}
-    return pd.concat(frames, ignore_index=True), {
+    columns = {name: np.concatenate([frame[name] for frame in frames]) for name in frames[0]}
+    return pd.DataFrame(columns), {
         "file": PARTICIPANTS_FILE,
         "codebook": "config/codebooks/demo_participants.yaml",
         "years": list(YEARS),
@@ -154,9 +147,14 @@ def _periods(start_year: int) -> dict[str, list[int]]:
 
 def _composition(people: Population, year: int, weight: np.ndarray) -> dict[str, pd.Series]:
     """Weighted shares of each category of gender, age group (at ``year``) and education."""
+    age = np.searchsorted([high for _, high, _ in AGE_GROUPS], year - people.birth_year)
     columns = {
-        "gender": pd.Series(people.gender).map(GENDER_CODES),
-        "age_group": pd.Series(_age_labels(year - people.birth_year)),
-        "education": pd.Series(people.education).map(EDUCATION_CODES),
+        "gender": (people.gender - 1, list(GENDER_CODES.values())),
+        "age_group": (age, [label for _, _, label in AGE_GROUPS]),
+        "education": (people.education - 1, list(EDUCATION_CODES.values())),
     }
-    return {name: pd.Series(weight).groupby(values.to_numpy()).sum() / weight.sum() for name, values in columns.items()}
+    total = weight.sum()
+    return {
+        name: pd.Series(np.bincount(codes, weights=weight, minlength=len(labels)) / total, index=labels)
+        for name, (codes, labels) in columns.items()
+    }

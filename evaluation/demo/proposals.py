@@ -87,20 +87,21 @@ def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, di
                 pending = decided_on > AS_OF
                 outcome = np.where(pending, "under behandling", outcome)
                 frames.append(
-                    pd.DataFrame(
-                        {
-                            "arena": arena,
-                            "kommune": code,
-                            "innsendt": pd.to_datetime(submitted).strftime("%d.%m.%Y"),
-                            "tema": rng.choice(TOPICS, n),
-                            "forslagsstiller": rng.choice(list(PROPOSERS), n, p=list(PROPOSERS.values())),
-                            "vedtaksorgan": np.where(rng.random(n) < 0.5, "kommunestyret", "formannskapet"),
-                            "utfall": outcome,
-                            "vedtaksdato": np.where(pending, "", pd.to_datetime(decided_on).strftime("%d.%m.%Y")),
-                            "nevnt_i_vedtak": np.where(pending | withdrawn, "", mentioned.astype(int).astype(str)),
-                        }
-                    )
+                    {
+                        "arena": np.full(n, arena, dtype=object),
+                        "kommune": np.full(n, code, dtype=object),
+                        "innsendt": submitted,
+                        "tema": rng.choice(TOPICS, n),
+                        "forslagsstiller": rng.choice(list(PROPOSERS), n, p=list(PROPOSERS.values())),
+                        "vedtaksorgan": np.where(rng.random(n) < 0.5, "kommunestyret", "formannskapet"),
+                        "utfall": outcome,
+                        "vedtaksdato": np.where(pending, np.datetime64("NaT"), decided_on),
+                        "nevnt_i_vedtak": np.where(pending | withdrawn, "", mentioned.astype(int).astype(str)),
+                    }
                 )
+    frame = pd.DataFrame({name: np.concatenate([f[name] for f in frames]) for name in frames[0]})
+    for column in ("innsendt", "vedtaksdato"):  # written as dd.mm.yyyy, empty while pending
+        frame[column] = pd.to_datetime(frame[column]).dt.strftime("%d.%m.%Y").fillna("")
     truth = {
         "file": PROPOSALS_FILE,
         "codebook": "config/codebooks/demo_proposals.yaml",
@@ -118,7 +119,6 @@ def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, di
             "given; decisions after as_of are pending; withdrawal an independent competing risk (about 5 %)"
         ),
     }
-    frame = pd.concat(frames, ignore_index=True)
     frame["tekst"] = _texts(np.random.default_rng([seed, TEXT_STREAM]), frame["tema"])
     truth["texts"] = {
         "column": "tekst",
@@ -129,16 +129,19 @@ def simulate_proposals(seed: int, munis: pd.DataFrame) -> tuple[pd.DataFrame, di
 
 
 def _texts(rng: np.random.Generator, topics: pd.Series) -> list[str]:
-    """A short text per proposal: words of its topic's vocabulary and common words; 8 % sign with personal details."""
-    texts = []
-    for topic in topics:
-        words = list(rng.choice(VOCABULARY[topic].split(), 4, replace=False)) + list(rng.choice(FILLER, 4))
-        rng.shuffle(words)
-        text = " ".join(words).capitalize() + "."
-        if rng.random() < 0.08:
-            text += (
-                f" Hilsen {rng.choice(PLANTED['names'])}, {rng.choice(PLANTED['streets'])},"
-                f" tlf. {rng.choice(PLANTED['phones'])}, {rng.choice(PLANTED['emails'])}"
-            )
-        texts.append(text)
-    return texts
+    """A short text per proposal: 4 words of its topic's vocabulary and 4 common words, shuffled; 8 % signed."""
+    n = len(topics)
+    words = np.empty((n, 8), dtype=object)
+    for topic, vocabulary in VOCABULARY.items():
+        rows = np.flatnonzero(topics.to_numpy() == topic)
+        choice = np.argsort(rng.random((len(rows), len(vocabulary.split()))), axis=1)[:, :4]
+        words[rows, :4] = np.array(vocabulary.split(), dtype=object)[choice]
+    words[:, 4:] = np.array(FILLER, dtype=object)[rng.integers(0, len(FILLER), (n, 4))]
+    words = np.take_along_axis(words, np.argsort(rng.random((n, 8)), axis=1), axis=1)
+    signed = rng.random(n) < 0.08
+    details = [rng.choice(PLANTED[kind], n) for kind in ("names", "streets", "phones", "emails")]
+    texts = [" ".join(row).capitalize() + "." for row in words]
+    return [
+        f"{text} Hilsen {name}, {street}, tlf. {phone}, {email}" if sign else text
+        for text, sign, name, street, phone, email in zip(texts, signed, *details)
+    ]
