@@ -44,6 +44,11 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda p: table.to_csv(p, index=False))
 
 
+def write_csv_tables(tables: dict[str, pd.DataFrame], folder: Path) -> dict[str, Path]:
+    """Write each table as ``<name>.csv`` in ``folder``; the paths by name."""
+    return {name: write_csv(table, Path(folder) / f"{name}.csv") for name, table in tables.items()}
+
+
 def write_json(document: Any, path: Path) -> Path:
     """``document`` as indented UTF-8 JSON, atomically."""
     text = json.dumps(document, indent=2, ensure_ascii=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import InputFileError
-from evaluation.outputs import write_csv
+from evaluation.outputs import write_csv_tables
 from evaluation.representation.programme import representation_tables
 from evaluation.variables import load_variables
 
@@ -49,7 +49,4 @@ def represent(
         level=config_settings["level"],
         rng=np.random.default_rng([config_settings["seed"], 17]),
     )
-    paths = {name: Path(out_dir) / f"{name}.csv" for name in tables}
-    for name, table in tables.items():
-        write_csv(table, paths[name])
-    return paths
+    return write_csv_tables(tables, Path(out_dir))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.outputs import write_csv
+from evaluation.outputs import write_csv_tables
 from evaluation.themes.programme import theme_tables
 
 
@@ -20,7 +20,4 @@ def themes(proposals_path: Path, areas_path: Path, out_dir: Path, config_setting
         min_n=config_settings["min_n"],
         seed=config_settings["seed"],
     )
-    paths = {name: Path(out_dir) / f"{name}.csv" for name in tables}
-    for name, table in tables.items():
-        write_csv(table, paths[name])
-    return paths
+    return write_csv_tables(tables, Path(out_dir))

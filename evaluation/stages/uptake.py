@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.outputs import write_csv
+from evaluation.outputs import write_csv_tables
 from evaluation.uptake.programme import uptake_tables
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,4 @@ def uptake(proposals_path: Path, areas_path: Path, out_dir: Path, config_setting
         seed=config_settings["seed"],
         n_permutations=config_settings["n_permutations"],
     )
-    paths = {name: Path(out_dir) / f"{name}.csv" for name in tables}
-    for name, table in tables.items():
-        write_csv(table, paths[name])
-    return paths
+    return write_csv_tables(tables, Path(out_dir))

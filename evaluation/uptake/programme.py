@@ -85,7 +85,7 @@ def uptake_tables(
         days=days,
         decided=decided,
         adopted=np.where(decided == 1, records["outcome"].isin(ADOPTED).astype(float), np.nan),
-        mentioned=pd.to_numeric(records.get("mentioned"), errors="coerce").where(decided == 1)
+        mentioned=pd.to_numeric(records["mentioned"], errors="coerce").where(decided == 1)
         if "mentioned" in records
         else np.nan,
     )
