@@ -856,6 +856,10 @@ def _expected(spec: ColumnSpec, read: ReadOptions) -> str:
     if spec.type == "date":
         written = "%" in str(spec.date_format)
         return f"a date written {spec.date_format!r}" if written else f"a date as {spec.date_format}"
+    if spec.recode_labels:
+        return "one of the labels " + ", ".join(repr(label) for label in spec.recode_labels)
+    if spec.type == "text":
+        return "a text that is not empty"
     kind = "a whole number" if spec.type == "integer" else "a number"
     separators = "space, no-break space, narrow no-break space" + (", '.'" if read.decimal == "," else "")
     separators += f", {read.thousands!r}" if read.thousands and read.thousands not in SPACES + "." else ""

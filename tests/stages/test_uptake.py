@@ -104,3 +104,25 @@ def test_a_decision_dated_before_its_submission_is_quarantined(small_demo, inges
     assert rows["column"].iloc[0] == "decision_date, submitted_date"
     kept = pd.read_parquet(tmp_path / "validated" / "proposals.parquet")
     assert len(kept) == len(records) - 1
+
+
+def test_an_outcome_word_the_codebook_does_not_know_is_quarantined_with_its_column(
+    small_demo, ingest_settings, tmp_path
+):
+    raw = tmp_path / "raw"
+    shutil.copytree(small_demo, raw)
+    path = raw / "innbyggerforslag_saker.csv"
+    records = pd.read_csv(path, dtype=str, keep_default_na=False)
+    records.loc[5, "utfall"] = "sendt tilbake"  # a relabelled outcome: neither adopted, rejected nor pending
+    records.to_csv(path, index=False)
+    ingest(raw, tmp_path / "ingested", copy.deepcopy(ingest_settings))
+    validate(tmp_path / "ingested", tmp_path / "validated", _validate_settings())
+    quarantine = pd.read_parquet(tmp_path / "validated" / "quarantine.parquet")  # ingest's and validate's
+    rows = quarantine[quarantine["source_file"] == "innbyggerforslag_saker.csv"]
+    assert rows["row_number"].astype(int).tolist() == [6] and rows["column"].iloc[0] == "utfall"
+    assert (
+        rows["reason"]
+        .iloc[0]
+        .endswith("expected one of the labels 'vedtatt', 'delvis vedtatt', 'avslatt', 'trukket', 'under behandling'")
+    )
+    assert len(pd.read_parquet(tmp_path / "validated" / "proposals.parquet")) == len(records) - 1
