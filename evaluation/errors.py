@@ -31,3 +31,7 @@ class EstimationError(EvaluationError):
 
 class RenderError(EvaluationError):
     """A report could not be rendered."""
+
+
+class SensitivityInputError(EstimationError, ValueError):
+    """Inputs of the parallel-trends sensitivity analysis do not fit together (the message names the argument)."""

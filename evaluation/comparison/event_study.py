@@ -19,6 +19,8 @@ studies with heterogeneous treatment effects. J. Econometrics 225(2).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,32 @@ from evaluation.comparison.within import WithinProjector
 REFERENCE = -1
 
 
+@dataclass(frozen=True)
+class EventStudyCoefficients:
+    """The estimated leads and lags and their CRV1 covariance, for :mod:`~evaluation.comparison.sensitivity`.
+
+    ``rel_time`` in increasing order without the reference (-1): the leads
+    (``< -1``) first, then the lags (``>= 0``), as HonestDiD orders
+    ``betahat``; ``coef`` and ``cov`` in that order; ``n_clusters`` the
+    number of clusters behind ``cov``.
+    """
+
+    rel_time: np.ndarray
+    coef: np.ndarray
+    cov: np.ndarray
+    n_clusters: int
+
+    @property
+    def num_pre(self) -> int:
+        """Number of leads."""
+        return int((self.rel_time < REFERENCE).sum())
+
+    @property
+    def num_post(self) -> int:
+        """Number of lags (the first treated election and after)."""
+        return int((self.rel_time > REFERENCE).sum())
+
+
 def event_study(
     projector: WithinProjector,
     y: np.ndarray,
@@ -36,7 +64,18 @@ def event_study(
     clusters: np.ndarray,
     level: float,
 ) -> pd.DataFrame:
-    """Estimate the event study; one row per relative time.
+    """Estimate the event study; one row per relative time (see :func:`event_study_fit`)."""
+    return event_study_fit(projector, y, rel_time, clusters, level)[0]
+
+
+def event_study_fit(
+    projector: WithinProjector,
+    y: np.ndarray,
+    rel_time: np.ndarray,
+    clusters: np.ndarray,
+    level: float,
+) -> tuple[pd.DataFrame, EventStudyCoefficients]:
+    """Estimate the event study; one row per relative time, and the coefficients with their covariance.
 
     Parameters
     ----------
@@ -57,6 +96,8 @@ def event_study(
         ``rel_time``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
         ``pretrend_p_value`` (same on every row), ``pretrend_f``,
         ``pretrend_df``.  The reference row has estimate, se and bounds 0.
+    EventStudyCoefficients
+        The coefficients (without the reference) and their CRV1 covariance.
     """
     rel = np.asarray(rel_time, float)
     times = sorted({int(k) for k in rel[np.isfinite(rel)]} - {REFERENCE})
@@ -78,4 +119,4 @@ def event_study(
     out["pretrend_p_value"] = p
     out["pretrend_f"] = f_stat
     out["pretrend_df"] = len(leads)
-    return out
+    return out, EventStudyCoefficients(np.array(times), np.asarray(fit.coef, float).copy(), cov, int(fit.n_clusters))
