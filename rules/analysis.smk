@@ -73,11 +73,12 @@ COMPARE_TABLES = {
         "placebo_size",
         "power",
         "balance",
+        "sensitivity",
     ],
     "survey": ["effects", "event_study", "pilot_effects", "outcomes"],
 }
 # result tables that only the turnout part writes
-TURNOUT_ONLY_TABLES = ("turnout_trends", "placebo_size", "power", "balance")
+TURNOUT_ONLY_TABLES = ("turnout_trends", "placebo_size", "power", "balance", "sensitivity")
 # BLAS and OpenMP pools of one thread from the start (the parts run side by side on the cores)
 COMPARE_ENV = "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"
 COMPARE_CODE = stage_code("evaluation.stages.compare")

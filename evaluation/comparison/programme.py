@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from evaluation.comparison import sensitivity
 from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.did import DidProblem, infer
-from evaluation.comparison.event_study import event_study
+from evaluation.comparison.event_study import EventStudyCoefficients, event_study, event_study_fit
 from evaluation.comparison.matching import MatchingSpec, balance_table, match_controls
 from evaluation.comparison.panel import DISTRICT_PROFILES, TurnoutPanel, build_turnout_panel
 from evaluation.comparison.placebo import placebo_size, single_pilot_effect
@@ -311,6 +312,28 @@ def compare(
 
 
 @dataclass(frozen=True)
+class SensitivitySpec:
+    """Grids of the parallel-trends sensitivity of the turnout effect (config section ``compare.sensitivity``).
+
+    ``mbar``: relative-magnitude bounds (post-period changes of the trend
+    difference at most ``Mbar`` times the largest pre-period change);
+    ``m``: smoothness bounds in percentage points (the slope of the trend
+    difference changes by at most ``M`` per election); ``grid_points``: the
+    turnout values the relative-magnitude test is inverted over.  The schema
+    holds the defaults.
+    """
+
+    mbar: tuple[float, ...]
+    m: tuple[float, ...]
+    grid_points: int
+
+    @classmethod
+    def from_config(cls, settings: Mapping) -> SensitivitySpec:
+        """From the schema-filled ``compare.sensitivity`` mapping."""
+        return cls(tuple(map(float, settings["mbar"])), tuple(map(float, settings["m"])), int(settings["grid_points"]))
+
+
+@dataclass(frozen=True)
 class CompareOptions:
     """Numbers of draws, interval level and matching of the comparison.
 
@@ -325,7 +348,8 @@ class CompareOptions:
     no published pilot effect rests on a unit x wave cell below it;
     ``treated_unit`` the level at which pilots were assigned and ``comparisons``
     the comparisons made (``across``, ``within``; see
-    :mod:`evaluation.units`).
+    :mod:`evaluation.units`); ``sensitivity`` the grids of the parallel-trends
+    sensitivity table (None: the table is left empty).
     """
 
     n_permutations: int = 999
@@ -338,6 +362,7 @@ class CompareOptions:
     min_n: int | None = None
     treated_unit: str = "municipality"
     comparisons: tuple[str, ...] = ("across",)
+    sensitivity: SensitivitySpec | None = None
 
     def inference_kw(self, rng: np.random.Generator) -> dict:
         """Keyword arguments of :func:`evaluation.comparison.did.infer`."""
@@ -384,6 +409,31 @@ def compare_turnout(
 
 
 PILOT_EFFECT_COLUMNS = [*EFFECT_COLUMNS[:-1], "interval", "n_placebos", "suppressed"]
+SENSITIVITY_COLUMNS = [
+    "outcome",
+    "sample",
+    "estimator",
+    "inference",
+    "target",
+    "kind",
+    "method",
+    "m",
+    "estimate",
+    "conf_low",
+    "conf_high",
+    "open_low",
+    "open_high",
+    "breakdown",
+    "breakdown_beyond_grid",
+    "grid_max",
+    "num_pre",
+    "num_post",
+    "n_clusters",
+    "level",
+]
+"""``sensitivity.csv``: one row for the original interval (``kind`` ``original``), one per bound ``m`` of each
+``kind`` (``relative_magnitude``: ``Mbar``; ``smoothness``: ``M`` in pp); ``breakdown`` the smallest ``m`` whose
+interval contains 0 (empty and ``breakdown_beyond_grid`` when none on the grid, up to ``grid_max``)."""
 EMPTY_TURNOUT_TABLES = {
     "event_study": EVENT_COLUMNS,
     "pilot_effects": PILOT_EFFECT_COLUMNS,
@@ -393,6 +443,7 @@ EMPTY_TURNOUT_TABLES = {
     + ["estimand", "outcome", "method"],
     "power": ["n_pilots", "sd_placebo", "mde", "alpha", "power", "n_draws", "outcome"],
     "balance": BALANCE_COLUMNS,
+    "sensitivity": SENSITIVITY_COLUMNS,
 }
 """The columns of the across comparison's turnout tables, written empty when only ``within`` is compared."""
 
@@ -420,7 +471,8 @@ def compare_across_turnout(
         cs_rows, cs_es = callaway_santanna_turnout(panel, n_permutations, level, rng)
     effects += cs_rows
     clock.step(f"DiD, triple differences and Callaway-Sant'Anna ({len(effects)} rows)")
-    event = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
+    event, coefficients = _turnout_event_study(panel, base, cs_es, level, n_permutations, rng)
+    sensitivity_table = _sensitivity_table(coefficients, options.sensitivity, level)
     pilot_rows = _pilot_rows(base, panel, "turnout", "att_turnout", level)
     n_controls = int((base.assignment.observed < 0).sum())
     sizes = sorted({1, 2, 3, 5, base.n_treated_clusters, 10, 15, 20} & set(range(1, n_controls // 2 + 1)))
@@ -444,6 +496,7 @@ def compare_across_turnout(
         "placebo_size": placebo,
         "power": power,
         "balance": balance,
+        "sensitivity": sensitivity_table,
     }
 
 
@@ -588,10 +641,11 @@ def _triple_rows(panel: TurnoutPanel, profile: str, kw: dict) -> list[dict]:
 
 def _turnout_event_study(
     panel: TurnoutPanel, base: DidProblem, cs_es: pd.DataFrame, level: float, n_draws: int, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Programme event studies (TWFE with CRV1 and permutation pre-trend tests; Callaway-Sant'Anna)."""
+) -> tuple[pd.DataFrame, EventStudyCoefficients]:
+    """Programme event studies (TWFE with CRV1 and permutation pre-trend tests; Callaway-Sant'Anna), and the
+    TWFE coefficients with their covariance."""
     d = panel.data
-    es = event_study(
+    es, coefficients = event_study_fit(
         base.projector, d["turnout_pp"].to_numpy(), d["rel_time"].to_numpy(), d["unit_code"].to_numpy(), level
     )
     p, df = pretrend_permutation(
@@ -599,7 +653,87 @@ def _turnout_event_study(
     )
     es = es.assign(method="twfe", inference="crv1", pretrend_p_value_permutation=p, pretrend_permutation_df=df)
     event = pd.concat([es, cs_es.assign(inference="influence_function")], ignore_index=True)
-    return event.assign(outcome="turnout", sample="programme")
+    return event.assign(outcome="turnout", sample="programme"), coefficients
+
+
+SENSITIVITY_GRID_WIDENINGS = 4
+"""How often the relative-magnitude grid is doubled when an interval reaches its edge."""
+
+
+def _sensitivity_table(coefs: EventStudyCoefficients, spec: SensitivitySpec | None, level: float) -> pd.DataFrame:
+    """Sensitivity of the programme turnout effect to violations of parallel trends (``sensitivity.csv``).
+
+    The target is the average of the TWFE event study's post-period
+    coefficients (the first treated election and after, each election equally),
+    in percentage points, with the event study's CRV1 covariance.  Relative
+    magnitudes use the ARP conditional test (deterministic), smoothness the
+    optimal FLCI; see :mod:`evaluation.comparison.sensitivity`.  The turnout
+    grid is centred on the estimate, wide enough for the largest ``Mbar``
+    (HonestDiD's default ``+- 20`` standard errors around 0 would cut off an
+    effect many standard errors from 0), and doubled while an interval reaches
+    its edge.
+    """
+    if spec is None or coefs.num_pre < 1 or coefs.num_post < 1:
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    alpha = 1 - level
+    npre, npost = coefs.num_pre, coefs.num_post
+    l_vec = np.full(npost, 1 / npost)
+    args = (coefs.coef, coefs.cov, npre, npost)
+    original = sensitivity.original_ci(*args, l_vec=l_vec, alpha=alpha)
+    sd_theta = float(np.sqrt(l_vec @ coefs.cov[npre:, npre:] @ l_vec))
+    pre = np.concatenate([coefs.coef[:npre], [0.0]])
+    change = np.diff(pre)
+    change_se = np.sqrt([coefs.cov[i, i] + coefs.cov[i - 1, i - 1] - 2 * coefs.cov[i, i - 1] for i in range(1, npre)])
+    change_bound = np.max(np.abs(change) + 4 * np.concatenate([change_se, [np.sqrt(coefs.cov[npre - 1, npre - 1])]]))
+    drift = max(spec.mbar) * change_bound * float(np.arange(1, npost + 1) @ np.abs(l_vec))
+    half = 20 * sd_theta + drift
+    for _ in range(SENSITIVITY_GRID_WIDENINGS + 1):
+        rm = sensitivity.relative_magnitude_bounds(
+            *args,
+            mbar=spec.mbar,
+            l_vec=l_vec,
+            alpha=alpha,
+            grid_points=spec.grid_points,
+            grid_lb=original.estimate - half,
+            grid_ub=original.estimate + half,
+            search="bisect",
+        )
+        if not (rm.open_low.any() or rm.open_high.any()):
+            break
+        half *= 2
+    sd = sensitivity.smoothness_bounds(*args, m=spec.m, l_vec=l_vec, alpha=alpha, method="FLCI")
+    rows = [
+        {
+            "kind": "original",
+            "method": "normal",
+            "m": np.nan,
+            "estimate": original.estimate,
+            "conf_low": original.conf_low,
+            "conf_high": original.conf_high,
+            "open_low": False,
+            "open_high": False,
+        }
+    ]
+    for result in (rm, sd):
+        tidy = result.tidy()
+        breakdown = result.breakdown()
+        tidy["estimate"] = original.estimate
+        tidy["breakdown"] = breakdown.value
+        tidy["breakdown_beyond_grid"] = breakdown.beyond_grid
+        tidy["grid_max"] = breakdown.grid_max
+        rows += tidy.to_dict("records")
+    table = pd.DataFrame(rows).assign(
+        outcome="turnout",
+        sample="programme",
+        estimator="twfe",
+        inference="crv1",
+        target="mean_post",
+        num_pre=npre,
+        num_post=npost,
+        n_clusters=coefs.n_clusters,
+        level=level,
+    )
+    return table[SENSITIVITY_COLUMNS]
 
 
 def pilot_group_registers(areas: pd.DataFrame) -> dict[str, pd.DataFrame]:

@@ -15,7 +15,13 @@ import pandas as pd
 
 from evaluation.comparison.blas import blas_threads as limit_blas_threads
 from evaluation.comparison.matching import MatchingSpec
-from evaluation.comparison.programme import CompareOptions, compare_survey, compare_turnout, survey_shard
+from evaluation.comparison.programme import (
+    CompareOptions,
+    SensitivitySpec,
+    compare_survey,
+    compare_turnout,
+    survey_shard,
+)
 from evaluation.outputs import write_parquet
 from evaluation.sources.calendars import load_calendar
 from evaluation.variables import Variables, load_variables
@@ -32,6 +38,7 @@ def _options(config_settings: dict) -> CompareOptions:
         min_n=config_settings["disclosure"]["min_n"],
         treated_unit=config_settings["design"]["treated_unit"],
         comparisons=COMPARISONS[config_settings["design"]["comparison"]],
+        sensitivity=SensitivitySpec.from_config(settings["sensitivity"]),
     )
 
 

@@ -48,6 +48,7 @@ def test_tables_and_columns(result):
         "placebo_size",
         "power",
         "balance",
+        "sensitivity",
     }
     effects = result["effects"]
     assert list(effects.columns) == EFFECT_COLUMNS
