@@ -2,7 +2,7 @@
 
 Like :mod:`evaluation.reporting.sections`, they read result tables only
 (``data_quality.csv``, ``weighting_summary.csv``, ``placebo_size.csv``,
-``power.csv``) and word them in the report language.
+``power.csv``, ``sensitivity.csv``) and word them in the report language.
 """
 
 from __future__ import annotations
@@ -224,6 +224,53 @@ def power_section(ctx: ReportContext) -> str:
     caption = t("table_power_cap", d=int(power["n_draws"].iloc[0]))
     data = data_block(t, power, "power", {"power.csv": ["n_pilots", "sd_placebo", "mde"]})
     return f"## {t('power_heading')}\n\n{t('power_text')}\n\n{markdown_table(table, 'rrr')}\n: {caption}\n\n{data}"
+
+
+def _bound(t, value: float) -> str:
+    """A bound of the sensitivity grid: one decimal, two when it needs them (0.25)."""
+    return t.number(value, 1 if abs(round(value * 10) - value * 10) < 1e-9 else 2)
+
+
+def sensitivity_section(ctx: ReportContext) -> str:
+    """How large violations of parallel trends the turnout effect survives (``sensitivity.csv``, Rambachan and Roth).
+
+    The breakdown values are read from the table (the smallest bound whose
+    robust interval contains 0, or "beyond the grid"); nothing is computed here.
+    """
+    t = ctx.t
+    if not ctx.has("turnout") or ctx.tables["sensitivity"].empty:  # only the within comparison, or no leads
+        return ""
+    table = ctx.tables["sensitivity"]
+    original = table[table["kind"] == "original"].iloc[0]
+    level = t.number(100 * float(original["level"]), 0)
+    parts = [
+        t(
+            "sensitivity_intro",
+            estimate=t.number(original["estimate"], 1),
+            level=level,
+            low=t.number(original["conf_low"], 1),
+            high=t.number(original["conf_high"], 1),
+        )
+    ]
+    for kind, key in (("relative_magnitude", "sensitivity_rm"), ("smoothness", "sensitivity_sd")):
+        rows = table[table["kind"] == kind]
+        if rows.empty:
+            continue
+        first = rows.iloc[0]
+        if bool(first["breakdown_beyond_grid"]):
+            parts.append(t(f"{key}_beyond", grid_max=_bound(t, float(first["grid_max"])), level=level))
+        elif float(first["breakdown"]) == 0:
+            parts.append(t(f"{key}_zero", level=level))
+        else:
+            parts.append(t(key, breakdown=_bound(t, float(first["breakdown"])), level=level))
+    parts.append(t("sensitivity_caveat", g=t.number(int(original["n_clusters"]), 0)))
+    data = data_block(
+        t,
+        table,
+        "sensitivity",
+        {"sensitivity.csv": ["kind", "m", "conf_low", "conf_high", "breakdown", "breakdown_beyond_grid"]},
+    )
+    return f"## {t('sensitivity_heading')}\n\n{' '.join(parts)}\n\n{data}"
 
 
 def balance_section(ctx: ReportContext) -> str:

@@ -14,7 +14,7 @@ RESULT_TABLES = ("effects", "event_study", "pilot_effects", "pilots", "data_qual
 """Tables every run writes."""
 SOURCE_TABLES = {
     "survey": ("estimates", "gaps", "weighting_summary"),
-    "turnout": ("turnout_trends", "placebo_size", "power", "balance"),
+    "turnout": ("turnout_trends", "placebo_size", "power", "balance", "sensitivity"),
     "participants": ("representation", "representation_change"),
     "proposals": ("uptake", "uptake_effects", "themes", "theme_counts", "theme_quotes"),
 }

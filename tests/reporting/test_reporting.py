@@ -312,7 +312,13 @@ def _turnout_tables() -> dict[str, pd.DataFrame]:
     power = pd.DataFrame(
         {"n_pilots": [1, 3], "mde": [1.9, 1.1], "alpha": [0.05, 0.05], "power": [0.8, 0.8], "outcome": "turnout"}
     )
-    return {"turnout_trends": trends, "power": power, "placebo_size": pd.DataFrame(), "balance": pd.DataFrame()}
+    return {
+        "turnout_trends": trends,
+        "power": power,
+        "placebo_size": pd.DataFrame(),
+        "balance": pd.DataFrame(),
+        "sensitivity": pd.DataFrame(),
+    }
 
 
 def _headline_context(
