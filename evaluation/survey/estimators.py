@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from evaluation.errors import EstimationError
 from evaluation.survey.domains import Domains
+from evaluation.survey.gram import block_gram
 from evaluation.survey.intervals import proportion_interval, t_interval
 from evaluation.survey.likelihood import likelihood_interval
 from evaluation.survey.variance import Stage, StagePairs, sparse_stage_variance
@@ -223,6 +224,9 @@ def _sparse_calibrated_variance(
     cal = design.linearization.calibration
     influence = a if b is None else a - coef[keys.dom] * b
     influence = influence * inverse[keys.dom]
+    variance = _gram_variance(design, keys, influence)
+    if variance is not None:
+        return variance
     beta = cal.projector @ cal.category_domain_totals(influence * cal.row_factor, keys.dom, n_dom)  # n_cat x n_dom
     variance = np.zeros(n_dom)
     for index, (stage, pairs) in enumerate(zip(design.linearization.stages, keys.pairs(design.linearization.stages))):
@@ -233,6 +237,23 @@ def _sparse_calibrated_variance(
         adjusted = StagePairs.of_pairs(stage, totals.row.astype(np.int64), totals.col.astype(np.int64), n_dom)
         variance += sparse_stage_variance(stage, adjusted, totals.data, n_dom)
     return variance
+
+
+def _gram_variance(design: SurveyDesign, keys: DomainKeys, influence: np.ndarray) -> np.ndarray | None:
+    """The calibrated domain variance from within-block Gram matrices (:mod:`evaluation.survey.gram`), if it applies."""
+    linearization = design.linearization
+    gram = block_gram(linearization)
+    if gram is None:
+        return None
+    stages = linearization.stages
+    cached = keys.cache.get("block_layout")
+    if cached is None or cached[0] is not gram:  # keys are shared by the copies of a design
+        layout = gram.layout(linearization.calibration, stages, keys.domains.codes, keys.dom, keys.domains.n_domains)
+        keys.cache["block_layout"] = cached = (gram, layout)
+    layout = cached[1]
+    if layout is None:
+        return None
+    return gram.variance(linearization.calibration, stages, keys.pairs(stages), layout, influence)
 
 
 def domain_statistic(

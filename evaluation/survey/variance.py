@@ -17,8 +17,10 @@ pairs and (group, domain) cells that occur, at a cost linear in the rows.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -149,8 +151,8 @@ class Calibration:
     ----------
     indicator : scipy.sparse.csr_matrix, shape (n_rows, n_cat)
         ``X``.
-    projector : scipy.sparse.csr_matrix, shape (n_cat, n_cat)
-        Pseudo-inverse of ``X' D X``.
+    gram : scipy.sparse.csr_matrix, shape (n_cat, n_cat)
+        ``X' D X``; its pseudo-inverse :attr:`projector` is formed on first use.
     row_factor : ndarray, shape (n_rows,)
         ``d / w``: turns an influence ``w e`` into ``d e``.
     unit_weight_totals : list of scipy.sparse matrices, shape (n_units, n_cat)
@@ -160,15 +162,23 @@ class Calibration:
     member_value : ndarray or None
         The values of those non-zeros when ``X`` is not an indicator matrix
         (calibration on numeric variables); None for indicators (all 1).
+    margin_of_category : ndarray or None
+        The margin of each category (indicators of margins only, else None).
     """
 
     indicator: sp.csr_matrix
-    projector: sp.csr_matrix
+    gram: sp.csr_matrix
     row_factor: np.ndarray
     unit_weight_totals: list[sp.csr_matrix]
     member_row: np.ndarray
     member_col: np.ndarray
     member_value: np.ndarray | None = None
+    margin_of_category: np.ndarray | None = None
+
+    @functools.cached_property
+    def projector(self) -> sp.csr_matrix:
+        """Pseudo-inverse of ``X' D X`` (block by block)."""
+        return block_pinv(self.gram)
 
     @property
     def n_categories(self) -> int:
@@ -188,7 +198,9 @@ class Calibration:
         rows = np.concatenate([np.flatnonzero(c >= 0) for c in codes])
         cols = np.concatenate([c[c >= 0] + offsets[m] for m, c in enumerate(codes)])
         indicator = sp.csr_matrix((np.ones(cols.shape[0]), (rows, cols)), shape=(weights.shape[0], int(offsets[-1])))
-        return cls.from_matrix(indicator, weights, design_weights, stages, indicator_only=True)
+        calibration = cls.from_matrix(indicator, weights, design_weights, stages, indicator_only=True)
+        margin = np.repeat(np.arange(len(sizes)), sizes)
+        return dataclasses.replace(calibration, margin_of_category=margin)
 
     @classmethod
     def from_matrix(
@@ -216,7 +228,7 @@ class Calibration:
             unit_totals.append((aggregate @ weighted).tocsr())
         member = indicator.tocoo()
         value = None if indicator_only else member.data
-        return cls(indicator, block_pinv(gram), row_factor, unit_totals, member.row, member.col, value)
+        return cls(indicator, gram, row_factor, unit_totals, member.row, member.col, value)
 
     def category_totals(self, values: np.ndarray, dom: np.ndarray | None = None, n_dom: int = 1) -> np.ndarray:
         """``X' D e`` for row influence values ``z = w e`` (by domain when ``dom`` is given).
@@ -264,6 +276,7 @@ class Linearization:
 
     stages: tuple[Stage, ...]
     calibration: Calibration | None = None
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def scores(
         self, unit_totals: Sequence[np.ndarray], category_totals: np.ndarray | None, present: np.ndarray | None = None

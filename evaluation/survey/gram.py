@@ -1,0 +1,343 @@
+"""Domain variances of a raked design from within-block Gram matrices.
+
+For a design calibrated on margins the stage unit totals of a domain's
+influence ``z`` are ``T_ud = o_ud - r_ud``: ``o`` the uncalibrated unit totals,
+``r = M beta``, ``M = U W X`` (unit totals of the weighted margin indicators) and
+``beta_d`` a solution of ``(X' D X) beta_d = X' D e_d`` (see
+:class:`~evaluation.survey.variance.Calibration`; ``M beta`` is the same for
+every solution). A variance group ``h`` (``n_h`` units, multiplier ``s_h``,
+centred unless ``c_h = 0``) contributes ``s_h [sum_u T_ud^2 - c_h (sum_u T_ud)^2
+/ n_h]``, which expands to
+
+    V_d = V_own_d - 2 (beta_d' y_d - sum_cells c s O R / n) + beta_d' Q beta_d,
+    Q = sum_h s_h (M_h' M_h - c_h m_h m_h' / n_h),  y_d = sum_pairs s o M_u,
+
+with ``V_own`` the variance of the uncalibrated totals (as
+:func:`~evaluation.survey.variance.sparse_stage_variance`), ``O`` and
+``R = m_h beta_d`` the group totals of ``o`` and ``r`` on the (group, domain)
+cells with rows, and ``m_h`` the group's sum of ``M``. This is the unit-by-unit
+sum rearranged, not an approximation. When every domain lies inside one
+calibration block (the categories of margins calibrated together, e.g. one
+survey wave raked on its own), ``beta_d``, ``y_d`` and the needed parts of ``Q``
+live on that block, so the cost per statistic is linear in the rows plus a few
+small sparse products per block, instead of one term per unit of the block and
+domain. Within a block the margin with most categories has a diagonal part of
+``X' D X`` and is eliminated first, so only the other margins' Schur complement
+is inverted densely.
+
+The expansion subtracts large terms. Where a domain's variance is below
+``CANCELLATION_TOLERANCE`` times ``sum s o^2 + beta' (sum_h s_h M_h' M_h) beta``
+(which bounds every term), :meth:`BlockGram.variance` returns None and the caller
+computes that statistic unit by unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from evaluation.survey.variance import (
+    Calibration,
+    Linearization,
+    Stage,
+    StagePairs,
+    group_root_scale,
+    sparse_stage_variance,
+)
+
+CANCELLATION_TOLERANCE = 1e-6
+"""Smallest variance, relative to the size of the terms of the expansion, trusted to the Gram formula."""
+
+SCHUR_RCOND = 1e-10
+"""Singular values of a Schur complement below this fraction of its largest are taken for zero.
+
+Margins calibrated together are collinear (each sums to the row count), so the
+complement is singular; its computed null values are rounding noise, a few
+``1e-15`` of its scale, and must not be inverted.
+"""
+
+DENSE_LIMIT = 20_000_000
+"""Largest number of entries of the dense Schur complements of all blocks together."""
+
+
+@dataclass(frozen=True)
+class CalibrationBlock:
+    """One calibration block: its categories (largest margin first) and what the variance needs of it.
+
+    Attributes
+    ----------
+    members : ndarray
+        Category codes of the block; the ``n_primary`` of its largest margin first.
+    primary_inverse : ndarray, shape (n_primary,)
+        ``1 / (X' D X)_cc`` of the largest margin's categories (0 for empty ones).
+    coupling : scipy.sparse.csr_matrix, shape (n_primary, n_other)
+        ``X' D X`` between the largest margin and the other margins of the block.
+    schur_pinv : ndarray, shape (n_other, n_other)
+        Pseudo-inverse of the other margins' Schur complement.
+    centred, uncentred : tuple of scipy.sparse.csr_matrix, one per stage
+        ``Q`` and ``sum_h s_h M_h' M_h`` on the block's categories.
+    group_totals : tuple of scipy.sparse.csr_matrix, one per stage
+        ``m`` (groups x the block's categories).
+    """
+
+    members: np.ndarray
+    primary_inverse: np.ndarray
+    coupling: sp.csr_matrix
+    schur_pinv: np.ndarray
+    centred: tuple[sp.csr_matrix, ...]
+    uncentred: tuple[sp.csr_matrix, ...]
+    group_totals: tuple[sp.csr_matrix, ...]
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """A solution ``beta`` of ``(X' D X) beta = rhs`` on the block (columns are domains)."""
+        k1 = self.primary_inverse.shape[0]
+        scaled = rhs[:k1] * self.primary_inverse[:, None]
+        other = self.schur_pinv @ (rhs[k1:] - self.coupling.T @ scaled)
+        return np.vstack([scaled - (self.coupling @ other) * self.primary_inverse[:, None], other])
+
+
+@dataclass(frozen=True)
+class DomainLayout:
+    """Where each domain's coefficients sit: one dense (categories x domains) block per calibration block.
+
+    ``category_entry`` and ``own_entries`` (one per stage) are the flat positions of
+    the calibration memberships and of the row expansions of :class:`BlockGram`.
+    """
+
+    block: np.ndarray
+    position: np.ndarray
+    offset: np.ndarray
+    width: np.ndarray
+    domains: tuple[np.ndarray, ...]
+    category_entry: np.ndarray | None = None
+    own_entries: tuple[np.ndarray, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(self.offset[-1])
+
+    def index(self, block: np.ndarray, local: np.ndarray, domain: np.ndarray) -> np.ndarray:
+        """Flat index of (category ``local`` of ``block``, ``domain``); the spare last slot where they do not match."""
+        index = self.offset[block] + local * self.width[block] + self.position[domain]
+        return np.where(self.block[domain] == block, index, self.size)
+
+
+@dataclass(frozen=True)
+class BlockGram:
+    """The calibration blocks of a raked design and the row expansions the variance needs."""
+
+    blocks: tuple[CalibrationBlock, ...]
+    block_of_category: np.ndarray
+    local: np.ndarray
+    row_block: np.ndarray
+    unit_blocks: tuple[np.ndarray, ...]
+    expansions: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+
+    @classmethod
+    def build(cls, calibration: Calibration, stages: Sequence[Stage]) -> BlockGram | None:
+        """The blocks of ``calibration`` (margins of indicators); None for other calibrations or too large blocks."""
+        if calibration.margin_of_category is None:
+            return None
+        indicator, gram = calibration.indicator, calibration.gram
+        n_blocks, block_of_category = connected_components(gram, directed=False)
+        row_block = np.full(indicator.shape[0], -1, dtype=np.int64)
+        row_block[calibration.member_row] = block_of_category[calibration.member_col]
+        if (row_block[calibration.member_row] != block_of_category[calibration.member_col]).any():
+            return None  # a row (of design weight 0) in two blocks
+        members = _ordered_members(block_of_category, n_blocks, calibration.margin_of_category)
+        if sum((len(m) - k1) ** 2 for m, k1 in members) > DENSE_LIMIT:
+            return None
+        local = np.empty(block_of_category.shape[0], dtype=np.int64)
+        for m, _ in members:
+            local[m] = np.arange(len(m))
+        unit_totals = [m.tocsc() for m in calibration.unit_weight_totals]
+        group_totals = [_group_totals(stage, m).tocsc() for stage, m in zip(stages, calibration.unit_weight_totals)]
+        blocks = tuple(_calibration_block(gram, m, k1, stages, unit_totals, group_totals) for m, k1 in members)
+        unit_blocks, expansions = [], []
+        for stage, totals in zip(stages, calibration.unit_weight_totals):
+            coo = totals.tocoo()
+            keys = coo.row.astype(np.int64) * n_blocks + block_of_category[coo.col]
+            unit_blocks.append(np.unique(keys))
+            expansions.append(_row_expansion(stage, coo, keys, row_block, n_blocks, local))
+        return cls(blocks, block_of_category, local, row_block, tuple(unit_blocks), tuple(expansions))
+
+    def layout(
+        self, calibration: Calibration, stages: Sequence[Stage], codes: np.ndarray, dom: np.ndarray, n_domains: int
+    ) -> DomainLayout | None:
+        """The layout of the domains ``codes`` (-1: no domain; ``dom`` any code there); None if a domain spans blocks."""
+        valid = codes >= 0
+        placed = valid & (self.row_block >= 0)
+        block = np.full(n_domains, -1, dtype=np.int64)
+        block[dom[placed]] = self.row_block[placed]
+        if (block[dom[placed]] != self.row_block[placed]).any():
+            return None
+        loose = np.flatnonzero(valid & (self.row_block < 0) & (block[dom] >= 0))
+        n_blocks = len(self.blocks)
+        for stage, unit_blocks in zip(stages, self.unit_blocks):  # uncalibrated rows of a unit with margin totals
+            if loose.shape[0] and np.isin(stage.unit[loose] * n_blocks + block[dom[loose]], unit_blocks).any():
+                return None
+        order = np.argsort(block, kind="stable")
+        bounds = np.searchsorted(block[order], np.arange(n_blocks + 1))
+        domains = tuple(order[bounds[b] : bounds[b + 1]] for b in range(n_blocks))
+        position = np.zeros(n_domains, dtype=np.int64)
+        for d in domains:
+            position[d] = np.arange(d.shape[0])
+        width = np.array([d.shape[0] for d in domains], dtype=np.int64)
+        sizes = np.array([len(b.members) for b in self.blocks], dtype=np.int64) * width
+        offset = np.concatenate([[0], np.cumsum(sizes)])
+        layout = DomainLayout(block, position, offset, np.append(width, 0), domains)
+        columns = calibration.member_col
+        category_entry = layout.index(self.block_of_category[columns], self.local[columns], dom[calibration.member_row])
+        own_entries = tuple(layout.index(block, local, dom[row]) for row, block, local, _ in self.expansions)
+        return dataclasses.replace(layout, category_entry=category_entry, own_entries=own_entries)
+
+    def variance(
+        self,
+        calibration: Calibration,
+        stages: Sequence[Stage],
+        stage_pairs: Sequence[StagePairs],
+        layout: DomainLayout,
+        influence: np.ndarray,
+    ) -> np.ndarray | None:
+        """Design variance of every domain total of ``influence``; None where rounding could matter.
+
+        Parameters
+        ----------
+        calibration : Calibration
+        stages, stage_pairs : sequences
+            The design's stages and the (unit, domain) pairs of the domains at each.
+        layout : DomainLayout
+            From :meth:`layout` for the same domains.
+        influence : ndarray, shape (n_rows,)
+            Row influence values ``z`` (0 outside every domain).
+        """
+        n_domains = layout.block.shape[0]
+        weights = (influence * calibration.row_factor)[calibration.member_row]
+        totals = np.bincount(layout.category_entry, weights=weights, minlength=layout.size + 1)
+        own_totals = [
+            np.bincount(entry, weights=influence[row] * value, minlength=layout.size + 1)
+            for entry, (row, _, _, value) in zip(layout.own_entries, self.expansions)
+        ]
+        n_stages = len(stages)
+        quadratic, bound, cross = (np.zeros((n_stages, n_domains)) for _ in range(3))
+        fitted_groups = [[] for _ in stages]
+        for b, (block, domains) in enumerate(zip(self.blocks, layout.domains)):
+            shape = (len(block.members), domains.shape[0])
+            if not shape[1]:
+                for s in range(n_stages):
+                    fitted_groups[s].append(np.zeros(0))
+                continue
+            window = slice(layout.offset[b], layout.offset[b + 1])
+            beta = block.solve(totals[window].reshape(shape))
+            for s in range(n_stages):
+                quadratic[s, domains] = np.einsum("ij,ij->j", beta, block.centred[s] @ beta)
+                bound[s, domains] = np.einsum("ij,ij->j", beta, block.uncentred[s] @ beta)
+                cross[s, domains] = np.einsum("ij,ij->j", beta, own_totals[s][window].reshape(shape))
+                fitted_groups[s].append((block.group_totals[s] @ beta).ravel())
+        variance, size = np.zeros(n_domains), np.zeros(n_domains)
+        for s, (stage, pairs) in enumerate(zip(stages, stage_pairs)):
+            own = pairs.totals(influence)
+            scale = group_root_scale(stage) ** 2
+            group, domain = pairs.cell_group, pairs.cell_domain
+            cell_own = np.bincount(pairs.pair_cell, weights=own, minlength=group.shape[0])
+            fitted = np.concatenate([*fitted_groups[s], [0.0]])
+            group_offset = np.concatenate([[0], np.cumsum(layout.width[:-1] * stage.n_groups)])
+            block = layout.block[domain]
+            at = np.where(block >= 0, group_offset[block] + group * layout.width[block] + layout.position[domain], -1)
+            weight = stage.centre[group] * scale[group] / stage.n_in_group[group]
+            cells = np.bincount(domain, weights=weight * cell_own * fitted[at], minlength=n_domains)
+            pair_unit = np.zeros(pairs.n_pairs, dtype=np.int64)
+            pair_unit[pairs.pair_of_row] = stage.unit
+            pair_scale = scale[stage.group[pair_unit]]
+            variance += sparse_stage_variance(stage, pairs, own, n_domains) - 2 * (cross[s] - cells) + quadratic[s]
+            size += np.bincount(pairs.pair_domain, weights=pair_scale * own**2, minlength=n_domains) + bound[s]
+        if (variance < CANCELLATION_TOLERANCE * size).any():
+            return None
+        return variance
+
+
+def _ordered_members(
+    block_of_category: np.ndarray, n_blocks: int, margin_of_category: np.ndarray
+) -> list[tuple[np.ndarray, int]]:
+    """Per block, its categories with those of its largest margin first, and how many those are."""
+    members = []
+    for b in range(n_blocks):
+        categories = np.flatnonzero(block_of_category == b)
+        margins, counts = np.unique(margin_of_category[categories], return_counts=True)
+        primary = margin_of_category[categories] == margins[np.argmax(counts)]
+        members.append((np.concatenate([categories[primary], categories[~primary]]), int(primary.sum())))
+    return members
+
+
+def _group_totals(stage: Stage, unit_totals: sp.csr_matrix) -> sp.csr_matrix:
+    """``m``: the sum of the unit rows of ``M`` within each variance group."""
+    to_groups = sp.csr_matrix(
+        (np.ones(stage.n_units), (stage.group, np.arange(stage.n_units))), shape=(stage.n_groups, stage.n_units)
+    )
+    return (to_groups @ unit_totals).tocsr()
+
+
+def _calibration_block(
+    gram: sp.csr_matrix,
+    members: np.ndarray,
+    n_primary: int,
+    stages: Sequence[Stage],
+    unit_totals: Sequence[sp.csc_matrix],
+    group_totals: Sequence[sp.csc_matrix],
+) -> CalibrationBlock:
+    """The elimination pieces of one block and its ``Q``, bound and ``m`` at every stage."""
+    part = gram[members][:, members]
+    diagonal = part.diagonal()[:n_primary]
+    with np.errstate(divide="ignore"):
+        primary_inverse = np.where(diagonal > 0, 1.0 / diagonal, 0.0)
+    coupling = part[:n_primary, n_primary:].tocsr()
+    schur = part[n_primary:, n_primary:].toarray() - (coupling.T @ sp.diags(primary_inverse) @ coupling).toarray()
+    centred, uncentred, totals = [], [], []
+    for stage, units, groups in zip(stages, unit_totals, group_totals):
+        root = group_root_scale(stage)
+        own, group = units[:, members], groups[:, members]
+        gram_units = (own.T @ sp.diags(root[stage.group] ** 2) @ own).tocsr()
+        group_weight = stage.centre * root**2 / np.maximum(stage.n_in_group, 1)
+        uncentred.append(gram_units)
+        centred.append((gram_units - group.T @ sp.diags(group_weight) @ group).tocsr())
+        totals.append(group.tocsr())
+    return CalibrationBlock(
+        members,
+        primary_inverse,
+        coupling,
+        np.linalg.pinv(schur, rcond=SCHUR_RCOND, hermitian=True),
+        tuple(centred),
+        tuple(uncentred),
+        tuple(totals),
+    )
+
+
+def _row_expansion(
+    stage: Stage, unit_totals: sp.coo_matrix, keys: np.ndarray, row_block: np.ndarray, n_blocks: int, local: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every row's entries of ``s_u M_u`` on its own block: (row, block, category within the block, value)."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    rows = np.flatnonzero(row_block >= 0)
+    row_keys = stage.unit[rows].astype(np.int64) * n_blocks + row_block[rows]
+    first = np.searchsorted(sorted_keys, row_keys, side="left")
+    count = np.searchsorted(sorted_keys, row_keys, side="right") - first
+    which = np.repeat(np.arange(rows.shape[0]), count)
+    entry = order[first[which] + np.arange(which.shape[0]) - np.repeat(np.cumsum(count) - count, count)]
+    scale = group_root_scale(stage)[stage.group] ** 2
+    row = rows[which]
+    return row, row_block[row], local[unit_totals.col[entry]], unit_totals.data[entry] * scale[unit_totals.row[entry]]
+
+
+def block_gram(linearization: Linearization) -> BlockGram | None:
+    """The :class:`BlockGram` of a calibrated design (built once and kept in ``linearization.cache``)."""
+    if "block_gram" not in linearization.cache:
+        calibration = linearization.calibration
+        gram = None if calibration is None else BlockGram.build(calibration, linearization.stages)
+        linearization.cache["block_gram"] = gram
+    return linearization.cache["block_gram"]
