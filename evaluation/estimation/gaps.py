@@ -59,10 +59,15 @@ def gap_estimates(
     """
     frames = []
     for group_variable, (group_a, group_b) in gaps.items():
+        by_area = {}  # pilot and control come from one estimate by area_type
         for area_type in AREA_TYPES:
             area_column = "area_type" if area_type != "all" else "all"
             for outcome, spec in outcomes.items():
-                gap = design.mean_differences(outcome, ["wave", area_column], group_variable, group_a, group_b, level)
+                if (area_column, outcome) not in by_area:
+                    by_area[area_column, outcome] = design.mean_differences(
+                        outcome, ["wave", area_column], group_variable, group_a, group_b, level
+                    )
+                gap = by_area[area_column, outcome]
                 gap = gap[gap[area_column] == area_type]
                 scale = 100 if spec.kind == "binary" else 1
                 frames.append(
