@@ -10,7 +10,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from evaluation.errors import DesignError
-from evaluation.survey import association, contrasts, estimators, quantiles, spread
+from evaluation.survey import adjusted, association, contrasts, estimators, quantiles, spread
 from evaluation.survey.degrees import domain_degrees_of_freedom
 from evaluation.survey.domains import make_domains
 from evaluation.survey.estimators import DomainKeys, make_keys
@@ -435,6 +435,26 @@ class SurveyDesign:
         ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n_a``, ``n_b``, ``df``.
         """
         return contrasts.mean_differences(self, variable, _as_list(by), group, a, b, level)
+
+    def adjusted_differences(
+        self,
+        variable: str,
+        by: Sequence[str],
+        group: str,
+        a: object,
+        b: object,
+        covariates: Sequence[str],
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """``a - b`` adjusted for the categorical ``covariates`` in every domain of ``by`` (one svyglm per domain).
+
+        The coefficient of ``1[group = a]`` in R ``svyglm(variable ~ g + factor(c1) + ...,
+        design = subset(design, domain & group %in% c(a, b)))``, with its design-based
+        SE and R's residual df; see :mod:`evaluation.survey.adjusted`. Returns ``by``
+        columns, ``variable``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``n_a``,
+        ``n_b``, ``df``, ``n_terms``.
+        """
+        return adjusted.adjusted_differences(self, variable, _as_list(by), group, a, b, list(covariates), level)
 
     def contrast_means(
         self, variable: str, by: Sequence[str], a: object, b: object, kind: str = "difference", level: float = 0.95
