@@ -46,20 +46,13 @@ from evaluation.survey.variance import (
     Linearization,
     Stage,
     StagePairs,
+    equilibrated_pinv,
     group_root_scale,
     sparse_stage_variance,
 )
 
 CANCELLATION_TOLERANCE = 1e-6
 """Smallest variance, relative to the size of the terms of the expansion, trusted to the Gram formula."""
-
-SCHUR_RCOND = 1e-10
-"""Singular values of a Schur complement below this fraction of its largest are taken for zero.
-
-Margins calibrated together are collinear (each sums to the row count), so the
-complement is singular; its computed null values are rounding noise, a few
-``1e-15`` of its scale, and must not be inverted.
-"""
 
 DENSE_LIMIT = 20_000_000
 """Largest number of entries of the dense Schur complements of all blocks together."""
@@ -310,7 +303,7 @@ def _calibration_block(
         members,
         primary_inverse,
         coupling,
-        np.linalg.pinv(schur, rcond=SCHUR_RCOND, hermitian=True),
+        equilibrated_pinv(schur),
         tuple(centred),
         tuple(uncentred),
         tuple(totals),

@@ -29,6 +29,15 @@ from scipy.sparse.csgraph import connected_components
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "certainty", "adjust", "average")
 
+PSEUDO_INVERSE_RCOND = 1e-10
+"""Singular values of ``X' D X`` (or a block of it) below this fraction of its largest are taken for zero.
+
+Margins calibrated together are collinear (each sums to the row count), so the
+matrix is singular; its computed null values are rounding noise, around
+``1e-16`` to ``1e-15`` of its scale, which numpy's default cut-off (``1e-15``)
+does not always remove, and they must not be inverted.
+"""
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -252,6 +261,21 @@ class Calibration:
         return totals - np.asarray(self.unit_weight_totals[stage_index] @ coef)
 
 
+def equilibrated_pinv(matrix: np.ndarray) -> np.ndarray:
+    """A generalised inverse of a symmetric PSD matrix: the pseudo-inverse of ``S^-1 A S^-1`` (``S^2`` its diagonal)
+    with the cut-off :data:`PSEUDO_INVERSE_RCOND`, scaled back.
+
+    Scaling first keeps directions that are small only because the variables have
+    different units (GREG on numeric columns) while the rounding noise of collinear
+    margins is cut. It is the Moore-Penrose inverse only up to that scaling, but the
+    calibration residuals ``e - X beta`` are the same for every generalised inverse.
+    """
+    diagonal = np.sqrt(np.clip(np.diag(matrix), 0.0, None))
+    scale = np.where(diagonal > 0, 1.0 / np.where(diagonal > 0, diagonal, 1.0), 0.0)
+    inverse = np.linalg.pinv(matrix * np.outer(scale, scale), rcond=PSEUDO_INVERSE_RCOND, hermitian=True)
+    return inverse * np.outer(scale, scale)
+
+
 def block_pinv(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Pseudo-inverse of a symmetric matrix that is block diagonal up to a permutation, block by block."""
     n_blocks, block = connected_components(matrix, directed=False)
@@ -260,7 +284,7 @@ def block_pinv(matrix: sp.csr_matrix) -> sp.csr_matrix:
     rows, cols, values = [], [], []
     for k in range(n_blocks):
         members = order[bounds[k] : bounds[k + 1]]
-        inverse = np.linalg.pinv(matrix[members][:, members].toarray())
+        inverse = equilibrated_pinv(matrix[members][:, members].toarray())
         rows.append(np.repeat(members, len(members)))
         cols.append(np.tile(members, len(members)))
         values.append(inverse.ravel())

@@ -89,3 +89,21 @@ def test_uncalibrated_rows_of_a_calibrated_unit_decline():
         keys.domains.n_domains,
     )
     assert layout is None
+
+
+def test_rounding_noise_in_the_calibration_matrix_is_not_inverted():
+    """A singular X'DX whose null value came out as 5e-15 of its scale (above numpy's default cut-off of 1e-15, as
+    happened in a raked wave of the demo): the generalised inverse drops it, so it stays of the size of the true
+    inverse and still solves every consistent system."""
+    import scipy.sparse as sp
+
+    from evaluation.survey.variance import block_pinv
+
+    rng = np.random.default_rng(3)
+    basis, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    values = np.array([2e4, 7e3, 3e2, 2e4 * 5e-15])
+    matrix = (basis * values) @ basis.T
+    inverse = block_pinv(sp.csr_matrix(matrix)).toarray()
+    assert_allclose(matrix @ inverse @ matrix, matrix, atol=1e-9 * values[0])
+    assert np.abs(inverse).max() < 1.0
+    assert np.abs(np.linalg.pinv(matrix)).max() > 1e9  # the default cut-off would have inverted the noise
