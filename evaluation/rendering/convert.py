@@ -113,15 +113,26 @@ def write_pdf(markdown: str, build_dir: Path, source_dir: Path, output: Path) ->
         raise RenderError(f"Typst could not compile the PDF ({typ.name}): {exc}") from exc
 
 
+def pandoc_binary() -> str:
+    """The pandoc of ``pypandoc-binary`` (a dependency, recent enough for Typst), else the one pypandoc finds.
+
+    pypandoc itself takes the newest pandoc it can run, and a system pandoc
+    (Debian's 2.17 has no Typst writer) wins whenever the bundled one's version
+    check fails, so the bundled binary is named directly.
+    """
+    bundled = Path(pypandoc.__file__).parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    return str(bundled) if bundled.is_file() else pypandoc.get_pandoc_path()
+
+
 def _pandoc(markdown: str, to: str, args: list[str], build_dir: Path, source_dir: Path, output: Path) -> None:
-    """Run pandoc (the binary pypandoc finds) with our Lua filter on Markdown text in ``build_dir``.
+    """Run pandoc (:func:`pandoc_binary`) with our Lua filter on Markdown text in ``build_dir``.
 
     The working directory is given to the pandoc process only (pypandoc would
     change this process's), so conversions can run in parallel threads.
     """
     resource_path = os.pathsep.join([".", str(source_dir.resolve())])
     command = [
-        pypandoc.get_pandoc_path(),
+        pandoc_binary(),
         "--from=markdown",
         f"--to={to}",
         f"--output={output.resolve()}",
