@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     estimate = command("estimate", _estimate, "design-based estimates by group, area type and wave", "estimate")
     estimate.add_argument("--survey", required=True, help="weighted survey Parquet")
     estimate.add_argument("--areas", required=True, help="validated area register Parquet")
-    estimate.add_argument("--out", required=True, help="estimates CSV (gaps.csv is written beside it)")
+    estimate.add_argument(
+        "--out", required=True, help="estimates CSV (gaps.csv and adjusted_gaps.csv are written beside it)"
+    )
     compare = command(
         "compare", _compare, "pilot-versus-control comparisons (difference-in-differences), one part", "compare"
     )

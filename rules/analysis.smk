@@ -42,6 +42,7 @@ if HAS_SURVEY:
         output:
             estimates=f"{RESULTS}/estimates.csv",
             gaps=f"{RESULTS}/gaps.csv",
+            adjusted_gaps=f"{RESULTS}/adjusted_gaps.csv",
         log:
             f"{LOGS}/estimate.log",
         benchmark:

@@ -11,7 +11,16 @@ APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.
 APPENDIX_REPORTS = expand(f"{REPORTS}/{LANG}/{{document}}.{{ext}}", document=APPENDICES, ext=["html", "pdf"])
 RESULT_TABLES = [
-    *([rules.estimate.output.estimates, rules.estimate.output.gaps, rules.weight.output.summary] if HAS_SURVEY else []),
+    *(
+        [
+            rules.estimate.output.estimates,
+            rules.estimate.output.gaps,
+            rules.estimate.output.adjusted_gaps,
+            rules.weight.output.summary,
+        ]
+        if HAS_SURVEY
+        else []
+    ),
     QUALITY_TABLE,
     rules.provenance.output.provenance,
     rules.validate.output.accounting,

@@ -5,9 +5,18 @@ A gap is the difference of two domain means in the same wave and area type,
 included (:meth:`evaluation.survey.SurveyDesign.mean_differences`). The pairs come
 from ``gaps:`` in ``config/variables.yaml``. Binary outcomes are in percentage
 points, scales in scale points (as ``estimates.csv``).
+
+An *adjusted* gap is the same difference net of the other group variables: the
+coefficient of ``1[group = a]`` in the design-weighted linear regression on the
+two groups' respondents with the other group variables as factors, one regression
+per wave and area type (:meth:`evaluation.survey.SurveyDesign.adjusted_differences`,
+R ``svyglm`` on the domain's subset). "Is the education gap in trust still there
+net of age, gender and income?"
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -34,6 +43,9 @@ GAP_COLUMNS = [
 AREA_TYPES = ("pilot", "control", "all")
 
 
+ADJUSTED_GAP_COLUMNS = [*GAP_COLUMNS[:-2], "adjusted_for", "df", "n", "suppressed"]
+
+
 def gap_estimates(
     design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float
 ) -> pd.DataFrame:
@@ -57,6 +69,47 @@ def gap_estimates(
         One row per outcome × pair × area type × wave observed in both groups,
         columns of :data:`GAP_COLUMNS` except ``n`` and ``suppressed``.
     """
+
+    def raw(outcome: str, by: list[str], variable: str, a: str, b: str) -> pd.DataFrame:
+        return design.mean_differences(outcome, by, variable, a, b, level)
+
+    return _gap_table(outcomes, gaps, raw, GAP_COLUMNS[:-2])
+
+
+def adjusted_gap_estimates(
+    design: SurveyDesign,
+    outcomes: dict[str, Outcome],
+    gaps: dict[str, tuple[str, str]],
+    group_variables: list[str],
+    level: float,
+) -> pd.DataFrame:
+    """Gaps adjusted for the other ``group_variables`` the survey has (as :func:`gap_estimates` otherwise).
+
+    Returns
+    -------
+    DataFrame
+        Columns of :data:`ADJUSTED_GAP_COLUMNS` except ``n`` and ``suppressed``;
+        ``adjusted_for`` names the covariates (joined by ``+``) and ``df`` is the
+        regression's residual degrees of freedom.
+    """
+
+    def covariates(variable: str) -> list[str]:
+        return [g for g in group_variables if g != variable and g in design.data.columns]
+
+    def adjusted(outcome: str, by: list[str], variable: str, a: str, b: str) -> pd.DataFrame:
+        table = design.adjusted_differences(outcome, by, variable, a, b, covariates(variable), level)
+        return table.assign(adjusted_for="+".join(covariates(variable)))
+
+    return _gap_table(outcomes, gaps, adjusted, ADJUSTED_GAP_COLUMNS[:-2])
+
+
+def _gap_table(
+    outcomes: dict[str, Outcome],
+    gaps: dict[str, tuple[str, str]],
+    difference: Callable[[str, list[str], str, str, str], pd.DataFrame],
+    columns: list[str],
+) -> pd.DataFrame:
+    """``difference(outcome, by, group variable, a, b)`` for every pair × area type × outcome, one row per wave."""
     frames = []
     for group_variable, (group_a, group_b) in gaps.items():
         by_area = {}  # pilot and control come from one estimate by area_type
@@ -64,8 +117,8 @@ def gap_estimates(
             area_column = "area_type" if area_type != "all" else "all"
             for outcome, spec in outcomes.items():
                 if (area_column, outcome) not in by_area:
-                    by_area[area_column, outcome] = design.mean_differences(
-                        outcome, ["wave", area_column], group_variable, group_a, group_b, level
+                    by_area[area_column, outcome] = difference(
+                        outcome, ["wave", area_column], group_variable, group_a, group_b
                     )
                 gap = by_area[area_column, outcome]
                 gap = gap[gap[area_column] == area_type]
@@ -82,11 +135,12 @@ def gap_estimates(
                             "area_type": area_type,
                             "wave": gap["wave"].to_numpy(),
                             **{k: gap[k].to_numpy() * scale for k in ("estimate", "se", "ci_low", "ci_high")},
+                            **{k: gap[k].to_numpy() for k in ("adjusted_for", "df") if k in columns},
                         }
                     )
                 )
     rows = pd.concat(frames, ignore_index=True) if frames else []
-    return pd.DataFrame(rows, columns=GAP_COLUMNS[:-2])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def published_gaps(design: SurveyDesign, variables: Variables, estimates: pd.DataFrame, level: float) -> pd.DataFrame:
@@ -99,3 +153,11 @@ def published_gaps(design: SurveyDesign, variables: Variables, estimates: pd.Dat
     """
     gaps = gap_estimates(design, variables.outcomes, variables.gaps, level)
     return suppress_contrasts(gaps, estimates)[GAP_COLUMNS]
+
+
+def published_adjusted_gaps(
+    design: SurveyDesign, variables: Variables, group_variables: list[str], estimates: pd.DataFrame, level: float
+) -> pd.DataFrame:
+    """Adjusted gaps, blanked wherever either group's estimate in ``estimates`` is suppressed (as the raw gaps)."""
+    gaps = adjusted_gap_estimates(design, variables.outcomes, variables.gaps, group_variables, level)
+    return suppress_contrasts(gaps, estimates)[ADJUSTED_GAP_COLUMNS]

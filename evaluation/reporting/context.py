@@ -13,7 +13,7 @@ from evaluation.reporting.i18n import Translator
 RESULT_TABLES = ("effects", "event_study", "pilot_effects", "pilots", "data_quality")
 """Tables every run writes."""
 SOURCE_TABLES = {
-    "survey": ("estimates", "gaps", "weighting_summary"),
+    "survey": ("estimates", "gaps", "adjusted_gaps", "weighting_summary"),
     "turnout": ("turnout_trends", "placebo_size", "power", "balance", "sensitivity"),
     "participants": ("representation", "representation_change"),
     "proposals": ("uptake", "uptake_effects", "themes", "theme_counts", "theme_quotes"),

@@ -284,7 +284,55 @@ def _gap_figure(ctx: ReportContext, outcome: str, variable: str) -> str:
     data = data_block(
         t, shown[[*keys, *gap_columns, "suppressed"]], f"gap_{outcome}_{variable}", {"gaps.csv": gap_columns}
     )
-    return figure_markdown(fig, caption, alt, t.number) + "\n" + data
+    return figure_markdown(fig, caption, alt, t.number) + "\n" + data + _adjusted_gap_table(ctx, outcome, variable)
+
+
+def _adjusted_gap_table(ctx: ReportContext, outcome: str, variable: str) -> str:
+    """The latest wave's gap beside the gap adjusted for the other group variables, pilots and controls."""
+    t = ctx.t
+    adjusted = ctx.tables.get("adjusted_gaps")
+    if adjusted is None:
+        return ""
+    keys = ["outcome", "group_variable", "area_type", "wave"]
+    raw = ctx.tables["gaps"]
+    select = (
+        (raw["outcome"] == outcome) & (raw["group_variable"] == variable) & raw["area_type"].isin(["pilot", "control"])
+    )
+    both = raw[select].merge(adjusted, on=[*keys, "group_a", "group_b"], suffixes=("", "_adjusted"), how="inner")
+    if both.empty:
+        return ""
+    latest = both["wave"].max()
+    rows = both[both["wave"] == latest].set_index("area_type").reindex(["pilot", "control"]).dropna(how="all")
+    covariates = [c for c in str(rows["adjusted_for"].iloc[0]).split("+") if c]
+    table = pd.DataFrame(
+        {
+            t("area"): [t(area) for area in rows.index],
+            t("gap_raw"): [_estimate_cell(t, r.estimate, r.ci_low, r.ci_high) for r in rows.itertuples()],
+            t("gap_adjusted"): [
+                _estimate_cell(t, r.estimate_adjusted, r.ci_low_adjusted, r.ci_high_adjusted) for r in rows.itertuples()
+            ],
+            t("n_respondents"): [t.number(n, 0) if pd.notna(n) else t("suppressed_mark") for n in rows["n"]],
+        }
+    )
+    group_a, group_b = (t.group(variable, g).lower() for g in t.variables.gaps[variable])
+    caption = t(
+        "table_adjusted_gap_cap",
+        a=group_a,
+        b=group_b,
+        wave=latest,
+        covariates=_and(t, [t.group_variable(c).lower() for c in covariates]),
+    )
+    columns = ["estimate", "ci_low", "ci_high", "adjusted_for", "n"]
+    shown = adjusted[
+        (adjusted["outcome"] == outcome) & (adjusted["group_variable"] == variable) & (adjusted["wave"] == latest)
+    ]
+    data = data_block(
+        t,
+        shown[["outcome", "group_variable", "group_a", "group_b", "area_type", "wave", *columns, "suppressed"]],
+        f"adjusted_gap_{outcome}_{variable}",
+        {"gaps.csv": ["estimate", "ci_low", "ci_high"], "adjusted_gaps.csv": columns},
+    )
+    return f"\n{markdown_table(table, 'lrrr')}\n: {caption}\n\n{data}\n"
 
 
 def _estimate_cell(t, estimate: float, low: float, high: float) -> str:

@@ -332,6 +332,7 @@ def _headline_context(
     survey_tables = {
         "estimates": pd.DataFrame({"wave": [1, 2, 3]}),
         "gaps": pd.DataFrame(),
+        "adjusted_gaps": pd.DataFrame(),
         "weighting_summary": pd.DataFrame(),
     }
     turnout_tables = _turnout_tables() if turnout else {}

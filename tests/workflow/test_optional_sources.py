@@ -11,7 +11,7 @@ from shared import small_workflow
 
 pytestmark = pytest.mark.e2e
 
-SURVEY_TABLES = ("estimates.csv", "gaps.csv", "weighting_summary.csv")
+SURVEY_TABLES = ("estimates.csv", "gaps.csv", "adjusted_gaps.csv", "weighting_summary.csv")
 TURNOUT_TABLES = ("turnout_trends.csv", "placebo_size.csv", "power.csv", "balance.csv")
 ALWAYS = ("effects.csv", "event_study.csv", "pilot_effects.csv", "pilots.csv", "data_quality.csv", "provenance.json")
 

@@ -34,6 +34,7 @@ def test_every_expected_output(pipeline_run):
         "pilots.csv",
         "provenance.json",
         "weighting_summary.csv",
+        "adjusted_gaps.csv",
     ):
         assert (results / name).stat().st_size > 0, name
     pilots = pd.read_csv(results / "pilots.csv", dtype={"municipality_code": str})
