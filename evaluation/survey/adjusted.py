@@ -50,7 +50,8 @@ def _dummies(design: SurveyDesign, covariates: Sequence[str]) -> tuple[np.ndarra
     for name in covariates:
         if name not in design.data.columns:
             raise EstimationError(f"covariate `{name}` not in the survey data")
-        codes, levels = pd.factorize(design.data[name], sort=True)
+        domains = design.domain_keys([name]).domains  # factorised once per design and column
+        codes, levels = domains.codes, domains.labels[name].to_numpy()
         blocks.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
         combination = np.where((codes < 0) | (combination < 0), -1, combination * len(levels) + codes)
         combinations *= max(len(levels), 1)

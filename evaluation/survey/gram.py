@@ -72,19 +72,16 @@ class CalibrationBlock:
         ``X' D X`` between the largest margin and the other margins of the block.
     schur_pinv : ndarray, shape (n_other, n_other)
         Pseudo-inverse of the other margins' Schur complement.
-    centred, uncentred : tuple of scipy.sparse.csr_matrix, one per stage
-        ``Q`` and ``sum_h s_h M_h' M_h`` on the block's categories.
-    group_totals : tuple of scipy.sparse.csr_matrix, one per stage
-        ``m`` (groups x the block's categories).
+    products : tuple of scipy.sparse.csr_matrix, one per stage
+        ``Q``, ``sum_h s_h M_h' M_h`` and ``m`` (groups x categories) on the block's
+        categories, stacked (``2 k + n_groups`` rows), so one product gives all three.
     """
 
     members: np.ndarray
     primary_inverse: np.ndarray
     coupling: sp.csr_matrix
     schur_pinv: np.ndarray
-    centred: tuple[sp.csr_matrix, ...]
-    uncentred: tuple[sp.csr_matrix, ...]
-    group_totals: tuple[sp.csr_matrix, ...]
+    products: tuple[sp.csr_matrix, ...]
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """A solution ``beta`` of ``(X' D X) beta = rhs`` on the block (columns are domains)."""
@@ -228,10 +225,11 @@ class BlockGram:
             window = slice(layout.offset[b], layout.offset[b + 1])
             beta = block.solve(totals[window].reshape(shape))
             for s in range(n_stages):
-                quadratic[s, domains] = np.einsum("ij,ij->j", beta, block.centred[s] @ beta)
-                bound[s, domains] = np.einsum("ij,ij->j", beta, block.uncentred[s] @ beta)
+                product = block.products[s] @ beta
+                quadratic[s, domains] = np.einsum("ij,ij->j", beta, product[: shape[0]])
+                bound[s, domains] = np.einsum("ij,ij->j", beta, product[shape[0] : 2 * shape[0]])
                 cross[s, domains] = np.einsum("ij,ij->j", beta, own_totals[s][window].reshape(shape))
-                fitted_groups[s].append((block.group_totals[s] @ beta).ravel())
+                fitted_groups[s].append(product[2 * shape[0] :].ravel())
         variance, size = np.zeros(n_domains), np.zeros(n_domains)
         for s, (stage, pairs) in enumerate(zip(stages, stage_pairs)):
             own = pairs.totals(influence)
@@ -283,30 +281,27 @@ def _calibration_block(
     unit_totals: Sequence[sp.csc_matrix],
     group_totals: Sequence[sp.csc_matrix],
 ) -> CalibrationBlock:
-    """The elimination pieces of one block and its ``Q``, bound and ``m`` at every stage."""
+    """The elimination pieces of one block and its stacked ``Q``, bound and ``m`` at every stage."""
     part = gram[members][:, members]
     diagonal = part.diagonal()[:n_primary]
     with np.errstate(divide="ignore"):
         primary_inverse = np.where(diagonal > 0, 1.0 / diagonal, 0.0)
     coupling = part[:n_primary, n_primary:].tocsr()
     schur = part[n_primary:, n_primary:].toarray() - (coupling.T @ sp.diags(primary_inverse) @ coupling).toarray()
-    centred, uncentred, totals = [], [], []
+    products = []
     for stage, units, groups in zip(stages, unit_totals, group_totals):
         root = group_root_scale(stage)
         own, group = units[:, members], groups[:, members]
         gram_units = (own.T @ sp.diags(root[stage.group] ** 2) @ own).tocsr()
         group_weight = stage.centre * root**2 / np.maximum(stage.n_in_group, 1)
-        uncentred.append(gram_units)
-        centred.append((gram_units - group.T @ sp.diags(group_weight) @ group).tocsr())
-        totals.append(group.tocsr())
+        centred = gram_units - group.T @ sp.diags(group_weight) @ group
+        products.append(sp.vstack([centred, gram_units, group]).tocsr())
     return CalibrationBlock(
         members,
         primary_inverse,
         coupling,
         equilibrated_pinv(schur),
-        tuple(centred),
-        tuple(uncentred),
-        tuple(totals),
+        tuple(products),
     )
 
 
