@@ -32,7 +32,7 @@ import pandas as pd
 
 from evaluation.errors import EstimationError
 from evaluation.survey.degrees import domain_degrees_of_freedom
-from evaluation.survey.estimators import column, domain_statistic
+from evaluation.survey.estimators import column, domain_statistic, level_code, level_codes
 from evaluation.survey.intervals import t_interval
 
 if TYPE_CHECKING:
@@ -42,20 +42,25 @@ RANK_TOLERANCE = 1e-10
 """Eigenvalues of a domain's cross-product matrix below this fraction of its largest count as zero (aliased)."""
 
 
-def _dummies(design: SurveyDesign, covariates: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Intercept and treatment dummies of ``covariates``, the code of each row's combination of levels (-1 where
+def _combinations(
+    design: SurveyDesign, covariates: Sequence[str]
+) -> tuple[list[tuple[np.ndarray, int]], np.ndarray, int]:
+    """Level codes and level count of each covariate, the code of each row's combination of levels (-1 where
     one is missing) and the number of combinations."""
-    blocks = [np.ones((len(design.data), 1))]
+    codes = [(level, len(levels)) for level, levels in (level_codes(design, name) for name in covariates)]
     combination, combinations = np.zeros(len(design.data), dtype=np.int64), 1
-    for name in covariates:
-        if name not in design.data.columns:
-            raise EstimationError(f"covariate `{name}` not in the survey data")
-        domains = design.domain_keys([name]).domains  # factorised once per design and column
-        codes, levels = domains.codes, domains.labels[name].to_numpy()
-        blocks.append((codes[:, None] == np.arange(1, len(levels))[None, :]).astype(float))
-        combination = np.where((codes < 0) | (combination < 0), -1, combination * len(levels) + codes)
-        combinations *= max(len(levels), 1)
-    return np.hstack(blocks), combination, combinations
+    for level, n_levels in codes:
+        combination = np.where((level < 0) | (combination < 0), -1, combination * n_levels + level)
+        combinations *= max(n_levels, 1)
+    return codes, combination, combinations
+
+
+def _dummies(codes: list[tuple[np.ndarray, int]], rows: np.ndarray) -> np.ndarray:
+    """Intercept and treatment dummies (first level the reference) of the covariates at ``rows``."""
+    blocks = [np.ones((rows.shape[0], 1))]
+    for level, n_levels in codes:
+        blocks.append((level[rows][:, None] == np.arange(1, n_levels)[None, :]).astype(float))
+    return np.hstack(blocks)
 
 
 def _sum_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -88,10 +93,10 @@ def adjusted_differences(
     if group in covariates:
         raise EstimationError(f"adjusted difference by `{group}`: the group cannot also be a covariate")
     y = column(design, variable)
-    labels = design.data[group].to_numpy()
-    in_a, in_b = labels == a, labels == b
+    group_codes, levels = level_codes(design, group)
+    in_a, in_b = (group_codes == level_code(levels, value) for value in (a, b))
     keys = design.domain_keys(by)
-    x, combination, combinations = _dummies(design, covariates)
+    covariate_codes, combination, combinations = _combinations(design, covariates)
     ok = keys.domains.valid & (in_a | in_b) & ~np.isnan(y) & (combination >= 0) & (design.weights > 0)
     n_dom = keys.domains.n_domains
     g = in_a.astype(float)
@@ -103,7 +108,7 @@ def adjusted_differences(
     cell[rows] = cell_of_ok
     first = np.zeros(n_cells, dtype=np.int64)
     first[cell_of_ok[::-1]] = rows[::-1]
-    cell_domain, cell_g, cell_x = keys.dom[first], g[first], x[first]
+    cell_domain, cell_g, cell_x = keys.dom[first], g[first], _dummies(covariate_codes, first)
     w = np.where(ok, design.weights, 0.0)
     weight = np.bincount(cell_of_ok, weights=w[rows], minlength=n_cells)
     weighted_y = np.bincount(cell_of_ok, weights=(w * np.where(ok, y, 0.0))[rows], minlength=n_cells)

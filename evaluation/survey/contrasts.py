@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError
-from evaluation.survey.estimators import column, domain_statistic, subset_keys
+from evaluation.survey.estimators import column, domain_statistic, level_code, level_codes, subset_keys
 from evaluation.survey.intervals import t_interval
 
 if TYPE_CHECKING:
@@ -109,8 +109,8 @@ def mean_differences(
     domain (covariance of the two means included) at the cost of one domain total.
     """
     y = column(design, variable)
-    labels = design.data[group].to_numpy()
-    sign = np.where(labels == a, 1.0, np.where(labels == b, -1.0, 0.0))
+    codes, levels = level_codes(design, group)
+    sign = np.where(codes == level_code(levels, a), 1.0, np.where(codes == level_code(levels, b), -1.0, 0.0))
     keys = design.domain_keys(by)
     n_domains = keys.domains.n_domains
     ok = keys.domains.valid & (sign != 0) & ~np.isnan(y)

@@ -125,6 +125,20 @@ def column(design: SurveyDesign, name: str) -> np.ndarray:
         ) from exc
 
 
+def level_codes(design: SurveyDesign, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values among its sorted levels (-1 where missing) and the levels (cached per design)."""
+    if name not in design.data.columns:
+        raise EstimationError(f"column `{name}` not in the survey data")
+    domains = design.domain_keys([name]).domains
+    return domains.codes, domains.labels[name].to_numpy()
+
+
+def level_code(levels: np.ndarray, value: object) -> int:
+    """The code of ``value`` among ``levels`` (-2, which no row has, if absent)."""
+    found = np.flatnonzero(levels == value)
+    return int(found[0]) if found.size else -2
+
+
 def _sum_by(keys: DomainKeys, values: np.ndarray) -> np.ndarray:
     return np.bincount(keys.dom, weights=values, minlength=keys.domains.n_domains)
 

@@ -83,17 +83,11 @@ class CalibrationBlock:
     schur_pinv: np.ndarray
     products: tuple[sp.csr_matrix, ...]
 
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """A solution ``beta`` of ``(X' D X) beta = rhs`` on the block (columns are domains)."""
-        k1 = self.primary_inverse.shape[0]
-        scaled = rhs[:k1] * self.primary_inverse[:, None]
-        other = self.schur_pinv @ (rhs[k1:] - self.coupling.T @ scaled)
-        return np.vstack([scaled - (self.coupling @ other) * self.primary_inverse[:, None], other])
-
 
 @dataclass(frozen=True)
 class DomainLayout:
-    """Where each domain's coefficients sit: one dense (categories x domains) block per calibration block.
+    """Where each domain's coefficients sit: column ``position`` of a (categories x ``width``) matrix, the
+    categories of all calibration blocks stacked (a domain's entries outside its block stay 0).
 
     ``category_entry`` and ``own_entries`` (one per stage) are the flat positions of
     the calibration memberships and of the row expansions of :class:`BlockGram`.
@@ -101,29 +95,35 @@ class DomainLayout:
 
     block: np.ndarray
     position: np.ndarray
-    offset: np.ndarray
-    width: np.ndarray
-    domains: tuple[np.ndarray, ...]
+    width: int
+    n_rows: int
     category_entry: np.ndarray | None = None
     own_entries: tuple[np.ndarray, ...] = ()
 
     @property
     def size(self) -> int:
-        return int(self.offset[-1])
+        return self.n_rows * self.width
 
-    def index(self, block: np.ndarray, local: np.ndarray, domain: np.ndarray) -> np.ndarray:
-        """Flat index of (category ``local`` of ``block``, ``domain``); the spare last slot where they do not match."""
-        index = self.offset[block] + local * self.width[block] + self.position[domain]
-        return np.where(self.block[domain] == block, index, self.size)
+    def index(self, row: np.ndarray, block: np.ndarray, domain: np.ndarray) -> np.ndarray:
+        """Flat index of (stacked category ``row`` of ``block``, ``domain``); the spare slot where they do not match."""
+        return np.where(self.block[domain] == block, row * self.width + self.position[domain], self.size)
 
 
 @dataclass(frozen=True)
 class BlockGram:
     """The calibration blocks of a raked design and the row expansions the variance needs."""
 
-    blocks: tuple[CalibrationBlock, ...]
     block_of_category: np.ndarray
-    local: np.ndarray
+    row_of_category: np.ndarray
+    row_start: np.ndarray
+    primary_rows: np.ndarray
+    other_rows: np.ndarray
+    primary_inverse: np.ndarray
+    coupling: sp.csr_matrix
+    coupling_t: sp.csr_matrix
+    schur_pinv: sp.csr_matrix
+    products: tuple[sp.csr_matrix, ...]
+    product_rows: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
     row_block: np.ndarray
     unit_blocks: tuple[np.ndarray, ...]
     expansions: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
@@ -142,19 +142,53 @@ class BlockGram:
         members = _ordered_members(block_of_category, n_blocks, calibration.margin_of_category)
         if sum((len(m) - k1) ** 2 for m, k1 in members) > DENSE_LIMIT:
             return None
-        local = np.empty(block_of_category.shape[0], dtype=np.int64)
-        for m, _ in members:
-            local[m] = np.arange(len(m))
+        row_start = np.concatenate([[0], np.cumsum([len(m) for m, _ in members])])
+        row_of_category = np.empty(block_of_category.shape[0], dtype=np.int64)
+        for (m, _), start in zip(members, row_start):
+            row_of_category[m] = start + np.arange(len(m))
         unit_totals = [m.tocsc() for m in calibration.unit_weight_totals]
         group_totals = [_group_totals(stage, m).tocsc() for stage, m in zip(stages, calibration.unit_weight_totals)]
-        blocks = tuple(_calibration_block(gram, m, k1, stages, unit_totals, group_totals) for m, k1 in members)
+        blocks = [_calibration_block(gram, m, k1, stages, unit_totals, group_totals) for m, k1 in members]
+        primary_rows = np.concatenate([start + np.arange(k1) for (_, k1), start in zip(members, row_start)])
+        other_rows = np.concatenate(
+            [np.arange(start + k1, end) for (_, k1), start, end in zip(members, row_start, row_start[1:])]
+        )
+        coupling = sp.block_diag([b.coupling for b in blocks], format="csr")
+        products, product_rows = [], []
+        for index, stage in enumerate(stages):
+            products.append(sp.block_diag([b.products[index] for b in blocks], format="csr"))
+            product_rows.append(_product_rows([len(m) for m, _ in members], stage.n_groups))
         unit_blocks, expansions = [], []
         for stage, totals in zip(stages, calibration.unit_weight_totals):
             coo = totals.tocoo()
             keys = coo.row.astype(np.int64) * n_blocks + block_of_category[coo.col]
             unit_blocks.append(np.unique(keys))
-            expansions.append(_row_expansion(stage, coo, keys, row_block, n_blocks, local))
-        return cls(blocks, block_of_category, local, row_block, tuple(unit_blocks), tuple(expansions))
+            expansions.append(_row_expansion(stage, coo, keys, row_block, n_blocks, row_of_category))
+        return cls(
+            block_of_category,
+            row_of_category,
+            row_start,
+            primary_rows,
+            other_rows,
+            np.concatenate([b.primary_inverse for b in blocks]),
+            coupling,
+            coupling.T.tocsr(),
+            sp.block_diag([sp.csr_matrix(b.schur_pinv) for b in blocks], format="csr"),
+            tuple(products),
+            tuple(product_rows),
+            row_block,
+            tuple(unit_blocks),
+            tuple(expansions),
+        )
+
+    def _solve(self, rhs: np.ndarray) -> np.ndarray:
+        """A solution ``beta`` of ``(X' D X) beta = rhs`` (stacked categories x domains), block by block at once."""
+        scaled = rhs[self.primary_rows] * self.primary_inverse[:, None]
+        other = self.schur_pinv @ (rhs[self.other_rows] - self.coupling_t @ scaled)
+        beta = np.empty_like(rhs)
+        beta[self.primary_rows] = scaled - (self.coupling @ other) * self.primary_inverse[:, None]
+        beta[self.other_rows] = other
+        return beta
 
     def layout(
         self, calibration: Calibration, stages: Sequence[Stage], codes: np.ndarray, dom: np.ndarray, n_domains: int
@@ -167,23 +201,24 @@ class BlockGram:
         if (block[dom[placed]] != self.row_block[placed]).any():
             return None
         loose = np.flatnonzero(valid & (self.row_block < 0) & (block[dom] >= 0))
-        n_blocks = len(self.blocks)
+        n_blocks = self.row_start.shape[0] - 1
         for stage, unit_blocks in zip(stages, self.unit_blocks):  # uncalibrated rows of a unit with margin totals
             if loose.shape[0] and np.isin(stage.unit[loose] * n_blocks + block[dom[loose]], unit_blocks).any():
                 return None
-        order = np.argsort(block, kind="stable")
-        bounds = np.searchsorted(block[order], np.arange(n_blocks + 1))
-        domains = tuple(order[bounds[b] : bounds[b + 1]] for b in range(n_blocks))
         position = np.zeros(n_domains, dtype=np.int64)
-        for d in domains:
-            position[d] = np.arange(d.shape[0])
-        width = np.array([d.shape[0] for d in domains], dtype=np.int64)
-        sizes = np.array([len(b.members) for b in self.blocks], dtype=np.int64) * width
-        offset = np.concatenate([[0], np.cumsum(sizes)])
-        layout = DomainLayout(block, position, offset, np.append(width, 0), domains)
+        placed_domains = np.flatnonzero(block >= 0)
+        counts = np.bincount(block[placed_domains], minlength=n_blocks)
+        order = placed_domains[np.argsort(block[placed_domains], kind="stable")]
+        position[order] = np.arange(order.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+        width = max(int(counts.max()) if counts.size else 0, 1)
+        layout = DomainLayout(block, position, width, int(self.row_start[-1]))
+        if layout.size > DENSE_LIMIT:
+            return None
         columns = calibration.member_col
-        category_entry = layout.index(self.block_of_category[columns], self.local[columns], dom[calibration.member_row])
-        own_entries = tuple(layout.index(block, local, dom[row]) for row, block, local, _ in self.expansions)
+        category_entry = layout.index(
+            self.row_of_category[columns], self.block_of_category[columns], dom[calibration.member_row]
+        )
+        own_entries = tuple(layout.index(stacked, block, dom[row]) for row, block, stacked, _ in self.expansions)
         return dataclasses.replace(layout, category_entry=category_entry, own_entries=own_entries)
 
     def variance(
@@ -207,39 +242,36 @@ class BlockGram:
             Row influence values ``z`` (0 outside every domain).
         """
         n_domains = layout.block.shape[0]
+        shape = (layout.n_rows, layout.width)
         weights = (influence * calibration.row_factor)[calibration.member_row]
         totals = np.bincount(layout.category_entry, weights=weights, minlength=layout.size + 1)
-        own_totals = [
-            np.bincount(entry, weights=influence[row] * value, minlength=layout.size + 1)
-            for entry, (row, _, _, value) in zip(layout.own_entries, self.expansions)
-        ]
+        beta = self._solve(totals[:-1].reshape(shape))
+        placed = layout.block >= 0
+        starts = self.row_start[:-1]
         n_stages = len(stages)
         quadratic, bound, cross = (np.zeros((n_stages, n_domains)) for _ in range(3))
-        fitted_groups = [[] for _ in stages]
-        for b, (block, domains) in enumerate(zip(self.blocks, layout.domains)):
-            shape = (len(block.members), domains.shape[0])
-            if not shape[1]:
-                for s in range(n_stages):
-                    fitted_groups[s].append(np.zeros(0))
-                continue
-            window = slice(layout.offset[b], layout.offset[b + 1])
-            beta = block.solve(totals[window].reshape(shape))
-            for s in range(n_stages):
-                product = block.products[s] @ beta
-                quadratic[s, domains] = np.einsum("ij,ij->j", beta, product[: shape[0]])
-                bound[s, domains] = np.einsum("ij,ij->j", beta, product[shape[0] : 2 * shape[0]])
-                cross[s, domains] = np.einsum("ij,ij->j", beta, own_totals[s][window].reshape(shape))
-                fitted_groups[s].append(product[2 * shape[0] :].ravel())
+        fitted_groups = []
+        for s, (entry, (row, _, _, value)) in enumerate(zip(layout.own_entries, self.expansions)):
+            own_totals = np.bincount(entry, weights=influence[row] * value, minlength=layout.size + 1)
+            product = self.products[s] @ beta
+            centred, uncentred, groups = self.product_rows[s]
+            for out, part in (
+                (quadratic[s], product[centred]),
+                (bound[s], product[uncentred]),
+                (cross[s], own_totals[:-1].reshape(shape)),
+            ):
+                by_block = np.add.reduceat(beta * part, starts, axis=0)
+                out[placed] = by_block[layout.block[placed], layout.position[placed]]
+            fitted_groups.append(product[groups].ravel())
         variance, size = np.zeros(n_domains), np.zeros(n_domains)
         for s, (stage, pairs) in enumerate(zip(stages, stage_pairs)):
             own = pairs.totals(influence)
             scale = group_root_scale(stage) ** 2
             group, domain = pairs.cell_group, pairs.cell_domain
             cell_own = np.bincount(pairs.pair_cell, weights=own, minlength=group.shape[0])
-            fitted = np.concatenate([*fitted_groups[s], [0.0]])
-            group_offset = np.concatenate([[0], np.cumsum(layout.width[:-1] * stage.n_groups)])
+            fitted = np.append(fitted_groups[s], 0.0)
             block = layout.block[domain]
-            at = np.where(block >= 0, group_offset[block] + group * layout.width[block] + layout.position[domain], -1)
+            at = np.where(block >= 0, (block * stage.n_groups + group) * layout.width + layout.position[domain], -1)
             weight = stage.centre[group] * scale[group] / stage.n_in_group[group]
             cells = np.bincount(domain, weights=weight * cell_own * fitted[at], minlength=n_domains)
             pair_unit = np.zeros(pairs.n_pairs, dtype=np.int64)
@@ -263,6 +295,19 @@ def _ordered_members(
         primary = margin_of_category[categories] == margins[np.argmax(counts)]
         members.append((np.concatenate([categories[primary], categories[~primary]]), int(primary.sum())))
     return members
+
+
+def _product_rows(sizes: list[int], n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the block-diagonal stacked products that hold ``Q beta``, the bound's and ``m beta``.
+
+    Block ``b`` contributes ``sizes[b]`` rows of each of the first two (in stacked
+    category order) and ``n_groups`` rows of the third.
+    """
+    starts = np.concatenate([[0], np.cumsum([2 * k + n_groups for k in sizes])])
+    centred = np.concatenate([start + np.arange(k) for k, start in zip(sizes, starts)])
+    uncentred = np.concatenate([start + k + np.arange(k) for k, start in zip(sizes, starts)])
+    groups = np.concatenate([start + 2 * k + np.arange(n_groups) for k, start in zip(sizes, starts)])
+    return centred, uncentred, groups
 
 
 def _group_totals(stage: Stage, unit_totals: sp.csr_matrix) -> sp.csr_matrix:
@@ -306,9 +351,14 @@ def _calibration_block(
 
 
 def _row_expansion(
-    stage: Stage, unit_totals: sp.coo_matrix, keys: np.ndarray, row_block: np.ndarray, n_blocks: int, local: np.ndarray
+    stage: Stage,
+    unit_totals: sp.coo_matrix,
+    keys: np.ndarray,
+    row_block: np.ndarray,
+    n_blocks: int,
+    row_of_category: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every row's entries of ``s_u M_u`` on its own block: (row, block, category within the block, value)."""
+    """Every row's entries of ``s_u M_u`` on its own block: (row, block, stacked category row, value)."""
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     rows = np.flatnonzero(row_block >= 0)
@@ -319,7 +369,8 @@ def _row_expansion(
     entry = order[first[which] + np.arange(which.shape[0]) - np.repeat(np.cumsum(count) - count, count)]
     scale = group_root_scale(stage)[stage.group] ** 2
     row = rows[which]
-    return row, row_block[row], local[unit_totals.col[entry]], unit_totals.data[entry] * scale[unit_totals.row[entry]]
+    stacked = row_of_category[unit_totals.col[entry]]
+    return row, row_block[row], stacked, unit_totals.data[entry] * scale[unit_totals.row[entry]]
 
 
 def block_gram(linearization: Linearization) -> BlockGram | None:
