@@ -20,8 +20,8 @@ sum rearranged, not an approximation. When every domain lies inside one
 calibration block (the categories of margins calibrated together, e.g. one
 survey wave raked on its own), ``beta_d``, ``y_d`` and the needed parts of ``Q``
 live on that block, so the cost per statistic is linear in the rows plus a few
-small sparse products per block, instead of one term per unit of the block and
-domain. Within a block the margin with most categories has a diagonal part of
+sparse products over all blocks at once (block-diagonal matrices), instead of
+one term per unit of the block and domain. Within a block the margin with most categories has a diagonal part of
 ``X' D X`` and is eliminated first, so only the other margins' Schur complement
 is inverted densely.
 
@@ -55,7 +55,8 @@ CANCELLATION_TOLERANCE = 1e-6
 """Smallest variance, relative to the size of the terms of the expansion, trusted to the Gram formula."""
 
 DENSE_LIMIT = 20_000_000
-"""Largest number of entries of the dense Schur complements of all blocks together."""
+"""Largest number of entries of the dense Schur complements of all blocks together, and of the
+(stacked categories x domains) coefficient matrix of one ``by``; beyond it the unit-by-unit sum is used."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,6 @@ class CalibrationBlock:
 
     Attributes
     ----------
-    members : ndarray
-        Category codes of the block; the ``n_primary`` of its largest margin first.
     primary_inverse : ndarray, shape (n_primary,)
         ``1 / (X' D X)_cc`` of the largest margin's categories (0 for empty ones).
     coupling : scipy.sparse.csr_matrix, shape (n_primary, n_other)
@@ -77,7 +76,6 @@ class CalibrationBlock:
         categories, stacked (``2 k + n_groups`` rows), so one product gives all three.
     """
 
-    members: np.ndarray
     primary_inverse: np.ndarray
     coupling: sp.csr_matrix
     schur_pinv: np.ndarray
@@ -341,13 +339,7 @@ def _calibration_block(
         group_weight = stage.centre * root**2 / np.maximum(stage.n_in_group, 1)
         centred = gram_units - group.T @ sp.diags(group_weight) @ group
         products.append(sp.vstack([centred, gram_units, group]).tocsr())
-    return CalibrationBlock(
-        members,
-        primary_inverse,
-        coupling,
-        equilibrated_pinv(schur),
-        tuple(products),
-    )
+    return CalibrationBlock(primary_inverse, coupling, equilibrated_pinv(schur), tuple(products))
 
 
 def _row_expansion(

@@ -6,22 +6,12 @@
 # Writes adjusted_gaps_reference.csv next to this script.
 suppressMessages(library(survey))
 here <- "tests/survey/reference"
+source(file.path(here, "rake_panel.R"))
 d <- read.csv(file.path(here, "raked_panel.csv"), colClasses = c(respondent_id = "character", municipality_code = "character"))
 margins <- read.csv(file.path(here, "raked_panel_margins.csv"), colClasses = c(category = "character"))
 d$area <- ifelse(d$municipality_code == "0101", "pilot", "control")
 d$y_binary <- as.numeric(d$y > 6)
-d$wm <- paste(d$wave, d$municipality_code, sep = ":")
-d$wg <- paste(d$wave, d$gender, sep = ":")
-d$we <- paste(d$wave, d$education, sep = ":")
-pop <- function(v, column) {
-  m <- margins[margins$variable == v, ]
-  out <- data.frame(paste(m$wave, m$category, sep = ":"), m$population)
-  names(out) <- c(column, "Freq")
-  out
-}
-des <- svydesign(ids = ~respondent_id, strata = ~municipality_code, weights = ~design_weight, data = d, nest = TRUE)
-raked <- rake(des, list(~wm, ~wg, ~we), list(pop("municipality_code", "wm"), pop("gender", "wg"), pop("education", "we")),
-              control = list(maxit = 200, epsilon = 1e-13))
+raked <- rake_panel(d, margins)
 
 cases <- list(
   list(group = "education", a = "higher", b = "compulsory", covariates = "gender"),

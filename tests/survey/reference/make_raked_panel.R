@@ -8,6 +8,7 @@
 suppressMessages(library(survey))
 set.seed(20261201)
 here <- "tests/survey/reference"
+source(file.path(here, "rake_panel.R"))
 
 n1 <- 400; n_new <- 150; n_panel <- 250
 ids1 <- sprintf("r%03d", 1:n1)
@@ -42,18 +43,7 @@ for (w in 1:2) for (v in names(shares)) {
   margins$population[sel] <- margins$population[sel] / sum(margins$population[sel]) * totals[[w]]
 }
 
-d$wm <- paste(d$wave, d$municipality_code, sep = ":")
-d$wg <- paste(d$wave, d$gender, sep = ":")
-d$we <- paste(d$wave, d$education, sep = ":")
-pop <- function(v, column) {
-  m <- margins[margins$variable == v, ]
-  out <- data.frame(paste(m$wave, m$category, sep = ":"), m$population)
-  names(out) <- c(column, "Freq")
-  out
-}
-des <- svydesign(ids = ~respondent_id, strata = ~municipality_code, weights = ~design_weight, data = d, nest = TRUE)
-raked <- rake(des, list(~wm, ~wg, ~we), list(pop("municipality_code", "wm"), pop("gender", "wg"), pop("education", "we")),
-              control = list(maxit = 200, epsilon = 1e-13))
+raked <- rake_panel(d, margins)
 
 rows <- list()
 for (g in c("gender", "education", "municipality_code")) {
