@@ -119,6 +119,12 @@ def _render(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     log.info("%s rendered with the %s engine", args.source, engine)
 
 
+def _render_server(args: argparse.Namespace, settings: dict[str, Any]) -> None:
+    from evaluation.rendering.warm import serve
+
+    serve(args.socket, main)
+
+
 def _config_docs(args: argparse.Namespace, settings: dict[str, Any]) -> None:
     from evaluation.schemas.docs import config_docs
 
@@ -248,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--html", required=True, help="HTML file to write")
     render.add_argument("--pdf", help="PDF file to write (optional)")
     render.add_argument("--engine", choices=["auto", "quarto", "builtin"], default="auto")
+    render.add_argument(
+        "--warm",
+        action="store_true",
+        help="render in a background process that has imported the renderer once and serves the run's reports "
+        "(started by the first such render, which renders itself; same outputs, less time)",
+    )
+    server = commands.add_parser("render-server")  # started by `render --warm`; without help=, not listed
+    server.add_argument("socket", type=Path)
+    server.set_defaults(run=_render_server, stage=None)
     docs = command("config-docs", _config_docs, "the config reference (config/README.md), generated from the schema")
     docs.add_argument("--out", type=Path, help="file to write (default: print it)")
     return parser
@@ -264,6 +279,12 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; errors of our own types print as one clear message and exit 1."""
     args = build_parser().parse_args(argv)
+    if args.command == "render" and args.warm:
+        from evaluation.rendering.warm import render_warm
+
+        status = render_warm([item for item in (sys.argv[1:] if argv is None else argv) if item != "--warm"])
+        if status is not None:
+            return status
     if args.log:
         args.log.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(

@@ -47,6 +47,8 @@ if HAS_SURVEY:
             f"{LOGS}/estimate.log",
         benchmark:
             f"{BENCHMARKS}/estimate.tsv"
+        # the longest jobs of the analysis start first, so that both cores finish it together
+        priority: 2
         conda:
             "../envs/pipeline.yaml"
         threads: 1
@@ -132,6 +134,7 @@ if HAS_SURVEY:
             f"{BENCHMARKS}/compare_survey_{{shard}}.tsv"
         wildcard_constraints:
             shard=r"\d+",
+        priority: 1
         conda:
             "../envs/pipeline.yaml"
         threads: 1

@@ -77,6 +77,7 @@ rule programme_report:
         f"{LOGS}/report_programme_{LANG}.log",
     benchmark:
         f"{BENCHMARKS}/programme_report_{LANG}.tsv"
+    priority: 1  # the longest report starts first
     conda:
         "../envs/reports.yaml"
     threads: 1
@@ -88,7 +89,7 @@ rule programme_report:
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine}"
+        "--engine {params.engine} --warm"
 
 
 rule pilot_report:
@@ -115,7 +116,7 @@ rule pilot_report:
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine}"
+        "--engine {params.engine} --warm"
 
 
 rule appendix_report:
@@ -144,4 +145,4 @@ rule appendix_report:
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "
-        "--engine {params.engine}"
+        "--engine {params.engine} --warm"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from evaluation.comparison.inference import Inference
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TIDY_COLUMNS = ("term", "estimate", "std_error", "conf_low", "conf_high", "p_value", "inference")
 
@@ -38,6 +41,8 @@ def _text(title: str, table: pd.DataFrame, notes: dict[str, object]) -> str:
 
 
 def _errorbar(table: pd.DataFrame, x: np.ndarray, title: str, xlabel: str, ylabel: str) -> Figure:
+    from matplotlib.figure import Figure  # imported when a figure is drawn: the stages that use results do not draw
+
     fig = Figure(figsize=(6.5, 4))
     ax = fig.subplots()
     low = table["estimate"] - table["conf_low"]

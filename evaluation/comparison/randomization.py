@@ -185,10 +185,26 @@ class SizeVarianceModel:
 
     def fit(self, resid: np.ndarray) -> CellCovariance:
         """Least-squares ``A``, ``B`` of ``e_js e_jt`` on ``(1, 1/M_j)`` and the negative eigen-parts of ``A + B/M_j``."""
-        mean = (self.weighted @ resid).reshape(self.n_clusters, self.n_cells) / self.cell_weight
-        prod = mean[:, :, None] * mean[:, None, :]
+        mean = self._cell_means(resid)
+        return self.clipped(*self._size_coefficients(mean[:, :, None] * mean[:, None, :]))
+
+    def path(self, resid0: np.ndarray, resid1: np.ndarray) -> CovariancePath:
+        """The fitted covariances along the residuals ``u(r) = resid0 + r * resid1``, for many ``r`` at little cost."""
+        m0, m1 = self._cell_means(resid0), self._cell_means(resid1)
+        outer = [m0[:, :, None] * m0[:, None, :], m0[:, :, None] * m1[:, None, :], m1[:, :, None] * m1[:, None, :]]
+        outer[1] = outer[1] + outer[1].transpose(0, 2, 1)
+        return CovariancePath(self, [self._size_coefficients(term) for term in outer])
+
+    def _cell_means(self, resid: np.ndarray) -> np.ndarray:
+        """Weighted mean residual of every municipality x period cell (``J x S``)."""
+        return (self.weighted @ resid).reshape(self.n_clusters, self.n_cells) / self.cell_weight
+
+    def _size_coefficients(self, prod: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``A``, ``B``: weighted least squares of ``prod`` (``J x S x S``) on ``(1, 1/M_j)`` for every pair at once.
+
+        The map is linear in ``prod``, which :meth:`path` relies on.
+        """
         both = self.present[:, :, None] & self.present[:, None, :]
-        # weighted least squares of prod on (1, 1/M_j) for every pair (s, t) at once
         x0, x1 = both.astype(float), both * self.inv_size[:, None, None]
         s00, s01, s11 = x0.sum(0), x1.sum(0), (x1 * self.inv_size[:, None, None]).sum(0)
         t0, t1 = (prod * x0).sum(0), (prod * x1).sum(0)
@@ -196,6 +212,10 @@ class SizeVarianceModel:
         ok = det > 1e-12 * np.maximum(s00 * s11, 1e-300)
         b = np.where(ok, (s00 * t1 - s01 * t0) / np.where(ok, det, 1.0), 0.0)
         a = np.where(ok, (t0 - b * s01) / np.maximum(s00, 1), t0 / np.maximum(s00, 1))
+        return a, b
+
+    def clipped(self, a: np.ndarray, b: np.ndarray) -> CellCovariance:
+        """``A + B/M_j`` with the negative eigen-parts of every municipality's matrix found (to be set to zero)."""
         # Sigma_j is affine in 1/M_j: when it is PSD at both extreme sizes it is PSD for every municipality
         # (a convex combination of PSD matrices), and no per-municipality eigendecomposition is needed
         ends = a[None] + b[None] * np.array([self.inv_size.min(), self.inv_size.max()])[:, None, None]
@@ -223,6 +243,24 @@ class SizeVarianceModel:
     def quadratic_forms(self, influence: InfluenceDraws | np.ndarray) -> QuadraticForms:
         """Per-draw quadratic forms that give ``V_b`` for any fitted covariance."""
         return QuadraticForms(self.cell_influence(influence), self.inv_size)
+
+
+class CovariancePath:
+    """Fitted covariances ``Sigma_j(r)`` for the residuals ``u(r) = u0 + r u1`` of a test inversion.
+
+    The cell means are affine in ``r``, their products quadratic, and the least
+    squares linear in the products, so ``A(r) = A0 + r A1 + r^2 A2`` (and ``B``
+    alike): the ``J x S x S`` work is done once, not once per tested ``r``.
+    Agrees with :meth:`SizeVarianceModel.fit` of ``u(r)`` up to rounding.
+    """
+
+    def __init__(self, model: SizeVarianceModel, terms: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.model, self.terms = model, terms
+
+    def at(self, r: float) -> CellCovariance:
+        """``Sigma_j(r)`` with negative eigenvalues set to zero."""
+        (a0, b0), (a1, b1), (a2, b2) = self.terms
+        return self.model.clipped(a0 + r * (a1 + r * a2), b0 + r * (b1 + r * b2))
 
 
 @dataclass(frozen=True)
@@ -325,9 +363,8 @@ class StudentisedRandomizationTest:
     ) -> None:
         self.h = influence_draws.select(influence_draws.valid)
         self.estimate = float(estimate)
-        self.u0, self.u1 = resid0, resid1
         self.p0, self.p1 = self.h.dot(np.column_stack([resid0, resid1])).T
-        self.model = variance_model
+        self.covariances = variance_model.path(resid0, resid1)
         self.q_obs = variance_model.quadratic_forms(influence_obs[:, None])
         self.q = variance_model.quadratic_forms(self.h)
         self.exhaustive = exhaustive
@@ -357,7 +394,7 @@ class StudentisedRandomizationTest:
         )
 
     def _stats(self, r: float) -> tuple[float, np.ndarray]:
-        cov = self.model.fit(self.u0 + r * self.u1)
+        cov = self.covariances.at(r)
         v_obs = self.q_obs.variance(cov)[0]
         v = self.q.variance(cov)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -366,7 +403,7 @@ class StudentisedRandomizationTest:
 
     def model_se(self, r: float) -> float:
         """Ferman-Pinto model standard error of the observed estimate under ``H0: c'beta = r``."""
-        return float(np.sqrt(self.q_obs.variance(self.model.fit(self.u0 + r * self.u1))[0]))
+        return float(np.sqrt(self.q_obs.variance(self.covariances.at(r))[0]))
 
     def p_value(self, r: float = 0.0) -> float:
         """Randomization p-value of ``H0: c'beta = r``."""

@@ -32,6 +32,8 @@ YEARS = tuple(range(2016, 2024))
 PILOT_BROADENING = 0.3  # pilots' coefficients from the start year, as a share of the usual ones
 UNKNOWN_EDUCATION = 9  # the file's code for an unknown education (a missing code in its codebook)
 STREAM = 1717  # the participants' own random stream: the other demo files do not change with them
+TWO_DIGITS = np.array([f"{n:02d}" for n in range(100)], dtype=object)  # day and month numbers as in dd.mm.yyyy
+AGE_GROUP_TOPS = np.array([high for _, high, _ in AGE_GROUPS])
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def simulate_participants(seed: int, pop: Population, munis: pd.DataFrame) -> tu
                     {
                         "arena": np.full(arena.per_year, arena.name, dtype=object),
                         "kommune": np.full(arena.per_year, code, dtype=object),
-                        "dato": np.array([f"{d:02d}.{mo:02d}.{year}" for d, mo in zip(day, month)], dtype=object),
+                        "dato": TWO_DIGITS[day] + "." + TWO_DIGITS[month] + f".{year}",
                         "kjonn": people.gender[chosen],
                         "fodselsar": people.birth_year[chosen],
                         "utdanning": np.where(rng.random(arena.per_year) < 0.01, UNKNOWN_EDUCATION, education),
@@ -110,8 +112,8 @@ def simulate_participants(seed: int, pop: Population, munis: pd.DataFrame) -> tu
             for period, years in _periods(start_year or first_start).items():
                 expected = [_composition(people, year, weights[(arena.name, year)]) for year in years]
                 for variable in population:
-                    shares = pd.concat([e[variable] for e in expected], axis=1).mean(axis=1)
-                    gap = (shares - population[variable]).abs().sum() / 2
+                    shares = np.mean([e[variable] for e in expected], axis=0)
+                    gap = np.abs(shares - population[variable]).sum() / 2
                     truth.append(
                         {
                             "arena": arena.name,
@@ -145,16 +147,13 @@ def _periods(start_year: int) -> dict[str, list[int]]:
     return {"before": [y for y in YEARS if y < start_year], "after": [y for y in YEARS if y >= start_year]}
 
 
-def _composition(people: Population, year: int, weight: np.ndarray) -> dict[str, pd.Series]:
-    """Weighted shares of each category of gender, age group (at ``year``) and education."""
-    age = np.searchsorted([high for _, high, _ in AGE_GROUPS], year - people.birth_year)
+def _composition(people: Population, year: int, weight: np.ndarray) -> dict[str, np.ndarray]:
+    """Weighted shares of each category of gender, age group (at ``year``) and education, in code order."""
+    age = np.searchsorted(AGE_GROUP_TOPS, year - people.birth_year)
     columns = {
-        "gender": (people.gender - 1, list(GENDER_CODES.values())),
-        "age_group": (age, [label for _, _, label in AGE_GROUPS]),
-        "education": (people.education - 1, list(EDUCATION_CODES.values())),
+        "gender": (people.gender - 1, len(GENDER_CODES)),
+        "age_group": (age, len(AGE_GROUPS)),
+        "education": (people.education - 1, len(EDUCATION_CODES)),
     }
     total = weight.sum()
-    return {
-        name: pd.Series(np.bincount(codes, weights=weight, minlength=len(labels)) / total, index=labels)
-        for name, (codes, labels) in columns.items()
-    }
+    return {name: np.bincount(codes, weights=weight, minlength=n) / total for name, (codes, n) in columns.items()}
