@@ -18,8 +18,8 @@ weight_summary
     Kish effective sample size and design effect of a set of weights.
 capped_cell_weights
     Cell weights capped and rescaled (Norwegian Citizen Panel style).
-ReplicateDesign, jackknife, bootstrap
-    Replicate-weight variance estimation.
+ReplicateDesign, jackknife, bootstrap, brr
+    Replicate-weight variance estimation (jackknife, Rao-Wu bootstrap, BRR and Fay, or supplied weights).
 svyglm
     Generalised linear models from an R-style formula (factors, interactions;
     gaussian, quasibinomial, quasipoisson) with design-based standard errors
@@ -31,7 +31,7 @@ term_test
 from evaluation.survey.calibration import calibrate
 from evaluation.survey.design import SurveyDesign
 from evaluation.survey.regression import SurveyGLMResult, svyglm
-from evaluation.survey.replicates import ReplicateDesign, bootstrap, jackknife
+from evaluation.survey.replicates import ReplicateDesign, bootstrap, brr, jackknife
 from evaluation.survey.term_tests import term_test
 from evaluation.survey.trimming import trim_weights
 from evaluation.survey.weighting import capped_cell_weights, poststratify, rake, weight_summary
@@ -41,6 +41,7 @@ __all__ = [
     "SurveyDesign",
     "SurveyGLMResult",
     "bootstrap",
+    "brr",
     "calibrate",
     "capped_cell_weights",
     "jackknife",

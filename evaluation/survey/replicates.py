@@ -334,3 +334,87 @@ def bootstrap(design: SurveyDesign, replicates: int, rng: np.random.Generator) -
         multipliers[units] = 1 - lam + lam * n / (n - 1) * counts
     rep = design.weights[:, None] * multipliers[stage.unit]
     return ReplicateDesign(design.data, design.weights, rep, scale=1.0 / (replicates - 1), df=design.df)
+
+
+def brr(design: SurveyDesign, fay_rho: float = 0.0, hadamard: np.ndarray | None = None) -> ReplicateDesign:
+    """Balanced repeated replication, or Fay's method with ``fay_rho > 0``, as R ``as.svrepdesign(type = "BRR")``.
+
+    Every stratum must have exactly two PSUs. Stratum ``h`` (in the order of
+    the sorted stratum labels) takes row ``h + 1`` of a Hadamard matrix and
+    replicate ``r`` its column ``r``: where the entry is ``+1`` the PSU that
+    appears first in the data gets the multiplier ``2 - fay_rho`` and the other
+    ``fay_rho``, and the other way round where it is ``-1``. The variance is
+    ``sum_r (theta_r - mean_r theta_r)^2 / (R (1 - fay_rho)^2)`` (R ``svrVar``).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+        A stratified design, uncalibrated and not a subset; its fpc is not used (as in R).
+    fay_rho : float
+        Fay's perturbation, ``0 <= fay_rho < 1``; 0 is plain BRR (half-samples).
+    hadamard : ndarray, optional
+        A Hadamard matrix (entries of two values; the larger is ``+1``) with more
+        rows than strata. Default: Sylvester's of the smallest power of two above
+        the number of strata, which is R's choice then too; for other sizes R's
+        ``hadamard()`` may pick a smaller matrix (pass ``survey:::hadamard(n)`` to
+        repeat R). Any choice balances the replicates: the variances of totals agree.
+
+    Raises
+    ------
+    DesignError
+        Without strata, with a stratum of other than two PSUs (naming them), or for an unusable matrix.
+    """
+    from scipy.linalg import hadamard as sylvester
+
+    if not 0 <= fay_rho < 1:
+        raise DesignError(f"fay_rho must be in [0, 1); got {fay_rho}")
+    if design.strata is None:
+        raise DesignError("BRR needs a stratified design with two PSUs per stratum")
+    stage = _stage1(design)
+    first_row = _first_rows(stage.unit, stage.group.size)
+    if (stage.n_in_group != 2).any():
+        labels = design.data[design.strata].astype(str).to_numpy()
+        wrong = sorted({labels[first_row[u]] for u in np.flatnonzero(stage.n_in_group[stage.group] != 2)})
+        raise DesignError(
+            f"BRR needs exactly two PSUs in every stratum; stratum(s) {', '.join(wrong[:10])} have "
+            "another number (use jackknife or bootstrap replicates instead)"
+        )
+    n_strata = stage.n_groups
+    if hadamard is None:
+        matrix = sylvester(1 << n_strata.bit_length()).astype(float)
+    else:
+        matrix = _signed_hadamard(np.asarray(hadamard), n_strata)
+    unit_label = design.data[design.strata].astype(str).to_numpy()[first_row]
+    order = {label: rank for rank, label in enumerate(sorted(set(unit_label)))}
+    stratum_rank = np.array([order[label] for label in unit_label])
+    units = np.arange(stage.group.size)
+    # within a stratum: 0 for the PSU that appears first in the data, 1 for the other
+    second = np.zeros(units.size, dtype=bool)
+    for h in range(n_strata):
+        members = units[stage.group == h]
+        second[members[np.argmax(first_row[members])]] = True
+    signs = matrix[1 + stratum_rank]  # units x replicates
+    first_gets_more = np.where(second[:, None], -signs, signs) > 0
+    multipliers = np.where(first_gets_more, 2.0 - fay_rho, fay_rho)
+    rep = design.weights[:, None] * multipliers[stage.unit]
+    return ReplicateDesign(design.data, design.weights, rep, scale=1.0 / (matrix.shape[1] * (1 - fay_rho) ** 2))
+
+
+def _first_rows(unit: np.ndarray, n_units: int) -> np.ndarray:
+    """The first data row of every unit."""
+    first = np.full(n_units, unit.size, dtype=np.int64)
+    np.minimum.at(first, unit, np.arange(unit.size))
+    return first
+
+
+def _signed_hadamard(matrix: np.ndarray, n_strata: int) -> np.ndarray:
+    """``matrix`` as +1/-1 entries, checked to be a Hadamard matrix with more rows than ``n_strata``."""
+    values = np.unique(matrix)
+    if values.size != 2 or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise DesignError("hadamard must be a square matrix of two values")
+    if matrix.shape[0] <= n_strata:
+        raise DesignError(f"hadamard needs more rows than the {n_strata} strata; it has {matrix.shape[0]}")
+    signed = np.where(matrix == values[1], 1.0, -1.0)
+    if not np.array_equal(signed @ signed.T, matrix.shape[0] * np.eye(matrix.shape[0])):
+        raise DesignError("hadamard is not a Hadamard matrix (its rows are not orthogonal)")
+    return signed

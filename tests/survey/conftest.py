@@ -57,6 +57,12 @@ def replicate_ref() -> Reference:
 
 
 @pytest.fixture(scope="session")
+def brr_ref() -> Reference:
+    """BRR and Fay replicates (reference/make_brr_reference.R)."""
+    return Reference(REFERENCE / "brr_reference.csv")
+
+
+@pytest.fixture(scope="session")
 def calibration_ref() -> Reference:
     """calibrate() with linear, raking and logit functions (reference/make_calibration_reference.R)."""
     return Reference(REFERENCE / "calibration_reference.csv")
