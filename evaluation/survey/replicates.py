@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.special import expit
 
 from evaluation.errors import DesignError, EstimationError
+from evaluation.survey import replicate_gaps
 from evaluation.survey.domains import Domains, make_domains
 from evaluation.survey.estimators import category_sort_key, tidy_frame
 from evaluation.survey.intervals import proportion_interval, t_quantile
@@ -99,8 +100,31 @@ class ReplicateDesign:
         for d in range(domains.n_domains):
             rows = domains.codes == d
             if rows.any():
-                out[d] = np.linalg.matrix_rank(np.unique(self.replicate_weights[rows], axis=0)) - 1
+                out[d] = self.rows_df(rows)
         return out
+
+    def rows_df(self, rows: np.ndarray) -> float:
+        """Degrees of freedom of the design restricted to ``rows`` (R ``degf`` of that subset)."""
+        return float(np.linalg.matrix_rank(np.unique(self.replicate_weights[rows], axis=0)) - 1)
+
+    def mean_differences(
+        self, variable: str, by: Sequence[str], group: str, a: object, b: object, level: float = 0.95
+    ) -> pd.DataFrame:
+        """``mean_a - mean_b`` in every domain of ``by`` (as :meth:`SurveyDesign.mean_differences`), replicate SEs."""
+        return replicate_gaps.mean_differences(self, variable, list(by), group, a, b, level)
+
+    def adjusted_differences(
+        self,
+        variable: str,
+        by: Sequence[str],
+        group: str,
+        a: object,
+        b: object,
+        covariates: Sequence[str],
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """``a - b`` net of categorical ``covariates`` in every domain of ``by`` (one replicate svyglm per domain)."""
+        return replicate_gaps.adjusted_differences(self, variable, list(by), group, a, b, list(covariates), level)
 
     def _df(self, domains: Domains, by: Sequence[str] | None, domain_df: bool) -> float | np.ndarray:
         return self.domain_df(domains) if by and domain_df else self.df
@@ -188,8 +212,9 @@ class ReplicateDesign:
         level: float = 0.95,
         ci_method: str = "logit",
         domain_df: bool = True,
+        categories: Sequence[object] | None = None,
     ) -> pd.DataFrame:
-        """Share of each category of ``variable`` per domain, with replicate standard errors.
+        """Share of each category of ``variable`` (or of those in ``categories``) per domain, with replicate SEs.
 
         Columns as :meth:`SurveyDesign.proportion` (``deff`` NaN). ``ci_method`` as
         there except ``likelihood``; ``logit`` is R ``svyciprop`` on a replicate
@@ -201,8 +226,8 @@ class ReplicateDesign:
             raise EstimationError("ci_method='likelihood' is not available for replicate designs")
         if variable not in self.data.columns:
             raise EstimationError(f"variable `{variable}` not in the survey data")
-        codes, categories = pd.factorize(self.data[variable], sort=True)
-        if not len(categories):
+        codes, levels = pd.factorize(self.data[variable], sort=True)
+        if not len(levels):
             raise EstimationError(f"variable `{variable}` has no non-missing values")
         domains = make_domains(self.data, by)
         dom = np.maximum(domains.codes, 0)
@@ -210,7 +235,9 @@ class ReplicateDesign:
         df = np.broadcast_to(np.asarray(self._df(domains, by, domain_df), dtype=float), (domains.n_domains,))
         n_rows = np.bincount(dom, weights=domains.valid.astype(float), minlength=domains.n_domains)  # R nrow(design)
         frames = []
-        for k, category in enumerate(categories):
+        for k, category in enumerate(levels):
+            if categories is not None and category not in categories:
+                continue
             indicator = np.where(codes >= 0, (codes == k).astype(float), np.nan)
             frame = self._ratio_frame(variable, indicator, np.ones_like(indicator), by, level, domain_df)
             frame.insert(1 + len(domains.labels.columns), "category", category)
