@@ -51,6 +51,20 @@ def source_tables(config: Config) -> list[str]:
     return ["areas", *(name for name in names if name in config["sources"])]
 
 
+def survey_replicates(config: Config) -> dict[str, Any] | None:
+    """The survey codebook's ``design.replicate_weights``, schema defaults filled (None when it has none).
+
+    A codebook that cannot be found here is left to the ingest stage to report.
+    """
+    if "survey" not in config["sources"]:
+        return None
+    path = Path(config["sources"]["survey"]["codebook"])
+    if not path.is_file():
+        return None
+    design = validate_against(load_yaml(path), "codebook.schema.yaml", path)["design"]
+    return design["replicate_weights"] if "replicate_weights" in design else None
+
+
 def _check_meaning(config: Config, source: Path) -> None:
     """What the schema cannot say: ordered bounds and field periods, and names that must be canonical variables."""
     problems = []
@@ -61,6 +75,12 @@ def _check_meaning(config: Config, source: Path) -> None:
         problems.append("sources.margins: the survey is raked (weighting.method: rake), so its margins file is needed")
     if "participants" in sources and "margins" not in sources:
         problems.append("sources.margins: participants are compared with the population margins, so they are needed")
+    if survey_replicates(config) is not None and config["weighting"]["method"] != "none":
+        problems.append(
+            f"weighting.method: {config['weighting']['method']}, but the survey codebook "
+            f"{sources['survey']['codebook']} declares replicate weights (design.replicate_weights): those are "
+            "final weights, and re-weighting the full sample would leave them behind; set weighting.method: none"
+        )
     trim = config["weighting"]["trim"]
     if trim and not trim[0] <= 1 <= trim[1]:
         problems.append(
@@ -169,6 +189,7 @@ def _estimate(config: Config) -> dict[str, Any]:
         "disclosure": config["disclosure"],
         "variables": config["variables"],
         "weighting": config["weighting"],
+        "replicates": survey_replicates(config),
     }
 
 

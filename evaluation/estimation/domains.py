@@ -9,12 +9,15 @@ group) are estimated on the full design, never by subsetting.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evaluation.errors import EstimationError
 from evaluation.progress import progress
-from evaluation.survey import SurveyDesign
+from evaluation.sources.replicate_weights import replicate_columns
+from evaluation.survey import ReplicateDesign, SurveyDesign
 from evaluation.survey.margins import calibration_margins
 from evaluation.units import survey_units, unit_register
 from evaluation.variables import Outcome
@@ -46,7 +49,8 @@ def survey_design(
     lonely_psu: str,
     raking: list[list[str]],
     treated_unit: str = "municipality",
-) -> SurveyDesign:
+    replicates: dict[str, Any] | None = None,
+) -> SurveyDesign | ReplicateDesign:
     """The all-waves design with the area type (pilot/control) of each respondent's treated unit.
 
     ``pilot_municipality`` is the code of the respondent's pilot unit (a
@@ -57,20 +61,40 @@ def survey_design(
     With raking margins the design starts from the design weights and is
     calibrated to the final ``weight`` on each wave's margins, so variances are
     calibration-aware (residuals of the margins, as R ``rake``); otherwise the
-    final weights are the design weights.
+    final weights are the design weights. With ``replicates`` (the survey codebook's
+    ``design.replicate_weights``) the variances come from the survey's own replicate
+    weights instead (R ``svrepdesign(repweights, scale, rscales, mse)``).
+
+    Raises
+    ------
+    EstimationError
+        When ``replicates`` is given but the survey has no replicate-weight columns.
     """
     units = survey_units(survey, areas, treated_unit)
     pilot = units.isin(unit_register(areas, treated_unit)["unit_code"])
     roles = pd.Series(np.where(pilot, "pilot", "control"), index=survey.index)
     pilot_municipality = units.where(pilot)
     data = survey.assign(area_type=roles, pilot_municipality=pilot_municipality, **{ALL: ALL})
+    if replicates is not None:
+        columns = replicate_columns(data)
+        if not columns:
+            raise EstimationError(
+                "the survey codebook declares replicate weights, but the weighted survey has no "
+                "replicate_weight_ columns: rerun ingest with that codebook"
+            )
+        rscales = np.asarray(replicates["rscales"], dtype=float) if "rscales" in replicates else None
+        return ReplicateDesign(
+            data, "weight", columns, scale=replicates["scale"], rscales=rscales, mse=replicates["mse"]
+        )
     if not raking:
         return SurveyDesign(data, weights="weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
     design = SurveyDesign(data, weights="design_weight", strata="stratum", psu="psu", nest=True, lonely_psu=lonely_psu)
     return design.calibrated(data["weight"].to_numpy(float), calibration_margins(data, raking))
 
 
-def outcome_means(design: SurveyDesign, outcomes: dict[str, Outcome], by: list[str], level: float) -> pd.DataFrame:
+def outcome_means(
+    design: SurveyDesign | ReplicateDesign, outcomes: dict[str, Outcome], by: list[str], level: float
+) -> pd.DataFrame:
     """Domain means of every outcome; binary items get logit intervals (as R ``svyciprop``).
 
     A t interval around a share near 0 or 1 can cross the bounds; the logit
@@ -85,7 +109,7 @@ def outcome_means(design: SurveyDesign, outcomes: dict[str, Outcome], by: list[s
 
 
 def domain_estimates(
-    design: SurveyDesign, outcomes: dict[str, Outcome], group_variables: list[str], level: float
+    design: SurveyDesign | ReplicateDesign, outcomes: dict[str, Outcome], group_variables: list[str], level: float
 ) -> pd.DataFrame:
     """Means of every outcome by wave × area type × group, plus series for each pilot municipality.
 

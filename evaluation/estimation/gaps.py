@@ -21,7 +21,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from evaluation.estimation.disclosure import suppress_contrasts
-from evaluation.survey import SurveyDesign
+from evaluation.survey import ReplicateDesign, SurveyDesign
 from evaluation.variables import Outcome, Variables
 
 GAP_COLUMNS = [
@@ -47,7 +47,7 @@ ADJUSTED_GAP_COLUMNS = [*GAP_COLUMNS[:-2], "adjusted_for", "df", "n", "suppresse
 
 
 def gap_estimates(
-    design: SurveyDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float
+    design: SurveyDesign | ReplicateDesign, outcomes: dict[str, Outcome], gaps: dict[str, tuple[str, str]], level: float
 ) -> pd.DataFrame:
     """Gap of every outcome for every configured pair, by wave × area type (pilot, control, all).
 
@@ -77,7 +77,7 @@ def gap_estimates(
 
 
 def adjusted_gap_estimates(
-    design: SurveyDesign,
+    design: SurveyDesign | ReplicateDesign,
     outcomes: dict[str, Outcome],
     gaps: dict[str, tuple[str, str]],
     group_variables: list[str],
@@ -143,7 +143,9 @@ def _gap_table(
     return pd.DataFrame(rows, columns=columns)
 
 
-def published_gaps(design: SurveyDesign, variables: Variables, estimates: pd.DataFrame, level: float) -> pd.DataFrame:
+def published_gaps(
+    design: SurveyDesign | ReplicateDesign, variables: Variables, estimates: pd.DataFrame, level: float
+) -> pd.DataFrame:
     """Gap estimates, blanked wherever either group's estimate in ``estimates`` is suppressed.
 
     Parameters
@@ -156,7 +158,11 @@ def published_gaps(design: SurveyDesign, variables: Variables, estimates: pd.Dat
 
 
 def published_adjusted_gaps(
-    design: SurveyDesign, variables: Variables, group_variables: list[str], estimates: pd.DataFrame, level: float
+    design: SurveyDesign | ReplicateDesign,
+    variables: Variables,
+    group_variables: list[str],
+    estimates: pd.DataFrame,
+    level: float,
 ) -> pd.DataFrame:
     """Adjusted gaps, blanked wherever either group's estimate in ``estimates`` is suppressed (as the raw gaps)."""
     gaps = adjusted_gap_estimates(design, variables.outcomes, variables.gaps, group_variables, level)

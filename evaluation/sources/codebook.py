@@ -94,7 +94,7 @@ class Codebook:
     missing_codes: dict[Any, str]
     columns: tuple[ColumnSpec, ...]
     derived: dict[str, dict[str, Any]] = field(default_factory=dict)
-    design: dict[str, str] = field(default_factory=dict)
+    design: dict[str, Any] = field(default_factory=dict)  # weight, stratum and psu columns; replicate_weights
     constants: dict[str, Any] = field(default_factory=dict)
     register: dict[str, Any] = field(default_factory=dict)
     party_rows: party_rows.PartyRows | None = None  # turnout files with one row per party and area
@@ -275,7 +275,8 @@ def with_constants(codebook: Codebook, constants: dict[str, Any], where: str) ->
 def _check_canonical_names(doc: dict[str, Any], path: Path, canonical: Collection[str]) -> None:
     """Every name the codebook gives a column must be known (see :func:`load_codebook`)."""
     derived = doc.get("derived") or {}
-    known = set(CANONICAL_COLUMNS[doc["kind"]]) | set(canonical) | set((doc.get("design") or {}).values())
+    design_columns = {value for value in (doc.get("design") or {}).values() if isinstance(value, str)}
+    known = set(CANONICAL_COLUMNS[doc["kind"]]) | set(canonical) | design_columns
     known |= {source for rule in derived.values() for source in rule.get("from", [])}  # intermediate columns
     for section in ("columns", "derived", "constants"):
         for name in doc.get(section) or {}:

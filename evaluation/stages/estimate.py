@@ -24,7 +24,12 @@ def estimate(survey_path: Path, areas_path: Path, out_path: Path, config_setting
     survey = pd.read_parquet(survey_path)
     raking = raking_columns(weighting["margins"], survey.columns) if weighting["method"] == "rake" else []
     design = survey_design(
-        survey, pd.read_parquet(areas_path), estimation["lonely_psu"], raking, config_settings["design"]["treated_unit"]
+        survey,
+        pd.read_parquet(areas_path),
+        estimation["lonely_psu"],
+        raking,
+        config_settings["design"]["treated_unit"],
+        config_settings["replicates"],
     )
     table = domain_estimates(design, variables.outcomes, estimation["group_variables"], estimation["level"])
     table = disclosure_control(table, config_settings["disclosure"]["min_n"])

@@ -29,6 +29,7 @@ from evaluation.sources.links import link_survey, read_area_links
 from evaluation.sources.pseudonymise import pseudonymisation_key, pseudonymise
 from evaluation.sources.readers import read_file
 from evaluation.sources.register import aggregate_register
+from evaluation.sources.replicate_weights import read_replicates, with_replicates
 from evaluation.variables import load_variables
 from evaluation.workflow import survey_files
 
@@ -258,10 +259,15 @@ def ingest_survey(
     """
     _id_spec(codebook)  # a survey codebook without respondent_id stops here, naming the codebook
     history = labels.LabelHistory()
+    replicates = None  # the number of replicate weights of the first wave, which every wave must have
     frames, quarantines, accounts, nonresponse, dictionaries = [], [], [], [], []
     for wave, path in progress(sorted(files.items()), "ingest: survey wave", log, lambda item: item[1].name):
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
+        if "replicate_weights" in codebook.design:
+            weights, problems = read_replicates(raw, codebook.design["replicate_weights"], path.name, replicates)
+            replicates = weights.shape[1]
+            result = with_replicates(result, weights, problems, path.name)
         labels.check_wave(codebook, metadata, result.source_names, path.name, wave, history, valid_ranges or {})
         dictionaries.append(
             labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, wave)
