@@ -2,6 +2,8 @@
 
 Built from ``uptake.csv`` and ``uptake_effects.csv`` only (see
 :mod:`evaluation.uptake.programme`); values withheld there stay withheld.
+Under the arena table and figure, the adopted share by topic and by proposer group, for
+all arenas together, where ``uptake.csv`` has these breakdowns for the sample.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from evaluation.reporting.tables import markdown_table
 ALL = "all"
 PRIMARY = "permutation"
 PERIODS = ("before", "after")
+BREAKDOWNS = ("topic", "proposer_group")
+"""The breakdowns ``uptake.csv`` may have (``group_variable``; ``evaluation.uptake.programme``), in report order."""
 
 
 def uptake_section(ctx: ReportContext, sample: str) -> str:
-    """Shares adopted and mentioned, median days to decision, and the pilots' effect on the shares (programme)."""
+    """Shares adopted and mentioned, days to decision, the pilots' effect (programme), adoption by topic and proposer."""
     t = ctx.t
     if not ctx.has("proposals"):
         return f"## {t('uptake_heading')}\n\n{t('uptake_missing')}\n"
     uptake = ctx.tables["uptake"]
-    uptake = uptake[uptake["group_variable"] == ALL]  # the topic and proposer breakdowns are in the download
+    uptake = uptake[uptake["group_variable"] == ALL]
     code = ALL if sample == "programme" else str(sample)
     rows = uptake[(uptake["municipality_code"] == code) & (uptake["role"] == "pilot")]
     if rows.empty:
@@ -81,6 +85,7 @@ def uptake_section(ctx: ReportContext, sample: str) -> str:
     if sample == "programme":
         parts.append(_effect_sentences(ctx))
     parts.append(_share_figure(ctx, rows, controls, sample))
+    parts.append(_breakdowns(ctx, code, sample))
     return "\n".join(parts)
 
 
@@ -149,3 +154,83 @@ def _share_figure(ctx: ReportContext, rows: pd.DataFrame, controls: pd.DataFrame
         {"uptake.csv": ["adopted_share", "adopted_low", "adopted_high", "n_decided"]},
     )
     return figure_markdown(fig, t("uptake_fig_cap"), t("uptake_fig_alt"), t.number) + "\n" + data
+
+
+def group_name(t, variable: str, group: str) -> str:
+    """A topic's or proposer group's name in the report language, else as the data write it.
+
+    The key in translations.yaml is ``<variable>_<group>`` with spaces as ``_`` (``proposer_group_lag_og_forening``).
+    """
+    key = f"{variable}_{group}".replace(" ", "_")
+    return t(key) if key in t.words else group
+
+
+def _breakdowns(ctx: ReportContext, code: str, sample: str) -> str:
+    """The adopted share by topic and by proposer group over all arenas, the pilot(s) against the controls pooled.
+
+    Empty when ``uptake.csv`` has no breakdown rows for ``code`` (the uptake
+    stage writes them for the pooled cells only, so for the programme).
+    """
+    t = ctx.t
+    uptake = ctx.tables["uptake"]
+    pooled = uptake[uptake["arena"] == ALL]
+    rows = pooled[(pooled["municipality_code"] == code) & (pooled["role"] == "pilot")]
+    controls = pooled[(pooled["municipality_code"] == ALL) & (pooled["role"] == "control")]
+    tables = [
+        _breakdown_table(ctx, variable, rows, controls, sample)
+        for variable in BREAKDOWNS
+        if (rows["group_variable"] == variable).any()
+    ]
+    if not tables:
+        return ""
+    level = t.number(100 * ctx.level, 0)
+    return (
+        f"### {t('uptake_groups_heading')}\n\n{t('uptake_groups_intro', level=level)}\n\n"
+        + "\n".join(tables)
+        + f"\n{t('uptake_groups_note', min_n=ctx.min_n)}\n"
+    )
+
+
+def _breakdown_table(ctx: ReportContext, variable: str, rows: pd.DataFrame, controls: pd.DataFrame, sample: str) -> str:
+    """One breakdown: a row per group (by its name) for the pilot(s) and the controls, adopted share and cases."""
+    t = ctx.t
+    shown = pd.concat([frame[frame["group_variable"] == variable] for frame in (rows, controls)], ignore_index=True)
+    groups = sorted(dict.fromkeys(shown["group"]), key=lambda g: group_name(t, variable, g))  # as the reader reads them
+    order = pd.MultiIndex.from_product([groups, ("pilot", "control")])
+    values = ["adopted_share", "adopted_low", "adopted_high", "n_decided"]
+    wide = (
+        shown.set_index(["group", "role", "period"])[values]
+        .unstack("period")
+        .reindex(index=order, columns=pd.MultiIndex.from_product([values, PERIODS]))
+    )
+    who = {"pilot": t("pilot" if sample == "programme" else "this_pilot"), "control": t("control")}
+
+    def shares(period: str) -> list[str]:
+        return [
+            f"{t.number(100 * v, 0)} ({t.number(100 * lo, 0)} {t('to_word')} {t.number(100 * hi, 0)})"
+            if pd.notna(v)
+            else t("suppressed_mark")
+            for v, lo, hi in zip(
+                wide[("adopted_share", period)], wide[("adopted_low", period)], wide[("adopted_high", period)]
+            )
+        ]
+
+    table = pd.DataFrame(
+        {
+            t(f"uptake_{variable}_and_group"): [f"{group_name(t, variable, g)} · {who[r]}" for g, r in wide.index],
+            t("uptake_groups_before"): shares("before"),
+            t("uptake_groups_after"): shares("after"),
+            t("uptake_groups_cases"): [
+                f"{t.number(b, 0)} / {t.number(a, 0)}"
+                for b, a in zip(wide[("n_decided", "before")], wide[("n_decided", "after")])
+            ],
+        }
+    )
+    data = data_block(
+        t,
+        shown,
+        f"uptake_{variable}_{sample}",
+        {"uptake.csv": ["adopted_share", "adopted_low", "adopted_high", "n_decided"]},
+    )
+    where = t("where_programme") if sample == "programme" else ctx.pilot_name(sample)
+    return f"{markdown_table(table, 'lrrr')}\n: {t(f'uptake_by_{variable}_cap', where=where)}\n\n{data}"
