@@ -238,6 +238,7 @@ def _provenance(config: Config) -> dict[str, Any]:
         "lonely_psu": config["estimation"]["lonely_psu"],
         "compare_seed": config["compare"]["seed"],
         "weighting_method": config["weighting"]["method"],
+        "replicate_weights": survey_replicates(config),
         **report_outcomes(config),
         "tables": source_tables(config),
     }

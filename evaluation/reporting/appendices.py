@@ -170,11 +170,21 @@ def weighting_section(ctx: ReportContext) -> str:
 
 
 def methods_text(ctx: ReportContext) -> str:
-    """Design, weighting, estimators and difference-in-differences, in words."""
+    """Design, weighting, estimators and difference-in-differences, in words.
+
+    A survey that shipped replicate weights (``replicate_weights`` in ``provenance.json``) is described
+    as such: its standard errors came from them, not from the linearised, raked design.
+    """
     t = ctx.t
+    replicates = ctx.provenance["settings"]["replicate_weights"]
+    if replicates is None:
+        design, estimators = t("design_text"), t("estimators_text")
+    else:
+        design = t("design_replicates_text", method=replicates["method"], scale=t.number(replicates["scale"], 4))
+        estimators = t("estimators_replicates_text")
     return (
-        f"## {t('design_heading')}\n\n{t('design_text')}\n\n"
-        f"## {t('estimators_heading')}\n\n{t('estimators_text')}\n\n"
+        f"## {t('design_heading')}\n\n{design}\n\n"
+        f"## {t('estimators_heading')}\n\n{estimators}\n\n"
         f"## {t('did_heading')}\n\n{t('did_text')}\n\n{t('turnout_definition_text')}\n\n{t('inference_text')}\n"
     )
 
