@@ -258,7 +258,12 @@ class ReplicateDesign:
     def _logit_intervals(
         self, domains: Domains, indicator: np.ndarray, ok: np.ndarray, level: float, df: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """R ``svyciprop(method = "logit")`` per domain: replicate refits of the logit intercept."""
+        """R ``svyciprop(method = "logit")`` per domain: replicate refits of the logit intercept.
+
+        A replicate that leaves the domain without weight, or with one answer only, has no finite
+        logit, and a fit that does not converge has no usable one: the domain's interval is then
+        NaN (R warns and keeps an arbitrary coefficient).
+        """
         low, high = np.full(domains.n_domains, np.nan), np.full(domains.n_domains, np.nan)
         for d in range(domains.n_domains):
             rows = domains.codes == d
@@ -268,13 +273,17 @@ class ReplicateDesign:
                 continue  # no respondents, or a share of 0 or 1: the logit interval is undefined
             x = np.ones((y.size, 1))
             fit = fit_glm(x, y, self.weights[used] / self.weights[rows].mean(), "quasibinomial")
+            if not fit.converged:
+                continue
             betas = np.empty((self.replicate_weights.shape[1], 1))
             for r in range(betas.shape[0]):
                 w = self.replicate_weights[used, r]
+                weighted = y[w > 0]
+                if not weighted.size or weighted.min() == weighted.max():
+                    betas[r] = np.nan
+                    continue
                 refit = fit_glm(x, y, w / w.sum(), "quasibinomial", start=fit.coef)
-                if not (fit.converged and refit.converged):
-                    raise EstimationError(f"logit interval: the fit for domain {d} did not converge (replicate {r})")
-                betas[r] = refit.coef
+                betas[r] = refit.coef if refit.converged else np.nan
             half = float(t_quantile(level, df[d])) * np.sqrt(self.covariance(fit.coef, betas)[0, 0])
             low[d], high[d] = expit(fit.coef[0] - half), expit(fit.coef[0] + half)
         return low, high
