@@ -26,6 +26,6 @@ localrules:
 rule all:
     default_target: True
     input:
-        rules.programme_report.output,
+        PROGRAMME_REPORTS,
         pilot_reports,
         APPENDIX_REPORTS,

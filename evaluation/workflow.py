@@ -18,6 +18,12 @@ SINGLE_FILE_SOURCES = ("areas", "margins", "area_links", "crosswalk", "register"
 """Sources that are one file each (``sources.<name>.file``); turnout may be many, the survey is one per wave."""
 
 
+def report_languages(report: dict[str, Any]) -> list[str]:
+    """The languages the reports are rendered in (``report.language``: one code or a list)."""
+    language = report["language"]
+    return [language] if isinstance(language, str) else list(language)
+
+
 def survey_files(raw_dir: Path, survey_source: dict[str, Any]) -> dict[int, Path]:
     """The file of each survey wave, from the configured name pattern."""
     return {wave: Path(raw_dir) / survey_source["files"].format(wave=wave) for wave in survey_source["waves"]}

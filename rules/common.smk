@@ -9,7 +9,14 @@ from snakemake.exceptions import WorkflowError
 
 from evaluation.config import complete_config, stage_settings
 from evaluation.demo.scales import scale_of
-from evaluation.workflow import evaluation_command, folder_above, raw_inputs, render_assets, stage_code
+from evaluation.workflow import (
+    evaluation_command,
+    folder_above,
+    raw_inputs,
+    render_assets,
+    report_languages,
+    stage_code,
+)
 
 # checked against evaluation/schemas/config.schema.yaml, with the schema's defaults filled in and what
 # demo.scale: national implies (survey waves, field periods, register source)
@@ -25,7 +32,7 @@ PROCESSED = config["paths"]["processed"]
 RESULTS = f"{PROCESSED}/results"
 REPORTS = config["paths"]["reports"]
 LOGS = config["paths"]["logs"]
-LANG = config["report"]["language"]
+LANGUAGES = report_languages(config["report"])  # every report is rendered in each (the {lang} wildcard)
 # Optional sources: without turnout or a survey, the rules that need them are left out of the workflow.
 HAS_TURNOUT = "turnout" in config["sources"]
 HAS_SURVEY = "survey" in config["sources"]
@@ -71,11 +78,12 @@ def settings_json(stage):
     return lambda wildcards: settings
 
 
-def report_params(**extra):
-    """The ``--param`` arguments of a report render (values as JSON, so that a code such as "0301" stays text)."""
+def report_params(lang, **extra):
+    """The ``--param`` arguments of a report render in ``lang`` (values as JSON, so that a code such as "0301" stays
+    text)."""
     params = {
         "results": str(Path(RESULTS).resolve()),
-        "lang": LANG,
+        "lang": lang,
         "variables": str(Path(config["variables"]).resolve()),
         "demo": config["demo"]["enabled"] and config["report"]["demo_notice"],
         **extra,
@@ -89,7 +97,7 @@ def pilot_reports(wildcards):
 
     with open(checkpoints.compare.get().output.pilots, encoding="utf-8") as handle:
         codes = [row["unit_code"] for row in csv.DictReader(handle)]
-    return expand(f"{REPORTS}/{LANG}/pilot_{{code}}.{{ext}}", code=codes, ext=["html", "pdf"])
+    return expand(f"{REPORTS}/{{lang}}/pilot_{{code}}.{{ext}}", lang=LANGUAGES, code=codes, ext=["html", "pdf"])
 
 
 def provenance_config():

@@ -1,5 +1,10 @@
 # Reports: Quarto documents rendered with Quarto when it is on PATH, else with the built-in renderer.
 
+
+wildcard_constraints:
+    lang="nb|nn|sv|en",
+
+
 REPORT_SOURCES = WORKFLOW_DIR / "reports"
 SHARED_REPORT_SOURCES = sorted(str(p) for p in REPORT_SOURCES.glob("_*.qmd")) + [
     str(REPORT_SOURCES / "translations.yaml")
@@ -9,7 +14,10 @@ REPORT_CODE = stage_code("evaluation.stages.render", "evaluation.reporting.*") +
 QUALITY_TABLE = f"{RESULTS}/data_quality.csv"
 APPENDICES = ("data_quality", "methods")
 # Reports beside the programme and pilot reports; `rule all` lists them.
-APPENDIX_REPORTS = expand(f"{REPORTS}/{LANG}/{{document}}.{{ext}}", document=APPENDICES, ext=["html", "pdf"])
+APPENDIX_REPORTS = expand(
+    f"{REPORTS}/{{lang}}/{{document}}.{{ext}}", lang=LANGUAGES, document=APPENDICES, ext=["html", "pdf"]
+)
+PROGRAMME_REPORTS = expand(f"{REPORTS}/{{lang}}/programme.{{ext}}", lang=LANGUAGES, ext=["html", "pdf"])
 RESULT_TABLES = [
     *(
         [
@@ -71,12 +79,12 @@ rule programme_report:
         results=RESULT_TABLES,
         code=REPORT_CODE,
     output:
-        html=f"{REPORTS}/{LANG}/programme.html",
-        pdf=f"{REPORTS}/{LANG}/programme.pdf",
+        html=f"{REPORTS}/{{lang}}/programme.html",
+        pdf=f"{REPORTS}/{{lang}}/programme.pdf",
     log:
-        f"{LOGS}/report_programme_{LANG}.log",
+        f"{LOGS}/report_programme_{{lang}}.log",
     benchmark:
-        f"{BENCHMARKS}/programme_report_{LANG}.tsv"
+        f"{BENCHMARKS}/programme_report_{{lang}}.tsv"
     priority: 1  # the longest report starts first
     conda:
         "../envs/reports.yaml"
@@ -85,7 +93,7 @@ rule programme_report:
         **resources_of("report"),
     params:
         py=PY,
-        args=report_params(),
+        args=lambda wildcards: report_params(wildcards.lang),
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "
@@ -99,12 +107,12 @@ rule pilot_report:
         results=RESULT_TABLES,
         code=REPORT_CODE,
     output:
-        html=f"{REPORTS}/{LANG}/pilot_{{code}}.html",
-        pdf=f"{REPORTS}/{LANG}/pilot_{{code}}.pdf",
+        html=f"{REPORTS}/{{lang}}/pilot_{{code}}.html",
+        pdf=f"{REPORTS}/{{lang}}/pilot_{{code}}.pdf",
     log:
-        f"{LOGS}/report_pilot_{{code}}_{LANG}.log",
+        f"{LOGS}/report_pilot_{{code}}_{{lang}}.log",
     benchmark:
-        f"{BENCHMARKS}/pilot_report_{{code}}_{LANG}.tsv"
+        f"{BENCHMARKS}/pilot_report_{{code}}_{{lang}}.tsv"
     conda:
         "../envs/reports.yaml"
     threads: 1
@@ -112,7 +120,7 @@ rule pilot_report:
         **resources_of("report"),
     params:
         py=PY,
-        args=lambda wildcards: report_params(municipality=wildcards.code),
+        args=lambda wildcards: report_params(wildcards.lang, municipality=wildcards.code),
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "
@@ -126,12 +134,12 @@ rule appendix_report:
         results=RESULT_TABLES,
         code=REPORT_CODE,
     output:
-        html=f"{REPORTS}/{LANG}/{{document}}.html",
-        pdf=f"{REPORTS}/{LANG}/{{document}}.pdf",
+        html=f"{REPORTS}/{{lang}}/{{document}}.html",
+        pdf=f"{REPORTS}/{{lang}}/{{document}}.pdf",
     log:
-        f"{LOGS}/report_{{document}}_{LANG}.log",
+        f"{LOGS}/report_{{document}}_{{lang}}.log",
     benchmark:
-        f"{BENCHMARKS}/appendix_report_{{document}}_{LANG}.tsv"
+        f"{BENCHMARKS}/appendix_report_{{document}}_{{lang}}.tsv"
     wildcard_constraints:
         document="|".join(APPENDICES),
     conda:
@@ -141,7 +149,7 @@ rule appendix_report:
         **resources_of("report"),
     params:
         py=PY,
-        args=report_params(),
+        args=lambda wildcards: report_params(wildcards.lang),
         engine=config["report"]["engine"],
     shell:
         "{params.py} --log {log} render {input.source} {params.args} --html {output.html} --pdf {output.pdf} "

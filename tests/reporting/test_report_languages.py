@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 from report_run import pipeline_folder, snakemake, visible_text
-from shared import REPO
+from shared import REPO, small_workflow
 
 from evaluation.rendering.engine import render_report
 from evaluation.reporting.i18n import LANGUAGES, UNITS_VARIANT, Translator
@@ -122,3 +122,15 @@ def test_a_treated_unit_below_the_municipality_calls_the_pilots_areas(tmp_path):
         assert (
             Translator.load(lang, **words, below_municipality=True)("wave") == TRANSLATIONS["wave"][lang]
         )  # no variant
+
+
+def test_a_list_of_languages_renders_every_report_in_each(tmp_path):
+    run = small_workflow(tmp_path / "two_languages", lang=["nb", "nn"])
+    result = snakemake(run, "-n", "--quiet=rules", "all")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, flags=re.M))
+    assert counts["programme_report"] == "2" and counts["appendix_report"] == "4", counts
+    jobs = snakemake(run, "-n", "all")
+    for lang in ("nb", "nn"):
+        for report in ("programme", "methods", "data_quality"):
+            assert f"reports/_output/{lang}/{report}.pdf" in jobs.stdout + jobs.stderr, (lang, report)
