@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 
 from evaluation.comparison.inference import Inference
+from evaluation.comparison.staggered import UniformBand, uniform_band
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 TIDY_COLUMNS = ("term", "estimate", "std_error", "conf_low", "conf_high", "p_value", "inference")
+BANDS = ("pointwise", "uniform")
+MULTIPLIERS = ("rademacher", "mammen")
+UNIFORM = "uniform band (multiplier bootstrap)"
 
 
 def tidy_row(term: str, inference: Inference, method: str) -> dict:
@@ -113,28 +117,118 @@ class EventStudyResult:
         return _errorbar(table, x, "Event study", "periods since first treated", "estimate")
 
 
+def _check_band(band: str, n_boot: int, multipliers: str) -> None:
+    """Stops on an unknown band or multiplier, or fewer than two bootstrap draws."""
+    if band not in BANDS:
+        raise ValueError(f"band must be one of {', '.join(map(repr, BANDS))}, got {band!r}")
+    if band == "pointwise":
+        return
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
+        raise ValueError(f"n_boot: expected a whole number of bootstrap draws >= 2, got {n_boot!r}")
+    if multipliers not in MULTIPLIERS:
+        raise ValueError(f"multipliers must be one of {', '.join(map(repr, MULTIPLIERS))}, got {multipliers!r}")
+
+
+def _with_band(table: pd.DataFrame, band: UniformBand, n_boot: int, multipliers: str) -> pd.DataFrame:
+    """``table`` with its first ``len(band.se)`` rows given the band; the critical value in ``.attrs``."""
+    rows = table.index[: len(band.se)]
+    estimate = table.loc[rows, "estimate"].to_numpy(float)
+    half = band.critical_value * band.se
+    table.loc[rows, ["std_error", "conf_low", "conf_high", "p_value"]] = np.column_stack(
+        [band.se, estimate - half, estimate + half, band.p_value]
+    )
+    table.attrs = {"critical_value": band.critical_value, "n_boot": int(n_boot), "multipliers": multipliers}
+    return table
+
+
 @dataclass(frozen=True)
 class StaggeredResult:
     """Callaway-Sant'Anna group-time ATTs and their aggregations.
 
     Built by :func:`evaluation.api.staggered_did`; the arithmetic is
-    :class:`evaluation.comparison.staggered.CallawaySantAnna`.
+    :class:`evaluation.comparison.staggered.CallawaySantAnna`.  ``influence``
+    holds, per cluster, the influence of the cells (``"att_gt"``), of the
+    cohorts (``"group"``) and of the event times (``"dynamic"``), in the rows'
+    order, for the uniform bands; ``level`` is their coverage.
     """
 
     group_time: pd.DataFrame
     aggregations: dict[str, pd.DataFrame]
     notes: dict = field(default_factory=dict)
+    influence: dict[str, np.ndarray] = field(default_factory=dict)
+    level: float = 0.95
 
-    def att_gt(self) -> pd.DataFrame:
-        """``cohort, time, estimate, std_error`` for every estimated group-time cell."""
-        return self.group_time.copy()
+    def att_gt(
+        self,
+        band: str = "pointwise",
+        *,
+        n_boot: int = 999,
+        seed: int | np.random.Generator | None = None,
+        multipliers: str = "rademacher",
+    ) -> pd.DataFrame:
+        """``cohort, time, estimate, std_error`` for every estimated group-time cell.
 
-    def aggregate(self, type: str = "simple") -> pd.DataFrame:  # noqa: A002 - the name R did uses
-        """Tidy aggregation: ``simple`` (one row), ``group`` (one row per cohort, then ``average``) or
-        ``dynamic`` (one row per event time, then ``average`` over event times >= 0), as R ``did::aggte``."""
+        ``band="uniform"`` adds ``conf_low, conf_high, p_value``: the
+        simultaneous band over all cells, as R ``did::att_gt(cband = TRUE)``
+        (see :meth:`aggregate`).
+        """
+        _check_band(band, n_boot, multipliers)
+        table = self.group_time.copy()
+        if band == "pointwise":
+            return table
+        table = table.assign(conf_low=np.nan, conf_high=np.nan, p_value=np.nan)
+        return _with_band(table, self._uniform("att_gt", table, n_boot, seed, multipliers), n_boot, multipliers)
+
+    def aggregate(
+        self,
+        type: str = "simple",  # noqa: A002 - the name R did uses
+        band: str = "pointwise",
+        *,
+        n_boot: int = 999,
+        seed: int | np.random.Generator | None = None,
+        multipliers: str = "rademacher",
+    ) -> pd.DataFrame:
+        """Tidy aggregation as R ``did::aggte``.
+
+        Parameters
+        ----------
+        type : {"simple", "group", "dynamic"}
+            One row; one row per cohort, then ``average``; one row per event
+            time, then ``average`` over event times >= 0.
+        band : {"pointwise", "uniform"}
+            ``"uniform"`` (``group`` and ``dynamic``): the cohort or event-time
+            rows get the sup-t simultaneous band of ``aggte(..., cband = TRUE,
+            bstrap = TRUE)``: multiplier-bootstrap SEs, ``estimate +-
+            crit * std_error`` and the p-values adjusted alike; ``average``
+            keeps its pointwise row.  The critical value is in
+            ``.attrs["critical_value"]``.
+        n_boot : int
+            Bootstrap draws (``biters``), at least 2.
+        seed : int or numpy.random.Generator, optional
+            Seed of the draws' generator.
+        multipliers : {"rademacher", "mammen"}
+            One multiplier per cluster: Rademacher (R ``did``) or Mammen's
+            two-point weights.
+        """
         if type not in self.aggregations:
             raise ValueError(f"aggregate: type must be one of {', '.join(self.aggregations)}, got {type!r}")
-        return self.aggregations[type].copy()
+        _check_band(band, n_boot, multipliers)
+        table = self.aggregations[type].copy()
+        if band == "pointwise":
+            return table
+        if type == "simple":
+            raise ValueError("aggregate: band='uniform' is a band over several rows; use type 'group' or 'dynamic'")
+        uniform = self._uniform(type, table, n_boot, seed, multipliers)
+        table.loc[table.index[: len(uniform.se)], "inference"] = UNIFORM
+        return _with_band(table, uniform, n_boot, multipliers)
+
+    def _uniform(
+        self, key: str, table: pd.DataFrame, n_boot: int, seed: int | np.random.Generator | None, multipliers: str
+    ) -> UniformBand:
+        """:func:`~evaluation.comparison.staggered.uniform_band` of the rows of ``table`` with an influence column."""
+        psi = self.influence[key]
+        estimates = table["estimate"].to_numpy(float)[: psi.shape[1]]
+        return uniform_band(estimates, psi, self.level, n_boot, np.random.default_rng(seed), multipliers)
 
     def tidy(self) -> pd.DataFrame:
         """The simple aggregation (overall ATT)."""

@@ -117,7 +117,9 @@ def staggered_did(
     -------
     StaggeredResult
         ``.att_gt()``, ``.aggregate("simple" | "group" | "dynamic")``,
-        ``.tidy()`` (the simple aggregation), ``.summary()``, ``.plot()``.
+        ``.tidy()`` (the simple aggregation), ``.summary()``, ``.plot()``;
+        ``band="uniform"`` on ``att_gt`` and ``aggregate`` gives did's
+        multiplier-bootstrap simultaneous band (``cband = TRUE``).
 
     Raises
     ------
@@ -197,7 +199,7 @@ def staggered_did(
         est_method=est_method,
         anticipation=int(anticipation),
     )
-    gt = core.group_time()
+    gt, gt_influence = core.group_time_influence()
     group_time = pd.DataFrame(
         {
             "cohort": periods[gt["group"]],
@@ -208,7 +210,8 @@ def staggered_did(
     )
     simple = [_row("simple", *core.aggregate_influence("simple"), level)]
     cohorts = sorted(gt["group"].unique())
-    group = [_row(f"cohort={periods[c]:g}", *core.cohort_influence(c), level) for c in cohorts]
+    per_cohort = [core.cohort_influence(c) for c in cohorts]
+    group = [_row(f"cohort={periods[c]:g}", *pair, level) for c, pair in zip(cohorts, per_cohort)]
     group.append(_row("average", *core.aggregate_influence("group"), level))
     event_times = core.event_times()
     pairs = [core.aggregate_influence("dynamic", e) for e in event_times]
@@ -229,4 +232,9 @@ def staggered_did(
         "level": level,
     }
     aggregations = {"simple": tidy_frame(simple), "group": tidy_frame(group), "dynamic": tidy_frame(dynamic)}
-    return StaggeredResult(group_time, aggregations, notes)
+    influence = {
+        "att_gt": gt_influence,
+        "group": np.column_stack([psi for _, psi in per_cohort]),
+        "dynamic": np.column_stack([psi for _, psi in pairs]),
+    }
+    return StaggeredResult(group_time, aggregations, notes, influence, level)

@@ -26,6 +26,13 @@ estimated cohort shares ``P(G = g)`` (the ``wif`` term of R ``did::aggte``),
 over the aggregated estimates ``k`` (cells, or cohorts for ``group``), with
 ``S_k`` the weight of cohort ``g_k`` and ``n`` the number of districts.
 
+Simultaneous (uniform) bands over several estimates, say the event times, are
+R ``did::mboot``'s multiplier bootstrap (:func:`uniform_band`): with one
+multiplier ``v_j`` per cluster, ``theta*_k - theta_k = sum_j v_j psi_jk``; the
+bootstrap SE is the draws' interquartile range over ``qnorm(.75) -
+qnorm(.25)``, the critical value the level quantile of ``max_k |theta*_k -
+theta_k| / se_k``, and the band ``theta_k +- crit se_k``.
+
 Covariates (conditional parallel trends) replace the 2x2 DiD of a cell by the
 panel estimators of Sant'Anna and Zhao (2020), as R ``DRDID`` and ``did``
 (``est_method``): doubly robust (``"dr"``, the default of ``did``), inverse
@@ -54,11 +61,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from evaluation import distributions
 from evaluation.errors import EstimationError
 
 Control = Literal["never_treated", "not_yet_treated"]
 Base = Literal["varying", "universal"]
 EstMethod = Literal["dr", "ipw", "reg"]
+Multipliers = Literal["rademacher", "mammen"]
 TRIM_LEVEL = 0.995  # DRDID's trim.level: comparison units with a larger propensity score get no weight
 
 
@@ -184,6 +193,74 @@ def influence(
         h[:, :, c.t] += coef
         h[:, :, c.b] -= coef
     return h
+
+
+def multiplier_draws(rng: np.random.Generator, n_boot: int, n_clusters: int, kind: Multipliers) -> np.ndarray:
+    """``n_boot x n_clusters`` multipliers with mean 0 and variance 1.
+
+    ``"rademacher"`` is +-1 with equal probability (R ``did``, through
+    ``BMisc::multiplier_bootstrap``); ``"mammen"`` is Mammen's two-point
+    distribution, ``(1 - sqrt 5) / 2`` with probability ``(sqrt 5 + 1) / (2 sqrt 5)``,
+    else ``(1 + sqrt 5) / 2`` (R ``DRDID``).
+    """
+    if kind == "rademacher":
+        return 2.0 * rng.integers(0, 2, size=(n_boot, n_clusters)) - 1.0
+    root5 = np.sqrt(5.0)
+    low = rng.random((n_boot, n_clusters)) < (root5 + 1) / (2 * root5)
+    return np.where(low, (1 - root5) / 2, (1 + root5) / 2)
+
+
+@dataclass(frozen=True)
+class UniformBand:
+    """Multiplier-bootstrap SEs, sup-t critical value and adjusted p-values of several estimates.
+
+    ``p_value`` is the share of bootstrap maxima at least ``|estimate| / se``:
+    below ``1 - level`` exactly when the band excludes 0.  Estimates without
+    bootstrap spread have NaN SE and p-value and do not enter the maximum.
+    """
+
+    se: np.ndarray
+    critical_value: float
+    p_value: np.ndarray
+
+
+def uniform_band(
+    estimates: np.ndarray,
+    psi: np.ndarray,
+    level: float,
+    n_boot: int,
+    rng: np.random.Generator,
+    kind: Multipliers = "rademacher",
+) -> UniformBand:
+    """Sup-t simultaneous band by the multiplier bootstrap, as R ``did::mboot``.
+
+    Parameters
+    ----------
+    estimates : np.ndarray
+        ``K`` estimates.
+    psi : np.ndarray
+        Their influence summed per cluster, ``J x K`` (``Var = psi.T @ psi``).
+    level : float
+        Simultaneous coverage.
+    n_boot : int
+        Bootstrap draws (``did``'s ``biters``).
+    rng : np.random.Generator
+        The only source of randomness.
+    kind : {"rademacher", "mammen"}
+        Multipliers, one per cluster (see :func:`multiplier_draws`).
+    """
+    draws = multiplier_draws(rng, n_boot, psi.shape[0], kind) @ psi
+    q25, q75 = np.quantile(draws, [0.25, 0.75], axis=0, method="inverted_cdf")  # R quantile(type = 1)
+    se = (q75 - q25) / (distributions.normal_quantile(0.75) - distributions.normal_quantile(0.25))
+    se = np.where(se > 0, se, np.nan)
+    used = np.isfinite(se)
+    if not used.any():
+        return UniformBand(se, np.nan, np.full(len(se), np.nan))
+    maxima = np.max(np.abs(draws[:, used]) / se[used], axis=1)
+    crit = float(np.quantile(maxima, level, method="inverted_cdf"))
+    t = np.abs(estimates) / se
+    p = np.where(used, np.mean(maxima[None, :] >= t[:, None], axis=1), np.nan)
+    return UniformBand(se, crit, p)
 
 
 def _logit(d: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -349,14 +426,19 @@ class CallawaySantAnna:
 
     def group_time(self) -> pd.DataFrame:
         """``ATT(g, t)`` for every estimable cell: ``group``, ``period``, ``base``, ``att``, ``se``."""
-        rows = []
+        return self.group_time_influence()[0]
+
+    def group_time_influence(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """:meth:`group_time` and the cells' influence summed per municipality (``J x cells``)."""
+        rows, psis = [], []
         for cell in self._cells():
             att, psi = self._cell(cell)
             psi = self._per_cluster(psi)
+            psis.append(psi)
             rows.append(
                 {"group": cell.g, "period": cell.t, "base": cell.b, "att": att, "se": float(np.sqrt(psi @ psi))}
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows), np.column_stack(psis)
 
     def cohort_influence(self, g: int) -> tuple[float, np.ndarray]:
         """Cohort ``g``'s average post-treatment ATT and its influence summed per municipality (``J``).
