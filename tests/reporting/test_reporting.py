@@ -10,7 +10,7 @@ from shared import REPO
 from evaluation.errors import ConfigError
 from evaluation.estimation.disclosure import suppress_small_cells
 from evaluation.reporting.i18n import LANGUAGES, Translator
-from evaluation.reporting.tables import markdown_table
+from evaluation.reporting.tables import WIDE_COLUMN, WORD_ROOM, markdown_table
 from evaluation.reporting.text import effect_sentence
 
 
@@ -91,12 +91,22 @@ def test_small_cells_are_suppressed():
 
 def test_markdown_table_escapes_pipes_and_sizes_columns():
     text = markdown_table(pd.DataFrame({"a": ["x|y"], "long column": [1]}))
-    assert text.splitlines() == ["| a    |   long column |", "|:-----|--------------:|", "| x\\|y |             1 |"]
+    assert text.splitlines() == ["| a    |   long column |", "|:--------|------------:|", "| x\\|y |             1 |"]
+
+
+def test_markdown_table_widths_let_long_text_wrap_and_header_words_fit():
+    """The separator's dashes (pandoc's relative widths): at most WIDE_COLUMN, at least the longest word + room."""
+    text = markdown_table(pd.DataFrame({"Tema": ["skule og barnehage " * 5], "Samanlikning før": ["20"]}))
+    text_column, number_column = text.splitlines()[1].strip("|").split("|")
+    assert len(text_column) == 2 + WIDE_COLUMN
+    assert len(number_column) == 2 + len("Samanlikning før")
+    _, narrow = markdown_table(pd.DataFrame({"x": ["1"], "Forsøk": ["2"]})).splitlines()[1].strip("|").split("|")
+    assert len(narrow) == 2 + len("Forsøk") + WORD_ROOM
 
 
 def test_markdown_table_keeps_cells_as_formatted():
     text = markdown_table(pd.DataFrame({"code": ["0301"], "share": ["1.50"], "n": ["12\u00a0345"]}), "lcr")
-    assert text.splitlines()[1:] == ["|:-------|:-------:|-------:|", "| 0301   |  1.50   | 12\u00a0345 |"]
+    assert text.splitlines()[1:] == ["|:--------|:--------:|----------:|", "| 0301   |  1.50   | 12\u00a0345 |"]
 
 
 def test_percent_in_words():
