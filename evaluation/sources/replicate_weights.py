@@ -2,7 +2,8 @@
 
 A survey such as ESS or PIAAC ships its variance estimation as replicate
 weights, one column per replicate (``design.replicate_weights`` of the
-codebook: a pattern, the scale and optionally ``rscales`` and ``mse``). Every
+codebook: a pattern, the scale and optionally ``rscales``, ``mse`` and
+``combined_weights``). Every
 wave's file must have the same number of them. They become the canonical
 columns ``replicate_weight_001 ...`` in natural order of their source names;
 a row whose replicate weight is missing, not a number or negative is
@@ -109,10 +110,14 @@ def read_replicates(
     return weights, quarantine
 
 
-def with_replicates(result: Harmonised, weights: pd.DataFrame, problems: pd.DataFrame, source_file: str) -> Harmonised:
+def with_replicates(
+    result: Harmonised, weights: pd.DataFrame, problems: pd.DataFrame, source_file: str, multiplies: str | None
+) -> Harmonised:
     """``result`` with the replicate weights joined, and the rows with an unusable one quarantined.
 
-    Rows the codebook already quarantined keep their first reason.
+    Rows the codebook already quarantined keep their first reason. ``multiplies`` names the
+    full-sample weight column when the file's columns are multipliers of it
+    (``combined_weights: false``); the joined columns are then the products.
     """
     problems = problems[problems["row"].isin(result.data.index)]
     bad = pd.Index(problems["row"])
@@ -128,8 +133,11 @@ def with_replicates(result: Harmonised, weights: pd.DataFrame, problems: pd.Data
         columns=QUARANTINE_COLUMNS,
     )
     kept = result.data.drop(index=bad)
+    weights = weights.loc[kept.index]
+    if multiplies is not None:
+        weights = weights.mul(kept[multiplies].astype(float), axis=0)
     return Harmonised(
-        data=kept.join(weights.loc[kept.index]),
+        data=kept.join(weights),
         nonresponse=result.nonresponse[~result.nonresponse["row"].isin(bad)],
         quarantine=pd.concat([result.quarantine, records], ignore_index=True).sort_values("row_number"),
         source_names=result.source_names,

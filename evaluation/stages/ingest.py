@@ -265,9 +265,11 @@ def ingest_survey(
         raw, metadata = read_file(path, codebook.read)
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
         if "replicate_weights" in codebook.design:
-            weights, problems = read_replicates(raw, codebook.design["replicate_weights"], path.name, replicates)
+            spec = codebook.design["replicate_weights"]
+            weights, problems = read_replicates(raw, spec, path.name, replicates)
             replicates = weights.shape[1]
-            result = with_replicates(result, weights, problems, path.name)
+            multiplies = None if spec["combined_weights"] else "design_weight"  # the full-sample weight
+            result = with_replicates(result, weights, problems, path.name, multiplies)
         labels.check_wave(codebook, metadata, result.source_names, path.name, wave, history, valid_ranges or {})
         dictionaries.append(
             labels.data_dictionary(codebook, metadata, list(raw.columns), result.source_names, path.name, wave)

@@ -126,8 +126,19 @@ def test_the_estimate_stage_gets_the_declared_replicates_and_raking_them_is_refu
         "scale": 0.5,
         "method": "bootstrap",
         "mse": False,
+        "combined_weights": True,
     }
     with pytest.raises(ConfigError, match=r"weighting.method: rake, but the survey codebook .* declares replicate"):
         complete_config(_config_with(path, "rake"), REPO / "config" / "config.yaml")
     demo = complete_config(_config_with(REPO / "config" / "codebooks" / "demo_panel.yaml", "rake"), REPO / "config")
     assert stage_settings(demo, "estimate")["replicates"] is None
+
+
+def test_replicate_multipliers_are_multiplied_by_the_full_sample_weight(tmp_path, codebook):
+    document = copy.deepcopy(CODEBOOK)
+    document["design"]["replicate_weights"]["combined_weights"] = False
+    path = tmp_path / "wave1.csv"
+    _wave({"repwt1": [2.0, 0.0, 1.0, 1.0], "repwt2": [0.0, 2.0, 1.0, 2.0]}).to_csv(path, index=False)
+    data = ingest_survey({1: path}, codebook(document), key=b"test key").data
+    assert data["replicate_weight_001"].tolist() == [2.0, 0.0, 1.5, 0.5]  # vekt 1.0, 2.0, 1.5, 0.5
+    assert data["replicate_weight_002"].tolist() == [0.0, 4.0, 1.5, 1.0]
