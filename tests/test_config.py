@@ -62,7 +62,11 @@ def test_stage_settings_are_copies(monkeypatch):
             r"weighting\.margins\[3\]: 'region' is neither municipality_code nor a group variable",
         ),
         (lambda c: c["compare"].update(n_permutations=-1), r"at compare/n_permutations: -1 is less than the minimum"),
-        (lambda c: c["report"].update(language="de"), r"at report/language: 'de' is not one of"),
+        (
+            lambda c: c["report"].update(language="de"),
+            r"at report/language: 'de' does not match '\^\(nb\|nn\|sv\|en\)\$'",
+        ),
+        (lambda c: c["report"].update(language=["nb", "de"]), r"at report/language/1: 'de' is not one of"),
         (
             lambda c: [c["sources"].pop(name) for name in ("turnout", "survey")],
             r"sources: nothing to compare; configure turnout, a survey or both",

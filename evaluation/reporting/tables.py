@@ -23,7 +23,9 @@ def markdown_table(frame: pd.DataFrame, align: str | None = None) -> str:
     align = align or "l" + "r" * (len(frame.columns) - 1)
     colalign = [_ALIGNMENTS[letter] for letter in align]
     lines = cells.to_markdown(index=False, tablefmt="pipe", colalign=colalign, disable_numparse=True).split("\n")
-    lines[1] = "|" + "|".join(_separator(cells[column], column, letter) for column, letter in zip(cells, align)) + "|"
+    if len(frame.columns):  # a frame without columns is an empty text
+        separators = (_separator(cells[column], column, letter) for column, letter in zip(cells, align))
+        lines[1] = "|" + "|".join(separators) + "|"
     return "\n".join(lines) + "\n"
 
 

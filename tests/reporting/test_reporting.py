@@ -94,6 +94,11 @@ def test_markdown_table_escapes_pipes_and_sizes_columns():
     assert text.splitlines() == ["| a    |   long column |", "|:--------|------------:|", "| x\\|y |             1 |"]
 
 
+def test_markdown_table_of_nothing_is_empty():
+    assert markdown_table(pd.DataFrame()) == "\n"
+    assert markdown_table(pd.DataFrame(columns=["a"])).splitlines() == ["| a   |", "|:-----|"]
+
+
 def test_markdown_table_widths_let_long_text_wrap_and_header_words_fit():
     """The separator's dashes (pandoc's relative widths): at most WIDE_COLUMN, at least the longest word + room."""
     text = markdown_table(pd.DataFrame({"Tema": ["skule og barnehage " * 5], "Samanlikning før": ["20"]}))
