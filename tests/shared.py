@@ -50,3 +50,15 @@ def small_workflow(
         del config["sources"][source]
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return folder
+
+
+def reduced_variables(path: Path, outcome: str, groups: list[str], gap: str) -> Path:
+    """``config/variables.yaml`` cut to one outcome, some group variables and one gap, written to ``path``."""
+    import yaml
+
+    document = yaml.safe_load((REPO / "config" / "variables.yaml").read_text(encoding="utf-8"))
+    document["outcomes"] = {outcome: document["outcomes"][outcome]}
+    document["group_variables"] = {name: document["group_variables"][name] for name in groups}
+    document["gaps"] = {gap: document["gaps"][gap]}
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return path

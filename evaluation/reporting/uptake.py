@@ -64,10 +64,7 @@ def uptake_section(ctx: ReportContext, sample: str) -> str:
             **cells("adopted_share"),
             **cells("mentioned_share"),
             **cells("median_days", 1.0),
-            t("n_decided"): [
-                f"{t.number(b, 0)} / {t.number(a, 0)}"
-                for b, a in zip(wide[("n_decided", "before")], wide[("n_decided", "after")])
-            ],
+            t("n_decided"): _decided_cases(t, wide),
         }
     )
     data = data_block(
@@ -220,10 +217,7 @@ def _breakdown_table(ctx: ReportContext, variable: str, rows: pd.DataFrame, cont
             t(f"uptake_{variable}_and_group"): [f"{group_name(t, variable, g)} · {who[r]}" for g, r in wide.index],
             t("uptake_groups_before"): shares("before"),
             t("uptake_groups_after"): shares("after"),
-            t("uptake_groups_cases"): [
-                f"{t.number(b, 0)} / {t.number(a, 0)}"
-                for b, a in zip(wide[("n_decided", "before")], wide[("n_decided", "after")])
-            ],
+            t("uptake_groups_cases"): _decided_cases(t, wide),
         }
     )
     data = data_block(
@@ -234,3 +228,11 @@ def _breakdown_table(ctx: ReportContext, variable: str, rows: pd.DataFrame, cont
     )
     where = t("where_programme") if sample == "programme" else ctx.pilot_name(sample)
     return f"{markdown_table(table, 'lrrr')}\n: {t(f'uptake_by_{variable}_cap', where=where)}\n\n{data}"
+
+
+def _decided_cases(t, wide: pd.DataFrame) -> list[str]:
+    """The decided cases before and after, ``before / after``, of every row of a table wide by period."""
+    return [
+        f"{t.number(b, 0)} / {t.number(a, 0)}"
+        for b, a in zip(wide[("n_decided", "before")], wide[("n_decided", "after")])
+    ]

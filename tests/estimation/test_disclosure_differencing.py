@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from shared import REPO
+from shared import REPO, reduced_variables
 
 from evaluation.config import load_config, stage_settings
 from evaluation.estimation.disclosure import ESTIMATE_MARGINS, disclosure_control, remainders
@@ -103,11 +102,7 @@ def survey(seed: int = 11) -> pd.DataFrame:
 def published(tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(raw n by domain, published estimates, published gaps) of the estimate stage on :func:`survey`."""
     folder = tmp_path_factory.mktemp("differencing")
-    document = yaml.safe_load((REPO / "config" / "variables.yaml").read_text(encoding="utf-8"))
-    document["outcomes"] = {OUTCOME: document["outcomes"][OUTCOME]}
-    document["group_variables"] = {name: document["group_variables"][name] for name in GROUPS}
-    document["gaps"] = {"education": document["gaps"]["education"]}
-    (folder / "variables.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    reduced_variables(folder / "variables.yaml", OUTCOME, GROUPS, "education")
     data = survey()
     data.to_parquet(folder / "survey.parquet")
     roles = ["pilot", "pilot", "pilot", "control", "control"]

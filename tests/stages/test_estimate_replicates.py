@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from shared import REPO
+from shared import REPO, reduced_variables
 
 from evaluation.config import load_config, stage_settings
 from evaluation.errors import EstimationError
@@ -57,11 +57,7 @@ def survey(seed: int = 5) -> pd.DataFrame:
 def stage(tmp_path_factory):
     """Run the stage with and without the declared replicates; (data, settings, folder)."""
     folder = tmp_path_factory.mktemp("replicates")
-    document = yaml.safe_load((REPO / "config" / "variables.yaml").read_text(encoding="utf-8"))
-    document["outcomes"] = {OUTCOME: document["outcomes"][OUTCOME]}
-    document["group_variables"] = {name: document["group_variables"][name] for name in GROUPS}
-    document["gaps"] = {"education": document["gaps"]["education"]}
-    (folder / "variables.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    reduced_variables(folder / "variables.yaml", OUTCOME, GROUPS, "education")
     data = survey()
     data.to_parquet(folder / "survey.parquet")
     areas = pd.DataFrame(
