@@ -39,6 +39,7 @@ from pathlib import Path
 
 IDLE_SECONDS = 20.0  # the server exits after this long without a request
 START_SECONDS = 3.0  # a render that started the server waits this long for it to accept, then renders itself
+REQUEST_SECONDS = 10.0  # a child that has not received its whole request by then exits
 PACKAGE = Path(__file__).resolve().parent.parent
 # imported by the server before it forks, so that no child pays for them; none changes global state on import
 # (the report helpers, which set matplotlib's rcParams, are imported by each report as in a process of its own)
@@ -176,6 +177,7 @@ def _serve_one(connection: socket.socket, run: Callable[[list[str]], int]) -> No
     """In a forked child: run the request's command line with the client's streams, answer its exit status."""
     status = 1
     try:
+        connection.settimeout(REQUEST_SECONDS)
         data, fds, _, _ = socket.recv_fds(connection, 4096, 2)
         while len(data) < 8 or len(data) < 8 + int.from_bytes(data[:8], "big"):
             more = connection.recv(4096)
@@ -183,6 +185,7 @@ def _serve_one(connection: socket.socket, run: Callable[[list[str]], int]) -> No
                 return
             data += more
         request = json.loads(data[8:])
+        connection.settimeout(None)  # the render takes as long as it takes (its own time limit applies)
         for fd, target in zip(fds, (1, 2), strict=True):
             os.dup2(fd, target)
             os.close(fd)

@@ -54,6 +54,12 @@ def _running_children(server: psutil.Process) -> list[psutil.Process]:
     return running
 
 
+def _wait_for_no_children(server: psutil.Process, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while _running_children(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _argv(source: Path, html: Path) -> list[str]:
     return ["render", str(source), "--param", 'municipality="Bærum"', "--html", str(html), "--engine", "builtin"]
 
@@ -84,12 +90,11 @@ def test_warm_render_fails_with_the_message_and_status_of_an_ordinary_render(
 def test_a_connection_without_a_request_leaves_no_process_behind(tmp_path: Path, server_socket: Path) -> None:
     assert warm.render_warm(_argv(FIXTURE, tmp_path / "first.html")) == 0
     (server,) = _servers(server_socket)
+    _wait_for_no_children(server)  # the first render's child
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.connect(str(server_socket))  # what a second server starting at the same time does
     probe.close()
-    deadline = time.monotonic() + 10
-    while _running_children(server) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for_no_children(server)
     assert _running_children(server) == []
     assert server.cpu_percent(interval=0.5) < 50  # idle, not spinning
 
