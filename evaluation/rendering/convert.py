@@ -102,13 +102,16 @@ def write_pdf(markdown: str, build_dir: Path, source_dir: Path, output: Path) ->
         The report's folder, where images named in its text are looked up
         (they are copied to ``media/``, as Typst reads only below its root).
     output : Path
-        PDF file to write.
+        PDF file to write. Its creation date is ``SOURCE_DATE_EPOCH`` when that is set (the
+        reproducible-builds convention: the same inputs then give the same bytes), else now.
     """
     typ = build_dir / f"{output.stem}.typ"
     args = ["--standalone", "--extract-media=media", f"--include-in-header={TYPST_HEADER}"]
     _pandoc(markdown, "typst", args, build_dir, source_dir, typ)
     try:
-        typst.compile(str(typ), output=str(output), root=str(build_dir), ignore_system_fonts=True)
+        typst.compile(
+            str(typ), output=str(output), root=str(build_dir), ignore_system_fonts=True, timestamp=_source_date()
+        )
     except typst.TypstError as exc:
         raise RenderError(f"Typst could not compile the PDF ({typ.name}): {exc}") from exc
 
@@ -167,3 +170,19 @@ def _resolve_date(date: Any, source: Path) -> str:
     if date == "last-modified":
         return dt.date.fromtimestamp(source.stat().st_mtime).isoformat()
     return str(date)
+
+
+def _source_date() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (UNIX seconds) when set, else None (Typst then uses the current time).
+
+    Raises
+    ------
+    RenderError
+        When it is set but not a whole number of seconds.
+    """
+    value = os.environ.get("SOURCE_DATE_EPOCH")  # an environment variable, not a config key
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise RenderError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970; got {value!r}")
+    return int(value)

@@ -404,3 +404,16 @@ def test_data_uri_images_in_markdown_become_files(tmp_path: Path) -> None:
 
 def test_fence_is_longer_than_backticks_inside() -> None:
     assert fenced("a\n````\nb", "{.x}") == "`````{.x}\na\n````\nb\n`````"
+
+
+def test_source_date_epoch_makes_the_pdf_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _write(tmp_path / "same.qmd", '---\ntitle: "Samme"\n---\n\nTekst.\n')
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764806400")  # 2025-12-04
+    first, second = tmp_path / "a" / "same.pdf", tmp_path / "b" / "same.pdf"
+    render_report(source, {}, tmp_path / "a" / "same.html", first, engine="builtin")
+    render_report(source, {}, tmp_path / "b" / "same.html", second, engine="builtin")
+    assert first.read_bytes() == second.read_bytes()
+    assert b"D:20251204" in first.read_bytes()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(RenderError, match="SOURCE_DATE_EPOCH must be whole seconds"):
+        render_report(source, {}, tmp_path / "c" / "same.html", tmp_path / "c" / "same.pdf", engine="builtin")
