@@ -40,6 +40,7 @@ from pathlib import Path
 IDLE_SECONDS = 20.0  # the server exits after this long without a request
 START_SECONDS = 3.0  # a render that started the server waits this long for it to accept, then renders itself
 REQUEST_SECONDS = 10.0  # a child that has not received its whole request by then exits
+REPLY_SECONDS = 600.0  # a client that has no answer by then renders in its own process
 PACKAGE = Path(__file__).resolve().parent.parent
 # imported by the server before it forks, so that no child pays for them; none changes global state on import
 # (the report helpers, which set matplotlib's rcParams, are imported by each report as in a process of its own)
@@ -75,6 +76,7 @@ def render_warm(argv: list[str]) -> int | None:
     if client is None:
         return None
     with client:
+        client.settimeout(REPLY_SECONDS)  # a child that hangs costs this long, not the run
         request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
         try:
             socket.send_fds(client, [len(request).to_bytes(8, "big") + request], [1, 2])
