@@ -10,6 +10,7 @@ only when, a section it uses changes.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,15 @@ def survey_replicates(config: Config) -> dict[str, Any] | None:
     path = Path(config["sources"]["survey"]["codebook"])
     if not path.is_file():
         return None
-    design = validate_against(load_yaml(path), "codebook.schema.yaml", path)["design"]
+    info = path.stat()
+    return copy.deepcopy(_codebook_replicates(str(path), info.st_mtime_ns, info.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _codebook_replicates(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
+    """The codebook's ``design.replicate_weights``, read once per version of the file (the config check, the
+    estimate settings and provenance all ask)."""
+    design = validate_against(load_yaml(Path(path)), "codebook.schema.yaml", Path(path))["design"]
     return design["replicate_weights"] if "replicate_weights" in design else None
 
 

@@ -17,23 +17,26 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EstimationError
-from evaluation.survey.domains import make_domains
+from evaluation.survey.adjusted import RANK_TOLERANCE
+from evaluation.survey.domains import Domains, make_domains
 from evaluation.survey.estimators import level_code
 from evaluation.survey.intervals import t_interval
 
 if TYPE_CHECKING:
     from evaluation.survey.replicates import ReplicateDesign
 
-RANK_TOLERANCE = 1e-10  # a regressor adding less than this share of the largest pivot is aliased (R: NA)
+
+def _coded(design: ReplicateDesign, name: str) -> Domains:
+    """The column's values coded among its sorted levels (-1 where missing)."""
+    if name not in design.data.columns:
+        raise EstimationError(f"column `{name}` not in the survey data")
+    return make_domains(design.data, [name])
 
 
 def _sides(design: ReplicateDesign, group: str, a: object, b: object) -> np.ndarray:
     """+1 for rows in category ``a`` of ``group``, -1 in ``b``, 0 elsewhere."""
-    if group not in design.data.columns:
-        raise EstimationError(f"column `{group}` not in the survey data")
-    levels = make_domains(design.data, [group])
-    names = levels.labels[group].to_numpy()
-    codes = levels.codes
+    levels = _coded(design, group)
+    names, codes = levels.labels[group].to_numpy(), levels.codes
     return np.where(codes == level_code(names, a), 1.0, np.where(codes == level_code(names, b), -1.0, 0.0))
 
 
@@ -98,7 +101,7 @@ def adjusted_differences(
     complete = ~np.isnan(y) & (sign != 0)
     dummies = []
     for name in covariates:
-        coded = make_domains(design.data, [name])
+        coded = _coded(design, name)
         complete &= coded.valid
         dummies.append(coded.codes[:, None] == np.arange(1, coded.n_domains)[None, :])
     x = np.column_stack([np.ones(len(y)), sign > 0, *dummies]).astype(float)

@@ -408,9 +408,9 @@ def brr(design: SurveyDesign, fay_rho: float = 0.0, hadamard: np.ndarray | None 
         raise DesignError("BRR needs a stratified design with two PSUs per stratum")
     stage = _stage1(design)
     first_row = _first_rows(stage.unit, stage.group.size)
+    unit_label = design.data[design.strata].astype(str).to_numpy()[first_row]  # each PSU's stratum
     if (stage.n_in_group != 2).any():
-        labels = design.data[design.strata].astype(str).to_numpy()
-        wrong = sorted({labels[first_row[u]] for u in np.flatnonzero(stage.n_in_group[stage.group] != 2)})
+        wrong = sorted({unit_label[u] for u in np.flatnonzero(stage.n_in_group[stage.group] != 2)})
         raise DesignError(
             f"BRR needs exactly two PSUs in every stratum; stratum(s) {', '.join(wrong[:10])} have "
             "another number (use jackknife or bootstrap replicates instead)"
@@ -420,7 +420,6 @@ def brr(design: SurveyDesign, fay_rho: float = 0.0, hadamard: np.ndarray | None 
         matrix = sylvester(1 << n_strata.bit_length()).astype(float)
     else:
         matrix = _signed_hadamard(np.asarray(hadamard), n_strata)
-    unit_label = design.data[design.strata].astype(str).to_numpy()[first_row]
     order = {label: rank for rank, label in enumerate(sorted(set(unit_label)))}
     stratum_rank = np.array([order[label] for label in unit_label])
     units = np.arange(stage.group.size)
