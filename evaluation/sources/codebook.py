@@ -203,6 +203,7 @@ def load_codebook(path: Path, canonical: Collection[str] | None = None) -> Codeb
     columns = tuple(_column_spec(name, spec, path) for name, spec in doc["columns"].items())
     file_name = FileNameRule.from_mapping(doc["file_name"], str(path)) if "file_name" in doc else None
     _check_file_name(doc, file_name, path, canonical)
+    _check_replicate_pattern(doc, path)
     return Codebook(
         path=path,
         source=doc["source"],
@@ -217,6 +218,19 @@ def load_codebook(path: Path, canonical: Collection[str] | None = None) -> Codeb
         party_rows=_party_rows(doc, path),
         file_name=file_name,
     )
+
+
+def _check_replicate_pattern(doc: dict[str, Any], path: Path) -> None:
+    """``design.replicate_weights.columns`` must be a regular expression."""
+    replicates = doc["design"]["replicate_weights"] if "replicate_weights" in doc["design"] else None
+    if replicates is None:
+        return
+    try:
+        re.compile(replicates["columns"])
+    except re.error as exc:
+        raise ConfigError(
+            f"{path}: design/replicate_weights/columns: {replicates['columns']!r} is not a regular expression ({exc})"
+        ) from exc
 
 
 def _party_rows(doc: dict[str, Any], path: Path) -> party_rows.PartyRows | None:

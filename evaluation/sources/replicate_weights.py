@@ -39,7 +39,7 @@ def _natural_key(name: str) -> list[Any]:
 
 
 def read_replicates(
-    raw: pd.DataFrame, spec: dict[str, Any], source_file: str, expected: int | None
+    raw: pd.DataFrame, spec: dict[str, Any], source_file: str, expected: int | None, claimed: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The replicate weights of ``raw`` under canonical names, and a quarantine record per unusable row.
 
@@ -53,6 +53,9 @@ def read_replicates(
         The file's name, for messages and quarantine records.
     expected : int or None
         The number of replicate weights the earlier waves had (None for the first).
+    claimed : dict
+        Canonical column -> the file's column it comes from (``Harmonised.source_names``):
+        none of those may be taken for a replicate (the full-sample weight would be one).
 
     Returns
     -------
@@ -64,13 +67,21 @@ def read_replicates(
     Raises
     ------
     InputFileError
-        When no column matches the pattern, or the count differs from the earlier waves'.
+        When no column matches the pattern, when a match is the source of a canonical column,
+        or when the count differs from the earlier waves'.
     """
     pattern = re.compile(spec["columns"], re.IGNORECASE)
     sources = sorted((name for name in raw.columns if pattern.fullmatch(str(name))), key=_natural_key)
     if not sources:
         raise InputFileError(
             f"{source_file}: no column matches design.replicate_weights.columns {spec['columns']!r} of the codebook"
+        )
+    taken = {source.lower(): name for name, source in claimed.items()}
+    clash = [name for name in sources if str(name).lower() in taken]
+    if clash:
+        raise InputFileError(
+            f"{source_file}: column {clash[0]} matches design.replicate_weights.columns {spec['columns']!r}, but "
+            f"the codebook reads {taken[str(clash[0]).lower()]} from it; narrow the pattern"
         )
     if expected is not None and len(sources) != expected:
         raise InputFileError(

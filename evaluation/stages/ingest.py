@@ -266,7 +266,7 @@ def ingest_survey(
         result = apply_codebook(raw, metadata, codebook, source_file=path.name, wave=wave)
         if "replicate_weights" in codebook.design:
             spec = codebook.design["replicate_weights"]
-            weights, problems = read_replicates(raw, spec, path.name, replicates)
+            weights, problems = read_replicates(raw, spec, path.name, replicates, result.source_names)
             replicates = weights.shape[1]
             multiplies = None if spec["combined_weights"] else "design_weight"  # the full-sample weight
             result = with_replicates(result, weights, problems, path.name, multiplies)

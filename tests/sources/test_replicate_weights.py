@@ -142,3 +142,19 @@ def test_replicate_multipliers_are_multiplied_by_the_full_sample_weight(tmp_path
     data = ingest_survey({1: path}, codebook(document), key=b"test key").data
     assert data["replicate_weight_001"].tolist() == [2.0, 0.0, 1.5, 0.5]  # vekt 1.0, 2.0, 1.5, 0.5
     assert data["replicate_weight_002"].tolist() == [0.0, 4.0, 1.5, 1.0]
+
+
+def test_a_pattern_that_is_not_a_regular_expression_names_the_codebook_and_key(tmp_path, codebook):
+    document = copy.deepcopy(CODEBOOK)
+    document["design"]["replicate_weights"]["columns"] = "repwt[0-9"
+    with pytest.raises(ConfigError, match=r"codebook.yaml: design/replicate_weights/columns: 'repwt\[0-9' is not a"):
+        codebook(document)
+
+
+def test_a_pattern_that_matches_the_full_sample_weight_stops_the_run(tmp_path, codebook):
+    document = copy.deepcopy(CODEBOOK)
+    document["design"]["replicate_weights"]["columns"] = "(repwt[0-9]+|vekt)"  # would count vekt as a replicate
+    path = tmp_path / "wave1.csv"
+    _wave({"repwt1": [1.0] * 4}).to_csv(path, index=False)
+    with pytest.raises(InputFileError, match="wave1.csv: column vekt matches .* but the codebook reads design_weight"):
+        ingest_survey({1: path}, codebook(document), key=b"test key")
